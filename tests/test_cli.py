@@ -1,0 +1,48 @@
+"""`python -m imagegen models` and `estimate`."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from imagegen.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "quality-x-size.toml"
+
+
+def test_models_lists_the_catalog(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "gpt-image-1 " in out and "shutdown 2026-10-23" in out and "gpt-image-2.6-sunburst" in out
+
+
+def test_models_json(capsys):
+    assert main(["models", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["gpt-image-1-mini"]["providers"]["azure"]["shutdown"] == "2027-04-07"
+    assert data["gpt-image-1"]["prices"][0]["image_output"] == "40.00"
+
+
+def test_estimate_json(capsys):
+    assert main(["estimate", str(EXAMPLE), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["cells"]) == 9
+    assert data["cells"][0]["quality"] == "low" and data["cells"][0]["output_tokens_max"] == 272
+    assert set(data) >= {"cells", "total_cost_usd_min", "total_cost_usd_max"}
+
+
+def test_estimate_invalid_spec_exits_2_with_the_message(tmp_path):
+    spec = tmp_path / "bad.toml"
+    spec.write_text(EXAMPLE.read_text().replace('output_format = "png"', 'output_format = "jpeg"\noutput_compression = 101'))
+    proc = subprocess.run([sys.executable, "-m", "imagegen", "estimate", str(spec)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "output_compression=101" in proc.stderr and "0..100" in proc.stderr and "Fix:" in proc.stderr
+
+
+def test_estimate_over_budget_exits_2(tmp_path, capsys):
+    spec = tmp_path / "tight.toml"
+    spec.write_text(EXAMPLE.read_text().replace("budget_usd = 2.0", "budget_usd = 0.10"))
+    assert main(["estimate", str(spec)]) == 2
+    assert "over the budget" in capsys.readouterr().err

@@ -1,0 +1,70 @@
+"""Output-token tables and formulas, offline text tokens, input image tokens."""
+
+import pytest
+
+from imagegen.catalog import load_catalog
+from imagegen.tokens import (
+    count_text_tokens,
+    formula_tokens,
+    image_output_tokens,
+    input_image_tokens,
+    parse_size,
+    request_output_tokens,
+)
+
+# The documented gpt-image-1 table (OpenAI image-generation guide, "cost and latency").
+DOCUMENTED = {
+    "low": {"1024x1024": 272, "1024x1536": 408, "1536x1024": 400},
+    "medium": {"1024x1024": 1056, "1024x1536": 1584, "1536x1024": 1568},
+    "high": {"1024x1024": 4160, "1024x1536": 6240, "1536x1024": 6208},
+}
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+@pytest.mark.parametrize("model", ["gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5"])
+def test_gpt_image_1_family_reproduces_the_documented_table(catalog, model):
+    tm = catalog.token_model(catalog.model(model))
+    for quality, row in DOCUMENTED.items():
+        for size, tokens in row.items():
+            assert image_output_tokens(tm, quality, size) == tokens
+            # the derived patch-grid formula alone also gives every cell exactly
+            assert formula_tokens(tm, quality, *parse_size(size)) == tokens
+
+
+def test_gpt_image_2_community_formula(catalog):
+    tm = catalog.token_model(catalog.model("gpt-image-2"))
+    assert [formula_tokens(tm, q, 1024, 1024) for q in ("low", "medium", "high")] == [196, 1756, 7024]
+    assert [formula_tokens(tm, q, 1024, 1536) for q in ("low", "medium", "high")] == [158, 1372, 5488]
+
+
+def test_n_and_partial_images(catalog):
+    tm = catalog.token_model(catalog.model("gpt-image-1"))
+    assert request_output_tokens(tm, "medium", "1024x1024", n=3, partial_images=2) == 3 * 1056 + 200
+
+
+def test_text_tokens_offline_o200k():
+    from imagegen.tokens import _encoding
+
+    # tiktoken's o200k_base ids for these strings; bpe-openai must agree, offline.
+    assert _encoding().encode("Hello world") == [13225, 2375]
+    assert _encoding().encode("hello world") == [24912, 2375]
+    assert count_text_tokens("Hello world") == 2
+    jp = "F1レーサーを躍動感あるように描いて。"
+    assert 0 < count_text_tokens(jp) < len(jp)
+
+
+def test_input_image_tokens_tile_formula():
+    assert input_image_tokens(1024, 1024) == 194          # 1 tile
+    assert input_image_tokens(1024, 1536) == 323          # 512x768 -> 2 tiles
+    assert input_image_tokens(1024, 1024, "high") == 194 + 4160
+    assert input_image_tokens(1536, 1024, "high") == 323 + 6240
+
+
+@pytest.mark.parametrize("bad", ["1024", "x1024", "1024x", "axb", "0x10", ""])
+def test_parse_size_refuses(bad):
+    with pytest.raises(ValueError):
+        parse_size(bad)

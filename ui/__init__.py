@@ -1,0 +1,208 @@
+"""The shared Streamlit frame: every page starts with ``ctx = ui.page_setup("Title")``.
+
+It sets the page config, loads the settings (environment, ``.env``, then root-level
+``st.secrets``), draws the sidebar with the active provider (a clear SIMULATED badge on the
+built-in simulator) and returns a :class:`Context` with the settings, the store, the catalog
+(local price overrides applied) and a provider factory. ``imagegen`` never imports Streamlit;
+this package is the only place pages get Streamlit helpers from.
+
+Test hooks (environment variables, read on every run):
+
+- ``IMAGEGEN_HOME``: where the store keeps runs and images.
+- ``IMAGEGEN_SIM_TIME_SCALE``: multiplies the simulator's modelled latency (``0.001`` makes a
+  grid finish in milliseconds; ``0`` means no delay at all).
+- ``IMAGEGEN_SIM_FIXED_LATENCY_S``: a fixed simulated latency per request instead of the model.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from imagegen.catalog import Catalog, default_catalog
+
+APP_TITLE = "Image model cost & latency"
+ROOT = Path(__file__).resolve().parents[1]
+#: Providers a user can pick in the UI, in this order.
+PROVIDER_LABELS = {"simulator": "Simulator (built in)", "openai": "OpenAI", "azure": "Azure OpenAI",
+                   "compatible": "OpenAI-compatible endpoint"}
+SIM_ENV = {"time_scale": "IMAGEGEN_SIM_TIME_SCALE", "fixed_latency_s": "IMAGEGEN_SIM_FIXED_LATENCY_S"}
+
+
+@dataclass
+class Context:
+    """What a page needs: settings, store, catalog and a way to build providers."""
+
+    settings: Any
+    store: Any
+    catalog: Catalog
+    provider_factory: Callable[..., Any]
+    home: Path
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def provider(self) -> str:
+        """The configured runtime provider name (``simulator`` when no key is set)."""
+        return getattr(self.settings, "provider", None) or "simulator"
+
+    def provider_choices(self) -> list[str]:
+        """Providers the Generate page may offer: the configured one, and always the simulator."""
+        names = ["simulator"]
+        if self.provider != "simulator":
+            names.insert(0, self.provider)
+        return names
+
+
+def simulator_defaults() -> dict:
+    """Simulator settings from the environment (test hooks and demos), as a SimulatorConfig dict."""
+    out: dict = {}
+    for key, var in SIM_ENV.items():
+        raw = os.environ.get(var)
+        if raw not in (None, ""):
+            try:
+                out[key] = float(raw)
+            except ValueError:
+                st.warning(f"{var}={raw!r} is not a number; ignored. Fix: set it to e.g. 0.01.")
+    return out
+
+
+def _secrets_dict() -> dict:
+    """Root-level scalar values of ``st.secrets`` (no secrets file is fine)."""
+    try:
+        from streamlit.errors import StreamlitSecretNotFoundError
+    except ImportError:  # pragma: no cover - older Streamlit
+        StreamlitSecretNotFoundError = FileNotFoundError  # noqa: N806
+    try:
+        raw = st.secrets.to_dict()
+    except (StreamlitSecretNotFoundError, FileNotFoundError):
+        return {}
+    return {k: v for k, v in raw.items() if isinstance(v, (str, int, float, bool))}
+
+
+def _home() -> Path:
+    return Path(os.environ.get("IMAGEGEN_HOME") or ROOT / ".imagegen")
+
+
+@st.cache_resource(show_spinner=False)
+def _store(home: str):
+    from imagegen.store import Store
+
+    return Store(home=home)
+
+
+def _catalog(home: Path, problems: list[str]) -> Catalog:
+    catalog = default_catalog()
+    try:
+        from imagegen.overrides import load_overrides
+    except ImportError:
+        return catalog
+    try:
+        overrides = load_overrides(home)
+    except Exception as exc:  # a broken local file must not take the app down
+        problems.append(f"Local price overrides were ignored: {exc}")
+        return catalog
+    return catalog.with_overrides(list(overrides)) if overrides else catalog
+
+
+def _settings(problems: list[str]):
+    try:
+        from imagegen.settings import load_settings
+    except ImportError:
+        return None
+    try:
+        return load_settings(secrets=_secrets_dict())
+    except Exception as exc:  # ConfigError names the variable to set; show it, fall back to the simulator
+        problems.append(str(exc))
+        try:
+            return load_settings(env={"IMAGEGEN_PROVIDER": "simulator"}, secrets={})
+        except Exception:
+            return None
+
+
+def _simulator_config(overrides: dict | None):
+    from imagegen.simulator import SimulatorConfig
+
+    data = {**simulator_defaults(), **(overrides or {})}
+    if hasattr(SimulatorConfig, "from_dict"):
+        return SimulatorConfig.from_dict(data)
+    return SimulatorConfig(**data)
+
+
+def make_provider_factory(settings) -> Callable[..., Any]:
+    """``factory(name=None, simulator=None)`` -> a Provider for ``name`` (default: the configured one).
+
+    ``simulator`` is a SimulatorConfig dict (a spec's ``[simulator]`` table) merged over the
+    environment defaults. Only the simulator is built when ``name == "simulator"``.
+    """
+
+    def factory(name: str | None = None, simulator: dict | None = None):
+        from imagegen.providers import make_provider, make_simulator_provider
+
+        name = name or getattr(settings, "provider", None) or "simulator"
+        config = _simulator_config(simulator)
+        if name == "simulator":
+            return make_simulator_provider(config)
+        if settings is None or getattr(settings, "provider", None) != name:
+            raise ValueError(f"provider {name!r} is not configured. Fix: set its key, or pick the simulator.")
+        return make_provider(settings, simulator=config)
+
+    return factory
+
+
+def describe_settings(settings) -> dict:
+    """``settings.describe()`` (masked, no secrets) or a minimal stand-in."""
+    if settings is None:
+        return {"provider": "simulator"}
+    try:
+        return dict(settings.describe())
+    except Exception:
+        return {"provider": getattr(settings, "provider", "simulator")}
+
+
+def provider_badge(provider: str) -> str:
+    """A short Markdown badge for a runtime provider."""
+    if provider == "simulator":
+        return ":orange-badge[SIMULATED]"
+    return f":green-badge[{PROVIDER_LABELS.get(provider, provider)}]"
+
+
+def _sidebar(ctx: Context) -> None:
+    info = describe_settings(ctx.settings)
+    with st.sidebar:
+        st.markdown(f"**Provider** {provider_badge(ctx.provider)}")
+        if ctx.provider == "simulator":
+            st.caption("No key configured: every figure comes from the built-in simulator of the Images API "
+                       "and is labelled simulated. Set OPENAI_API_KEY or the Azure variables to use a real service.")
+        for key, value in info.items():
+            if key == "provider" or value in (None, "", {}, []):
+                continue
+            if isinstance(value, dict):
+                value = ", ".join(f"{k} → {v}" for k, v in value.items())
+            elif isinstance(value, (list, tuple)):
+                value = ", ".join(map(str, value))
+            st.caption(f"{key.replace('_', ' ')}: `{value}`")
+        for problem in ctx.problems:
+            st.warning(problem)
+
+
+def page_setup(title: str, icon: str = ":material/image:") -> Context:
+    """Set up a page: config, settings, sidebar; return the Context. Call it first on every page."""
+    st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide")
+    problems: list[str] = []
+    settings = _settings(problems)
+    home = _home()
+    store = None
+    try:
+        store = _store(str(home))
+    except ImportError:
+        problems.append("The run store (imagegen.store) is not available yet.")
+    catalog = _catalog(home, problems)
+    ctx = Context(settings=settings, store=store, catalog=catalog,
+                  provider_factory=make_provider_factory(settings), home=home, problems=problems)
+    _sidebar(ctx)
+    return ctx
