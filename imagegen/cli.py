@@ -39,14 +39,15 @@ def cmd_models(args: argparse.Namespace) -> int:
     header = f"{'model':<24} {'openai':<22} {'azure':<22} {'qualities':<30} sizes"
     print(header)
     print("-" * len(header))
+    def life(m, p: str) -> str:
+        spec = m.providers.get(p)
+        if spec is None or not spec.available:
+            return "not offered"
+        return f"shutdown {spec.shutdown.isoformat()}" if spec.shutdown else "current"
+
     for mid, m in catalog.models.items():
-        def life(p: str) -> str:
-            spec = m.providers.get(p)
-            if spec is None or not spec.available:
-                return "not offered"
-            return f"shutdown {spec.shutdown.isoformat()}" if spec.shutdown else "current"
         sizes = ",".join(m.sizes) if m.sizes else "WxH (multiples of 16)"
-        print(f"{mid:<24} {life('openai'):<22} {life('azure'):<22} {','.join(m.qualities):<30} {sizes}")
+        print(f"{mid:<24} {life(m, 'openai'):<22} {life(m, 'azure'):<22} {','.join(m.qualities):<30} {sizes}")
     return 0
 
 
