@@ -242,14 +242,14 @@ class Store:
     # -- writing: runs -----------------------------------------------------------------------
 
     def create_run(self, spec: GridSpec, grid: GridEstimate, *, simulated: bool,
-                   input_files: Sequence[bytes] = (), name: str | None = None) -> str:
+                   input_files: Sequence[bytes] = (), name: str | None = None, spec_toml: str | None = None) -> str:
         """Insert a run and its cells (with their estimates); return the new run id."""
         run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO runs (run_id, name, provider, model, spec_toml, status, simulated, requests, repeats,"
                 " estimate_min_usd, estimate_max_usd, budget_usd, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (run_id, name if name is not None else spec.name, spec.provider, spec.model, spec.to_toml(),
+                (run_id, name if name is not None else spec.name, spec.provider, spec.model, spec_toml or spec.to_toml(),
                  "running", int(simulated), grid.requests, spec.repeats, money(grid.total_cost_usd_min),
                  money(grid.total_cost_usd_max), money(spec.limits.budget_usd), now_iso()))
             for cell, est in zip(grid.cells, grid.estimates):
@@ -344,6 +344,23 @@ class Store:
             if cost is not None and cost.total:
                 self._add_cost(conn, rec.run_id, cost.total)
         return result_id
+
+    def record_results(self, recs: Sequence[ResultRecord]) -> list[int]:
+        """Commit several image-less results (cancelled/skipped) in one transaction; return their ids."""
+        ids = []
+        with self._write() as conn:
+            for rec in recs:
+                if rec.generation is not None:
+                    raise StoreError("record_results takes results without images. Fix: use record_result.")
+                self._delete_result(conn, rec.run_id, rec.cell_id, rec.repeat)
+                cur = conn.execute(
+                    "INSERT INTO results (run_id, cell_id, repeat, status, error_kind, error_message, http_status,"
+                    " cost_usd, attempts, simulated, created_at) VALUES (?,?,?,?,?,?,?,'0',?,?,?)",
+                    (rec.run_id, rec.cell_id, rec.repeat, rec.status, rec.error_kind, rec.error_message,
+                     rec.http_status, len(rec.attempts), int(rec.simulated), now_iso()))
+                ids.append(int(cur.lastrowid))
+                self._insert_children(conn, ids[-1], rec.attempts, ())
+        return ids
 
     def record_reuse(self, run_id: str, cell_id: int, repeat: int, source_id: int) -> int:
         """Copy a past ok result into this run: same figures and images, marked reused, costing $0."""
@@ -441,6 +458,19 @@ class Store:
         if row is None:
             raise StoreError(f"result {result_id} not found. Fix: pick a result id from store.results(run_id).")
         return dict(row)
+
+    def result_rows(self, result_ids: Sequence[int]) -> dict[int, dict]:
+        """Several ``result_rows`` rows by id, in one query."""
+        out: dict[int, dict] = {}
+        ids = list(result_ids)
+        with self._read() as conn:
+            conn.row_factory = sqlite3.Row
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                for row in conn.execute(f"SELECT * FROM result_rows WHERE result_id IN ({','.join('?' * len(chunk))})",
+                                        chunk):
+                    out[row["result_id"]] = dict(row)
+        return out
 
     # -- reading for the UI and analytics ----------------------------------------------------
 

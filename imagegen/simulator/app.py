@@ -38,12 +38,12 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 from ..catalog import Catalog, ModelSpec, default_catalog
-from ..errors import ConfigError, ImagegenError
+from ..errors import ImagegenError
 from ..request import ImageRequest, problems
 from ..tokens import count_text_tokens, input_image_tokens, parse_size, request_output_tokens
 from .config import FaultRule, SimulatorConfig, parse_fault
@@ -695,5 +695,3 @@ def fault_header(kind: str, **params) -> dict[str, str]:
     return {FAULT_HEADER: "; ".join(parts)}
 
 
-__all__ = ["FAULT_HEADER", "RecordedRequest", "Reply", "SimulatorApp", "UploadedFile", "fault_header",
-           "ConfigError", "field"]

@@ -1,0 +1,324 @@
+"""The grid view: a run's images side by side, labelled by its axes, with each cell's figures.
+
+Used on Generate (while a run fills in and after it) and on Results (any past run). X values are
+columns, Y values rows, Z (and a prompt axis) separate sub-grids. Thumbnails come from
+``store.thumbnail`` (cached on disk and here), so a rerun never decodes a full image; full images
+are read only for "Enlarge", "Compare" and a download click.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import pandas as pd
+import streamlit as st
+
+from imagegen.axes import format_value
+from imagegen.codegen import snippets
+from imagegen.request import ImageRequest
+
+THUMB_PX = 384
+MIME = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
+        "svg": "image/svg+xml"}
+STATUS_TEXT = {"cancelled": "Cancelled before it was sent", "skipped": "Skipped (budget or earlier stop)"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Axis names and their values in display order: x, y, then the sub-grid axes."""
+
+    x: tuple[str, tuple] | None
+    y: tuple[str, tuple] | None
+    z: tuple[tuple[str, tuple], ...]
+
+
+def coords_of(row) -> dict:
+    """The cell's coordinates (axis -> value) from a result row."""
+    raw = row.get("coords") if isinstance(row, dict) else row["coords"]
+    if isinstance(raw, dict):
+        return raw
+    try:
+        return json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        return {}
+
+
+def layout_for(rows: pd.DataFrame, axes: dict[str, Sequence] | None = None,
+               expected: Sequence[dict] = ()) -> Layout:
+    """Axis order and values: from ``axes`` (the spec, in X, Y, Z order) when given, else as they appear."""
+    found: dict[str, list] = {}
+    for coords in [*expected, *(coords_of(r) for r in rows.to_dict("records"))]:
+        for name, value in coords.items():
+            values = found.setdefault(name, [])
+            if value not in values:
+                values.append(value)
+    order: dict[str, tuple] = {}
+    for name, values in (axes or {}).items():
+        extra = [v for v in found.get(name, []) if v not in values]
+        order[name] = tuple(values) + tuple(extra)
+    for name, values in found.items():
+        order.setdefault(name, tuple(values))
+    items = list(order.items())
+    return Layout(items[0] if items else None, items[1] if len(items) > 1 else None, tuple(items[2:]))
+
+
+def _key(coords: dict, names: Sequence[str]) -> tuple:
+    return tuple(json.dumps(coords.get(n), sort_keys=True, default=str) for n in names)
+
+
+def _dec(value) -> Decimal | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _num(value) -> float | None:
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def human_bytes(n) -> str:
+    n = _num(n)
+    if n is None:
+        return "—"
+    for unit in ("B", "KB", "MB"):
+        if n < 1024 or unit == "MB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} MB"
+
+
+def cell_figures(row: dict) -> list[str]:
+    """The labelled figures shown under a cell's image (latency, tokens, cost, file)."""
+    simulated = bool(_num(row.get("simulated")))
+    measured = "simulated" if simulated else "measured"
+    billed = "billed (simulated)" if simulated else "billed"
+    out = []
+    latency = _num(row.get("latency_s"))
+    if latency is not None:
+        text = f"⏱ {latency:.2f} s latency ({measured})"
+        first = _num(row.get("first_partial_s"))
+        if first is not None:
+            text += f" · first partial {first:.2f} s"
+        out.append(text)
+    tokens, documented = _num(row.get("output_tokens")), _num(row.get("documented_output_tokens"))
+    if tokens is not None:
+        doc = f" · {documented:,.0f} documented" if documented is not None else " · no documented figure"
+        out.append(f"🔢 {tokens:,.0f} output tokens {billed}{doc}")
+    cost, estimated = _dec(row.get("cost_usd")), _dec(row.get("estimated_cost_usd"))
+    if cost is not None or estimated is not None:
+        parts = []
+        if cost is not None:
+            parts.append(f"${cost:.4f} {billed}")
+        if estimated is not None:
+            parts.append(f"${estimated:.4f} estimated (max)")
+        if _num(row.get("reused")):
+            parts.append("reused from history")
+        out.append("💲 " + " · ".join(parts))
+    size = _num(row.get("image_bytes"))
+    if size is not None:
+        fmt = str(row.get("image_path") or "").rsplit(".", 1)[-1].upper() or str(row.get("output_format")).upper()
+        dims = ""
+        if _num(row.get("image_width")) and _num(row.get("image_height")):
+            dims = f" · {int(row['image_width'])}×{int(row['image_height'])}"
+        out.append(f"🗂 {human_bytes(size)} {fmt}{dims}")
+    return out
+
+
+def cell_label(row: dict) -> str:
+    """Short label of a cell for pickers: its coordinates and repeat."""
+    coords = coords_of(row)
+    text = ", ".join(f"{k}={_short(format_value(k, v))}" for k, v in coords.items()) or "single cell"
+    if int(row.get("repeat") or 0):
+        text += f" (repeat {int(row['repeat']) + 1})"
+    return text
+
+
+def _short(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def download_name(row: dict) -> tuple[str, str]:
+    """(file name, mime) for a cell's original image: the stored file's real extension."""
+    path = str(row.get("image_path") or "")
+    ext = path.rsplit(".", 1)[-1].lower() if "." in path else str(row.get("output_format") or "png")
+    name = f"{row.get('run_id')}-cell{int(row.get('cell_id') or 0)}-r{int(row.get('repeat') or 0) + 1}.{ext}"
+    return name, MIME.get(ext, "application/octet-stream")
+
+
+def request_of(row: dict) -> ImageRequest:
+    """The request a result row was made with (for "view code")."""
+    def opt_int(v):
+        f = _num(v)
+        return None if f is None else int(f)
+
+    return ImageRequest(
+        model=str(row.get("model")), prompt=str(row.get("prompt") or ""), provider=str(row.get("provider")),
+        size=str(row.get("size") or "auto"), quality=str(row.get("quality") or "auto"),
+        background=str(row.get("background") or "auto"), output_format=str(row.get("output_format") or "png"),
+        output_compression=opt_int(row.get("output_compression")), moderation=str(row.get("moderation") or "auto"),
+        n=opt_int(row.get("n")) or 1, stream=bool(_num(row.get("stream"))),
+        partial_images=opt_int(row.get("partial_images")) or 0,
+        deployment=row.get("deployment") if isinstance(row.get("deployment"), str) else None,
+    )
+
+
+# -- rendering -----------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def _thumb(home: str, sha256: str, px: int) -> bytes:
+    from ui import _store
+
+    return _store(home).thumbnail(sha256, px)
+
+
+def _original_bytes(store, rel_path: str):
+    """A deferred reader for ``st.download_button``: the file is read only when clicked."""
+    return lambda: store.image_path(rel_path).read_bytes()
+
+
+def _rate(store, result_id: int, widget_key: str) -> None:
+    value = st.session_state.get(widget_key)
+    store.rate(int(result_id), None if value is None else int(value) + 1)
+    from ui.state import bump_store_version
+
+    bump_store_version()
+
+
+@st.dialog("Full image", width="large")
+def _enlarge(store, row: dict) -> None:
+    st.markdown(f"**{cell_label(row)}**")
+    images = store.images(int(row["result_id"]))
+    for rel in images["path"].tolist() or [row.get("image_path")]:
+        st.image(str(store.image_path(rel)), width="stretch")
+    for line in cell_figures(row):
+        st.caption(line)
+
+
+@st.dialog("View code", width="large")
+def _code(row: dict, settings_info: dict | None) -> None:
+    st.caption("The same request with the official openai SDK or curl. Keys and endpoints come from environment "
+               "variables; nothing secret is shown.")
+    items = snippets(request_of(row), settings_info)
+    tabs = st.tabs([s.label for s in items])
+    for tab, snippet in zip(tabs, items):
+        with tab:
+            st.code(snippet.code, language=snippet.language)
+
+
+def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool) -> None:
+    status = row.get("status")
+    rid = int(row["result_id"])
+    if status == "ok" and row.get("image_sha256"):
+        st.image(_thumb(str(store.home), str(row["image_sha256"]), THUMB_PX), width="stretch")
+        n = int(_num(row.get("n")) or 1)
+        if n > 1:
+            st.caption(f"first of {n} images (all in Enlarge)")
+    elif status == "error":
+        st.error(f"**{row.get('error_kind') or 'error'}**: {row.get('error_message') or 'no message'}")
+    else:
+        st.info(STATUS_TEXT.get(str(status), str(status)))
+    for line in cell_figures(row):
+        st.caption(line)
+    if live:
+        return
+    if status == "ok":
+        current = _num(row.get("rating"))
+        st.feedback("stars", key=f"{key}_rate_{rid}", default=int(current) - 1 if current else None,
+                    on_change=_rate, args=(store, rid, f"{key}_rate_{rid}"))
+    c1, c2, c3 = st.columns(3)
+    if status == "ok" and row.get("image_path"):
+        if c1.button("Enlarge", key=f"{key}_big_{rid}", help="Show the full image"):
+            _enlarge(store, row)
+        name, mime = download_name(row)
+        c2.download_button("Download", data=_original_bytes(store, str(row["image_path"])), file_name=name,
+                           mime=mime, key=f"{key}_dl_{rid}", on_click="ignore",
+                           help=f"The original bytes as received ({name})")
+    if c3.button("Code", key=f"{key}_code_{rid}", help="View the equivalent Python and curl request"):
+        _code(row, settings_info)
+
+
+def _pending(text: str = "⏳ waiting…") -> None:
+    st.caption(text)
+
+
+def render_grid(store, rows: pd.DataFrame, *, key: str, axes: dict[str, Sequence] | None = None,
+                expected: Sequence[dict] = (), settings_info: dict | None = None, live: bool = False) -> None:
+    """Draw the grid of ``rows`` (``result_rows`` of one run).
+
+    ``axes`` gives the spec's axis order; ``expected`` lists every cell's coordinates so cells not
+    finished yet show as waiting. ``live`` (a run in progress) leaves out the per-cell controls.
+    """
+    layout = layout_for(rows, axes, expected)
+    records = rows.to_dict("records")
+    names = [a[0] for a in (layout.x, layout.y, *layout.z) if a is not None]
+    by_cell: dict[tuple, list[dict]] = {}
+    for r in records:
+        by_cell.setdefault(_key(coords_of(r), names), []).append(r)
+    z_values: list[tuple] = [()]
+    for name, values in layout.z:
+        z_values = [(*zv, (name, v)) for zv in z_values for v in values]
+    xs = layout.x[1] if layout.x else (None,)
+    ys = layout.y[1] if layout.y else (None,)
+    for zv in z_values:
+        if zv:
+            st.subheader(" · ".join(f"{n} = {_short(format_value(n, v), 80)}" for n, v in zv))
+        widths = [0.6] + [1] * len(xs) if layout.y else [1] * len(xs)
+        if layout.x:
+            head = st.columns(widths)
+            if layout.y:
+                head[0].markdown(f"**{layout.y[0]} ↓ · {layout.x[0]} →**")
+            for col, xv in zip(head[1:] if layout.y else head, xs):
+                col.markdown(f"**{layout.x[0]} = {_short(format_value(layout.x[0], xv))}**")
+        for yv in ys:
+            cols = st.columns(widths)
+            if layout.y:
+                cols[0].markdown(f"**{layout.y[0]} = {_short(format_value(layout.y[0], yv), 60)}**")
+            for col, xv in zip(cols[1:] if layout.y else cols, xs):
+                coords = dict(zv)
+                if layout.x:
+                    coords[layout.x[0]] = xv
+                if layout.y:
+                    coords[layout.y[0]] = yv
+                with col:
+                    cell_rows = by_cell.get(_key(coords, names), [])
+                    if not cell_rows:
+                        _pending()
+                    for r in cell_rows:
+                        if len(cell_rows) > 1:
+                            st.caption(f"repeat {int(r.get('repeat') or 0) + 1}")
+                        _cell(store, r, key, settings_info, live)
+
+
+def render_compare(store, rows: pd.DataFrame, *, key: str) -> None:
+    """Pick two cells and see them at full size, side by side, with their figures."""
+    ok = [r for r in rows.to_dict("records") if r.get("status") == "ok" and r.get("image_path")]
+    if len(ok) < 2:
+        return
+    labels = {int(r["result_id"]): cell_label(r) for r in ok}
+    picked = st.multiselect("Compare two cells at full size", options=list(labels), format_func=labels.get,
+                            max_selections=2, key=f"{key}_compare",
+                            placeholder="Pick two cells to compare")
+    if len(picked) == 2:
+        by_id = {int(r["result_id"]): r for r in ok}
+        cols = st.columns(2)
+        for col, rid in zip(cols, picked):
+            row = by_id[rid]
+            with col:
+                st.markdown(f"**{labels[rid]}**")
+                st.image(str(store.image_path(str(row["image_path"]))), width="stretch")
+                for line in cell_figures(row):
+                    st.caption(line)
