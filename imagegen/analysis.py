@@ -1,16 +1,24 @@
 """Analytics over stored results: SQL aggregation over the ``result_rows`` view into tidy frames.
 
-Nothing here loads every row. :func:`summary` is one ``GROUP BY`` per setting returning sums
-and counts; :func:`latency_quantiles` is a window query returning one row per setting;
-:func:`scatter_sample` is a bounded stride sample. The chart frames (:func:`token_deviation`,
-:func:`cost_per_image`, ...) are pure pandas over those small frames, so a selection of
-100,000 results costs a few SQL scans, and every derived figure is testable on synthetic data.
+Nothing here loads every row on a rerun. A store of 100,000 results reduces to:
+
+- :func:`cell_frame`: one ``GROUP BY`` over the whole store, sums and counts per cell x resolved
+  quality/size. Its size is bounded by the number of cells, not results, and it changes only
+  when the store does (cache it on the store's version). Every filter of a :class:`Selection`
+  (provider, model, run, dates, simulated) is a column of it, so :func:`summary_from_cells`
+  filters and regroups it per *setting* in pandas.
+- :func:`latency_sample`: at most ``QUANTILE_SAMPLE`` results of the selection (every k-th by
+  ``result_id``; all of them when the selection is smaller), with their latency and tokens. The
+  latency quantiles come from it (exact when k is 1; the table says which) and so do the
+  scatter's points.
+
+The chart frames (:func:`token_deviation`, :func:`cost_per_image`, ...) are pure pandas over the
+per-setting summary, testable on synthetic data.
 
 ``query`` arguments are any ``query(sql, params) -> DataFrame`` over a database with a
 ``result_rows`` table or view (``Store.query`` in the app; an in-memory SQLite in tests).
-
-Only successful results count (``status = 'ok'``); results reused from history are left out
-unless asked for (they repeat an earlier result and were not paid again).
+Only successful results count (``status = 'ok'``). Results reused from history are left out:
+they repeat an earlier result and were not paid again.
 """
 
 from __future__ import annotations
@@ -18,9 +26,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
 QueryFn = Callable[[str, Sequence], pd.DataFrame]
@@ -30,23 +39,38 @@ SETTING_COLUMNS = (
     "provider", "model", "quality", "resolved_quality", "size", "resolved_size", "output_format",
     "output_compression", "background", "moderation", "n", "stream", "partial_images",
 )
+#: Columns of a cell that are the same for all its results (the request it sends).
+CELL_COLUMNS = tuple(c for c in SETTING_COLUMNS if not c.startswith("resolved_"))
+#: The key of :func:`cell_frame` rows.
+CELL_KEYS = ("run_id", "cell_id", "resolved_quality", "resolved_size")
 #: Always part of a setting's label; other setting columns join the label only when they vary.
 LABEL_CORE = ("model", "quality", "size")
-#: Additive columns of :func:`summary` (re-grouping sums them).
+#: Additive columns of a summary (re-grouping sums them).
 SUM_COLUMNS = (
     "rows", "images", "simulated_rows", "tokens_sum", "tokens_n", "documented_sum", "documented_n",
-    "input_text_sum", "input_image_sum", "cost_sum", "cost_n", "cost_text_input_sum", "cost_image_input_sum",
-    "cost_image_output_sum", "cost_text_output_sum", "estimated_sum", "estimated_min_sum", "estimated_n",
+    "cost_sum", "cost_n", "cost_text_input_sum", "cost_image_input_sum", "cost_image_output_sum",
+    "cost_text_output_sum", "estimated_sum", "estimated_min_sum", "estimated_n",
     "latency_sum", "latency_n", "fit_n", "sx", "sy", "sxx", "sxy", "syy", "first_partial_sum", "first_partial_n",
     "final_streamed_sum", "bytes_sum", "bytes_images", "rating_sum", "rating_n",
 )
+MINMAX_COLUMNS = {"tokens_min": "min", "tokens_max": "max", "latency_min": "min", "latency_max": "max"}
 #: A token count differing from the documented one by more than this share is highlighted.
 DEVIATION_TOLERANCE = 0.005
+#: Latency quantiles are exact up to this many results; above, they come from a sample this big.
+QUANTILE_SAMPLE = 20_000
+#: Points drawn in the latency vs tokens scatter, at most.
+SCATTER_POINTS = 2000
+#: Nearest-rank quantiles shown for latency (percent).
+QUANTILES = {"q1_s": 25, "p50_s": 50, "q3_s": 75, "p95_s": 95}
 
 
 @dataclass(frozen=True)
 class Selection:
-    """Which results to analyse. Empty tuples mean "all"; ``until`` is inclusive."""
+    """Which results to analyse. Empty tuples mean "all".
+
+    ``since``/``until`` (inclusive, UTC) pick runs by the day they started; ``simulated`` picks
+    simulator results (True), real ones (False) or both (None).
+    """
 
     providers: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
@@ -54,72 +78,62 @@ class Selection:
     since: date | None = None
     until: date | None = None
     simulated: bool | None = None
-    include_reused: bool = False
 
-    def where(self) -> tuple[str, list]:
-        """The SQL ``WHERE`` body and its parameters."""
-        clauses = ["status = 'ok'"]
-        params: list = []
+    def mask(self, cells: pd.DataFrame) -> pd.Series:
+        """Which rows of a :func:`cell_frame` the selection keeps."""
+        keep = pd.Series(True, index=cells.index)
         for column, values in (("provider", self.providers), ("model", self.models), ("run_id", self.run_ids)):
             if values:
-                clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
-                params.extend(values)
-        # created_at is ISO-8601 text: comparing its date part is exact and timezone-stable
+                keep &= cells[column].isin(values)
         if self.since is not None:
-            clauses.append("substr(created_at, 1, 10) >= ?")
-            params.append(self.since.isoformat())
+            keep &= cells["run_day"] >= self.since.isoformat()
         if self.until is not None:
-            clauses.append("substr(created_at, 1, 10) < ?")
-            params.append((self.until + timedelta(days=1)).isoformat())
-        if self.simulated is not None:
-            clauses.append("simulated = ?")
-            params.append(1 if self.simulated else 0)
-        if not self.include_reused:
-            clauses.append("COALESCE(reused, 0) = 0")
-        return " AND ".join(clauses), params
+            keep &= cells["run_day"] <= self.until.isoformat()
+        if self.simulated is True:
+            keep &= cells["simulated_rows"] > 0
+        elif self.simulated is False:
+            keep &= cells["simulated_rows"] < cells["rows"]
+        return keep
 
 
-_KEY = ", ".join(SETTING_COLUMNS)
-_PER_IMAGE = "CAST({col} AS REAL) / MAX(COALESCE(n, 1), 1)"
-_SUMMARY_SQL = f"""
-SELECT {_KEY},
-  COUNT(*) AS rows,
-  SUM(MAX(COALESCE(n, 1), 1)) AS images,
-  SUM(COALESCE(simulated, 0)) AS simulated_rows,
+_CELL_SQL = f"""
+SELECT run_id, cell_id, resolved_quality, resolved_size,
+  {", ".join(CELL_COLUMNS)}, run_name, MIN(created_at) AS first_at,
+  COUNT(*) AS rows, SUM(COALESCE(simulated, 0)) AS simulated_rows,
   SUM(output_tokens) AS tokens_sum, COUNT(output_tokens) AS tokens_n,
   MIN(output_tokens) AS tokens_min, MAX(output_tokens) AS tokens_max,
   SUM(documented_output_tokens) AS documented_sum, COUNT(documented_output_tokens) AS documented_n,
-  SUM(input_text_tokens) AS input_text_sum, SUM(input_image_tokens) AS input_image_sum,
-  SUM({_PER_IMAGE.format(col="cost_usd")}) AS cost_sum, COUNT(cost_usd) AS cost_n,
-  SUM(CASE WHEN cost_usd IS NOT NULL THEN {_PER_IMAGE.format(col="COALESCE(cost_text_input_usd, 0)")} END)
-    AS cost_text_input_sum,
-  SUM(CASE WHEN cost_usd IS NOT NULL THEN {_PER_IMAGE.format(col="COALESCE(cost_image_input_usd, 0)")} END)
-    AS cost_image_input_sum,
-  SUM(CASE WHEN cost_usd IS NOT NULL THEN {_PER_IMAGE.format(col="COALESCE(cost_image_output_usd, 0)")} END)
-    AS cost_image_output_sum,
-  SUM(CASE WHEN cost_usd IS NOT NULL THEN {_PER_IMAGE.format(col="COALESCE(cost_text_output_usd, 0)")} END)
-    AS cost_text_output_sum,
-  SUM({_PER_IMAGE.format(col="estimated_cost_usd")}) AS estimated_sum,
-  SUM({_PER_IMAGE.format(col="COALESCE(estimated_cost_min_usd, estimated_cost_usd)")}) AS estimated_min_sum,
+  SUM(CAST(cost_usd AS REAL)) AS cost_sum, COUNT(cost_usd) AS cost_n,
+  SUM(CAST(cost_text_input_usd AS REAL)) AS cost_text_input_sum,
+  SUM(CAST(cost_image_input_usd AS REAL)) AS cost_image_input_sum,
+  SUM(CAST(cost_image_output_usd AS REAL)) AS cost_image_output_sum,
+  SUM(CAST(cost_text_output_usd AS REAL)) AS cost_text_output_sum,
+  MAX(CAST(estimated_cost_usd AS REAL)) AS estimated_cell,
+  MAX(CAST(COALESCE(estimated_cost_min_usd, estimated_cost_usd) AS REAL)) AS estimated_min_cell,
   COUNT(estimated_cost_usd) AS estimated_n,
   SUM(latency_s) AS latency_sum, COUNT(latency_s) AS latency_n,
   MIN(latency_s) AS latency_min, MAX(latency_s) AS latency_max,
-  SUM(CASE WHEN latency_s IS NOT NULL AND output_tokens IS NOT NULL THEN 1 ELSE 0 END) AS fit_n,
-  SUM(CASE WHEN latency_s IS NOT NULL THEN 1.0 * output_tokens END) AS sx,
+  COUNT(output_tokens * latency_s) AS fit_n,
+  SUM(CASE WHEN latency_s IS NOT NULL THEN output_tokens END) AS sx,
   SUM(CASE WHEN output_tokens IS NOT NULL THEN latency_s END) AS sy,
   SUM(CASE WHEN latency_s IS NOT NULL THEN 1.0 * output_tokens * output_tokens END) AS sxx,
-  SUM(1.0 * output_tokens * latency_s) AS sxy,
+  SUM(output_tokens * latency_s) AS sxy,
   SUM(CASE WHEN output_tokens IS NOT NULL THEN latency_s * latency_s END) AS syy,
   SUM(first_partial_s) AS first_partial_sum, COUNT(first_partial_s) AS first_partial_n,
   SUM(CASE WHEN first_partial_s IS NOT NULL THEN latency_s END) AS final_streamed_sum,
-  SUM(image_bytes) AS bytes_sum,
-  SUM(CASE WHEN image_bytes IS NOT NULL THEN MAX(COALESCE(n, 1), 1) ELSE 0 END) AS bytes_images,
+  SUM(image_bytes) AS bytes_sum, COUNT(image_bytes) AS bytes_images,
   SUM(rating) AS rating_sum, COUNT(rating) AS rating_n
 FROM result_rows
-WHERE {{where}}
-GROUP BY {_KEY}
-ORDER BY {_KEY}
+WHERE status = 'ok' AND COALESCE(reused, 0) = 0
+GROUP BY run_id, cell_id, resolved_quality, resolved_size
 """
+_CELL_NUMERIC = (
+    "rows", "simulated_rows", "tokens_sum", "tokens_n", "documented_sum", "documented_n", "cost_sum", "cost_n",
+    "cost_text_input_sum", "cost_image_input_sum", "cost_image_output_sum", "cost_text_output_sum",
+    "estimated_cell", "estimated_min_cell", "estimated_n", "latency_sum", "latency_n", "fit_n", "sx", "sy", "sxx",
+    "sxy", "syy", "first_partial_sum", "first_partial_n", "final_streamed_sum", "bytes_sum", "bytes_images",
+    "rating_sum", "rating_n",
+)
 
 
 def _frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -130,28 +144,73 @@ def _frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return df
 
 
-def summary(query: QueryFn, selection: Selection = Selection()) -> pd.DataFrame:
-    """One row per setting in the selection: sums, counts, minima and maxima (see ``SUM_COLUMNS``).
+def cell_frame(query: QueryFn) -> pd.DataFrame:
+    """Sums and counts of every successful, non-reused result per cell x resolved quality/size.
 
-    Each ``*_sum`` has a matching count; per-image money sums are already divided by ``n``.
+    One scan of the store. Adds ``run_day`` (the UTC day the run's first result arrived) for the
+    date filter.
     """
-    where, params = selection.where()
-    df = query(_SUMMARY_SQL.format(where=where), tuple(params))
-    df = _frame(df, (*SETTING_COLUMNS, *SUM_COLUMNS, "tokens_min", "tokens_max", "latency_min", "latency_max"))
-    for col in SUM_COLUMNS:
+    df = _frame(query(_CELL_SQL, ()), (*CELL_KEYS, *CELL_COLUMNS, "run_name", "first_at", *_CELL_NUMERIC,
+                                       *MINMAX_COLUMNS))
+    for col in _CELL_NUMERIC:
         df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0.0)
+    df["run_day"] = df.groupby("run_id")["first_at"].transform("min").astype("string").str.slice(0, 10)
     return df.reset_index(drop=True)
 
 
-def filter_options(query: QueryFn) -> pd.DataFrame:
-    """Providers x models present, with their date span and whether they hold simulated results."""
-    df = query(
-        "SELECT provider, model, MIN(substr(created_at, 1, 10)) AS first_day, "
-        "MAX(substr(created_at, 1, 10)) AS last_day, COUNT(*) AS results, "
-        "SUM(COALESCE(simulated, 0)) AS simulated FROM result_rows GROUP BY provider, model ORDER BY provider, model",
-        (),
-    )
-    return _frame(df, ("provider", "model", "first_day", "last_day", "results", "simulated"))
+def _per_image(cells: pd.DataFrame) -> pd.DataFrame:
+    """Cell rows with money per image (a cell's n is fixed) and the estimate summed over its results."""
+    out = cells.copy()
+    n = pd.to_numeric(out["n"], errors="coerce").fillna(1).clip(lower=1)
+    out["images"] = out["rows"] * n
+    for col in ("cost_sum", "cost_text_input_sum", "cost_image_input_sum", "cost_image_output_sum",
+                "cost_text_output_sum"):
+        out[col] = out[col] / n
+    out["estimated_sum"] = out["estimated_cell"] / n * out["estimated_n"]
+    out["estimated_min_sum"] = out["estimated_min_cell"] / n * out["estimated_n"]
+    return out
+
+
+def summary_from_cells(cells: pd.DataFrame, selection: Selection = Selection()) -> pd.DataFrame:
+    """One row per setting in the selection: sums, counts, minima and maxima (``SUM_COLUMNS``).
+
+    Each ``*_sum`` has a matching count; money sums are per image (divided by ``n``).
+    """
+    picked = cells[selection.mask(cells)] if not cells.empty else cells
+    if picked.empty:
+        return _frame(pd.DataFrame(), (*SETTING_COLUMNS, *SUM_COLUMNS, *MINMAX_COLUMNS))
+    return _regroup(_per_image(picked), SETTING_COLUMNS)
+
+
+def summary(query: QueryFn, selection: Selection = Selection()) -> pd.DataFrame:
+    """:func:`summary_from_cells` straight from the store (one scan)."""
+    return summary_from_cells(cell_frame(query), selection)
+
+
+def run_options(cells: pd.DataFrame) -> pd.DataFrame:
+    """Runs present, newest first: run_id, run_name, run_day, models (comma-joined), results, simulated."""
+    cols = ["run_id", "run_name", "run_day", "models", "results", "simulated"]
+    if cells.empty:
+        return pd.DataFrame(columns=cols)
+    out = cells.groupby("run_id", sort=False).agg(
+        run_name=("run_name", "first"), run_day=("run_day", "first"),
+        models=("model", lambda m: ", ".join(sorted(set(map(str, m))))), results=("rows", "sum"),
+        simulated=("simulated_rows", "sum"),
+    ).reset_index()
+    # store run ids start with their UTC creation time, so they sort newest first
+    return out.sort_values("run_id", ascending=False)[cols].reset_index(drop=True)
+
+
+def filter_options(cells: pd.DataFrame) -> pd.DataFrame:
+    """Providers x models present, with their first and last run day, result count and simulated count."""
+    cols = ["provider", "model", "first_day", "last_day", "results", "simulated"]
+    if cells.empty:
+        return pd.DataFrame(columns=cols)
+    out = cells.groupby(["provider", "model"], dropna=False, sort=True).agg(
+        first_day=("run_day", "min"), last_day=("run_day", "max"), results=("rows", "sum"),
+        simulated=("simulated_rows", "sum"),
+    ).reset_index()
+    return out[cols]
 
 
 # --- labels and provenance -------------------------------------------------------------------
@@ -222,14 +281,22 @@ def provenance(frame: pd.DataFrame) -> str:
     return "measured + simulated"
 
 
-def _regroup(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """Re-aggregate :func:`summary` rows over ``keys`` (sums add; minima/maxima combine)."""
+def row_provenance(frame: pd.DataFrame) -> list[str]:
+    """:func:`provenance` of each row on its own (vectorised)."""
     if frame.empty:
-        return frame.iloc[0:0].copy()
+        return []
+    sim = frame["simulated_rows"].astype(float).to_numpy()
+    rows = frame["rows"].astype(float).to_numpy()
+    return np.select([sim <= 0, sim >= rows], ["measured", "simulated"], "measured + simulated").tolist()
+
+
+def _regroup(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Re-aggregate summary-like rows over ``keys`` (sums add; minima/maxima combine)."""
+    if frame.empty:
+        return _frame(frame.iloc[0:0][[c for c in keys if c in frame.columns]].copy(),
+                      (*keys, *SUM_COLUMNS, *MINMAX_COLUMNS))
     agg: dict[str, str] = {c: "sum" for c in SUM_COLUMNS if c in frame.columns}
-    for col, how in (("tokens_min", "min"), ("tokens_max", "max"), ("latency_min", "min"), ("latency_max", "max")):
-        if col in frame.columns:
-            agg[col] = how
+    agg.update({c: how for c, how in MINMAX_COLUMNS.items() if c in frame.columns})
     return frame.groupby(list(keys), dropna=False, sort=True).agg(agg).reset_index()
 
 
@@ -270,7 +337,7 @@ def token_deviation(frame: pd.DataFrame, tolerance: float = DEVIATION_TOLERANCE)
     out["deviation"] = out["measured_tokens"] - out["documented_tokens"]
     out["deviation_pct"] = _div(out["deviation"], out["documented_tokens"]) * 100
     out["deviates"] = (out["deviation_pct"].abs() > tolerance * 100).fillna(False).astype(bool)
-    out["provenance"] = [provenance(g.iloc[[i]]) for i in range(len(g))]
+    out["provenance"] = row_provenance(g)
     return out[cols]
 
 
@@ -302,62 +369,7 @@ def cost_per_image(frame: pd.DataFrame) -> pd.DataFrame:
     out["estimated_usd"] = _div(frame["estimated_sum"], frame["estimated_n"])
     out["estimated_min_usd"] = _div(frame["estimated_min_sum"], frame["estimated_n"])
     out["billed_minus_estimated_usd"] = out["billed_usd"] - out["estimated_usd"]
-    out["provenance"] = [provenance(frame.iloc[[i]]) for i in range(len(frame))]
-    return out[cols].reset_index(drop=True)
-
-
-def nearest_rank(values: Sequence[float], p: float) -> float:
-    """The nearest-rank percentile (the value at rank ceil(p * n), 1-based) — what the SQL computes."""
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    rank = max(1, math.ceil(p * len(ordered)))
-    return float(ordered[rank - 1])
-
-
-def _rank(p: float) -> str:
-    # ceil(p * cnt) in SQLite, at least 1
-    return f"MAX(1, CAST(({p} * cnt) AS INTEGER) + (({p} * cnt) > CAST(({p} * cnt) AS INTEGER)))"
-
-
-_QUANTILE_SQL = f"""
-WITH ranked AS (
-  SELECT {_KEY}, simulated, latency_s,
-    ROW_NUMBER() OVER (PARTITION BY {_KEY} ORDER BY latency_s) AS rn,
-    COUNT(*) OVER (PARTITION BY {_KEY}) AS cnt
-  FROM result_rows
-  WHERE {{where}} AND latency_s IS NOT NULL
-)
-SELECT {_KEY}, MAX(cnt) AS rows, SUM(COALESCE(simulated, 0)) AS simulated_rows,
-  MIN(latency_s) AS min_s,
-  MAX(CASE WHEN rn = {_rank(0.25)} THEN latency_s END) AS q1_s,
-  MAX(CASE WHEN rn = {_rank(0.5)} THEN latency_s END) AS p50_s,
-  MAX(CASE WHEN rn = {_rank(0.75)} THEN latency_s END) AS q3_s,
-  MAX(CASE WHEN rn = {_rank(0.95)} THEN latency_s END) AS p95_s,
-  MAX(latency_s) AS max_s, AVG(latency_s) AS mean_s
-FROM ranked
-GROUP BY {_KEY}
-ORDER BY {_KEY}
-"""
-QUANTILE_COLUMNS = ("rows", "simulated_rows", "min_s", "q1_s", "p50_s", "q3_s", "p95_s", "max_s", "mean_s")
-
-
-def latency_quantiles(query: QueryFn, selection: Selection = Selection()) -> pd.DataFrame:
-    """Per setting: count, min, q1, p50, q3, p95, max and mean latency (s), nearest-rank, in SQL."""
-    where, params = selection.where()
-    df = _frame(query(_QUANTILE_SQL.format(where=where), tuple(params)), (*SETTING_COLUMNS, *QUANTILE_COLUMNS))
-    return df.reset_index(drop=True)
-
-
-def latency_table(quantiles: pd.DataFrame) -> pd.DataFrame:
-    """The p50/p95/max table (plus min, quartiles, mean) with readable setting labels."""
-    cols = ["setting", "results", "min_s", "q1_s", "p50_s", "q3_s", "p95_s", "max_s", "mean_s", "provenance"]
-    if quantiles.empty:
-        return pd.DataFrame(columns=cols)
-    out = quantiles[["min_s", "q1_s", "p50_s", "q3_s", "p95_s", "max_s", "mean_s"]].astype(float).copy()
-    out.insert(0, "results", quantiles["rows"].astype(int))
-    out.insert(0, "setting", setting_labels(quantiles))
-    out["provenance"] = [provenance(quantiles.iloc[[i]]) for i in range(len(quantiles))]
+    out["provenance"] = row_provenance(frame)
     return out[cols].reset_index(drop=True)
 
 
@@ -382,29 +394,111 @@ def latency_fit(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "model": g["model"], "results": n.astype(int), "tokens_per_s": (1 / slope).where(slope > 0),
         "overhead_s": intercept, "slope_s_per_token": slope, "r2": r2,
-        "provenance": [provenance(g.iloc[[i]]) for i in range(len(g))],
+        "provenance": row_provenance(g),
     })
     return out[cols].reset_index(drop=True)
 
 
-def scatter_sample(query: QueryFn, selection: Selection = Selection(), limit: int = 2000,
-                   total: int | None = None) -> pd.DataFrame:
-    """At most ``limit`` results (every k-th by ``result_id``): model, setting columns, tokens, latency.
+# --- latency: quantiles and scatter from a bounded sample ---------------------------------------
 
-    ``total`` (the selection's row count, e.g. ``summary(...)["rows"].sum()``) sets the stride;
-    without it one ``COUNT(*)`` is run.
+def _rank(percent: int, n):
+    """ceil(percent/100 * n) in integers (no float rounding), at least 1: the nearest rank."""
+    return np.maximum(1, (percent * np.asarray(n) + 99) // 100)
+
+
+def nearest_rank(values: Sequence[float], percent: int) -> float:
+    """The nearest-rank percentile: the value at rank ceil(percent/100 * n) (1-based) of the sorted values."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    return float(ordered[int(_rank(percent, len(ordered))) - 1])
+
+
+def latency_sample(query: QueryFn, cells: pd.DataFrame, limit: int = QUANTILE_SAMPLE) -> pd.DataFrame:
+    """Up to ``limit`` results of the selected ``cells`` with their cell key, latency and output tokens.
+
+    ``cells`` is a :func:`cell_frame` already filtered by the selection. Every k-th ``result_id``
+    (k = 1 when the cells hold at most ``limit`` results, so the sample is then all of them);
+    ``attrs["stride"]`` is k. Filtering on ``result_id`` first keeps the view's joins to the sample.
     """
-    where, params = selection.where()
-    where += " AND latency_s IS NOT NULL AND output_tokens IS NOT NULL"
-    if total is None:
-        total = int(query(f"SELECT COUNT(*) AS c FROM result_rows WHERE {where}", tuple(params))["c"].iloc[0])
+    cols = (*CELL_KEYS, "latency_s", "output_tokens")
+    total = int(cells["latency_n"].sum()) if not cells.empty else 0
+    if total == 0:
+        df = _frame(pd.DataFrame(), cols)
+        df.attrs["stride"] = 1
+        return df
     stride = max(1, math.ceil(total / max(1, limit)))
-    sql = (f"SELECT * FROM (SELECT {_KEY}, simulated, output_tokens, latency_s, "
-           f"ROW_NUMBER() OVER (ORDER BY result_id) AS rn FROM result_rows WHERE {where}) "
-           f"WHERE (rn - 1) % ? = 0 LIMIT ?")
-    df = query(sql, (*params, stride, limit))
-    df = _frame(df, (*SETTING_COLUMNS, "simulated", "output_tokens", "latency_s"))
-    return df.drop(columns=["rn"], errors="ignore").reset_index(drop=True)
+    runs = sorted(set(cells["run_id"]))
+    sql = (f"SELECT {', '.join(cols)} FROM result_rows WHERE result_id % ? = 0 AND status = 'ok' "
+           f"AND COALESCE(reused, 0) = 0 AND latency_s IS NOT NULL AND run_id IN ({', '.join('?' for _ in runs)})")
+    df = _frame(query(sql, (stride, *runs)), cols)
+    # keep only rows of the selected cells (a run may hold cells the selection leaves out)
+    df = df.merge(cells[list(CELL_KEYS)], on=list(CELL_KEYS), how="inner")
+    df.attrs["stride"] = stride
+    return df
+
+
+def _with_settings(sample: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """Sample rows with their setting columns and simulated flag (from the cell frame)."""
+    info = cells[[*CELL_KEYS, *CELL_COLUMNS, "simulated_rows", "rows"]]
+    out = sample.merge(info, on=list(CELL_KEYS), how="inner")
+    out["simulated"] = (out["simulated_rows"] >= out["rows"]).astype(int)
+    return out.drop(columns=["simulated_rows", "rows"])
+
+
+def latency_quantiles(sample: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """Nearest-rank latency quantiles per setting from :func:`latency_sample` (exact when its stride is 1).
+
+    ``cells`` are the selected cells. Columns: the setting columns, rows (results in the
+    selection), simulated_rows, min_s, q1_s, p50_s, q3_s, p95_s, max_s, mean_s, method (``exact``
+    or ``sample of N (every k-th result)``). Min, max and mean are exact (cell sums) either way.
+    """
+    cols = (*SETTING_COLUMNS, "rows", "simulated_rows", "min_s", *QUANTILES, "max_s", "mean_s", "method")
+    if sample.empty:
+        return _frame(pd.DataFrame(), cols)
+    stride = int(sample.attrs.get("stride", 1))
+    s = _with_settings(sample, cells)
+    groups = s.groupby(list(SETTING_COLUMNS), dropna=False, sort=True)
+    codes = groups.ngroup().to_numpy()
+    latency = s["latency_s"].to_numpy(dtype=float)
+    order = np.lexsort((latency, codes))
+    ordered = latency[order]
+    counts = np.bincount(codes)
+    starts = np.cumsum(counts) - counts
+    out = groups.size().rename("sampled").reset_index()
+    for name, percent in QUANTILES.items():
+        out[name] = ordered[starts + _rank(percent, counts) - 1]
+    stats = _regroup(cells, SETTING_COLUMNS)
+    out = out.merge(stats[[*SETTING_COLUMNS, "rows", "simulated_rows", "latency_min", "latency_max", "latency_sum",
+                           "latency_n"]], on=list(SETTING_COLUMNS), how="left")
+    out["min_s"], out["max_s"] = out["latency_min"].astype(float), out["latency_max"].astype(float)
+    out["mean_s"] = _div(out["latency_sum"], out["latency_n"])
+    out["method"] = "exact" if stride == 1 else f"sample of {len(sample):,} (every {stride}th result)"
+    return _frame(out, cols)[list(cols)].reset_index(drop=True)
+
+
+def latency_table(quantiles: pd.DataFrame) -> pd.DataFrame:
+    """The p50/p95/max table (plus min, quartiles, mean) with readable setting labels."""
+    cols = ["setting", "results", "min_s", "q1_s", "p50_s", "q3_s", "p95_s", "max_s", "mean_s", "method",
+            "provenance"]
+    if quantiles.empty:
+        return pd.DataFrame(columns=cols)
+    out = quantiles[["min_s", "q1_s", "p50_s", "q3_s", "p95_s", "max_s", "mean_s"]].astype(float).copy()
+    out.insert(0, "results", quantiles["rows"].astype(int))
+    out.insert(0, "setting", setting_labels(quantiles))
+    out["method"] = quantiles["method"]
+    out["provenance"] = row_provenance(quantiles)
+    return out[cols].reset_index(drop=True)
+
+
+def scatter_points(sample: pd.DataFrame, cells: pd.DataFrame, limit: int = SCATTER_POINTS) -> pd.DataFrame:
+    """At most ``limit`` evenly spaced rows of the sample with model, settings, tokens and latency."""
+    cols = (*SETTING_COLUMNS, "simulated", "output_tokens", "latency_s")
+    s = sample[sample["output_tokens"].notna()] if not sample.empty else sample
+    if s.empty:
+        return _frame(pd.DataFrame(), cols)
+    step = max(1, math.ceil(len(s) / max(1, limit)))
+    return _frame(_with_settings(s.iloc[::step], cells), cols)[list(cols)].reset_index(drop=True)
 
 
 def streaming_times(frame: pd.DataFrame) -> pd.DataFrame:
@@ -420,13 +514,15 @@ def streaming_times(frame: pd.DataFrame) -> pd.DataFrame:
         "results": streamed["first_partial_n"].astype(int),
         "first_partial_s": _div(streamed["first_partial_sum"], streamed["first_partial_n"]),
         "final_s": _div(streamed["final_streamed_sum"], streamed["first_partial_n"]),
-        "provenance": [provenance(streamed.iloc[[i]]) for i in range(len(streamed))],
+        "provenance": row_provenance(streamed),
     })
     return out[cols].reset_index(drop=True)
 
 
 def file_sizes(frame: pd.DataFrame) -> pd.DataFrame:
     """Bytes per image per output format and compression, each one's share of all bytes, and the token bill.
+
+    Sizes are of each result's first image (``result_rows.image_bytes``).
 
     Columns: format (``png``, ``jpeg c80`` ...), output_format, output_compression, images,
     mean_bytes, total_bytes, share_of_bytes (0..1), mean_output_tokens, billed_usd_per_image,
@@ -449,7 +545,7 @@ def file_sizes(frame: pd.DataFrame) -> pd.DataFrame:
         "share_of_bytes": g["bytes_sum"].astype(float) / total if total else math.nan,
         "mean_output_tokens": _div(g["tokens_sum"], g["tokens_n"]),
         "billed_usd_per_image": _div(g["cost_sum"], g["cost_n"]),
-        "provenance": [provenance(g.iloc[[i]]) for i in range(len(g))],
+        "provenance": row_provenance(g),
     })
     return out[cols].reset_index(drop=True)
 
@@ -472,7 +568,7 @@ def rating_costs(frame: pd.DataFrame, min_rating: float = 4.0) -> pd.DataFrame:
         "mean_rating": _div(rated["rating_sum"], rated["rating_n"]),
         "cost_usd_per_image": billed.fillna(estimated),
         "cost_source": ["billed" if not math.isnan(b) else "estimated" for b in billed],
-        "provenance": [provenance(rated.iloc[[i]]) for i in range(len(rated))],
+        "provenance": row_provenance(rated),
     }).reset_index(drop=True)
     out["cheapest"] = False
     ok = out[(out["mean_rating"] >= min_rating) & out["cost_usd_per_image"].notna()]
@@ -514,3 +610,60 @@ def measured_costs(query: QueryFn, run_ids: Sequence[str]) -> pd.DataFrame:
         for (m, q, s), (total, imgs, res, sim) in sorted(acc.items())
     ]
     return pd.DataFrame(records, columns=cols)
+
+
+# --- everything the Analytics page shows, in one call -------------------------------------------
+
+@dataclass(frozen=True)
+class Analysis:
+    """A selection reduced to small frames; the chart frames derive from them."""
+
+    selection: Selection
+    summary: pd.DataFrame
+    quantiles: pd.DataFrame
+    sample: pd.DataFrame
+
+    @property
+    def results(self) -> int:
+        return int(self.summary["rows"].sum()) if not self.summary.empty else 0
+
+    @property
+    def provenance(self) -> str:
+        return provenance(self.summary)
+
+    def tokens(self, tolerance: float = DEVIATION_TOLERANCE) -> pd.DataFrame:
+        return token_deviation(self.summary, tolerance)
+
+    def costs(self) -> pd.DataFrame:
+        return cost_per_image(self.summary)
+
+    def latency(self) -> pd.DataFrame:
+        return latency_table(self.quantiles)
+
+    def fits(self) -> pd.DataFrame:
+        return latency_fit(self.summary)
+
+    def streaming(self) -> pd.DataFrame:
+        return streaming_times(self.summary)
+
+    def file_sizes(self) -> pd.DataFrame:
+        return file_sizes(self.summary)
+
+    def ratings(self, min_rating: float = 4.0) -> pd.DataFrame:
+        return rating_costs(self.summary, min_rating)
+
+
+def analyse(query: QueryFn, selection: Selection = Selection(), cells: pd.DataFrame | None = None,
+            sample_limit: int = QUANTILE_SAMPLE, scatter_limit: int = SCATTER_POINTS) -> Analysis:
+    """Reduce a selection to its :class:`Analysis`.
+
+    ``cells`` is :func:`cell_frame` (pass a cached one; read from the store otherwise). Besides
+    it, one bounded query reads the latency sample.
+    """
+    cells = cell_frame(query) if cells is None else cells
+    picked = cells[selection.mask(cells)] if not cells.empty else cells
+    summ = summary_from_cells(picked)
+    sample = latency_sample(query, picked, sample_limit)
+    sample_points = scatter_points(sample, picked, scatter_limit)
+    sample_points.attrs["stride"] = sample.attrs.get("stride", 1)
+    return Analysis(selection, summ, latency_quantiles(sample, picked), sample_points)

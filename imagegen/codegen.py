@@ -77,8 +77,37 @@ def _check(flavour: str) -> None:
         raise ValueError(f"flavour {flavour!r} is not one of {', '.join(FLAVOURS)}")
 
 
+#: Which ``Settings.sources`` entry names the variable the user actually set, per flavour and role.
+_SOURCE_SETTING = {"openai": {"key": "openai_api_key", "url": "openai_base_url"},
+                   "azure": {"key": "azure_api_key", "url": "azure_endpoint"},
+                   "azure_v1": {"key": "azure_api_key", "url": "azure_base_url"}}
+
+
+def env_names(flavour: str, settings: Mapping | None = None) -> dict[str, str]:
+    """Variable names for the key and URL: the ones the user configured (``describe()["sources"]``,
+    e.g. the seed's ``AZURE_OPENAI_API_IMAGE_KEY``), else the SDK's standard names."""
+    _check(flavour)
+    names = dict(ENV[flavour])
+    sources = dict((settings or {}).get("sources") or {})
+    for role, setting in _SOURCE_SETTING[flavour].items():
+        layer, _, variable = str(sources.get(setting) or "").partition(":")
+        if variable and variable.isidentifier():
+            names[role] = variable
+    if flavour == "azure_v1" and "azure_base_url" not in sources and "azure_endpoint" in sources \
+            and (settings or {}).get("flavour") == "v1":
+        names["url"] = str(sources["azure_endpoint"]).partition(":")[2] or names["url"]
+    return names
+
+
 def _client_lines(flavour: str, settings: Mapping | None) -> list[str]:
-    env = ENV[flavour]
+    env = env_names(flavour, settings)
+    if flavour == "openai" and env != ENV["openai"]:
+        # OpenAI() reads only the standard names itself; other names are passed explicitly.
+        return ["from openai import OpenAI", "",
+                "client = OpenAI(",
+                f"    api_key=os.environ[{_py(env['key'])}],",
+                f"    base_url=os.environ.get({_py(env['url'])}),",
+                ")"]
     if flavour == "openai":
         return ["from openai import OpenAI", "",
                 f"# Reads {env['key']} (and {env['url']}, if set) from the environment.",
@@ -105,7 +134,7 @@ def python_code(request: ImageRequest, flavour: str = "openai", settings: Mappin
     ext = request.output_format
     edit = request.operation == "edit"
     lines = ["import base64"]
-    if flavour != "openai":
+    if flavour != "openai" or env_names(flavour, settings) != ENV["openai"]:
         lines.append("import os")
     lines += ["", *_client_lines(flavour, settings), ""]
     call = "client.images.edit(" if edit else "client.images.generate("
@@ -147,7 +176,7 @@ def _sh(text: str) -> str:
 
 def _url(flavour: str, request: ImageRequest, settings: Mapping | None) -> str:
     path = "images/edits" if request.operation == "edit" else "images/generations"
-    env = ENV[flavour]
+    env = env_names(flavour, settings)
     if flavour == "openai":
         return f'"${{{env["url"]}:-https://api.openai.com/v1}}/{path}"'
     if flavour == "azure":
@@ -159,7 +188,7 @@ def _url(flavour: str, request: ImageRequest, settings: Mapping | None) -> str:
 def curl_command(request: ImageRequest, flavour: str = "openai", settings: Mapping | None = None) -> str:
     """A curl command sending the same request (keys from environment variables)."""
     _check(flavour)
-    env = ENV[flavour]
+    env = env_names(flavour, settings)
     auth = f'"Authorization: Bearer ${env["key"]}"' if flavour == "openai" else f'"api-key: ${env["key"]}"'
     body = wire_body(request, flavour, settings)
     ext = request.output_format
@@ -185,7 +214,7 @@ def snippets(request: ImageRequest, settings: Mapping | None = None) -> list[Sni
     """Python and curl for every flavour; the one matching the cell's provider comes first."""
     flavours = list(FLAVOURS)
     first = "azure" if request.provider == "azure" else "openai"
-    if settings and settings.get("azure_api") == "v1" and request.provider == "azure":
+    if settings and settings.get("flavour") == "v1" and request.provider == "azure":
         first = "azure_v1"
     flavours.sort(key=lambda f: f != first)
     out = [Snippet(f"Python · {FLAVOUR_LABELS[f]}", "python", python_code(request, f, settings)) for f in flavours]

@@ -7,6 +7,7 @@ A grid is the cartesian product of its prompts and up to three axes (X, Y, Z, in
 from __future__ import annotations
 
 import itertools
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -67,8 +68,13 @@ class GridSpec:
                 return str(v)
             if isinstance(v, (list, tuple)):
                 return "[" + ", ".join(val(x) for x in v) + "]"
+            if isinstance(v, dict):  # e.g. [simulator] faults: inline tables (None = unset, omitted)
+                return "{ " + ", ".join(f"{key(k)} = {val(x)}" for k, x in v.items() if x is not None) + " }"
             s = str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
             return f'"{s}"'
+
+        def key(k) -> str:
+            return str(k) if re.fullmatch(r"[A-Za-z0-9_-]+", str(k)) else val(str(k))
 
         lines = []
         if self.name:
@@ -79,7 +85,7 @@ class GridSpec:
                              ("simulator", self.simulator)):
             if items:
                 lines.append(f"\n[{table}]")
-                lines += [f"{k} = {val(v)}" for k, v in items.items()]
+                lines += [f"{key(k)} = {val(v)}" for k, v in items.items() if v is not None]
         lim = self.limits
         lines.append("\n[limits]")
         lines.append(f"concurrency = {lim.concurrency}")
@@ -88,6 +94,7 @@ class GridSpec:
         if lim.budget_usd is not None:
             lines.append(f"budget_usd = {lim.budget_usd}")
         lines.append(f"timeout_s = {lim.timeout_s}")
+        lines.append(f"max_attempts = {lim.max_attempts}")
         return "\n".join(lines) + "\n"
 
 

@@ -43,7 +43,6 @@ a request that cannot fit even with nothing in flight is recorded ``skipped``.
 from __future__ import annotations
 
 import contextlib
-import queue
 import random
 import threading
 import time
@@ -54,21 +53,24 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .catalog import Catalog, default_catalog
 from .errors import BudgetExceeded, ConfigError, ImagegenError, ProviderError
 from .grid import Cell, GridEstimate, GridSpec, estimate_grid, load_spec, loads_spec
 from .pricing import Billed, Estimate, Usage, billed_cost
-from .providers.base import Provider
 from .ratelimit import TokenBucket, ideal_wall_s
 from .request import ImageRequest
 from .results import Attempt, Generation
 from .retry import DEFAULT_BACKOFF, Backoff, is_retryable
 from .store import MISSING_STATUSES, ResultRecord, Store
 
+if TYPE_CHECKING:  # the providers package imports the openai SDK; load it only when a run needs it
+    from .providers.base import Provider
+
 __all__ = ["GridRun", "RunEvent", "RunSummary", "BudgetGuard", "run_grid", "ideal_wall_s"]
 
-ProviderArg = Provider | Mapping[str, Provider] | Callable[[str], Provider] | None
+ProviderArg = "Provider | Mapping[str, Provider] | Callable[[str], Provider] | None"
 
 
 @dataclass(frozen=True)
@@ -184,18 +186,16 @@ def _load_settings():
 
 
 def default_provider_factory(spec: GridSpec, settings=None) -> Callable[[str], Provider]:
-    """Build providers by name from settings; the simulator takes the spec's ``[simulator]`` table."""
+    """Providers by name: ``simulator`` is the in-process simulator configured by the spec's
+    ``[simulator]`` table; the others come from settings (environment, ``.env``, secrets), so a
+    ``compatible`` spec reaches whatever ``OPENAI_BASE_URL`` names (a simulator server, say)."""
     def make(name: str) -> Provider:
         from . import providers
-        from .simulator import SimulatorConfig
 
-        sim = SimulatorConfig.from_dict(spec.simulator or None)
         if name == "simulator":
-            return providers.make_simulator_provider(sim)
+            return providers.make_simulator_provider(spec.simulator or None)
         cfg = settings if settings is not None else _load_settings()
-        if getattr(cfg, "provider", name) != name and hasattr(cfg, "with_provider"):
-            cfg = cfg.with_provider(name)
-        return providers.make_provider(cfg, simulator=None)
+        return providers.make_provider(cfg.for_provider(name))
     return make
 
 
@@ -207,7 +207,8 @@ class GridRun:
                  on_event: Callable[[RunEvent], None] | None = None, resume: str | None = None,
                  reuse: bool = False, retry_errors: bool = False, input_files: Sequence[bytes] = (),
                  settings=None, backoff: Backoff = DEFAULT_BACKOFF, rng: random.Random | None = None,
-                 refuse_over_budget: bool = True, name: str | None = None, today: date | None = None) -> None:
+                 refuse_over_budget: bool = True, name: str | None = None, today: date | None = None,
+                 event_buffer: int = 2000) -> None:
         self.store = store if store is not None else Store()
         self.catalog = catalog if catalog is not None else default_catalog()
         self.on_event = on_event
@@ -263,10 +264,14 @@ class GridRun:
         self._limiters: dict[tuple[str, str], TokenBucket] = {}
         self._cancel = threading.Event()
         self._done = threading.Event()
-        self._queue: queue.Queue[RunEvent] = queue.Queue()
+        # Bounded so that an unpolled run never grows: the oldest events go first (``finished`` is last).
+        self._events: deque[RunEvent] = deque(maxlen=event_buffer)
+        self._events_ready = threading.Condition()
         self._lock = threading.Lock()
+        self._emit_lock = threading.Lock()
         self._slots_free = threading.Condition(self._lock)
-        self._in_flight = 0
+        self._in_flight = 0      # requests holding a concurrency slot
+        self._unfinished = 0     # submitted jobs not yet recorded
         self._counts: Counter[str] = Counter()
         self._error_kinds: Counter[str] = Counter()
         self._simulated = False
@@ -340,31 +345,32 @@ class GridRun:
         return self._done.wait(timeout)
 
     def poll(self) -> list[RunEvent]:
-        """Every event not yet taken, without blocking."""
-        out = []
-        while True:
-            try:
-                out.append(self._queue.get_nowait())
-            except queue.Empty:
-                return out
+        """Every event not yet taken, without blocking (the last ``event_buffer`` at most)."""
+        with self._events_ready:
+            out = list(self._events)
+            self._events.clear()
+        return out
 
     def events(self, timeout: float | None = None) -> Iterator[RunEvent]:
         """Yield events until the ``finished`` event (inclusive); stop early after ``timeout`` of silence."""
         while True:
-            try:
-                event = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                return
+            with self._events_ready:
+                if not self._events and not self._events_ready.wait_for(lambda: bool(self._events), timeout):
+                    return
+                event = self._events.popleft()
             yield event
             if event.kind == "finished":
                 return
 
     def run(self) -> RunSummary:
-        """Blocking run; Ctrl-C cancels (in-flight results are still recorded) and re-raises."""
+        """Blocking run; Ctrl-C cancels (in-flight results are still recorded) and re-raises.
+
+        Events go to ``on_event``; the queue is drained here (nobody else polls a blocking run).
+        """
         self.start()
         try:
             while not self._done.wait(0.1):
-                pass
+                self.poll()
         except KeyboardInterrupt:
             self.cancel()
             self._done.wait(2.0)
@@ -376,14 +382,22 @@ class GridRun:
 
     # -- the dispatcher (background thread) ----------------------------------------------------
 
-    def _emit(self, kind: str, **kw) -> None:
-        with self._lock:
-            done = self._already + sum(self._counts.values())
-        event = RunEvent(kind, self.run_id or "", done=done, total=self.total, spent_usd=self.budget.spent, **kw)
-        self._queue.put(event)
-        if self.on_event is not None:
-            with contextlib.suppress(Exception):  # a broken display must not break the run
-                self.on_event(event)
+    def _emit(self, kind: str, outcome: str | None = None, error_kind: str | None = None, **kw) -> None:
+        # One lock around counting and delivery: events arrive in order with done = 1, 2, 3 ...
+        with self._emit_lock:
+            with self._lock:
+                if outcome is not None:
+                    self._counts[outcome] += 1
+                if error_kind:
+                    self._error_kinds[error_kind] += 1
+                done = self._already + sum(self._counts.values())
+            event = RunEvent(kind, self.run_id or "", done=done, total=self.total, spent_usd=self.budget.spent, **kw)
+            with self._events_ready:
+                self._events.append(event)
+                self._events_ready.notify_all()
+            if self.on_event is not None:
+                with contextlib.suppress(Exception):  # a broken display must not break the run
+                    self.on_event(event)
 
     def _main(self) -> None:
         t0 = time.perf_counter()
@@ -393,7 +407,7 @@ class GridRun:
             pending = deque(self.jobs)
             if self.reuse:
                 pending = deque(self._reuse(list(pending)))
-            self._dispatch(pending, t0)
+            self._dispatch(pending)
             status = "cancelled" if self._cancel.is_set() else "finished"
         except BaseException as exc:  # recorded, re-raised by run(); the store keeps what completed
             self.error = exc
@@ -406,7 +420,7 @@ class GridRun:
         except Exception as exc:
             self.error = self.error or exc
         with self._lock:
-            c, in_flight = dict(self._counts), self._in_flight
+            c, in_flight = dict(self._counts), self._unfinished
             kinds = dict(self._error_kinds)
         # Count from the store so a resumed run reports the whole run, not just this session.
         statuses = Counter(self.store.result_statuses(self.run_id or "").values())
@@ -438,41 +452,44 @@ class GridRun:
             self._finish_job(job, "reused", result_id)
         return left
 
-    def _dispatch(self, pending: deque[Job], t0: float) -> None:
+    def _dispatch(self, pending: deque[Job]) -> None:
         limit = self.spec.limits.concurrency
-        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="imagegen-worker") as pool:
-            try:
-                while pending and not self._cancel.is_set():
-                    with self._slots_free:
-                        while self._in_flight >= limit and not self._cancel.is_set():
-                            self._slots_free.wait(0.05)
-                    if self._cancel.is_set():
-                        break
-                    job = pending.popleft()
-                    reserved = self.budget.reserve(job.max_cost, self._cancel)
-                    if reserved is None:
-                        pending.appendleft(job)
-                        break
-                    if reserved is False:
-                        self._record_now(ResultRecord(
-                            self.run_id or "", job.cell.index, job.repeat, "skipped",
-                            error_message=f"skipped: its maximum estimated cost ${job.max_cost:.4f} does not fit in "
-                                          f"what is left of the budget (${self.budget.cap:.4f} cap, "
-                                          f"${self.budget.spent:.4f} spent). Fix: raise [limits] budget_usd."),
-                            job)
-                        continue
-                    with self._lock:
-                        self._in_flight += 1
-                    pool.submit(self._work, job, job.max_cost)
-                if self._cancel.is_set() and pending:
-                    self._record_cancelled(list(pending))
-                    pending.clear()
-                # Wait for in-flight requests, but leave at once on cancel (they still record on arrival).
+        # Extra threads so that storing finished results never delays the next request.
+        # No ``with``: its exit would wait for in-flight requests, and a cancel must return at once.
+        pool = ThreadPoolExecutor(max_workers=2 * limit, thread_name_prefix="imagegen-worker")
+        try:
+            while pending and not self._cancel.is_set():
                 with self._slots_free:
-                    while self._in_flight > 0 and not self._cancel.is_set():
+                    while self._in_flight >= limit and not self._cancel.is_set():
                         self._slots_free.wait(0.05)
-            finally:
-                pool.shutdown(wait=False, cancel_futures=False)
+                if self._cancel.is_set():
+                    break
+                job = pending.popleft()
+                reserved = self.budget.reserve(job.max_cost, self._cancel)
+                if reserved is None:
+                    pending.appendleft(job)
+                    break
+                if reserved is False:
+                    self._record_now(ResultRecord(
+                        self.run_id or "", job.cell.index, job.repeat, "skipped",
+                        error_message=f"skipped: its maximum estimated cost ${job.max_cost:.4f} does not fit in "
+                                      f"what is left of the budget (${self.budget.cap:.4f} cap, "
+                                      f"${self.budget.spent:.4f} spent). Fix: raise [limits] budget_usd."),
+                        job)
+                    continue
+                with self._lock:
+                    self._in_flight += 1
+                    self._unfinished += 1
+                pool.submit(self._work, job, job.max_cost)
+            if self._cancel.is_set() and pending:
+                self._record_cancelled(list(pending))
+                pending.clear()
+            # Wait for in-flight requests, but leave at once on cancel (they still record on arrival).
+            with self._slots_free:
+                while self._unfinished > 0 and not self._cancel.is_set():
+                    self._slots_free.wait(0.05)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=False)
 
     def _record_cancelled(self, jobs: list[Job]) -> None:
         recs = [ResultRecord(self.run_id or "", j.cell.index, j.repeat, "cancelled",
@@ -488,34 +505,43 @@ class GridRun:
 
     def _finish_job(self, job: Job, outcome: str, result_id: int, row: dict | None = None,
                     error_kind: str | None = None) -> None:
-        with self._lock:
-            self._counts[outcome] += 1
-            if error_kind:
-                self._error_kinds[error_kind] += 1
         if row is None:
             row = self.store.result_row(result_id)
         if outcome == "reused" and row.get("simulated"):
             self._simulated = True
-        self._emit("result", cell_id=job.cell.index, repeat=job.repeat, row=row, message=outcome)
+        self._emit("result", outcome=outcome, error_kind=error_kind, cell_id=job.cell.index, repeat=job.repeat,
+                   row=row, message=outcome)
 
     # -- one request (worker thread) -----------------------------------------------------------
 
     def _work(self, job: Job, reserved: Decimal) -> None:
+        slot_held = True
+
+        def free_slot() -> None:
+            nonlocal slot_held
+            if slot_held:
+                slot_held = False
+                with self._slots_free:
+                    self._in_flight -= 1
+                    self._slots_free.notify_all()
+
         try:
             rec, actual = self._attempts(job)
             self.budget.settle(reserved, actual)
             reserved = Decimal(0)
+            # The request is over: let the next one go while this thread stores the result.
+            free_slot()
             result_id = self.store.record_result(rec)
-            outcome = rec.status
-            self._finish_job(job, outcome, result_id, error_kind=rec.error_kind if rec.status == "error" else None)
+            self._finish_job(job, rec.status, result_id, error_kind=rec.error_kind if rec.status == "error" else None)
         except BaseException as exc:  # a store failure ends the run; what completed is kept
             if reserved:
                 self.budget.settle(reserved, reserved)
             self.error = self.error or exc
             self._cancel.set()
         finally:
+            free_slot()
             with self._slots_free:
-                self._in_flight -= 1
+                self._unfinished -= 1
                 self._slots_free.notify_all()
 
     def _attempts(self, job: Job) -> tuple[ResultRecord, Decimal]:

@@ -341,6 +341,8 @@ class Store:
                  json.dumps(gen.ratelimit) if gen and gen.ratelimit else None, now_iso()))
             result_id = int(cur.lastrowid)
             self._insert_children(conn, result_id, rec.attempts, images)
+            if rec.simulated:
+                conn.execute("UPDATE runs SET simulated = 1 WHERE run_id = ? AND simulated = 0", (rec.run_id,))
             if cost is not None and cost.total:
                 self._add_cost(conn, rec.run_id, cost.total)
         return result_id

@@ -9,6 +9,7 @@ this package is the only place pages get Streamlit helpers from.
 Test hooks (environment variables, read on every run):
 
 - ``IMAGEGEN_HOME``: where the store keeps runs and images.
+- ``IMAGEGEN_DOTENV``: the ``.env`` file to read (default: ``.env`` next to ``dashboard.py``).
 - ``IMAGEGEN_SIM_TIME_SCALE``: multiplies the simulator's modelled latency (``0.001`` makes a
   grid finish in milliseconds; ``0`` means no delay at all).
 - ``IMAGEGEN_SIM_FIXED_LATENCY_S``: a fixed simulated latency per request instead of the model.
@@ -25,6 +26,7 @@ from typing import Any
 import streamlit as st
 
 from imagegen.catalog import Catalog, default_catalog
+from imagegen.errors import ConfigError
 
 APP_TITLE = "Image model cost & latency"
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,17 +111,21 @@ def _catalog(home: Path, problems: list[str]) -> Catalog:
     return catalog.with_overrides(list(overrides)) if overrides else catalog
 
 
+def _dotenv() -> Path:
+    return Path(os.environ.get("IMAGEGEN_DOTENV") or ROOT / ".env")
+
+
 def _settings(problems: list[str]):
     try:
         from imagegen.settings import load_settings
     except ImportError:
         return None
     try:
-        return load_settings(secrets=_secrets_dict())
+        return load_settings(secrets=_secrets_dict(), dotenv_path=_dotenv())
     except Exception as exc:  # ConfigError names the variable to set; show it, fall back to the simulator
         problems.append(str(exc))
         try:
-            return load_settings(env={"IMAGEGEN_PROVIDER": "simulator"}, secrets={})
+            return load_settings(env={"IMAGEGEN_PROVIDER": "simulator"}, secrets={}, dotenv_path=_dotenv())
         except Exception:
             return None
 
@@ -147,9 +153,10 @@ def make_provider_factory(settings) -> Callable[..., Any]:
         config = _simulator_config(simulator)
         if name == "simulator":
             return make_simulator_provider(config)
-        if settings is None or getattr(settings, "provider", None) != name:
-            raise ValueError(f"provider {name!r} is not configured. Fix: set its key, or pick the simulator.")
-        return make_provider(settings, simulator=config)
+        if settings is None:
+            raise ConfigError(f"provider {name!r} is not configured. Fix: set its key, or pick the simulator.")
+        chosen = settings if settings.provider == name else settings.for_provider(name)
+        return make_provider(chosen, simulator=config)
 
     return factory
 
@@ -171,21 +178,34 @@ def provider_badge(provider: str) -> str:
     return f":green-badge[{PROVIDER_LABELS.get(provider, provider)}]"
 
 
+def provider_lines(info: dict) -> list[str]:
+    """Markdown lines describing the connection (masked key, never the key)."""
+    provider = info.get("provider", "simulator")
+    lines = [f"**{PROVIDER_LABELS.get(provider, provider)}** {provider_badge(provider)}"]
+    if provider == "simulator":
+        return lines
+    flavour = info.get("flavour")
+    if provider == "azure" and flavour:
+        lines.append(f"API: {'v1' if flavour == 'v1' else 'classic'}"
+                     + (f" · api-version `{info['api_version']}`" if info.get("api_version") else ""))
+    if info.get("endpoint"):
+        lines.append(f"Endpoint: `{info['endpoint']}`")
+    lines.append(f"Key: `{info.get('api_key') or '—'}` ({info.get('auth', 'key')})")
+    if provider == "azure" and info.get("deployments"):
+        lines.append("Deployments: " + ", ".join(f"`{d}` → {m}" for d, m in info["deployments"].items()))
+    return lines
+
+
 def _sidebar(ctx: Context) -> None:
     info = describe_settings(ctx.settings)
     with st.sidebar:
-        st.markdown(f"**Provider** {provider_badge(ctx.provider)}")
+        st.caption("Active provider")
+        for line in provider_lines(info):
+            st.markdown(line)
         if ctx.provider == "simulator":
-            st.caption("No key configured: every figure comes from the built-in simulator of the Images API "
-                       "and is labelled simulated. Set OPENAI_API_KEY or the Azure variables to use a real service.")
-        for key, value in info.items():
-            if key == "provider" or value in (None, "", {}, []):
-                continue
-            if isinstance(value, dict):
-                value = ", ".join(f"{k} → {v}" for k, v in value.items())
-            elif isinstance(value, (list, tuple)):
-                value = ", ".join(map(str, value))
-            st.caption(f"{key.replace('_', ' ')}: `{value}`")
+            st.caption("No key configured: every figure comes from the built-in simulator of the Images API and is "
+                       "labelled simulated. Set OPENAI_API_KEY or the Azure variables (see .env.example) to use a "
+                       "real service.")
         for problem in ctx.problems:
             st.warning(problem)
 

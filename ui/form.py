@@ -103,3 +103,46 @@ def spec_to_form(spec: GridSpec) -> FormValues:
         budget_usd=spec.limits.budget_usd, timeout_s=spec.limits.timeout_s, name=spec.name,
         deployments=dict(spec.deployments), simulator=dict(spec.simulator),
     )
+
+
+def request_latency_s(output_tokens: float, simulator: dict | None, simulated: bool) -> float:
+    """Modelled latency of one request: the simulator's model (its config) or the same priors unscaled.
+
+    Real services have no published latency model; the priors (tokens per second and overhead
+    from public logs, ``SimulatorConfig`` defaults) give an *estimate*, labelled as such.
+    """
+    from imagegen.simulator import SimulatorConfig
+
+    cfg = SimulatorConfig.from_dict({k: v for k, v in (simulator or {}).items() if k != "faults"})
+    if simulated and cfg.fixed_latency_s is not None:
+        return cfg.fixed_latency_s
+    base = cfg.overhead_s + output_tokens / cfg.tokens_per_s
+    return base * cfg.time_scale if simulated else base
+
+
+def expected_duration_s(estimate, simulator: dict | None = None) -> float:
+    """Expected wall time of a grid: mean modelled latency under its concurrency and RPM limits.
+
+    Uses the runner's ideal schedule (``imagegen.ratelimit.ideal_wall_s``), so it is a lower
+    bound on the same latencies; retries and queueing at the provider come on top.
+    """
+    from imagegen.ratelimit import ideal_wall_s
+
+    spec = estimate.spec
+    if not estimate.estimates:
+        return 0.0
+    latencies = [request_latency_s((e.output_tokens_min + e.output_tokens_max) / 2, simulator,
+                                   e.request.provider == "simulator") for e in estimate.estimates]
+    mean = sum(latencies) / len(latencies)
+    return ideal_wall_s(estimate.requests, mean, spec.limits.concurrency, spec.limits.rpm)
+
+
+def format_duration(seconds: float) -> str:
+    """``75.0`` -> ``"1 min 15 s"``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

@@ -198,6 +198,9 @@ class SimulatorApp:
         self._window: deque[tuple[float, int]] = deque()
         self._rng = random.Random(self.config.seed)
         self.closing = threading.Event()
+        # Loading the o200k encoding takes ~1 s once per process: do it now, not on the first
+        # request's clock, so that request's simulated latency stays honest.
+        count_text_tokens("warm up")
 
     # --- the request log -------------------------------------------------------------------
 
@@ -297,6 +300,8 @@ class SimulatorApp:
         ctype = headers.get("content-type", "")
         if ctype.startswith("multipart/form-data"):
             return parse_multipart(body, ctype)
+        if ctype.startswith("application/x-www-form-urlencoded"):
+            return {k: v[-1] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}, []
         if not body:
             return {}, []
         data = json.loads(body)

@@ -72,8 +72,9 @@ class FaultRule:
     status: int | None = None
 
     def __post_init__(self) -> None:
-        kind = fault_kind(self.kind)
-        object.__setattr__(self, "kind", kind)
+        if str(self.kind).endswith("_output") and self.stage == "input":
+            object.__setattr__(self, "stage", "output")  # moderation_output / content_filter_output
+        object.__setattr__(self, "kind", fault_kind(self.kind))
         if self.kind in ("moderation", "content_filter") and self.stage not in ("input", "output"):
             raise ConfigError(f"simulator fault stage {self.stage!r} is unknown. Fix: use stage = \"input\" or \"output\".")
         object.__setattr__(self, "categories", tuple(self.categories))

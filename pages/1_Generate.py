@@ -1,0 +1,16 @@
+"""Generate: build a grid (prompts x up to three axes), see its estimate, run it, watch it fill in."""
+
+import streamlit as st
+
+import ui
+from ui import generate_form, run_panel
+
+ctx = ui.page_setup("Generate", icon=":material/grid_view:")
+st.title("Generate")
+st.caption("Pick up to three parameters as axes; every combination is one cell. The estimate updates as you "
+           "build the grid; nothing is sent until you press Run grid.")
+
+values = generate_form.render_form(ctx)
+plan = generate_form.render_estimate(ctx, values)
+run_panel.render_controls(ctx, plan)
+run_panel.render_active(ctx)

@@ -1,0 +1,130 @@
+"""imagegen.codegen: the generated Python and curl send exactly the request the cell sent, with no key."""
+
+import ast
+import json
+import shlex
+
+import pytest
+
+from imagegen.codegen import (
+    DEPLOYMENT_PLACEHOLDER,
+    FLAVOURS,
+    curl_command,
+    env_names,
+    python_code,
+    snippets,
+    wire_body,
+)
+from imagegen.request import ImageRequest
+from imagegen.settings import load_settings
+
+PROMPT = "F1レーサーを'躍動感'あるように描いて。 \"quotes\" and $HOME"
+REQ = ImageRequest(model="gpt-image-1.5", prompt=PROMPT, provider="azure", deployment="my-images", quality="high",
+                   size="1536x1024", output_format="jpeg", output_compression=40)
+
+
+def call_kwargs(code: str) -> tuple[str, dict]:
+    """(method name, literal keyword arguments) of the images.generate/edit call in the code."""
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("generate",
+                                                                                                      "edit"):
+            kwargs = {}
+            for kw in node.keywords:
+                try:
+                    kwargs[kw.arg] = ast.literal_eval(kw.value)
+                except ValueError:
+                    kwargs[kw.arg] = ast.unparse(kw.value)
+            return node.func.attr, kwargs
+    raise AssertionError("no images call found")
+
+
+def client_call(code: str) -> tuple[str, dict]:
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("OpenAI", "AzureOpenAI"):
+            return node.func.id, {kw.arg: ast.unparse(kw.value) for kw in node.keywords}
+    raise AssertionError("no client found")
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_python_sends_the_wire_body(flavour):
+    code = python_code(REQ, flavour)
+    compile(code, "<generated>", "exec")
+    method, kwargs = call_kwargs(code)
+    assert method == "generate"
+    assert kwargs == wire_body(REQ, flavour)
+    assert kwargs["prompt"] == PROMPT  # Japanese and quotes survive
+
+
+def test_model_is_the_catalog_id_on_openai_and_the_deployment_on_azure():
+    assert wire_body(REQ, "openai")["model"] == "gpt-image-1.5"
+    assert wire_body(REQ, "azure")["model"] == "my-images"
+    assert wire_body(REQ, "azure_v1")["model"] == "my-images"
+    plain = REQ.with_(deployment=None)
+    assert wire_body(plain, "azure", {"deployments": {"cheap": "gpt-image-1-mini", "mine": "gpt-image-1.5"}})["model"] \
+        == "mine"
+    assert wire_body(plain, "azure")["model"] == DEPLOYMENT_PLACEHOLDER
+
+
+def test_clients_per_flavour():
+    name, kw = client_call(python_code(REQ, "azure", {"api_version": "2024-99-01-preview"}))
+    assert name == "AzureOpenAI" and kw["api_version"] == "'2024-99-01-preview'"
+    assert "AZURE_OPENAI_ENDPOINT" in kw["azure_endpoint"] and "AZURE_OPENAI_API_KEY" in kw["api_key"]
+    name, kw = client_call(python_code(REQ, "azure_v1"))
+    assert name == "OpenAI" and "AZURE_OPENAI_BASE_URL" in kw["base_url"]  # v1: the plain client
+    name, kw = client_call(python_code(REQ, "openai"))
+    assert name == "OpenAI" and kw == {}  # reads OPENAI_API_KEY itself
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_curl_sends_the_wire_body(flavour):
+    cmd = curl_command(REQ, flavour)
+    words = shlex.split(cmd.split("|")[0].replace("\\\n", " "))
+    body = json.loads(words[words.index("-d") + 1])
+    assert body == wire_body(REQ, flavour)
+    url = words[2]
+    if flavour == "azure":
+        assert url.endswith("/openai/deployments/my-images/images/generations?api-version=2025-04-01-preview")
+        assert "api-key: $AZURE_OPENAI_API_KEY" in words
+    elif flavour == "azure_v1":
+        assert url == "${AZURE_OPENAI_BASE_URL%/}/images/generations"
+    else:
+        assert url == "${OPENAI_BASE_URL:-https://api.openai.com/v1}/images/generations"
+        assert "Authorization: Bearer $OPENAI_API_KEY" in words
+    assert cmd.rstrip().endswith("> image.jpeg")
+
+
+def test_streaming_and_edits():
+    req = REQ.with_(stream=True, partial_images=2, operation="edit", input_images=((1024, 1024), (512, 512)))
+    code = python_code(req, "openai")
+    method, kwargs = call_kwargs(code)
+    assert method == "edit" and kwargs["stream"] is True and kwargs["partial_images"] == 2
+    assert "moderation" not in kwargs  # edits take no moderation
+    assert "image_edit.completed" in code and kwargs["image"].count("open(") == 2
+    cmd = curl_command(req, "azure")
+    assert "/images/edits?api-version=" in cmd and "-N " in cmd
+    words = shlex.split(cmd.replace("\\\n", " ").split("  #")[0])
+    assert "image[]=@input-2.png" in words and f"prompt={PROMPT}" in words  # --form-string keeps it literal
+
+
+def test_env_names_follow_the_variables_the_user_set(tmp_path):
+    settings = load_settings(env={"AZURE_OPENAI_API_IMAGE_KEY": "secret-key-123456789",
+                                  "AZURE_OPENAI_API_IMAGE_ENDPOINT": "https://res.openai.azure.com/",
+                                  "AZURE_OPENAI_API_IMAGE_MODEL": "gpt-image-1.5"},
+                             dotenv_path=tmp_path / "none.env")
+    info = settings.describe()
+    assert env_names("azure", info) == {"key": "AZURE_OPENAI_API_IMAGE_KEY", "url": "AZURE_OPENAI_API_IMAGE_ENDPOINT"}
+    req = ImageRequest(model="gpt-image-1.5", prompt="fox", provider="azure", deployment="gpt-image-1.5")
+    everything = "\n".join(s.code for s in snippets(req, info))
+    assert "secret-key-123456789" not in everything and "6789" not in everything  # never the key
+    assert 'os.environ["AZURE_OPENAI_API_IMAGE_KEY"]' in everything
+    assert snippets(req, info)[0].label.startswith("Python · Azure OpenAI (classic)")
+
+
+def test_snippets_cover_every_flavour_in_python_and_curl():
+    items = snippets(REQ.with_(provider="openai", deployment=None))
+    assert [s.language for s in items] == ["python"] * 3 + ["bash"] * 3
+    assert items[0].label == "Python · OpenAI"
+    with pytest.raises(ValueError, match="flavour"):
+        python_code(REQ, "gcp")

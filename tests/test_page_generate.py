@@ -1,0 +1,300 @@
+"""Generate page: the form, the live estimate, a 3x3 run end to end, cancel, a failed cell, rating,
+compare, enlarge, view code, original-bytes download, budget and confirmation, save and load a spec."""
+
+import json
+import time
+import tomllib
+from decimal import Decimal
+
+import pytest
+
+from imagegen.catalog import default_catalog
+from imagegen.grid import estimate_grid, loads_spec
+from imagegen.store import Store
+from tests import ui_support
+from tests.ui_support import ROOT, open_app, texts, wait_for_run
+from ui.form import FormValues, build_spec, expected_duration_s, format_duration, split_prompts
+
+PAGE = "pages/1_Generate.py"
+CAT = default_catalog()
+EXAMPLE = ROOT / "examples" / "quality-x-size.toml"
+
+app_env = ui_support.app_env  # fixture
+downloads = ui_support.downloads  # fixture
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def run_default_grid(at):
+    at.button(key="run_grid").click().run()
+    assert not at.exception, at.exception
+    return wait_for_run(at)
+
+
+def store_rows(home, run_id):
+    return Store(home).results(run_id)
+
+
+def test_default_form_estimate_matches_the_library(app_env):
+    at = open_app(PAGE)
+    assert at.text_area(key="prompts").value.startswith("F1レーサー")
+    assert at.selectbox(key="provider").value == "simulator"
+    assert at.selectbox(key="axis_x_param").value == "quality"
+    assert at.multiselect(key="axis_y_values").value == ["1024x1024", "1024x1536", "1536x1024"]
+    spec = loads_spec(EXAMPLE.read_text(encoding="utf-8"))  # the same 3x3 grid, written by hand
+    est = estimate_grid(spec, CAT)
+    m = metrics(at)
+    assert m["Cells"] == "9" and m["Requests"] == "9"
+    assert m["Output tokens (documented)"] == f"{est.output_tokens_max:,}"
+    assert m["Cost, USD (estimated)"] == f"${est.total_cost_usd_max:,.4f}"
+    assert any("estimates before sending (simulated" in c for c in texts(at.caption))
+    assert not at.button(key="run_grid").disabled
+
+
+def test_estimate_updates_as_the_grid_changes(app_env):
+    at = open_app(PAGE)
+    at.number_input(key="repeats").set_value(2).run()
+    assert metrics(at)["Requests"] == "18"
+    at.multiselect(key="axis_x_values").set_value(["low"]).run()
+    assert metrics(at)["Cells"] == "3" and metrics(at)["Requests"] == "6"
+    at.text_area(key="prompts").input("一つ目のプロンプト\n二行目も同じプロンプト\n\nsecond prompt").run()
+    assert metrics(at)["Cells"] == "6"  # two prompts add a prompt axis
+    assert any("2 prompt(s)" in c for c in texts(at.caption))
+
+
+def test_axis_shortcuts_and_conditional_values(app_env):
+    at = open_app(PAGE)
+    at.selectbox(key="axis_x_param").set_value("output_format").run()
+    assert at.multiselect(key="axis_x_values").value == ["png", "jpeg", "webp"]  # all values on picking
+    at.multiselect(key="axis_x_values").set_value(["jpeg"]).run()
+    at.button(key="axis_x_all").click().run()
+    assert at.multiselect(key="axis_x_values").value == ["png", "jpeg", "webp"]
+    at.button(key="swap_xy").click().run()
+    assert at.selectbox(key="axis_x_param").value == "size"
+    assert at.selectbox(key="axis_y_param").value == "output_format"
+    # png is on the format axis: compression cannot be fixed, transparent is not offered
+    assert at.selectbox(key="fixed_output_compression").disabled
+    at.multiselect(key="axis_y_values").set_value(["jpeg", "webp"]).run()
+    assert not at.selectbox(key="fixed_output_compression").disabled
+    assert "transparent" not in at.selectbox(key="fixed_background").options
+    at.selectbox(key="fixed_output_compression").set_value(50).run()
+    assert metrics(at)["Cells"] == "6"
+    assert not at.exception
+
+
+def test_azure_offers_no_webp_and_lists_deployments(app_env, monkeypatch):
+    monkeypatch.setenv("IMAGEGEN_PROVIDER", "azure")
+    monkeypatch.setenv("AZURE_OPENAI_API_IMAGE_KEY", "azure-test-key-0000")
+    monkeypatch.setenv("AZURE_OPENAI_API_IMAGE_ENDPOINT", "https://res.openai.azure.com/")
+    monkeypatch.setenv("IMAGEGEN_AZURE_DEPLOYMENTS", "my-images=gpt-image-1.5,cheap=gpt-image-1-mini")
+    at = open_app(PAGE, secrets={"IMAGEGEN_PROVIDER": "azure"})
+    assert at.selectbox(key="provider").options == ["Azure OpenAI", "Simulator (built in)"]
+    assert set(at.selectbox(key="model").options) == {"my-images → gpt-image-1.5", "cheap → gpt-image-1-mini"}
+    at.selectbox(key="axis_x_param").set_value("output_format").run()
+    assert at.multiselect(key="axis_x_values").value == ["png", "jpeg"]
+    assert any("no WEBP" in c for c in texts(at.caption))
+
+
+def test_a_3x3_grid_runs_end_to_end_with_its_figures(app_env):
+    at = run_default_grid(open_app(PAGE))
+    run = at.session_state["active_run"]
+    summary = run.summary
+    assert summary.status == "finished" and summary.ok == 9
+    assert len(at.image) == 9
+    assert at.progress[0].value == 100
+    success = texts(at.success)[0]
+    assert "9 ok of 9" in success and "billed (simulated)" in success
+    rows = store_rows(app_env, run.run_id)
+    captions = texts(at.caption)
+    for row in rows.to_dict("records"):
+        # each cell shows its billed vs documented tokens, billed vs estimated cost, latency and file size
+        assert row["output_tokens"] == row["documented_output_tokens"]  # the simulator follows the table
+        assert f"🔢 {row['output_tokens']:,} output tokens billed (simulated) · " \
+               f"{row['documented_output_tokens']:,} documented" in captions
+        assert f"💲 ${Decimal(row['cost_usd']):.4f} billed (simulated) · " \
+               f"${Decimal(row['estimated_cost_usd']):.4f} estimated (max)" in captions
+        assert f"⏱ {row['latency_s']:.2f} s latency (simulated)" in captions
+        w, h = row["image_width"], row["image_height"]
+        assert f"{w}x{h}" == row["size"]
+        assert any(c.startswith("🗂 ") and c.endswith(f"PNG · {w}×{h}") for c in captions)
+    labels = texts(at.markdown)
+    assert "**quality = low**" in labels and "**size = 1536x1024**" in labels
+    assert sum(Decimal(c) for c in rows["cost_usd"]) == summary.spent_usd
+
+
+def test_cancel_stops_the_run(app_env, monkeypatch):
+    at = open_app(PAGE)
+    at.number_input(key="concurrency").set_value(1).run()
+    at.number_input(key="sim_fixed_latency_s").set_value(0.4).run()
+    at.button(key="run_grid").click().run()
+    assert at.button(key="run_grid").disabled  # no second run while one is going
+    at.button(key="cancel_run").click().run()
+    t0 = time.monotonic()
+    wait_for_run(at)
+    assert time.monotonic() - t0 < 3
+    summary = at.session_state["active_run"].summary
+    assert summary.status == "cancelled" and summary.cancelled >= 1 and summary.ok < 9
+    assert summary.ok + summary.cancelled + summary.errors + summary.in_flight == 9
+    assert len([i for i in texts(at.info) if i == "Cancelled before it was sent"]) == summary.cancelled
+    assert "cancelled" in texts(at.warning)[0]
+    assert not at.button(key="run_grid").disabled
+    # a request already sent when Cancel was pressed is still recorded when it returns
+    deadline = time.monotonic() + 5
+    while len(store_rows(app_env, summary.run_id)) < 9:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    at.run()
+    assert len(at.image) == 9 - summary.cancelled
+
+
+def test_a_failed_cell_shows_its_error_in_place(app_env):
+    at = open_app(PAGE)
+    at.number_input(key="concurrency").set_value(1).run()
+    at.selectbox(key="sim_fault_kind").set_value("moderation").run()
+    at.number_input(key="sim_fault_times").set_value(1).run()
+    at = run_default_grid(at)
+    summary = at.session_state["active_run"].summary
+    assert summary.errors == 1 and summary.ok == 8
+    assert len(at.image) == 8
+    errors = [e for e in texts(at.error) if e.startswith("**moderation**")]
+    assert len(errors) == 1 and "safety" in errors[0].lower()
+    assert "1 failed" in texts(at.warning)[0]
+
+
+def test_rating_compare_enlarge_and_code(app_env):
+    at = run_default_grid(open_app(PAGE))
+    run_id = at.session_state["active_run"].run_id
+    rows = store_rows(app_env, run_id)
+    first, second = (int(r) for r in rows["result_id"][:2])
+    at.feedback(key=f"gen_rate_{first}").set_value(3).run()  # the 4th star
+    assert Store(app_env).result_row(first)["rating"] == 4
+    at.multiselect(key="gen_compare").set_value([first, second]).run()
+    assert len(at.image) == 11  # nine thumbnails + two full-size images side by side
+    at.multiselect(key="gen_compare").set_value([]).run()
+    at.button(key=f"gen_big_{second}").click().run()
+    assert len(at.image) == 10  # the enlarged image
+    at.button(key=f"gen_code_{first}").click().run()
+    code = [c.value for c in at.code]
+    assert any("client.images.generate(" in c and '"F1レーサーを躍動感あるように描いて。"' in c for c in code)
+    assert any(c.startswith("curl -sS") for c in code)
+
+
+def test_download_gives_the_original_bytes(app_env, downloads):
+    at = run_default_grid(open_app(PAGE))
+    rows = store_rows(app_env, at.session_state["active_run"].run_id)
+    row = rows.iloc[0]
+    name, data = downloads.fetch(at.get("download_button")[[b.key for b in at.get("download_button")].index(
+        f"gen_dl_{int(row['result_id'])}")])
+    original = (app_env / row["image_path"]).read_bytes()
+    assert data == original and name.endswith(".png") and data.startswith(b"\x89PNG")
+
+
+def test_budget_cap_and_confirmation(app_env):
+    at = open_app(PAGE)
+    at.number_input(key="budget_usd").set_value(0.10).run()
+    assert any("over the budget cap" in e for e in texts(at.error))
+    assert at.button(key="run_grid").disabled
+    at.number_input(key="budget_usd").set_value(5.0).run()
+    at.number_input(key="confirm_over_usd").set_value(0.5).run()
+    assert at.button(key="run_grid").disabled
+    assert any("above your confirmation threshold" in w for w in texts(at.warning))
+    at.checkbox(key="confirm_spend").check().run()
+    assert not at.button(key="run_grid").disabled
+    at.number_input(key="repeats").set_value(2).run()  # a new amount needs a new confirmation
+    assert at.button(key="run_grid").disabled
+
+
+def test_prompt_over_the_limit_is_refused(app_env):
+    at = open_app(PAGE)
+    at.text_area(key="prompts").input("あ" * 32_001).run()
+    assert any("32,001 characters; the limit is 32,000" in e for e in texts(at.error))
+    assert at.button(key="run_grid").disabled
+
+
+def test_save_and_load_a_spec(app_env, downloads):
+    at = open_app(PAGE)
+    name, data = downloads.fetch(at.get("download_button")[0])
+    saved = tomllib.loads(data.decode("utf-8"))
+    assert name.endswith(".toml") and saved["axes"]["quality"] == ["low", "medium", "high"]
+    text = """
+name = "formats"
+provider = "simulator"
+model = "gpt-image-1-mini"
+prompts = ["赤い狐", "a blue fox"]
+repeats = 2
+
+[params]
+quality = "low"
+output_compression = 70
+size = "1024x1024"
+
+[axes]
+output_format = ["jpeg", "webp"]
+
+[limits]
+concurrency = 3
+budget_usd = 1.5
+
+[simulator]
+faults = ["rate_limit; match=fox; times=1"]
+"""
+    at.file_uploader(key="spec_upload").set_value(("formats.toml", text.encode("utf-8"), "application/toml")).run()
+    assert not at.exception, at.exception
+    assert any("Loaded formats.toml" in s for s in texts(at.success))
+    assert at.selectbox(key="model").value == "gpt-image-1-mini"
+    assert at.selectbox(key="axis_x_param").value == "output_format"
+    assert at.selectbox(key="axis_y_param").value == "(none)"
+    assert at.selectbox(key="fixed_output_compression").value == 70
+    assert at.selectbox(key="sim_fault_kind").value == "rate_limit"
+    assert at.number_input(key="repeats").value == 2
+    est = estimate_grid(loads_spec(text), CAT)
+    m = metrics(at)
+    assert m["Cells"] == str(len(est.cells)) == "4" and m["Requests"] == "8"
+    assert m["Cost, USD (estimated)"] == f"${est.total_cost_usd_max:,.4f}"
+    # saving again gives back the same grid
+    again = loads_spec(downloads.fetch(at.get("download_button")[0])[1].decode("utf-8"))
+    assert (again.model, again.prompts, again.axes, again.repeats) == (
+        "gpt-image-1-mini", ("赤い狐", "a blue fox"), {"output_format": ("jpeg", "webp")}, 2)
+    assert again.params["output_compression"] == 70 and again.simulator["faults"] == ["rate_limit; match=fox; times=1"]
+
+
+def test_loading_a_bad_spec_names_the_problem(app_env):
+    at = open_app(PAGE)
+    at.file_uploader(key="spec_upload").set_value(("bad.toml", b'model = "x"\nprompts = ["p"]\ncolour = 1\n',
+                                                   "application/toml")).run()
+    assert any("unknown key(s) ['colour']" in e for e in texts(at.error))
+
+
+# -- the form's pure helpers -------------------------------------------------------------------------
+
+
+def test_split_prompts_by_empty_lines():
+    assert split_prompts("a\nb\n\n  \nc\r\n\r\nd") == ["a\nb", "c", "d"]
+    assert split_prompts("一行目\n二行目\n\u3000\n三") == ["一行目\n二行目", "三"]
+    assert split_prompts("   ") == []
+
+
+@pytest.mark.parametrize("rpm,expected", [(None, 2 * (2.0 + 272 / 133)), (6.0, 20.0 + 2.0 + 272 / 133)])
+def test_expected_duration_uses_the_latency_model_and_rpm(rpm, expected):
+    values = FormValues(prompts_text="fox", provider="openai", model="gpt-image-2", axes=[], params={
+        "quality": "low", "size": "1024x1536"}, repeats=3, concurrency=2, rpm=rpm)
+    # gpt-image-2 low 1024x1536 = 158 tokens; use gpt-image-1.5 for the documented 408
+    values.model, values.params = "gpt-image-1.5", {"quality": "low", "size": "1024x1024"}
+    spec, _ = build_spec(values, CAT)
+    est = estimate_grid(spec, CAT)
+    assert expected_duration_s(est) == pytest.approx(expected)
+    assert format_duration(75) == "1 min 15 s" and format_duration(3.25) == "3.2 s"
+
+
+def test_expected_duration_on_the_simulator_is_scaled():
+    values = FormValues(prompts_text="fox", provider="simulator", model="gpt-image-1.5", axes=[],
+                        params={"quality": "medium", "size": "1024x1024"}, concurrency=1, repeats=2,
+                        simulator={"time_scale": 0.5})
+    spec, _ = build_spec(values, CAT)
+    est = estimate_grid(spec, CAT)
+    assert expected_duration_s(est, spec.simulator) == pytest.approx(2 * 0.5 * (2.0 + 1056 / 133))
+    fixed = expected_duration_s(est, {"fixed_latency_s": 1.5})
+    assert fixed == pytest.approx(3.0)
+    assert json.loads(json.dumps(spec.simulator)) == {"time_scale": 0.5}

@@ -1,0 +1,55 @@
+"""Home page (dashboard.py): provider, catalog freshness, lifecycle warnings, links."""
+
+from datetime import date
+
+from imagegen.catalog import default_catalog
+from tests import ui_support
+from tests.ui_support import open_app, texts
+from ui import Context
+from ui.home import lifecycle_warnings
+
+app_env = ui_support.app_env  # fixture
+
+
+def test_home_on_the_simulator(app_env):
+    at = open_app()
+    assert at.title[0].value == "What image models really cost"
+    markdown = "\n".join(texts(at.markdown))
+    assert "SIMULATED" in markdown
+    assert any("SIMULATED" in i for i in texts(at.info))
+    oldest = default_catalog().oldest_check().isoformat()
+    assert f"last checked **{oldest}**" in markdown
+    errors = texts(at.error)
+    assert any("gpt-image-1 was shut down on OpenAI on 2026-10-23" in e and "gpt-image-2.5-sunburst" in e
+               for e in errors)
+    labels = [link.label for link in at.get("page_link")]
+    assert any(label.startswith("Generate") for label in labels)
+    assert any(label.startswith("Results") for label in labels)
+
+
+def test_home_shows_openai_with_a_masked_key(app_env, monkeypatch):
+    monkeypatch.setenv("IMAGEGEN_PROVIDER", "openai")
+    key = "sk-test-abcdefghijklmnop-9876"
+    at = open_app(secrets={"OPENAI_API_KEY": key})
+    everything = "\n".join(texts(at.markdown) + texts(at.caption) + texts(at.info))
+    assert "**OpenAI**" in everything
+    assert "https://api.openai.com/v1" in everything
+    assert "…9876" in everything
+    assert key not in everything and "abcdefghijklmnop" not in everything
+
+
+def test_a_settings_problem_falls_back_to_the_simulator_and_names_the_variable(app_env, monkeypatch):
+    monkeypatch.setenv("IMAGEGEN_PROVIDER", "azure")  # Azure chosen but not configured
+    at = open_app(secrets={"IMAGEGEN_PROVIDER": "azure"})
+    assert any("AZURE_OPENAI_API_IMAGE_KEY" in w for w in texts(at.sidebar.warning))
+    assert "SIMULATED" in "\n".join(texts(at.markdown))
+
+
+def test_lifecycle_warnings_include_coming_shutdowns():
+    ctx = Context(settings=None, store=None, catalog=default_catalog(), provider_factory=lambda *a: None, home=None)
+    warnings = lifecycle_warnings(ctx, today=date(2026, 11, 25))
+    soon = [t for level, t in warnings if level == "warning"]
+    assert any("gpt-image-1.5 shuts down on OpenAI on 2026-12-01 (in 6 days)" in t for t in soon)
+    later = lifecycle_warnings(ctx, today=date(2028, 1, 1))
+    assert all(level == "error" for level, _ in later) and len(later) > len(
+        [w for w in warnings if w[0] == "error"])

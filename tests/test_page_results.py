@@ -1,0 +1,140 @@
+"""Results page: empty history, totals per run, filters, paging, opening a run's grid, rating,
+rename, delete and export (the CLI's format)."""
+
+import csv
+import io
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+
+from imagegen.catalog import default_catalog
+from imagegen.grid import GridSpec, Limits, estimate_grid
+from imagegen.providers import make_simulator_provider
+from imagegen.runner import GridRun
+from imagegen.store import Store
+from tests import ui_support
+from tests.ui_support import open_app, texts
+from ui.results_view import PAGE_SIZE
+
+PAGE = "pages/2_Results.py"
+CAT = default_catalog()
+
+app_env = ui_support.app_env  # fixture
+downloads = ui_support.downloads  # fixture
+
+
+def make_run(home, name: str, qualities=("low", "medium"), prompt: str = "a red fox",
+             model: str = "gpt-image-1.5") -> str:
+    spec = GridSpec(provider="simulator", model=model, prompts=(prompt,), name=name,
+                    params={"size": "1024x1024"}, axes={"quality": tuple(qualities)}, limits=Limits(concurrency=4))
+    run = GridRun(spec, provider=make_simulator_provider({"time_scale": 0}), store=Store(home))
+    return run.run().run_id
+
+
+def table(at):
+    return at.dataframe[0].value
+
+
+def test_empty_history(app_env):
+    at = open_app(PAGE)
+    assert at.title[0].value == "Results"
+    assert any(i.startswith("No runs yet") for i in texts(at.info))
+    assert not at.dataframe
+    assert [link.label for link in at.get("page_link") if link.label == "Go to Generate"]
+
+
+def test_history_totals_per_run(app_env):
+    first = make_run(app_env, "foxes", ("low", "medium", "high"))
+    second = make_run(app_env, "cats", ("low",), prompt="a cat")
+    at = open_app(PAGE)
+    df = table(at)
+    assert df["Run id"].tolist() == [second, first]  # newest first
+    store = Store(app_env)
+    for run_id in (first, second):
+        rows = store.results(run_id)
+        shown = df[df["Run id"] == run_id].iloc[0]
+        assert shown["Cells"] == len(rows)
+        assert shown["OK"] == (rows["status"] == "ok").sum()
+        assert Decimal(shown["Cost USD (billed)"]) == sum(Decimal(c) for c in rows["cost_usd"]).quantize(
+            Decimal("0.0001"))
+        assert shown["Median latency s"] == round(rows["latency_s"].median(), 2)
+        assert shown["Figures"] == "simulated"
+    assert any("2 runs" in c for c in texts(at.caption))
+
+
+def test_filters(app_env):
+    make_run(app_env, "foxes", ("low",))
+    make_run(app_env, "cats", ("low",), prompt="a cat", model="gpt-image-1-mini")
+    at = open_app(PAGE)
+    assert at.selectbox(key="filter_model").options == ["All", "gpt-image-1-mini", "gpt-image-1.5"]
+    at.text_input(key="filter_name").input("fox").run()
+    assert table(at)["Name"].tolist() == ["foxes"]
+    at.text_input(key="filter_name").input("").run()
+    at.selectbox(key="filter_provider").set_value("openai").run()
+    assert any(i == "No runs match these filters." for i in texts(at.info))
+    at.selectbox(key="filter_provider").set_value("simulator").run()
+    assert len(table(at)) == 2
+    at.selectbox(key="filter_model").set_value("gpt-image-1-mini").run()
+    assert table(at)["Name"].tolist() == ["cats"]
+    at.selectbox(key="filter_model").set_value("All").run()
+    at.date_input(key="filter_since").set_value(date.today()).run()
+    assert len(table(at)) == 2
+    at.date_input(key="filter_until").set_value(date.today() - timedelta(days=1)).run()
+    assert not at.dataframe  # every run is from today
+
+
+def test_paging(app_env):
+    store = Store(app_env)
+    spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("p",), params={"quality": "low"})
+    est = estimate_grid(spec, CAT)
+    ids = [store.create_run(spec, est, simulated=True, name=f"run {i:02d}") for i in range(PAGE_SIZE + 3)]
+    at = open_app(PAGE)
+    assert len(table(at)) == PAGE_SIZE
+    assert any(f"Page 1 of 2 · {PAGE_SIZE + 3} runs" in c for c in texts(at.caption))
+    at.number_input(key="runs_page").set_value(2).run()
+    assert table(at)["Run id"].tolist() == list(reversed(ids[:3]))
+
+
+def test_open_a_run_rate_rename_export_and_delete(app_env, downloads):
+    run_id = make_run(app_env, "foxes", ("low", "medium", "high"))
+    other = make_run(app_env, "keep me", ("low",))
+    at = open_app(PAGE)
+    assert not at.image  # nothing opened until asked
+    at.selectbox(key="open_run").set_value(run_id).run()
+    assert not at.exception, at.exception
+    assert len(at.image) == 3
+    assert {m.label: m.value for m in at.metric}["OK / failed"] == "3 / 0"
+    assert "**quality = medium**" in texts(at.markdown)
+    store = Store(app_env)
+    rid = int(store.results(run_id)["result_id"].iloc[2])
+    at.feedback(key=f"res_rate_{rid}").set_value(4).run()
+    assert store.result_row(rid)["rating"] == 5
+    # export in the CLI's format
+    buttons = {b.key: b for b in at.get("download_button")}
+    name, data = downloads.fetch(buttons["export_csv"])
+    assert name == f"{run_id}.csv" and data.decode("utf-8") == store.export(run_id, "csv")
+    assert len(list(csv.DictReader(io.StringIO(data.decode("utf-8"))))) == 3
+    name, data = downloads.fetch(buttons["export_json"])
+    assert name == f"{run_id}.json" and json.loads(data) == json.loads(store.export(run_id, "json"))
+    # rename
+    at.text_input(key="rename_to").input("foxes, three qualities").run()
+    at.button(key="rename_run").click().run()
+    assert store.run(run_id)["name"] == "foxes, three qualities"
+    assert "foxes, three qualities" in table(at)["Name"].tolist()
+    # delete needs the confirmation first
+    assert at.button(key="delete_run").disabled
+    at.checkbox(key="confirm_delete").check().run()
+    at.button(key="delete_run").click().run()
+    assert not at.exception, at.exception
+    assert any("Deleted run" in s for s in texts(at.success))
+    assert table(at)["Run id"].tolist() == [other]
+    assert not at.image
+
+
+def test_a_run_from_generate_opens_directly(app_env):
+    run_id = make_run(app_env, "foxes", ("low",))
+    at = open_app()
+    at.session_state["open_run_id"] = run_id
+    at.switch_page(PAGE).run()
+    assert at.selectbox(key="open_run").value == run_id
+    assert len(at.image) == 1

@@ -1,0 +1,25 @@
+"""Place a plotly chart with its data as a CSV download (and the PNG hint) on a page."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from imagegen.charts import image_config
+
+PNG_HINT = "PNG: the camera icon in the chart's toolbar (top right, on hover) downloads the chart."
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """UTF-8 CSV (with BOM so spreadsheet apps read Japanese text correctly)."""
+    return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+def show_chart(fig: go.Figure, data: pd.DataFrame, key: str, *, caption: str | None = None) -> None:
+    """``st.plotly_chart`` with a PNG file name for the modebar, then a CSV download of ``data``."""
+    st.plotly_chart(fig, key=f"chart_{key}", config=image_config(key))
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    left.download_button("Data as CSV", csv_bytes(data), file_name=f"{key}.csv", mime="text/csv",
+                         key=f"csv_{key}", icon=":material/download:")
+    right.caption(caption or PNG_HINT)

@@ -1,0 +1,533 @@
+"""The Generate page's form: prompts, provider and model, X/Y/Z axes, fixed parameters, limits,
+the live estimate, budget confirmation and spec save/load.
+
+Every widget has an explicit key (tests and Playwright address them by key or label). Widget
+values live in ``st.session_state``; a shadow copy (``_generate_form``) restores them when the
+user comes back from another page (Streamlit drops a page's widget state when it is left).
+Allowed values come from :mod:`imagegen.axes`; the spec from :mod:`ui.form`; the estimate from
+:func:`imagegen.grid.estimate_grid`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import streamlit as st
+
+from imagegen.axes import (
+    AXIS_PARAMS,
+    COMPRESSION_PRESETS,
+    FIXED_PARAMS,
+    Axis,
+    allowed_values,
+    default_model,
+    format_value,
+    keep_allowed,
+    model_values,
+    runnable,
+)
+from imagegen.errors import ImagegenError, InvalidRequest
+from imagegen.grid import GridEstimate, GridSpec, estimate_grid, loads_spec
+from imagegen.request import MAX_PROMPT_CHARS
+from ui import PROVIDER_LABELS, Context, simulator_defaults
+from ui.form import (
+    AXIS_KEYS,
+    AXIS_LABELS,
+    NO_AXIS,
+    FormValues,
+    build_spec,
+    expected_duration_s,
+    format_duration,
+    money,
+    spec_to_form,
+    split_prompts,
+)
+
+SEED_PROMPT = "F1レーサーを躍動感あるように描いて。"
+DEFAULT_AXES = {"x": ("quality", ["low", "medium", "high"]), "y": ("size", ["1024x1024", "1024x1536", "1536x1024"])}
+DEFAULT_CONFIRM_OVER_USD = 1.0
+DEFAULT_BUDGET_USD = 5.0
+NO_FAULT = "(none)"
+KEEP = "_generate_form"
+SIM_KEYS = ("sim_time_scale", "sim_fixed_latency_s", "sim_fault_kind", "sim_fault_match", "sim_fault_times")
+LIMIT_KEYS = ("repeats", "concurrency", "rpm", "timeout_s", "budget_usd", "confirm_over_usd", "run_name")
+
+
+#: Shown for "no output_compression" (a selectbox treats None as "nothing selected").
+UNSET = "unset"
+
+
+def _fixed_key(param: str) -> str:
+    return f"fixed_{param}"
+
+
+def _fixed_value(param: str):
+    """A fixed parameter's value from its widget (``unset`` compression -> None)."""
+    value = st.session_state.get(_fixed_key(param))
+    return None if value == UNSET else value
+
+
+def _form_keys() -> list[str]:
+    keys = ["prompts", "provider", "model", *LIMIT_KEYS, *SIM_KEYS]
+    keys += [f"axis_{a}_param" for a in AXIS_KEYS] + [f"axis_{a}_values" for a in AXIS_KEYS]
+    keys += [_fixed_key(p) for p in FIXED_PARAMS]
+    return keys
+
+
+# -- state helpers -------------------------------------------------------------------------------
+
+
+def _deployments(ctx: Context) -> dict[str, str]:
+    return dict(getattr(ctx.settings, "deployments", {}) or {}) if ctx.provider == "azure" else {}
+
+
+def _axis_param(a: str) -> str:
+    return st.session_state.get(f"axis_{a}_param", NO_AXIS)
+
+
+def _axes_now() -> dict[str, tuple]:
+    """param -> values of every axis currently chosen (in X, Y, Z order)."""
+    out = {}
+    for a in AXIS_KEYS:
+        param = _axis_param(a)
+        if param != NO_AXIS:
+            out[param] = tuple(st.session_state.get(f"axis_{a}_values") or ())
+    return out
+
+
+def _models_providers() -> tuple:
+    axes = _axes_now()
+    model = axes.get("model") or st.session_state.get("model")
+    provider = axes.get("provider") or st.session_state.get("provider", "simulator")
+    return model, provider
+
+
+def _context(skip: str) -> dict:
+    """Every other parameter's value(s): fixed values and axis values (drives the conditional rules)."""
+    axes = _axes_now()
+    ctx = {p: _fixed_value(p) for p in FIXED_PARAMS if p not in axes and p != skip}
+    ctx.update({p: v for p, v in axes.items() if p != skip and v})
+    return ctx
+
+
+def _choice(ctx: Context, param: str):
+    model, provider = _models_providers()
+    if param == "model":  # a model axis lists models of the chosen provider(s)
+        _, provider = _models_providers()
+    return allowed_values(param, ctx.catalog, model=model, provider=provider, context=_context(param),
+                          deployments=_deployments(ctx), providers=ctx.provider_choices())
+
+
+def init_state(ctx: Context) -> None:
+    """Defaults on first visit; restore the form after a page switch."""
+    ss = st.session_state
+    for key, value in ss.get(KEEP, {}).items():
+        if key not in ss:
+            ss[key] = value
+    choices = ctx.provider_choices()
+    if ss.get("provider") not in choices:
+        ss["provider"] = choices[0]
+    ss.setdefault("prompts", SEED_PROMPT)
+    if "model" not in ss:
+        ss["model"] = _default_model(ctx, ss["provider"])
+    for a in AXIS_KEYS:
+        param, values = DEFAULT_AXES.get(a, (NO_AXIS, []))
+        ss.setdefault(f"axis_{a}_param", param)
+        ss.setdefault(f"axis_{a}_values", list(values))
+    sim = simulator_defaults()
+    for key, value in {"repeats": 1, "concurrency": 4, "rpm": 0.0, "timeout_s": 300.0,
+                       "budget_usd": DEFAULT_BUDGET_USD, "confirm_over_usd": DEFAULT_CONFIRM_OVER_USD,
+                       "run_name": "", "sim_time_scale": float(sim.get("time_scale", 1.0)),
+                       "sim_fixed_latency_s": float(sim.get("fixed_latency_s", 0.0)),
+                       "sim_fault_kind": NO_FAULT, "sim_fault_match": "", "sim_fault_times": 0}.items():
+        ss.setdefault(key, value)
+
+
+def remember_form() -> None:
+    """Shadow-copy the form so it survives leaving the page."""
+    st.session_state[KEEP] = {k: st.session_state[k] for k in _form_keys() if k in st.session_state}
+
+
+# -- callbacks (run before the script, so they may set widget values) ------------------------------
+
+
+def _default_model(ctx: Context, provider: str) -> str | None:
+    """The configured Azure deployment first (AZURE_OPENAI_API_IMAGE_MODEL), else the catalog's default."""
+    names, _ = model_values(ctx.catalog, provider, _deployments(ctx))
+    preferred = getattr(ctx.settings, "default_deployment", None)
+    if provider == "azure" and preferred in names:
+        return preferred
+    return default_model(ctx.catalog, provider, _deployments(ctx))
+
+
+def _on_provider(ctx: Context) -> None:
+    ss = st.session_state
+    names, _ = model_values(ctx.catalog, ss["provider"], _deployments(ctx))
+    if ss.get("model") not in names:
+        ss["model"] = _default_model(ctx, ss["provider"])
+
+
+def _on_axis_param(ctx: Context, a: str) -> None:
+    param = _axis_param(a)
+    st.session_state[f"axis_{a}_values"] = [] if param == NO_AXIS else list(_choice(ctx, param).values)
+
+
+def _on_all_values(ctx: Context, a: str) -> None:
+    param = _axis_param(a)
+    if param != NO_AXIS:
+        st.session_state[f"axis_{a}_values"] = list(_choice(ctx, param).values)
+
+
+def _on_swap(i: str, j: str) -> None:
+    ss = st.session_state
+    for suffix in ("param", "values"):
+        ki, kj = f"axis_{i}_{suffix}", f"axis_{j}_{suffix}"
+        ss[ki], ss[kj] = ss.get(kj, NO_AXIS if suffix == "param" else []), ss.get(ki, NO_AXIS if suffix == "param"
+                                                                                   else [])
+
+
+# -- loading a spec ------------------------------------------------------------------------------
+
+
+def apply_spec(ctx: Context, spec: GridSpec) -> list[str]:
+    """Put a loaded spec into the form's widget state; return warnings about what could not be kept."""
+    ss = st.session_state
+    values = spec_to_form(spec)
+    warnings = []
+    provider = values.provider
+    if provider not in ctx.provider_choices():
+        warnings.append(f"the spec uses provider {provider!r}, which is not configured here; loaded on the "
+                        "simulator instead (set its key to run it for real).")
+        provider = "simulator"
+    ss["provider"] = provider
+    ss["model"] = values.model
+    ss["prompts"] = values.prompts_text
+    for a, axis in zip(AXIS_KEYS, values.axes):
+        ss[f"axis_{a}_param"] = axis.param if axis else NO_AXIS
+        ss[f"axis_{a}_values"] = list(axis.values) if axis else []
+    for p in FIXED_PARAMS:
+        ss.pop(_fixed_key(p), None)
+        if p in values.params:
+            ss[_fixed_key(p)] = UNSET if values.params[p] is None else values.params[p]
+    ss["repeats"] = int(values.repeats)
+    ss["concurrency"] = int(values.concurrency)
+    ss["rpm"] = float(values.rpm or 0.0)
+    ss["timeout_s"] = float(values.timeout_s)
+    ss["budget_usd"] = float(values.budget_usd or 0.0)
+    ss["run_name"] = values.name
+    sim = dict(values.simulator)
+    defaults = simulator_defaults()
+    ss["sim_time_scale"] = float(sim.get("time_scale", defaults.get("time_scale", 1.0)))
+    ss["sim_fixed_latency_s"] = float(sim.get("fixed_latency_s") or defaults.get("fixed_latency_s", 0.0))
+    faults = sim.get("faults") or []
+    fault = faults[0] if isinstance(faults, list) and faults else None
+    ss["sim_fault_kind"], ss["sim_fault_match"], ss["sim_fault_times"] = NO_FAULT, "", 0
+    if isinstance(fault, str):
+        head, *rest = [p.strip() for p in fault.split(";")]
+        ss["sim_fault_kind"] = head
+        for item in rest:
+            key, _, val = item.partition("=")
+            if key.strip() == "match":
+                ss["sim_fault_match"] = val.strip()
+            elif key.strip() == "times":
+                ss["sim_fault_times"] = int(val)
+    elif isinstance(fault, dict):
+        ss["sim_fault_kind"] = str(fault.get("kind", NO_FAULT))
+        ss["sim_fault_match"] = str(fault.get("match") or "")
+        ss["sim_fault_times"] = int(fault.get("times") or 0)
+    unsupported = set(sim) - {"time_scale", "fixed_latency_s", "faults"}
+    if unsupported or (isinstance(faults, list) and len(faults) > 1):
+        warnings.append("the spec's [simulator] table has settings this form does not show "
+                        f"({', '.join(sorted(unsupported)) or 'several faults'}); only the first fault is kept.")
+    return warnings
+
+
+def render_load(ctx: Context) -> None:
+    """Upload a spec (TOML, the CLI's format) and load it into the form. Must run before the form."""
+    with st.expander("Load a saved grid spec (TOML)", expanded=False):
+        upload = st.file_uploader("Grid spec file", type=["toml"], key="spec_upload",
+                                  help="A spec saved from this page or written for `python -m imagegen run`.")
+        if upload is None:
+            return
+        if st.session_state.get("spec_loaded_id") == upload.file_id:
+            st.caption(f"Loaded {upload.name}.")
+            return
+        st.session_state["spec_loaded_id"] = upload.file_id
+        try:
+            spec = loads_spec(upload.getvalue().decode("utf-8"))
+        except UnicodeDecodeError:
+            st.error(f"{upload.name} is not UTF-8 text. Fix: save the spec as UTF-8.")
+            return
+        except ImagegenError as exc:
+            st.error(str(exc))
+            return
+        for warning in apply_spec(ctx, spec):
+            st.warning(warning)
+        st.success(f"Loaded {upload.name}: {spec.name or spec.model}.")
+
+
+# -- the form ------------------------------------------------------------------------------------
+
+
+def _model_label(ctx: Context, provider: str, name: str) -> str:
+    if provider == "azure":
+        mid = _deployments(ctx).get(name, "?")
+        return f"{name} → {mid}"
+    if not ctx.catalog.has_model(name):
+        return name
+    model = ctx.catalog.model(name)
+    notes = []
+    for p in ("openai", "azure"):
+        why = runnable(model, p)
+        if why and "shut down" in why:
+            notes.append(f"shut down on {p}")
+    return f"{name} ({'; '.join(notes)}; simulated from its documented behaviour)" if notes else name
+
+
+def render_prompts() -> list[str]:
+    text = st.text_area(
+        "Prompts (one per paragraph: separate prompts with an empty line)", key="prompts", height=120,
+        help=f"A prompt may span several lines; an empty line starts the next prompt. Each prompt may have up to "
+             f"{MAX_PROMPT_CHARS:,} characters. Japanese and other languages work as they are.")
+    prompts = split_prompts(text)
+    longest = max((len(p) for p in prompts), default=0)
+    st.caption(f"{len(prompts)} prompt(s) · longest {longest:,} / {MAX_PROMPT_CHARS:,} characters"
+               + (" · several prompts add a prompt axis" if len(prompts) > 1 else ""))
+    for i, p in enumerate(prompts):
+        if len(p) > MAX_PROMPT_CHARS:
+            st.error(f"Prompt {i + 1} has {len(p):,} characters; the limit is {MAX_PROMPT_CHARS:,}. "
+                     f"Fix: shorten it by {len(p) - MAX_PROMPT_CHARS:,} characters.")
+    return prompts
+
+
+def render_provider_model(ctx: Context) -> None:
+    ss = st.session_state
+    c1, c2 = st.columns(2)
+    choices = ctx.provider_choices()
+    c1.selectbox("Provider", choices, key="provider", format_func=lambda p: PROVIDER_LABELS.get(p, p),
+                 on_change=_on_provider, args=(ctx,),
+                 help="The simulator is always available; a real provider appears when its key is configured.")
+    names, note = model_values(ctx.catalog, ss["provider"], _deployments(ctx))
+    if ss.get("model") not in names and names:
+        ss["model"] = _default_model(ctx, ss["provider"])
+    label = "Deployment (Azure: each serves one model)" if ss["provider"] == "azure" else "Model"
+    provider = ss["provider"]  # bound now: format_func is also called outside the script run (AppTest)
+    c2.selectbox(label, names, key="model", format_func=lambda n: _model_label(ctx, provider, n))
+    if note and ss["provider"] != "simulator":
+        c2.caption(f"Not offered: {note}.")
+
+
+def render_axes(ctx: Context) -> list[Axis | None]:
+    ss = st.session_state
+    st.markdown("**Axes** — up to three parameters to compare; X runs across, Y down, Z makes sub-grids.")
+    for a in AXIS_KEYS:
+        used = {_axis_param(o) for o in AXIS_KEYS if o != a} - {NO_AXIS}
+        options = [NO_AXIS] + [p for p in AXIS_PARAMS if p not in used]
+        if ss.get(f"axis_{a}_param") not in options:
+            ss[f"axis_{a}_param"] = NO_AXIS
+            ss[f"axis_{a}_values"] = []
+        c1, c2, c3 = st.columns([1.1, 3.2, 0.9], vertical_alignment="bottom")
+        c1.selectbox(f"Axis {AXIS_LABELS[a]}", options, key=f"axis_{a}_param", on_change=_on_axis_param,
+                     args=(ctx, a))
+        param = _axis_param(a)
+        if param == NO_AXIS:
+            continue
+        choice = _choice(ctx, param)
+        ss[f"axis_{a}_values"] = keep_allowed(ss.get(f"axis_{a}_values") or [], choice)
+        c2.multiselect(f"{param} values ({a.upper()})", list(choice.values), key=f"axis_{a}_values",
+                       format_func=lambda v, p=param: format_value(p, v), disabled=not choice.available,
+                       placeholder="pick values")
+        c3.button("All values", key=f"axis_{a}_all", on_click=_on_all_values, args=(ctx, a),
+                  disabled=not choice.available, help=f"Every value {param} may take here")
+        if choice.note:
+            c2.caption(choice.note)
+    s1, s2, s3, _ = st.columns([1, 1, 1, 3])
+    s1.button("Swap X ↔ Y", key="swap_xy", on_click=_on_swap, args=("x", "y"))
+    s2.button("Swap Y ↔ Z", key="swap_yz", on_click=_on_swap, args=("y", "z"))
+    s3.button("Swap X ↔ Z", key="swap_xz", on_click=_on_swap, args=("x", "z"))
+    return [Axis(p, v) if p != NO_AXIS else None for p, v in
+            ((_axis_param(a), tuple(ss.get(f"axis_{a}_values") or ())) for a in AXIS_KEYS)]
+
+
+def render_fixed(ctx: Context) -> dict:
+    """Selectors for every parameter not on an axis, offering only valid values."""
+    ss = st.session_state
+    on_axis = set(_axes_now())
+    params = [p for p in FIXED_PARAMS if p not in on_axis]
+    st.markdown("**Fixed parameters** (the same in every cell)")
+    out = {}
+    cols = st.columns(3)
+    for i, param in enumerate(params):
+        choice = _choice(ctx, param)
+        key = _fixed_key(param)
+        options = list(choice.values)
+        default = choice.default
+        if param == "output_compression":
+            options = [UNSET, *COMPRESSION_PRESETS] if choice.available else [UNSET]
+            if isinstance(ss.get(key), int) and ss[key] not in options and choice.available:
+                options.append(ss[key])  # a loaded spec's own value
+            default = UNSET
+        if ss.get(key, "\0missing") not in options:
+            ss[key] = default if default in options else (options[0] if options else None)
+        with cols[i % 3]:
+            st.selectbox(param, options, key=key, format_func=lambda v, p=param: format_value(p, v),
+                         disabled=len(options) <= 1, help=choice.note or None)
+            if choice.note and len(options) <= 1:
+                st.caption(choice.note)
+        out[param] = _fixed_value(param)
+    return out
+
+
+def render_limits() -> None:
+    st.markdown("**Run limits**")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.number_input("Repeats per cell", min_value=1, max_value=100, step=1, key="repeats",
+                    help="Each cell is requested this many times (latency varies between runs)")
+    c2.number_input("Concurrency", min_value=1, max_value=64, step=1, key="concurrency",
+                    help="Requests in flight at once")
+    c3.number_input("Requests per minute (0 = no limit)", min_value=0.0, max_value=10_000.0, step=1.0, key="rpm",
+                    help="Azure's default quota for these models is 6–12 RPM per deployment")
+    c4.number_input("Timeout per request (s)", min_value=5.0, max_value=1_800.0, step=5.0, key="timeout_s",
+                    help="High quality can take over 2 minutes; keep at least 180 s for it")
+    c5, c6, c7 = st.columns([1, 1, 2])
+    c5.number_input("Budget cap (USD, 0 = none)", min_value=0.0, step=0.5, format="%.2f", key="budget_usd",
+                    help="The run is refused if the estimate's maximum is above it, and never spends past it")
+    c6.number_input("Ask to confirm above (USD)", min_value=0.0, step=0.5, format="%.2f", key="confirm_over_usd")
+    c7.text_input("Run name (optional)", key="run_name", placeholder="e.g. quality x size, budget meeting")
+
+
+def render_simulator() -> dict:
+    """Simulator knobs (latency scale and an injected fault), saved in the spec's [simulator] table."""
+    from imagegen.simulator.config import FAULT_KINDS
+
+    with st.expander("Simulator settings (latency model, fault injection)", expanded=False):
+        c1, c2 = st.columns(2)
+        c1.number_input("Time scale (1 = modelled latency)", min_value=0.0, max_value=100.0, step=0.1,
+                        format="%.4f", key="sim_time_scale",
+                        help="Latency = (2 s + output tokens / 133 per s) x scale: priors from public logs")
+        c2.number_input("Fixed latency per request (s, 0 = use the model)", min_value=0.0, step=0.5,
+                        format="%.3f", key="sim_fixed_latency_s")
+        c3, c4, c5 = st.columns(3)
+        c3.selectbox("Inject a fault", [NO_FAULT, *FAULT_KINDS], key="sim_fault_kind",
+                     help="Answer matching requests with this error, as the real API would")
+        c4.text_input("…in prompts containing (empty = all)", key="sim_fault_match")
+        c5.number_input("…this many times (0 = always)", min_value=0, max_value=1000, step=1, key="sim_fault_times")
+    ss = st.session_state
+    sim: dict = {}
+    if float(ss["sim_time_scale"]) != 1.0:
+        sim["time_scale"] = float(ss["sim_time_scale"])
+    if float(ss["sim_fixed_latency_s"]) > 0:
+        sim["fixed_latency_s"] = float(ss["sim_fixed_latency_s"])
+    if ss["sim_fault_kind"] != NO_FAULT:
+        fault = ss["sim_fault_kind"]
+        match = re.sub(r"[;\n]", " ", ss["sim_fault_match"] or "").strip()
+        if match:
+            fault += f"; match={match}"
+        if int(ss["sim_fault_times"]):
+            fault += f"; times={int(ss['sim_fault_times'])}"
+        sim["faults"] = [fault]
+    return sim
+
+
+def render_form(ctx: Context) -> FormValues:
+    """The whole form; returns its values."""
+    init_state(ctx)
+    render_load(ctx)
+    render_prompts()
+    render_provider_model(ctx)
+    axes = render_axes(ctx)
+    params = render_fixed(ctx)
+    render_limits()
+    ss = st.session_state
+    uses_sim = ss["provider"] == "simulator" or "simulator" in _axes_now().get("provider", ())
+    simulator = render_simulator() if uses_sim else {}
+    remember_form()
+    return FormValues(
+        prompts_text=ss["prompts"], provider=ss["provider"], model=ss.get("model") or "", axes=axes, params=params,
+        repeats=int(ss["repeats"]), concurrency=int(ss["concurrency"]), rpm=float(ss["rpm"]) or None,
+        budget_usd=money(ss["budget_usd"]), timeout_s=float(ss["timeout_s"]), name=ss["run_name"],
+        deployments=dict(getattr(ctx.settings, "deployments", {}) or {}), simulator=simulator,
+    )
+
+
+# -- estimate and confirmation -------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """What the Run button needs: the spec, its estimate (None when invalid) and whether it may start."""
+
+    spec: GridSpec | None
+    estimate: GridEstimate | None
+    ready: bool
+    why_not: str = ""
+
+
+def _usd(value: Decimal) -> str:
+    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def render_estimate(ctx: Context, values: FormValues) -> Plan:
+    """The live estimate (labelled estimated), budget check and the confirmation step."""
+    st.subheader("Estimate")
+    if not split_prompts(values.prompts_text):
+        st.info("Write a prompt to see the estimate.")
+        return Plan(None, None, False, "no prompt")
+    if not values.model:
+        st.error("No model is available for this provider. Fix: configure a deployment or pick the simulator.")
+        return Plan(None, None, False, "no model")
+    for a in values.axes:
+        if a is not None and not a.values:
+            st.warning(f"Axis {a.param} has no values selected; it is left out. Pick values or click All values.")
+    try:
+        spec, notes = build_spec(values, ctx.catalog)
+        est = estimate_grid(spec, ctx.catalog)
+    except InvalidRequest as exc:
+        st.error("This grid would be refused before anything is sent:\n\n"
+                 + "\n".join(f"- {p}" for p in exc.problems))
+        return Plan(None, None, False, "invalid")
+    except ImagegenError as exc:
+        st.error(str(exc))
+        return Plan(None, None, False, "invalid")
+    for note in notes:
+        st.caption(f"Adjusted: {note}")
+    simulated = spec.provider == "simulator" and "provider" not in spec.axes
+    duration = expected_duration_s(est, spec.simulator)
+    tokens = f"{est.output_tokens_min:,}" if est.output_tokens_min == est.output_tokens_max else \
+        f"{est.output_tokens_min:,}–{est.output_tokens_max:,}"
+    cost = _usd(est.total_cost_usd_max) if est.total_cost_usd_min == est.total_cost_usd_max else \
+        f"{_usd(est.total_cost_usd_min)}–{_usd(est.total_cost_usd_max)}"
+    m = st.columns(5)
+    m[0].metric("Cells", f"{len(est.cells):,}")
+    m[1].metric("Requests", f"{est.requests:,}", help="cells × repeats")
+    m[2].metric("Output tokens (documented)", tokens, help="From the catalog's token table or formula")
+    m[3].metric("Cost, USD (estimated)", cost, help="Min–max over any auto value; the budget uses the max")
+    m[4].metric("Duration (estimated)", format_duration(duration),
+                help="Mean modelled latency under the concurrency and RPM limits (a lower bound; retries add)")
+    label = "simulated: nothing is charged" if simulated else "real money at the provider's list price"
+    st.caption(f"All figures above are estimates before sending ({label}). Prices: "
+               + ", ".join(sorted({e.cost_max.price_key for e in est.estimates})))
+    cap = spec.limits.budget_usd
+    if est.over_budget():
+        st.error(f"The estimate's maximum {_usd(est.total_cost_usd_max)} is over the budget cap {_usd(cap)}. "
+                 "Fix: raise the budget cap or shrink the grid (fewer values, repeats, or a lower quality).")
+        return Plan(spec, est, False, "over budget")
+    threshold = Decimal(str(st.session_state.get("confirm_over_usd") or 0))
+    if threshold and est.total_cost_usd_max > threshold:
+        amount = f"{est.total_cost_usd_max:.4f}"
+        if st.session_state.get("confirm_for") != amount:
+            st.session_state["confirm_for"] = amount
+            st.session_state["confirm_spend"] = False
+        st.warning(f"This grid may cost up to {_usd(est.total_cost_usd_max)} ({est.requests} requests), above your "
+                   f"confirmation threshold of {_usd(threshold)}." + (" It runs on the simulator, so nothing is "
+                                                                       "charged." if simulated else ""))
+        if not st.checkbox(f"I confirm: run it for up to {_usd(est.total_cost_usd_max)}", key="confirm_spend"):
+            return Plan(spec, est, False, "needs confirmation")
+    return Plan(spec, est, True)
+
+
+def spec_file_name(spec: GridSpec) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", spec.name or f"{spec.model}-grid").strip("-") or "grid"
+    return f"{base}.toml"

@@ -1,0 +1,79 @@
+"""The Home page body: what the app does, the active provider, catalog freshness, lifecycle warnings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from ui import PROVIDER_LABELS, ROOT, Context, describe_settings, provider_lines
+
+PAGES = (
+    ("pages/1_Generate.py", "Generate", ":material/grid_view:", "build a grid, see its estimate, run it"),
+    ("pages/2_Results.py", "Results", ":material/history:", "run history, open any run's grid, export"),
+    ("pages/3_Analytics.py", "Analytics", ":material/monitoring:", "measured vs documented tokens, cost, latency"),
+    ("pages/4_Planner.py", "Planner", ":material/calculate:", "monthly cost and quota planning"),
+    ("pages/5_Catalog.py", "Catalog", ":material/menu_book:", "models, prices, lifecycle, price overrides"),
+)
+#: How many days ahead a coming shutdown is flagged.
+SOON_DAYS = 90
+
+
+def lifecycle_warnings(ctx: Context, today: date | None = None) -> list[tuple[str, str]]:
+    """(level, text) for models past or near their shutdown date on each provider, with the successor."""
+    today = today or date.today()
+    out = []
+    for mid, model in ctx.catalog.models.items():
+        for provider, spec in model.providers.items():
+            if not spec.available or spec.shutdown is None:
+                continue
+            successor = f"; successor: {spec.successor}" if spec.successor else ""
+            label = PROVIDER_LABELS.get(provider, provider)
+            days = (spec.shutdown - today).days
+            if days <= 0:
+                out.append(("error", f"{mid} was shut down on {label} on {spec.shutdown.isoformat()}{successor}. "
+                                     "It can still be run on the simulator from its documented behaviour."))
+            elif days <= SOON_DAYS:
+                out.append(("warning", f"{mid} shuts down on {label} on {spec.shutdown.isoformat()} "
+                                       f"(in {days} days){successor}."))
+    return out
+
+
+def render(ctx: Context) -> None:
+    st.title("What image models really cost")
+    st.markdown(
+        "Compare OpenAI's and Azure OpenAI's GPT image models side by side: build a grid of settings "
+        "(quality × size × …), run it, and see every image next to its latency, billed tokens and cost.\n\n"
+        "Estimates come from the documented token tables and prices; runs record what the service actually "
+        "returned, so you can check one against the other before a budget decision.")
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Active provider")
+        for line in provider_lines(describe_settings(ctx.settings)):
+            st.markdown(line)
+        if ctx.provider == "simulator":
+            st.info("No API key is configured, so the built-in simulator answers every request. Its images, "
+                    "latencies and costs are SIMULATED (from the documented tables and a latency model). Set "
+                    "OPENAI_API_KEY, or the Azure variables in .env.example, to measure a real service.")
+        note = getattr(ctx.settings, "note", "")
+        if note and ctx.provider != "simulator":
+            st.caption(note)
+    with right:
+        st.subheader("Catalog")
+        oldest = ctx.catalog.oldest_check()
+        age = (date.today() - oldest).days
+        st.markdown(f"Prices and model facts last checked **{oldest.isoformat()}** (oldest entry, {age} days ago).")
+        if age > 90:
+            st.warning("Some catalog entries are over 90 days old; prices may have changed. See the Catalog page.")
+        overrides = [p for p in ctx.catalog.prices if p.override]
+        if overrides:
+            st.caption(f"{len(overrides)} local price override(s) in use.")
+    warnings = lifecycle_warnings(ctx)
+    if warnings:
+        st.subheader("Model lifecycle")
+        for level, text in warnings:
+            (st.error if level == "error" else st.warning)(text)
+    st.subheader("Pages")
+    for path, label, icon, what in PAGES:
+        if (ROOT / path).exists():  # pages are added by different parts of the project
+            st.page_link(path, label=f"{label} — {what}", icon=icon)

@@ -1,0 +1,237 @@
+"""The Results page: run history with filters and paging, one run opened as a grid, rename,
+delete and export.
+
+Speed: the history is read one page at a time (``store.runs(limit, offset)``, totals computed in
+SQL for that page only) and cached with ``st.cache_data`` keyed on the filters, the page and
+:func:`ui.state.store_version`; an opened run's rows are cached the same way. A rerun therefore
+costs one fingerprint query, whatever the size of the history.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+import streamlit as st
+
+from imagegen.errors import ImagegenError
+from imagegen.grid import loads_spec
+from ui import PROVIDER_LABELS, Context, _store, describe_settings
+from ui.grid_view import render_compare, render_grid
+from ui.state import OPEN_RUN, bump_store_version, flash, show_flashes, store_version
+
+PAGE_SIZE = 25
+ALL = "All"
+TABLE_COLUMNS = {
+    "name": "Name", "created": "Created (UTC)", "provider": "Provider", "model": "Model", "cells": "Cells",
+    "ok": "OK", "errors": "Failed", "cost": "Cost USD (billed)", "estimate": "Estimate USD (max)",
+    "median_latency_s": "Median latency s", "status": "Status", "source": "Figures", "run_id": "Run id",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """History filters (None = no filter)."""
+
+    provider: str | None = None
+    model: str | None = None
+    since: date | None = None
+    until: date | None = None
+    name_like: str | None = None
+
+
+@st.cache_data(show_spinner=False, max_entries=128, ttl=3600)
+def runs_page(home: str, version: tuple, filters: Filters, limit: int, offset: int) -> tuple[pd.DataFrame, int]:
+    """One page of the history and the number of matching runs (cached per store version)."""
+    store = _store(home)
+    kw = dict(provider=filters.provider, model=filters.model, name_like=filters.name_like, since=filters.since,
+              until=filters.until)
+    return store.runs(limit=limit, offset=offset, **kw), store.count_runs(**kw)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+def run_results(home: str, version: tuple, run_id: str) -> pd.DataFrame:
+    """``result_rows`` of one run (cached per store version)."""
+    return _store(home).results(run_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
+def model_options(home: str, version: tuple) -> list[str]:
+    """Every model and deployment name in the history (for the model filter)."""
+    df = _store(home).query("SELECT DISTINCT model AS m FROM cells UNION SELECT DISTINCT deployment FROM cells"
+                            " WHERE deployment IS NOT NULL ORDER BY 1")
+    return [m for m in df["m"].tolist() if m]
+
+
+def render_filters(ctx: Context, version: tuple) -> Filters:
+    c1, c2, c3, c4, c5 = st.columns([1, 1.3, 1, 1, 1.5])
+    provider = c1.selectbox("Provider", [ALL, *PROVIDER_LABELS], key="filter_provider",
+                            format_func=lambda p: PROVIDER_LABELS.get(p, p))
+    model = c2.selectbox("Model or deployment", [ALL, *model_options(str(ctx.store.home), version)],
+                         key="filter_model")
+    since = c3.date_input("From", value=None, key="filter_since", format="YYYY-MM-DD")
+    until = c4.date_input("Until", value=None, key="filter_until", format="YYYY-MM-DD")
+    name = c5.text_input("Name contains", key="filter_name", placeholder="part of a run name")
+    return Filters(provider=None if provider == ALL else provider, model=None if model == ALL else model,
+                   since=since, until=until, name_like=name.strip() or None)
+
+
+def _money(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{Decimal(str(value)):.4f}"
+
+
+def history_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The history as shown: one row per run with its totals, figures labelled simulated or billed."""
+    out = pd.DataFrame({
+        "name": runs["name"].where(runs["name"].astype(bool), "(unnamed)"),
+        "created": runs["created_at"].str.slice(0, 19).str.replace("T", " "),
+        "provider": runs["provider"], "model": runs["model"], "cells": runs["cells"], "ok": runs["ok"],
+        "errors": runs["errors"], "cost": runs["cost_usd"].map(_money),
+        "estimate": runs["estimate_max_usd"].map(_money), "median_latency_s": runs["median_latency_s"].round(2),
+        "status": runs["status"], "source": runs["simulated"].map(lambda s: "simulated" if s else "measured"),
+        "run_id": runs["run_id"],
+    })
+    return out.rename(columns=TABLE_COLUMNS)
+
+
+def render_history(ctx: Context, filters: Filters, version: tuple) -> pd.DataFrame:
+    """The paged history table; returns the runs of the current page."""
+    ss = st.session_state
+    page = int(ss.get("runs_page", 1))
+    runs, total = runs_page(str(ctx.store.home), version, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    if page > pages:  # filters shrank the history: back to the last page
+        ss["runs_page"] = page = pages
+        runs, total = runs_page(str(ctx.store.home), version, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    if total == 0:
+        any_filter = any(v is not None for v in (filters.provider, filters.model, filters.since, filters.until,
+                                                 filters.name_like))
+        st.info("No runs match these filters." if any_filter else
+                "No runs yet. Build a grid on the Generate page and press Run grid; it will show up here.")
+        st.page_link("pages/1_Generate.py", label="Go to Generate", icon=":material/grid_view:")
+        return runs
+    st.dataframe(history_table(runs), hide_index=True, width="stretch", key="history_table")
+    c1, c2 = st.columns([1, 4], vertical_alignment="center")
+    c1.number_input("Page", min_value=1, max_value=pages, step=1, key="runs_page")
+    c2.caption(f"Page {page} of {pages} · {total:,} runs · newest first · costs are exact decimal USD")
+    return runs
+
+
+def _run_label(runs: pd.DataFrame, run_id: str) -> str:
+    row = runs[runs["run_id"] == run_id]
+    if row.empty:
+        return run_id
+    r = row.iloc[0]
+    return f"{r['name'] or '(unnamed)'} · {r['model']} · {r['cells']} cells · {str(r['created_at'])[:16]} · {run_id}"
+
+
+def _rename(ctx: Context, run_id: str) -> None:
+    name = st.session_state.get("rename_to", "").strip()
+    try:
+        ctx.store.rename_run(run_id, name)
+    except ImagegenError as exc:
+        flash(str(exc), "error")
+        return
+    bump_store_version()
+    flash(f"Renamed the run to {name or '(unnamed)'}.")
+
+
+def _delete(ctx: Context, run_id: str) -> None:
+    try:
+        removed = ctx.store.delete_run(run_id)
+    except ImagegenError as exc:
+        flash(str(exc), "error")
+        return
+    bump_store_version()
+    st.session_state.pop(OPEN_RUN, None)
+    st.session_state.pop("open_run", None)
+    st.session_state["confirm_delete"] = False
+    flash(f"Deleted run {run_id} ({removed} image files no other run uses were removed).")
+
+
+def render_open(ctx: Context, runs: pd.DataFrame, version: tuple) -> None:
+    """Pick a run, then its totals, actions (rename, delete, export) and its grid."""
+    ss = st.session_state
+    ids = runs["run_id"].tolist() if not runs.empty else []
+    wanted = ss.get(OPEN_RUN)
+    if wanted and wanted not in ids:
+        try:  # a run from Generate (or another page of the history) stays openable
+            ctx.store.resolve_run_id(wanted)
+            ids = [wanted, *ids]
+        except ImagegenError:
+            ss.pop(OPEN_RUN, None)
+            wanted = None
+    if not ids:
+        return
+    if wanted and ss.get("open_run") != wanted and ss.get("_open_run_from") != wanted:
+        ss["open_run"] = wanted  # arriving from Generate: open that run
+        ss["_open_run_from"] = wanted
+    if ss.get("open_run") not in ids:
+        ss["open_run"] = None
+    st.subheader("Open a run")
+    run_id = st.selectbox("Run", ids, key="open_run", index=None, placeholder="Choose a run to see its grid",
+                          format_func=lambda r: _run_label(runs, r))
+    if run_id is None:
+        return
+    ss[OPEN_RUN] = run_id
+    info = ctx.store.run(run_id)
+    rows = run_results(str(ctx.store.home), version, run_id)
+    render_run(ctx, info, rows)
+
+
+def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
+    """Totals, actions and the grid of one run."""
+    run_id = info["run_id"]
+    simulated = bool(info.get("simulated"))
+    ok = rows[rows["status"] == "ok"]
+    latency = ok.loc[ok["reused"] == 0, "latency_s"].median() if not ok.empty else float("nan")
+    cost = sum((Decimal(c) for c in rows["cost_usd"].dropna()), Decimal(0))
+    m = st.columns(5)
+    m[0].metric("Cells × repeats", f"{len(rows):,}", help=f"{info['requests']} requested")
+    m[1].metric("OK / failed", f"{len(ok)} / {int((rows['status'] == 'error').sum())}")
+    m[2].metric(f"Cost USD ({'simulated' if simulated else 'billed'})", f"{cost:.4f}",
+                help=f"Estimate before sending: {info.get('estimate_min_usd')}–{info.get('estimate_max_usd')} USD")
+    m[3].metric(f"Median latency s ({'simulated' if simulated else 'measured'})",
+                "—" if math.isnan(latency) else f"{latency:.2f}")
+    m[4].metric("Status", str(info["status"]))
+    c1, c2, c3 = st.columns([2, 1.2, 1.6], vertical_alignment="bottom")
+    with c1:
+        st.text_input("New name", value=info.get("name") or "", key="rename_to")
+    c2.button("Rename", key="rename_run", on_click=_rename, args=(ctx, run_id))
+    with c3:
+        confirm = st.checkbox("Yes, delete this run and its images", key="confirm_delete")
+        st.button("Delete run", key="delete_run", on_click=_delete, args=(ctx, run_id), disabled=not confirm,
+                  type="secondary")
+    e1, e2, _ = st.columns([1, 1, 3])
+    e1.download_button("Export CSV", data=lambda: ctx.store.export(run_id, "csv"), file_name=f"{run_id}.csv",
+                       mime="text/csv", key="export_csv", on_click="ignore",
+                       help="One row per cell × repeat, the CLI's `export --format csv` columns")
+    e2.download_button("Export JSON", data=lambda: ctx.store.export(run_id, "json"), file_name=f"{run_id}.json",
+                       mime="application/json", key="export_json", on_click="ignore",
+                       help="The CLI's `export --format json`")
+    axes: dict = {}
+    try:
+        spec = loads_spec(info["spec_toml"])
+        axes = {k: tuple(v) for k, v in spec.axes.items()}
+        if len(spec.prompts) > 1:
+            axes["prompt"] = tuple(spec.prompts)
+    except ImagegenError:
+        pass  # an old or hand-edited spec: lay the grid out from the rows themselves
+    with st.expander("Grid spec (TOML)", expanded=False):
+        st.code(info["spec_toml"], language="toml")
+    render_compare(ctx.store, rows, key="res")
+    render_grid(ctx.store, rows, key="res", axes=axes, settings_info=describe_settings(ctx.settings))
+
+
+def render(ctx: Context) -> None:
+    """The whole Results page body."""
+    show_flashes()
+    version = store_version(ctx.store)
+    filters = render_filters(ctx, version)
+    runs = render_history(ctx, filters, version)
+    render_open(ctx, runs, version)

@@ -1,0 +1,172 @@
+"""Running a grid from the Generate page: start it in the background, poll it, cancel it, show it.
+
+The runner (:class:`imagegen.runner.GridRun`) works in its own threads and never touches
+Streamlit; this module only polls it. While a run is active a fragment reruns every
+``POLL_S`` seconds (``st.fragment(run_every=...)``), draining the run's events, reading the
+recorded rows from the store and redrawing the progress bar and the grid, so cells fill in as
+they finish. When the run ends, one full rerun re-enables the form.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from imagegen.errors import ImagegenError
+from imagegen.runner import GridRun
+from ui import Context, describe_settings
+from ui.generate_form import Plan, spec_file_name
+from ui.grid_view import render_compare, render_grid
+from ui.state import ACTIVE_RUN, OPEN_RUN, bump_store_version
+
+POLL_S = 0.5
+EXPECTED = "active_run_expected"
+RETRY_NOTE = "active_run_retry"
+PLAN = "generate_plan"
+START_ERROR = "run_start_error"
+
+
+def _running() -> bool:
+    run = st.session_state.get(ACTIVE_RUN)
+    return run is not None and not run.done
+
+
+def render_controls(ctx: Context, plan: Plan) -> None:
+    """The Run button (disabled while invalid, unconfirmed or already running) and Save spec."""
+    ss = st.session_state
+    ss[PLAN] = plan  # what the user sees is what the Run callback starts
+    if ss.get(START_ERROR):
+        st.error(ss.pop(START_ERROR))
+    c1, c2, c3 = st.columns([1, 1.3, 3], vertical_alignment="center")
+    running = _running()
+    c1.button("Run grid", key="run_grid", type="primary", disabled=not plan.ready or running, on_click=_on_run,
+              args=(ctx,), help="Send every cell × repeat (runs in the background; you can cancel)")
+    if plan.spec is not None:
+        c2.download_button("Save grid spec (TOML)", data=plan.spec.to_toml, file_name=spec_file_name(plan.spec),
+                           mime="application/toml", key="save_spec", on_click="ignore",
+                           help="The CLI's format: `python -m imagegen run FILE` runs the same grid")
+    if running:
+        c3.caption("A run is in progress below.")
+    elif not plan.ready and plan.why_not:
+        c3.caption(f"Run is disabled: {plan.why_not}.")
+
+
+def _on_run(ctx: Context) -> None:
+    # A callback runs before the page is drawn, so the page already shows the run (and a disabled button).
+    plan: Plan | None = st.session_state.get(PLAN)
+    if plan is not None and plan.ready and plan.spec is not None and not _running():
+        start(ctx, plan)
+
+
+def start(ctx: Context, plan: Plan) -> GridRun | None:
+    """Create and start the run; errors (budget, validation, settings) are shown, nothing is sent."""
+    spec = plan.spec
+    assert spec is not None
+
+    def provider(name: str):
+        return ctx.provider_factory(name, simulator=spec.simulator)
+
+    try:
+        run = GridRun(spec, provider=provider, store=ctx.store, catalog=ctx.catalog, settings=ctx.settings,
+                      name=spec.name or None)
+        run.start()
+    except ImagegenError as exc:
+        st.session_state[START_ERROR] = f"Not started: {exc}"
+        return None
+    st.session_state[ACTIVE_RUN] = run
+    st.session_state[EXPECTED] = [cell.coords for cell in run.estimate.cells]
+    st.session_state[OPEN_RUN] = run.run_id
+    st.session_state.pop(RETRY_NOTE, None)
+    bump_store_version()
+    return run
+
+
+def _axes(run: GridRun) -> dict:
+    axes = {k: tuple(v) for k, v in run.spec.axes.items()}
+    if len(run.spec.prompts) > 1:
+        axes["prompt"] = tuple(run.spec.prompts)
+    return axes
+
+
+def _spent_label(run: GridRun, spent) -> str:
+    simulated = run.spec.provider == "simulator" and "provider" not in run.spec.axes
+    return f"${spent:.4f} {'billed (simulated)' if simulated else 'billed'}"
+
+
+def _live(ctx: Context) -> None:
+    run: GridRun | None = st.session_state.get(ACTIVE_RUN)
+    if run is None:
+        return
+    events = run.poll()
+    for event in events:
+        if event.kind == "retry":
+            st.session_state[RETRY_NOTE] = f"cell {event.cell_id}: {event.message}"
+    if run.done:
+        bump_store_version()
+        st.rerun()  # the whole page: re-enable Run, show the finished grid with its controls
+    rows = ctx.store.results(run.run_id)
+    done = len(rows)
+    spent = events[-1].spent_usd if events else None
+    text = f"{done} / {run.total} cells done"
+    if spent is not None:
+        text += f" · {_spent_label(run, spent)} so far"
+    st.progress(min(done / run.total, 1.0) if run.total else 1.0, text=text)
+    c1, c2 = st.columns([1, 4], vertical_alignment="center")
+    c1.button("Cancel", key="cancel_run", on_click=run.cancel, disabled=run.cancelled,
+              help="Stop sending now; requests already out are still recorded when they return")
+    if run.cancelled:
+        c2.caption("Cancelling: nothing more is sent; waiting for requests in flight.")
+    elif st.session_state.get(RETRY_NOTE):
+        c2.caption(f"Retrying — {st.session_state[RETRY_NOTE]}")
+    render_grid(ctx.store, rows, key="gen", axes=_axes(run), expected=st.session_state.get(EXPECTED, ()),
+                settings_info=describe_settings(ctx.settings), live=True)
+
+
+_live_fragment = st.fragment(run_every=POLL_S)(_live)
+
+
+def _late(ctx: Context, seen: int) -> None:
+    """After a cancel: poll until the requests that were in flight have landed, then redraw the page."""
+    run: GridRun | None = st.session_state.get(ACTIVE_RUN)
+    if run is not None and len(ctx.store.results(run.run_id)) > seen:
+        bump_store_version()
+        st.rerun()
+
+
+_late_fragment = st.fragment(run_every=POLL_S)(_late)
+
+
+def _finished(ctx: Context, run: GridRun) -> None:
+    s = run.summary
+    if run.error is not None:
+        st.error(f"The run stopped early: {run.error}. What completed is kept in the history.")
+    if s is not None:
+        parts = [f"{s.ok} ok"]
+        for label, count in (("failed", s.errors), ("cancelled", s.cancelled), ("skipped", s.skipped),
+                             ("reused", s.reused)):
+            if count:
+                parts.append(f"{count} {label}")
+        text = (f"Run `{s.run_id}` {s.status}: {', '.join(parts)} of {s.total} · spent {_spent_label(run, s.spent_usd)}"
+                f" (estimated {'$'}{s.estimate_min_usd:.4f}–{'$'}{s.estimate_max_usd:.4f}) · wall time {s.wall_s:.1f} s")
+        (st.success if s.status == "finished" and s.ok == s.total else st.warning)(text)
+        st.progress(1.0, text=f"{s.total - s.cancelled - s.skipped} / {s.total} cells done ({s.status})")
+    st.page_link("pages/2_Results.py", label="Open this run in Results", icon=":material/history:")
+    rows = ctx.store.results(run.run_id)
+    if s is not None and s.in_flight and len(rows) < s.total:
+        st.caption(f"{s.total - len(rows)} request(s) were already sent when you cancelled; their results are "
+                   "recorded (and shown here) when they return.")
+        _late_fragment(ctx, len(rows))
+    render_compare(ctx.store, rows, key="gen")
+    render_grid(ctx.store, rows, key="gen", axes=_axes(run), expected=st.session_state.get(EXPECTED, ()),
+                settings_info=describe_settings(ctx.settings))
+
+
+def render_active(ctx: Context) -> None:
+    """The current (or last) run of this session: live while it runs, complete when done."""
+    run: GridRun | None = st.session_state.get(ACTIVE_RUN)
+    if run is None:
+        return
+    st.subheader(f"Run {run.spec.name or run.run_id}")
+    if run.done:
+        _finished(ctx, run)
+    else:
+        _live_fragment(ctx)
