@@ -97,7 +97,7 @@ class Selection:
 
 
 _CELL_SQL = f"""
-SELECT run_id, cell_id, resolved_quality, resolved_size,
+SELECT run_id, cell_id, {{resolved}},
   {", ".join(CELL_COLUMNS)}, run_name, MIN(created_at) AS first_at,
   COUNT(*) AS rows, SUM(COALESCE(simulated, 0)) AS simulated_rows,
   SUM(output_tokens) AS tokens_sum, COUNT(output_tokens) AS tokens_n,
@@ -124,9 +124,14 @@ SELECT run_id, cell_id, resolved_quality, resolved_size,
   SUM(image_bytes) AS bytes_sum, COUNT(image_bytes) AS bytes_images,
   SUM(rating) AS rating_sum, COUNT(rating) AS rating_n
 FROM result_rows
-WHERE status = 'ok' AND COALESCE(reused, 0) = 0
-GROUP BY run_id, cell_id, resolved_quality, resolved_size
+WHERE status = 'ok' AND COALESCE(reused, 0) = 0{{runs}}
+GROUP BY {{group}}
 """
+# Pass 1 groups by (run_id, cell_id) only: the results table's (run_id, cell_id, repeat) index
+# gives that order, so SQLite aggregates while scanning instead of sorting 100,000 wide rows.
+_RESOLVED_RANGE = ("MIN(resolved_quality) AS resolved_quality, MAX(resolved_quality) AS rq_max, "
+                   "COUNT(resolved_quality) AS rq_n, MIN(resolved_size) AS resolved_size, "
+                   "MAX(resolved_size) AS rs_max, COUNT(resolved_size) AS rs_n")
 _CELL_NUMERIC = (
     "rows", "simulated_rows", "tokens_sum", "tokens_n", "documented_sum", "documented_n", "cost_sum", "cost_n",
     "cost_text_input_sum", "cost_image_input_sum", "cost_image_output_sum", "cost_text_output_sum",
@@ -147,11 +152,28 @@ def _frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 def cell_frame(query: QueryFn) -> pd.DataFrame:
     """Sums and counts of every successful, non-reused result per cell x resolved quality/size.
 
-    One scan of the store. Adds ``run_day`` (the UTC day the run's first result arrived) for the
-    date filter.
+    One scan of the store grouped per cell; cells whose results resolved to more than one
+    quality or size (``auto``) are read again per resolved value, from their runs only. Adds
+    ``run_day`` (the UTC day the run's first result arrived) for the date filter.
     """
-    df = _frame(query(_CELL_SQL, ()), (*CELL_KEYS, *CELL_COLUMNS, "run_name", "first_at", *_CELL_NUMERIC,
-                                       *MINMAX_COLUMNS))
+    columns = (*CELL_KEYS, *CELL_COLUMNS, "run_name", "first_at", *_CELL_NUMERIC, *MINMAX_COLUMNS)
+    df = _frame(query(_CELL_SQL.format(resolved=_RESOLVED_RANGE, runs="", group="run_id, cell_id"), ()),
+                (*columns, "rq_max", "rq_n", "rs_max", "rs_n"))
+    rows = pd.to_numeric(df["rows"], errors="coerce")
+    mixed = ((df["resolved_quality"] != df["rq_max"]) & df["rq_max"].notna()) \
+        | ((df["resolved_size"] != df["rs_max"]) & df["rs_max"].notna()) \
+        | ((df["rq_n"] > 0) & (df["rq_n"] < rows)) | ((df["rs_n"] > 0) & (df["rs_n"] < rows))
+    df = df.drop(columns=["rq_max", "rq_n", "rs_max", "rs_n"])
+    if mixed.any():
+        runs = sorted(set(df.loc[mixed, "run_id"]))
+        marks = ", ".join("?" for _ in runs)
+        split = _frame(query(_CELL_SQL.format(resolved="resolved_quality, resolved_size",
+                                              runs=f" AND run_id IN ({marks})",
+                                              group="run_id, cell_id, resolved_quality, resolved_size"),
+                             tuple(runs)), columns)
+        wanted = df.loc[mixed, ["run_id", "cell_id"]]
+        split = split.merge(wanted, on=["run_id", "cell_id"], how="inner")
+        df = pd.concat([df[~mixed], split[df.columns]], ignore_index=True)
     for col in _CELL_NUMERIC:
         df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0.0)
     df["run_day"] = df.groupby("run_id")["first_at"].transform("min").astype("string").str.slice(0, 10)
@@ -215,20 +237,22 @@ def filter_options(cells: pd.DataFrame) -> pd.DataFrame:
 
 # --- labels and provenance -------------------------------------------------------------------
 
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
 def _resolved(requested, resolved) -> str:
     """``auto`` shown as what it resolved to: ``auto→high``."""
-    if requested is None or (isinstance(requested, float) and math.isnan(requested)):
-        requested = None
-    if resolved is None or (isinstance(resolved, float) and math.isnan(resolved)):
-        resolved = None
+    requested = None if _missing(requested) else requested
+    resolved = None if _missing(resolved) else resolved
     if requested == "auto" and resolved and resolved != "auto":
         return f"auto→{resolved}"
     return str(requested if requested is not None else resolved or "?")
 
 
-def _value(row: pd.Series, col: str) -> str:
-    value = row.get(col)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def _value(col: str, value) -> str:
+    """One setting value as a label part ("" for a missing value)."""
+    if _missing(value):
         return ""
     if col == "output_compression":
         return f"c{int(value)}"
@@ -252,20 +276,18 @@ def setting_labels(frame: pd.DataFrame, columns: Sequence[str] = SETTING_COLUMNS
     """
     if frame.empty:
         return pd.Series([], dtype="object", index=frame.index)
-    present = [c for c in columns if c in frame.columns]
-    varying = [c for c in present if c not in LABEL_CORE and not c.startswith("resolved_")
-               and frame[c].astype("string").fillna("∅").nunique() > 1]
-
-    def label(row: pd.Series) -> str:
-        parts = [str(row.get("model", ""))]
-        if "quality" in frame.columns:
-            parts.append(_resolved(row.get("quality"), row.get("resolved_quality")))
-        if "size" in frame.columns:
-            parts.append(_resolved(row.get("size"), row.get("resolved_size")))
-        parts += [v for v in (_value(row, c) for c in varying) if v]
-        return " · ".join(p for p in parts if p)
-
-    return frame.apply(label, axis=1).astype("object")
+    n = len(frame)
+    parts: list[list[str]] = [frame["model"].map(str).tolist() if "model" in frame.columns else [""] * n]
+    for col in ("quality", "size"):
+        if col in frame.columns:
+            resolved = frame[f"resolved_{col}"] if f"resolved_{col}" in frame.columns else [None] * n
+            parts.append([_resolved(a, b) for a, b in zip(frame[col], resolved)])
+    for col in columns:
+        if col in frame.columns and col not in LABEL_CORE and not col.startswith("resolved_") \
+                and frame[col].nunique(dropna=False) > 1:
+            parts.append([_value(col, v) for v in frame[col]])
+    labels = [" · ".join(p for p in row if p) for row in zip(*parts)]
+    return pd.Series(labels, index=frame.index, dtype="object")
 
 
 def provenance(frame: pd.DataFrame) -> str:

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -63,8 +64,13 @@ def _empty(title: str) -> go.Figure:
 
 
 def _list(series: pd.Series) -> list:
-    """Plain Python values (NaN -> None) so the figure JSON stays readable."""
+    """Labels as plain Python values (NaN -> None)."""
     return [None if isinstance(v, float) and math.isnan(v) else v for v in series.tolist()]
+
+
+def _nums(series) -> np.ndarray:
+    """Numbers as a float array (missing -> NaN): plotly validates and encodes arrays far faster than lists."""
+    return np.asarray(pd.to_numeric(pd.Series(series), errors="coerce"), dtype=float)
 
 
 # --- analytics ----------------------------------------------------------------------------------
@@ -79,7 +85,7 @@ def tokens_vs_documented(frame: pd.DataFrame) -> go.Figure:
     prov = _prov(frame)
     fig = go.Figure()
     fig.add_bar(name="documented (catalog table/formula)", x=_list(frame["setting"]),
-                y=_list(frame["documented_tokens"]), marker_color=GREY, offsetgroup="documented")
+                y=_nums(frame["documented_tokens"]), marker_color=GREY, offsetgroup="documented")
     for deviates, name, colour in ((False, f"{prov}: matches documented", BLUE),
                                    (True, f"{prov}: deviates from documented", RED)):
         part = frame[frame["deviates"] == deviates]
@@ -88,11 +94,11 @@ def tokens_vs_documented(frame: pd.DataFrame) -> go.Figure:
         text = [f"{d:+.1f}%" if isinstance(d, float) and not math.isnan(d) else "no documented figure"
                 for d in part["deviation_pct"]]
         fig.add_bar(
-            name=name, x=_list(part["setting"]), y=_list(part["measured_tokens"]), marker_color=colour,
+            name=name, x=_list(part["setting"]), y=_nums(part["measured_tokens"]), marker_color=colour,
             offsetgroup="measured", text=text, textposition="outside",
             error_y={"type": "data", "symmetric": False,
-                     "array": _list(part["measured_max"] - part["measured_tokens"]),
-                     "arrayminus": _list(part["measured_tokens"] - part["measured_min"])},
+                     "array": _nums(part["measured_max"] - part["measured_tokens"]),
+                     "arrayminus": _nums(part["measured_tokens"] - part["measured_min"])},
             customdata=list(zip(_list(part["results"]), _list(part["deviation"]))),
             hovertemplate="%{x}<br>mean %{y:,.0f} tokens (%{text})<br>results %{customdata[0]}, "
                           "deviation %{customdata[1]:+,.0f}<extra></extra>",
@@ -116,14 +122,14 @@ def cost_per_image(frame: pd.DataFrame) -> go.Figure:
         values = frame[col].fillna(0.0)
         if part == "text output" and not (values > 0).any():
             continue  # only gpt-image-1.5 bills text output; keep the legend short otherwise
-        fig.add_bar(name=f"billed ({prov}): {part}", x=x, y=_list(frame[col]), marker_color=colour,
+        fig.add_bar(name=f"billed ({prov}): {part}", x=x, y=_nums(frame[col]), marker_color=colour,
                     offsetgroup="billed", legendgroup="billed",
                     hovertemplate="%{x}<br>" + part + ": $%{y:.5f}<extra></extra>")
     fig.add_bar(
-        name="estimated (catalog): max, whisker to min", x=x, y=_list(frame["estimated_usd"]), marker_color=GREY,
+        name="estimated (catalog): max, whisker to min", x=x, y=_nums(frame["estimated_usd"]), marker_color=GREY,
         opacity=0.75, offsetgroup="estimated",
-        error_y={"type": "data", "symmetric": False, "array": [0.0] * len(frame),
-                 "arrayminus": _list(frame["estimated_usd"] - frame["estimated_min_usd"])},
+        error_y={"type": "data", "symmetric": False, "array": np.zeros(len(frame)),
+                 "arrayminus": _nums(frame["estimated_usd"] - frame["estimated_min_usd"])},
         hovertemplate="%{x}<br>estimated up to $%{y:.5f}<extra></extra>",
     )
     return _layout(fig, f"Cost per image: billed ({prov}, by token type) vs estimated (USD)",
@@ -141,11 +147,11 @@ def latency_distribution(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     x = _list(frame["setting"])
     fig.add_trace(go.Box(
-        name=f"latency ({prov}): min, q1, median, q3, max", x=x, q1=_list(frame["q1_s"]),
-        median=_list(frame["p50_s"]), q3=_list(frame["q3_s"]), lowerfence=_list(frame["min_s"]),
-        upperfence=_list(frame["max_s"]), mean=_list(frame["mean_s"]), marker_color=BLUE, boxpoints=False,
+        name=f"latency ({prov}): min, q1, median, q3, max", x=x, q1=_nums(frame["q1_s"]),
+        median=_nums(frame["p50_s"]), q3=_nums(frame["q3_s"]), lowerfence=_nums(frame["min_s"]),
+        upperfence=_nums(frame["max_s"]), mean=_nums(frame["mean_s"]), marker_color=BLUE, boxpoints=False,
     ))
-    fig.add_scatter(name=f"p95 ({prov})", x=x, y=_list(frame["p95_s"]), mode="markers",
+    fig.add_scatter(name=f"p95 ({prov})", x=x, y=_nums(frame["p95_s"]), mode="markers",
                     marker={"symbol": "diamond", "size": 10, "color": ORANGE},
                     hovertemplate="%{x}<br>p95 %{y:.2f} s<extra></extra>")
     return _layout(fig, f"Latency per setting, seconds ({prov}; box = quartiles, whiskers = min/max)",
@@ -163,7 +169,7 @@ def latency_vs_tokens(points: pd.DataFrame, fits: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for i, (model, part) in enumerate(points.groupby("model", sort=True)):
         colour = SERIES[i % len(SERIES)]
-        fig.add_scatter(name=f"{model} ({prov})", x=_list(part["output_tokens"]), y=_list(part["latency_s"]),
+        fig.add_scatter(name=f"{model} ({prov})", x=_nums(part["output_tokens"]), y=_nums(part["latency_s"]),
                         mode="markers", marker={"color": colour, "size": 6, "opacity": 0.6},
                         legendgroup=str(model),
                         hovertemplate="%{x:,} tokens<br>%{y:.2f} s<extra>" + str(model) + "</extra>")
@@ -191,8 +197,8 @@ def first_partial_vs_final(frame: pd.DataFrame) -> go.Figure:
     prov = _prov(frame)
     x = _list(frame["setting"])
     fig = go.Figure()
-    fig.add_bar(name=f"first partial image ({prov})", x=x, y=_list(frame["first_partial_s"]), marker_color=TEAL)
-    fig.add_bar(name=f"final image ({prov})", x=x, y=_list(frame["final_s"]), marker_color=BLUE)
+    fig.add_bar(name=f"first partial image ({prov})", x=x, y=_nums(frame["first_partial_s"]), marker_color=TEAL)
+    fig.add_bar(name=f"final image ({prov})", x=x, y=_nums(frame["final_s"]), marker_color=BLUE)
     return _layout(fig, f"Streaming: time to first partial vs final image, seconds ({prov}, means)",
                    barmode="group", yaxis_title="seconds", xaxis_title="streamed setting")
 
@@ -209,9 +215,9 @@ def file_sizes(frame: pd.DataFrame) -> go.Figure:
                                                         "mean output tokens billed per request"))
     x = _list(frame["format"])
     share = [f"{s:.0%} of bytes" if isinstance(s, float) and not math.isnan(s) else "" for s in frame["share_of_bytes"]]
-    fig.add_bar(name=f"file size ({prov})", x=x, y=_list(frame["mean_bytes"] / 1024), text=share,
+    fig.add_bar(name=f"file size ({prov})", x=x, y=_nums(frame["mean_bytes"] / 1024), text=share,
                 textposition="outside", marker_color=BLUE, row=1, col=1)
-    fig.add_bar(name=f"output tokens ({prov})", x=x, y=_list(frame["mean_output_tokens"]), marker_color=ORANGE,
+    fig.add_bar(name=f"output tokens ({prov})", x=x, y=_nums(frame["mean_output_tokens"]), marker_color=ORANGE,
                 row=1, col=2)
     return _layout(fig, f"File size per output format and compression ({prov}): bytes change, the token bill does not")
 
@@ -226,15 +232,15 @@ def cost_vs_rating(frame: pd.DataFrame, min_rating: float) -> go.Figure:
     prov = _prov(frame)
     fig = go.Figure()
     rest = frame[~frame["cheapest"]]
-    fig.add_scatter(name=f"setting (cost {prov}, rating yours)", x=_list(rest["cost_usd_per_image"]),
-                    y=_list(rest["mean_rating"]), mode="markers+text", text=_list(rest["setting"]),
+    fig.add_scatter(name=f"setting (cost {prov}, rating yours)", x=_nums(rest["cost_usd_per_image"]),
+                    y=_nums(rest["mean_rating"]), mode="markers+text", text=_list(rest["setting"]),
                     textposition="top center", marker={"size": 10, "color": BLUE},
                     customdata=_list(rest["ratings"]),
                     hovertemplate="%{text}<br>$%{x:.4f} per image<br>rating %{y:.2f} (%{customdata} ratings)<extra></extra>")
     best = frame[frame["cheapest"]]
     if not best.empty:
-        fig.add_scatter(name=f"cheapest rated ≥ {min_rating:g}", x=_list(best["cost_usd_per_image"]),
-                        y=_list(best["mean_rating"]), mode="markers+text", text=_list(best["setting"]),
+        fig.add_scatter(name=f"cheapest rated ≥ {min_rating:g}", x=_nums(best["cost_usd_per_image"]),
+                        y=_nums(best["mean_rating"]), mode="markers+text", text=_list(best["setting"]),
                         textposition="bottom center", marker={"size": 18, "color": RED, "symbol": "star"})
     fig.add_hline(y=min_rating, line_dash="dot", line_color=GREY, annotation_text=f"rating {min_rating:g}")
     return _layout(fig, f"Cost per image vs mean rating (cost {prov}; ratings 1–5 by you)",

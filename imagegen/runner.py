@@ -261,6 +261,10 @@ class GridRun:
                 "or allow a partial run.")
         self.budget = BudgetGuard(cap, spent)
         self._providers = self._provider_lookup(provider)
+        # Build every provider now: a missing key or endpoint is refused before anything is sent,
+        # and the first requests do not wait for client set-up.
+        for name in sorted({job.cell.request.provider for job in self.jobs}):
+            self._providers(name)
         self._limiters: dict[tuple[str, str], TokenBucket] = {}
         self._cancel = threading.Event()
         self._done = threading.Event()

@@ -454,25 +454,33 @@ class Store:
                 " ORDER BY r.created_at, r.result_id", (key, exclude_run)).fetchall()
         return [r[0] for r in rows]
 
+    def _rows_by_id(self, result_ids: Sequence[int]) -> dict[int, dict]:
+        # Primary-key lookups on the writer connection: no connection to open on the runner's hot path.
+        out: dict[int, dict] = {}
+        ids = list(result_ids)
+        with self._lock:
+            cur = self._conn.cursor()
+            try:
+                cur.row_factory = sqlite3.Row
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i:i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for row in cur.execute(f"SELECT * FROM result_rows WHERE result_id IN ({marks})", chunk):
+                        out[row["result_id"]] = dict(row)
+            finally:
+                cur.close()
+        return out
+
     def result_row(self, result_id: int) -> dict:
         """One ``result_rows`` row as a dict."""
-        row = self._one("SELECT * FROM result_rows WHERE result_id = ?", (result_id,))
+        row = self._rows_by_id([result_id]).get(result_id)
         if row is None:
             raise StoreError(f"result {result_id} not found. Fix: pick a result id from store.results(run_id).")
-        return dict(row)
+        return row
 
     def result_rows(self, result_ids: Sequence[int]) -> dict[int, dict]:
         """Several ``result_rows`` rows by id, in one query."""
-        out: dict[int, dict] = {}
-        ids = list(result_ids)
-        with self._read() as conn:
-            conn.row_factory = sqlite3.Row
-            for i in range(0, len(ids), 500):
-                chunk = ids[i:i + 500]
-                for row in conn.execute(f"SELECT * FROM result_rows WHERE result_id IN ({','.join('?' * len(chunk))})",
-                                        chunk):
-                    out[row["result_id"]] = dict(row)
-        return out
+        return self._rows_by_id(result_ids)
 
     # -- reading for the UI and analytics ----------------------------------------------------
 

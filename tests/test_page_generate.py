@@ -111,14 +111,14 @@ def test_a_3x3_grid_runs_end_to_end_with_its_figures(app_env):
     for row in rows.to_dict("records"):
         # each cell shows its billed vs documented tokens, billed vs estimated cost, latency and file size
         assert row["output_tokens"] == row["documented_output_tokens"]  # the simulator follows the table
-        assert f"🔢 {row['output_tokens']:,} output tokens billed (simulated) · " \
+        assert f":material/token: {row['output_tokens']:,} output tokens billed (simulated) · " \
                f"{row['documented_output_tokens']:,} documented" in captions
-        assert f"💲 ${Decimal(row['cost_usd']):.4f} billed (simulated) · " \
+        assert f":material/payments: ${Decimal(row['cost_usd']):.4f} billed (simulated) · " \
                f"${Decimal(row['estimated_cost_usd']):.4f} estimated (max)" in captions
-        assert f"⏱ {row['latency_s']:.2f} s latency (simulated)" in captions
+        assert f":material/timer: {row['latency_s']:.2f} s latency (simulated)" in captions
         w, h = row["image_width"], row["image_height"]
         assert f"{w}x{h}" == row["size"]
-        assert any(c.startswith("🗂 ") and c.endswith(f"PNG · {w}×{h}") for c in captions)
+        assert any(c.startswith(":material/image: ") and c.endswith(f"PNG · {w}×{h}") for c in captions)
     labels = texts(at.markdown)
     assert "**quality = low**" in labels and "**size = 1536x1024**" in labels
     assert sum(Decimal(c) for c in rows["cost_usd"]) == summary.spent_usd

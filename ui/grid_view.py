@@ -24,6 +24,9 @@ from imagegen.request import ImageRequest
 THUMB_PX = 384
 MIME = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
         "svg": "image/svg+xml"}
+#: Material icons (bundled with Streamlit; emoji fonts are often missing on servers and in CI browsers).
+ICON = {"latency": ":material/timer:", "tokens": ":material/token:", "cost": ":material/payments:",
+        "file": ":material/image:"}
 STATUS_TEXT = {"cancelled": "Cancelled before it was sent", "skipped": "Skipped (budget or earlier stop)"}
 
 
@@ -108,7 +111,7 @@ def cell_figures(row: dict) -> list[str]:
     out = []
     latency = _num(row.get("latency_s"))
     if latency is not None:
-        text = f"⏱ {latency:.2f} s latency ({measured})"
+        text = f"{ICON['latency']} {latency:.2f} s latency ({measured})"
         first = _num(row.get("first_partial_s"))
         if first is not None:
             text += f" · first partial {first:.2f} s"
@@ -116,7 +119,7 @@ def cell_figures(row: dict) -> list[str]:
     tokens, documented = _num(row.get("output_tokens")), _num(row.get("documented_output_tokens"))
     if tokens is not None:
         doc = f" · {documented:,.0f} documented" if documented is not None else " · no documented figure"
-        out.append(f"🔢 {tokens:,.0f} output tokens {billed}{doc}")
+        out.append(f"{ICON['tokens']} {tokens:,.0f} output tokens {billed}{doc}")
     cost, estimated = _dec(row.get("cost_usd")), _dec(row.get("estimated_cost_usd"))
     if cost is not None or estimated is not None:
         parts = []
@@ -126,14 +129,14 @@ def cell_figures(row: dict) -> list[str]:
             parts.append(f"${estimated:.4f} estimated (max)")
         if _num(row.get("reused")):
             parts.append("reused from history")
-        out.append("💲 " + " · ".join(parts))
+        out.append(f"{ICON['cost']} " + " · ".join(parts))
     size = _num(row.get("image_bytes"))
     if size is not None:
         fmt = str(row.get("image_path") or "").rsplit(".", 1)[-1].upper() or str(row.get("output_format")).upper()
         dims = ""
         if _num(row.get("image_width")) and _num(row.get("image_height")):
             dims = f" · {int(row['image_width'])}×{int(row['image_height'])}"
-        out.append(f"🗂 {human_bytes(size)} {fmt}{dims}")
+        out.append(f"{ICON['file']} {human_bytes(size)} {fmt}{dims}")
     return out
 
 
