@@ -473,7 +473,7 @@ def latency_quantiles(sample: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame
 
     ``cells`` are the selected cells. Columns: the setting columns, rows (results in the
     selection), simulated_rows, min_s, q1_s, p50_s, q3_s, p95_s, max_s, mean_s, method (``exact``
-    or ``sample of N (every k-th result)``). Min, max and mean are exact (cell sums) either way.
+    or ``sample of N (1 in k results)``). Min, max and mean are exact (cell sums) either way.
     """
     cols = (*SETTING_COLUMNS, "rows", "simulated_rows", "min_s", *QUANTILES, "max_s", "mean_s", "method")
     if sample.empty:
@@ -495,7 +495,7 @@ def latency_quantiles(sample: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame
                            "latency_n"]], on=list(SETTING_COLUMNS), how="left")
     out["min_s"], out["max_s"] = out["latency_min"].astype(float), out["latency_max"].astype(float)
     out["mean_s"] = _div(out["latency_sum"], out["latency_n"])
-    out["method"] = "exact" if stride == 1 else f"sample of {len(sample):,} (every {stride}th result)"
+    out["method"] = "exact" if stride == 1 else f"sample of {len(sample):,} (1 in {stride} results)"
     return _frame(out, cols)[list(cols)].reset_index(drop=True)
 
 

@@ -169,11 +169,12 @@ def latency_vs_tokens(points: pd.DataFrame, fits: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for i, (model, part) in enumerate(points.groupby("model", sort=True)):
         colour = SERIES[i % len(SERIES)]
-        fig.add_scatter(name=f"{model} ({prov})", x=_nums(part["output_tokens"]), y=_nums(part["latency_s"]),
+        fit = fits[fits["model"] == model]
+        label = fit["provenance"].iloc[0] if not fit.empty and "provenance" in fit.columns else prov
+        fig.add_scatter(name=f"{model} ({label})", x=_nums(part["output_tokens"]), y=_nums(part["latency_s"]),
                         mode="markers", marker={"color": colour, "size": 6, "opacity": 0.6},
                         legendgroup=str(model),
                         hovertemplate="%{x:,} tokens<br>%{y:.2f} s<extra>" + str(model) + "</extra>")
-        fit = fits[fits["model"] == model]
         if fit.empty or pd.isna(fit["slope_s_per_token"].iloc[0]):
             continue
         slope, overhead = float(fit["slope_s_per_token"].iloc[0]), float(fit["overhead_s"].iloc[0])
@@ -250,6 +251,12 @@ def cost_vs_rating(frame: pd.DataFrame, min_rating: float) -> go.Figure:
 
 # --- planner ------------------------------------------------------------------------------------
 
+PLAN_SOURCES = {
+    "documented": "documented: catalog estimate",
+    "measured": "measured: mean billed cost",
+    "simulated": "simulated: mean billed cost on the simulator",
+}
+
 def plan_costs(frame: pd.DataFrame, period: str = "monthly", currency: str = "USD") -> go.Figure:
     """Cost per scenario for a period, stacked by line (setting).
 
@@ -260,7 +267,7 @@ def plan_costs(frame: pd.DataFrame, period: str = "monthly", currency: str = "US
     if frame.empty:
         return _empty(f"{period.capitalize()} cost per scenario ({currency})")
     sources = sorted(set(frame["source"]))
-    label = " + ".join(sources)
+    label = " + ".join(PLAN_SOURCES.get(s, s) for s in sources)
     fig = go.Figure()
     for i, (line, part) in enumerate(frame.groupby("line", sort=False)):
         fig.add_bar(name=f"{line} ({', '.join(sorted(set(part['source'])))})", x=_list(part["scenario"]),

@@ -296,11 +296,17 @@ def check_line(line: PlanLine, catalog: Catalog, today: date | None = None) -> l
     if hard:
         raise PlanError(f"{line.label}: " + "; ".join(str(p) for p in hard))
     warnings = [f"{line.label}: {p.allowed}. {p.fix}." for p in found if p.field == "model"]
-    spec = catalog.model(line.model).provider(line.provider)
+    model = catalog.model(line.model)
+    spec = model.provider(line.provider)
     if not warnings and spec is not None and spec.shutdown is not None and spec.shutdown <= today + timedelta(days=365):
-        successor = f"; successor: {spec.successor}" if spec.successor else ""
-        warnings.append(f"{line.model} shuts down on {line.provider} on {spec.shutdown.isoformat()}{successor}: "
-                        "monthly and yearly figures past that date are hypothetical.")
+        text = f"{model.id} shuts down on {line.provider} on {spec.shutdown.isoformat()}"
+        if spec.successor:
+            text += f" (successor: {spec.successor})"
+        other = next((p for p in PROVIDERS if p != line.provider), None)
+        other_spec = model.provider(other) if other else None
+        if other_spec is not None and other_spec.available and other_spec.shutdown and other_spec.shutdown > spec.shutdown:
+            text += f"; on {other} it runs until {other_spec.shutdown.isoformat()}"
+        warnings.append(text + ". Monthly and yearly figures past that date are hypothetical.")
     return warnings
 
 

@@ -6,12 +6,14 @@ one with ``InvalidRequest`` / ``SpecError``, all raised by the ``GridRun`` const
 
 API (the dashboard codes against this)::
 
-    run = GridRun(spec, provider=None, store=None, catalog=None, on_event=None,
-                  resume=None, reuse=False, retry_errors=False)
+    run = GridRun(spec, provider=None, store=None, catalog=None, on_event=None, settings=None,
+                  resume=None, reuse=False, retry_errors=False, refuse_over_budget=True, name=None)
     run.estimate                 # GridEstimate (cells, per-cell estimates, totals) - nothing sent yet
     run.total                    # cell x repeat results this run will end with
+    run.jobs                     # the cell x repeats still to send (fewer than total when resuming)
     run.start()                  # background thread; returns the run id at once
-    run.poll() -> list[RunEvent] # drain new events without blocking (safe from the Streamlit thread)
+    run.poll() -> list[RunEvent] # drain new events without blocking (safe from the Streamlit thread;
+                                 # the last ``event_buffer`` = 2000 are kept between polls)
     run.events(timeout=None)     # iterator over events until (and including) the "finished" event
     run.cancel()                 # stop dispatching now; wait() returns within 1 s
     run.wait(timeout=None) -> bool
@@ -37,7 +39,10 @@ Retryable errors (``ProviderError.retryable``) are retried up to ``max_attempts`
 honouring Retry-After (which also pauses that bucket) else capped exponential backoff with jitter;
 every attempt is recorded. Budget: each request reserves its maximum estimated cost before it is
 dispatched and settles to its billed cost when it ends, so spent + reserved never passes the cap;
-a request that cannot fit even with nothing in flight is recorded ``skipped``.
+a request that cannot fit even with nothing in flight is recorded ``skipped``. With the default
+``refuse_over_budget=True`` a grid whose maximum is over the cap never starts; ``False`` runs what
+fits. (A response billed above its estimated maximum is charged as billed; later requests then
+see less room.) Providers are built in the constructor, so a missing key is refused up front too.
 """
 
 from __future__ import annotations
@@ -292,7 +297,13 @@ class GridRun:
         if provider is None:
             factory = default_provider_factory(self.spec, self.settings)
         elif isinstance(provider, Mapping):
-            factory = provider.__getitem__
+            given = provider
+
+            def factory(name: str) -> Provider:
+                if name not in given:
+                    raise ConfigError(f"no provider given for {name!r} cells (have {sorted(given)}). "
+                                      f"Fix: pass provider={{{name!r}: ...}} too.")
+                return given[name]
         elif callable(provider) and not hasattr(provider, "generate"):
             factory = provider
         else:
@@ -442,8 +453,7 @@ class GridRun:
         """Record identical past results for what history covers; return the jobs still to send."""
         left = []
         by_key: dict[str, list[int]] = {}
-        with self.store._read() as conn:
-            keys = dict(conn.execute("SELECT cell_id, request_key FROM cells WHERE run_id = ?", (self.run_id,)))
+        keys = self.store.request_keys(self.run_id or "")
         for job in jobs:
             key = keys[job.cell.index]
             if key not in by_key:
@@ -567,11 +577,12 @@ class GridRun:
 
         last: ProviderError | None = None
         for number in range(1, limits.max_attempts + 1):
-            stop = number > 1 and self._cancel.is_set()
+            stop = self._cancel.is_set()  # also before the first: a queued job may start after a cancel
             if not stop and limiter is not None:
                 stop = not limiter.acquire(self._cancel)
             if stop:
-                why = f"cancelled before attempt {number}" + (f" (after {last.kind}: {last.message})" if last else "")
+                why = (f"cancelled before attempt {number} (after {last.kind}: {last.message})" if last
+                       else "cancelled before it was sent")
                 return record("cancelled", error_kind=last.kind if last else None, error_message=why,
                               http_status=last.status if last else None), Decimal(0)
             started = time.time()

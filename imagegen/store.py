@@ -207,6 +207,12 @@ class Store:
         with self._lock:
             self._conn.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
@@ -444,6 +450,11 @@ class Store:
         with self._read() as conn:
             rows = conn.execute("SELECT cell_id, repeat, status FROM results WHERE run_id = ?", (run_id,)).fetchall()
         return {(c, r): s for c, r, s in rows}
+
+    def request_keys(self, run_id: str) -> dict[int, str]:
+        """cell_id -> request key (the ``--reuse`` identity) of every cell of a run."""
+        with self._read() as conn:
+            return dict(conn.execute("SELECT cell_id, request_key FROM cells WHERE run_id = ?", (run_id,)).fetchall())
 
     def reuse_candidates(self, key: str, exclude_run: str | None = None) -> list[int]:
         """Ids of past successful, non-reused results of an identical request, oldest first."""

@@ -464,3 +464,20 @@ def test_simulator_429_with_retry_after_is_retried_after_that_delay(store):
     assert second.at - first.at >= 0.6
     row = store.results(run.run_id).iloc[0]
     assert row["attempts"] == 2
+
+
+def test_azure_deployments_from_settings_are_merged_before_expanding(store):
+    from imagegen.settings import Settings
+
+    settings = Settings(provider="azure", flavour="v1", deployment_pairs=(("my-images", "gpt-image-1.5"),))
+    fake = FakeProvider()
+    fake.name = "azure"
+    spec = spec_text(qualities=("low",)).replace('provider = "simulator"', 'provider = "azure"')
+    run = GridRun(spec, provider=fake, store=store, settings=settings)
+    assert run.estimate.cells[0].request.deployment == "my-images"
+    assert run.estimate.estimates[0].cost_max.price_key.startswith("azure/")
+    run.run()
+    row = store.results(run.run_id).iloc[0]
+    assert (row["provider"], row["deployment"], row["status"]) == ("azure", "my-images", "ok")
+    with pytest.raises(InvalidRequest, match="deployment"):
+        GridRun(spec, provider=fake, store=store, settings=Settings(provider="azure", flavour="v1"))

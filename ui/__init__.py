@@ -21,12 +21,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 
 from imagegen.catalog import Catalog, default_catalog
-from imagegen.errors import ConfigError
+from imagegen.errors import CatalogError, ConfigError, StoreError
+from imagegen.overrides import load_overrides
+from imagegen.providers import Provider, make_provider, make_simulator_provider
+from imagegen.settings import Settings, load_settings
+from imagegen.simulator import SimulatorConfig
+from imagegen.store import Store
 
 APP_TITLE = "Image model cost & latency"
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,17 +44,17 @@ SIM_ENV = {"time_scale": "IMAGEGEN_SIM_TIME_SCALE", "fixed_latency_s": "IMAGEGEN
 class Context:
     """What a page needs: settings, store, catalog and a way to build providers."""
 
-    settings: Any
-    store: Any
+    settings: Settings | None
+    store: Store | None
     catalog: Catalog
-    provider_factory: Callable[..., Any]
+    provider_factory: Callable[..., Provider]
     home: Path
     problems: list[str] = field(default_factory=list)
 
     @property
     def provider(self) -> str:
         """The configured runtime provider name (``simulator`` when no key is set)."""
-        return getattr(self.settings, "provider", None) or "simulator"
+        return self.settings.provider if self.settings is not None else "simulator"
 
     def provider_choices(self) -> list[str]:
         """Providers the Generate page may offer: the configured one, and always the simulator."""
@@ -91,21 +95,17 @@ def _home() -> Path:
 
 
 @st.cache_resource(show_spinner=False)
-def _store(home: str):
-    from imagegen.store import Store
-
+def store_for(home: str) -> Store:
+    """The process-wide Store for a data directory (one SQLite writer per process)."""
     return Store(home=home)
 
 
 def _catalog(home: Path, problems: list[str]) -> Catalog:
+    """The packaged catalog with the local price overrides of ``home`` applied."""
     catalog = default_catalog()
     try:
-        from imagegen.overrides import load_overrides
-    except ImportError:
-        return catalog
-    try:
-        overrides = load_overrides(home)
-    except Exception as exc:  # a broken local file must not take the app down
+        overrides = load_overrides(home, catalog)
+    except CatalogError as exc:  # a broken local file must not take the app down: say so, use the catalog
         problems.append(f"Local price overrides were ignored: {exc}")
         return catalog
     return catalog.with_overrides(list(overrides)) if overrides else catalog
@@ -115,60 +115,41 @@ def _dotenv() -> Path:
     return Path(os.environ.get("IMAGEGEN_DOTENV") or ROOT / ".env")
 
 
-def _settings(problems: list[str]):
-    try:
-        from imagegen.settings import load_settings
-    except ImportError:
-        return None
+def _settings(problems: list[str]) -> Settings:
     try:
         return load_settings(secrets=_secrets_dict(), dotenv_path=_dotenv())
-    except Exception as exc:  # ConfigError names the variable to set; show it, fall back to the simulator
-        problems.append(str(exc))
-        try:
-            return load_settings(env={"IMAGEGEN_PROVIDER": "simulator"}, secrets={}, dotenv_path=_dotenv())
-        except Exception:
-            return None
+    except ConfigError as exc:  # names the variable to set; show it and fall back to the simulator
+        problems.append(f"{exc} Using the simulator until this is fixed.")
+        return load_settings(env={"IMAGEGEN_PROVIDER": "simulator"}, secrets={}, dotenv_path=_dotenv())
 
 
-def _simulator_config(overrides: dict | None):
-    from imagegen.simulator import SimulatorConfig
-
-    data = {**simulator_defaults(), **(overrides or {})}
-    if hasattr(SimulatorConfig, "from_dict"):
-        return SimulatorConfig.from_dict(data)
-    return SimulatorConfig(**data)
+def simulator_config(overrides: dict | None = None) -> SimulatorConfig:
+    """The simulator's config: the environment defaults, then a spec's ``[simulator]`` table."""
+    return SimulatorConfig.from_dict({**simulator_defaults(), **(overrides or {})})
 
 
-def make_provider_factory(settings) -> Callable[..., Any]:
+def make_provider_factory(settings: Settings) -> Callable[..., Provider]:
     """``factory(name=None, simulator=None)`` -> a Provider for ``name`` (default: the configured one).
 
     ``simulator`` is a SimulatorConfig dict (a spec's ``[simulator]`` table) merged over the
-    environment defaults. Only the simulator is built when ``name == "simulator"``.
+    environment defaults; ``name == "simulator"`` always gives the in-process simulator. Another
+    provider than the configured one raises ConfigError naming the variables to set.
     """
 
-    def factory(name: str | None = None, simulator: dict | None = None):
-        from imagegen.providers import make_provider, make_simulator_provider
-
-        name = name or getattr(settings, "provider", None) or "simulator"
-        config = _simulator_config(simulator)
+    def factory(name: str | None = None, simulator: dict | None = None) -> Provider:
+        name = name or settings.provider
+        config = simulator_config(simulator)
         if name == "simulator":
             return make_simulator_provider(config)
-        if settings is None:
-            raise ConfigError(f"provider {name!r} is not configured. Fix: set its key, or pick the simulator.")
         chosen = settings if settings.provider == name else settings.for_provider(name)
         return make_provider(chosen, simulator=config)
 
     return factory
 
 
-def describe_settings(settings) -> dict:
-    """``settings.describe()`` (masked, no secrets) or a minimal stand-in."""
-    if settings is None:
-        return {"provider": "simulator"}
-    try:
-        return dict(settings.describe())
-    except Exception:
-        return {"provider": getattr(settings, "provider", "simulator")}
+def describe_settings(settings: Settings | None) -> dict:
+    """``settings.describe()``: what may be shown (masked key tail, never the key)."""
+    return dict(settings.describe()) if settings is not None else {"provider": "simulator"}
 
 
 def provider_badge(provider: str) -> str:
@@ -216,11 +197,11 @@ def page_setup(title: str, icon: str = ":material/image:") -> Context:
     problems: list[str] = []
     settings = _settings(problems)
     home = _home()
-    store = None
     try:
-        store = _store(str(home))
-    except ImportError:
-        problems.append("The run store (imagegen.store) is not available yet.")
+        store = store_for(str(home))
+    except StoreError as exc:  # e.g. an unwritable IMAGEGEN_HOME: nothing works without the store
+        st.error(str(exc))
+        st.stop()
     catalog = _catalog(home, problems)
     ctx = Context(settings=settings, store=store, catalog=catalog,
                   provider_factory=make_provider_factory(settings), home=home, problems=problems)

@@ -113,9 +113,8 @@ def _context(skip: str) -> dict:
 
 
 def _choice(ctx: Context, param: str):
+    """The values ``param`` may take given everything else currently in the form."""
     model, provider = _models_providers()
-    if param == "model":  # a model axis lists models of the chosen provider(s)
-        _, provider = _models_providers()
     return allowed_values(param, ctx.catalog, model=model, provider=provider, context=_context(param),
                           deployments=_deployments(ctx), providers=ctx.provider_choices())
 
@@ -465,7 +464,8 @@ class Plan:
     why_not: str = ""
 
 
-def _usd(value: Decimal) -> str:
+def usd(value: Decimal) -> str:
+    """Dollars as the estimate shows them: 4 decimals under $1, cents above."""
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
@@ -497,8 +497,8 @@ def render_estimate(ctx: Context, values: FormValues) -> Plan:
     duration = expected_duration_s(est, spec.simulator)
     tokens = f"{est.output_tokens_min:,}" if est.output_tokens_min == est.output_tokens_max else \
         f"{est.output_tokens_min:,}–{est.output_tokens_max:,}"
-    cost = _usd(est.total_cost_usd_max) if est.total_cost_usd_min == est.total_cost_usd_max else \
-        f"{_usd(est.total_cost_usd_min)}–{_usd(est.total_cost_usd_max)}"
+    cost = usd(est.total_cost_usd_max) if est.total_cost_usd_min == est.total_cost_usd_max else \
+        f"{usd(est.total_cost_usd_min)}–{usd(est.total_cost_usd_max)}"
     m = st.columns(5)
     m[0].metric("Cells", f"{len(est.cells):,}")
     m[1].metric("Requests", f"{est.requests:,}", help="cells × repeats")
@@ -511,7 +511,7 @@ def render_estimate(ctx: Context, values: FormValues) -> Plan:
                + ", ".join(sorted({e.cost_max.price_key for e in est.estimates})))
     cap = spec.limits.budget_usd
     if est.over_budget():
-        st.error(f"The estimate's maximum {_usd(est.total_cost_usd_max)} is over the budget cap {_usd(cap)}. "
+        st.error(f"The estimate's maximum {usd(est.total_cost_usd_max)} is over the budget cap {usd(cap)}. "
                  "Fix: raise the budget cap or shrink the grid (fewer values, repeats, or a lower quality).")
         return Plan(spec, est, False, "over budget")
     threshold = Decimal(str(st.session_state.get("confirm_over_usd") or 0))
@@ -520,10 +520,10 @@ def render_estimate(ctx: Context, values: FormValues) -> Plan:
         if st.session_state.get("confirm_for") != amount:
             st.session_state["confirm_for"] = amount
             st.session_state["confirm_spend"] = False
-        st.warning(f"This grid may cost up to {_usd(est.total_cost_usd_max)} ({est.requests} requests), above your "
-                   f"confirmation threshold of {_usd(threshold)}." + (" It runs on the simulator, so nothing is "
+        st.warning(f"This grid may cost up to {usd(est.total_cost_usd_max)} ({est.requests} requests), above your "
+                   f"confirmation threshold of {usd(threshold)}." + (" It runs on the simulator, so nothing is "
                                                                        "charged." if simulated else ""))
-        if not st.checkbox(f"I confirm: run it for up to {_usd(est.total_cost_usd_max)}", key="confirm_spend"):
+        if not st.checkbox(f"I confirm: run it for up to {usd(est.total_cost_usd_max)}", key="confirm_spend"):
             return Plan(spec, est, False, "needs confirmation")
     return Plan(spec, est, True)
 

@@ -20,6 +20,8 @@ import streamlit as st
 from imagegen.axes import format_value
 from imagegen.codegen import snippets
 from imagegen.request import ImageRequest
+from ui import store_for
+from ui.state import bump_store_version
 
 THUMB_PX = 384
 MIME = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
@@ -132,7 +134,8 @@ def cell_figures(row: dict) -> list[str]:
         out.append(f"{ICON['cost']} " + " · ".join(parts))
     size = _num(row.get("image_bytes"))
     if size is not None:
-        fmt = str(row.get("image_path") or "").rsplit(".", 1)[-1].upper() or str(row.get("output_format")).upper()
+        ext = str(row.get("image_path") or "").rsplit(".", 1)[-1].lower() or str(row.get("output_format"))
+        fmt = {"jpg": "JPEG"}.get(ext, ext.upper())  # the stored file's real type
         dims = ""
         if _num(row.get("image_width")) and _num(row.get("image_height")):
             dims = f" · {int(row['image_width'])}×{int(row['image_height'])}"
@@ -183,9 +186,7 @@ def request_of(row: dict) -> ImageRequest:
 
 @st.cache_data(show_spinner=False, max_entries=4096)
 def _thumb(home: str, sha256: str, px: int) -> bytes:
-    from ui import _store
-
-    return _store(home).thumbnail(sha256, px)
+    return store_for(home).thumbnail(sha256, px)
 
 
 def _original_bytes(store, rel_path: str):
@@ -196,8 +197,6 @@ def _original_bytes(store, rel_path: str):
 def _rate(store, result_id: int, widget_key: str) -> None:
     value = st.session_state.get(widget_key)
     store.rate(int(result_id), None if value is None else int(value) + 1)
-    from ui.state import bump_store_version
-
     bump_store_version()
 
 

@@ -68,12 +68,12 @@ def render(ctx: Context) -> None:
         overrides = [p for p in ctx.catalog.prices if p.override]
         if overrides:
             st.caption(f"{len(overrides)} local price override(s) in use.")
+    st.subheader("Pages")
+    for path, label, icon, what in PAGES:
+        if (ROOT / path).exists():  # pages are added by different parts of the project
+            st.page_link(path, label=f"{label} — {what}", icon=icon)
     warnings = lifecycle_warnings(ctx)
     if warnings:
         st.subheader("Model lifecycle")
         for level, text in warnings:
             (st.error if level == "error" else st.warning)(text)
-    st.subheader("Pages")
-    for path, label, icon, what in PAGES:
-        if (ROOT / path).exists():  # pages are added by different parts of the project
-            st.page_link(path, label=f"{label} — {what}", icon=icon)

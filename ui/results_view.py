@@ -19,11 +19,12 @@ import streamlit as st
 
 from imagegen.errors import ImagegenError
 from imagegen.grid import loads_spec
-from ui import PROVIDER_LABELS, Context, _store, describe_settings
+from ui import PROVIDER_LABELS, Context, describe_settings, store_for
 from ui.grid_view import render_compare, render_grid
 from ui.state import OPEN_RUN, bump_store_version, flash, show_flashes, store_version
 
 PAGE_SIZE = 25
+_SEEN = "_open_run_seen"
 ALL = "All"
 TABLE_COLUMNS = {
     "name": "Name", "created": "Created (UTC)", "provider": "Provider", "model": "Model", "cells": "Cells",
@@ -46,7 +47,7 @@ class Filters:
 @st.cache_data(show_spinner=False, max_entries=128, ttl=3600)
 def runs_page(home: str, version: tuple, filters: Filters, limit: int, offset: int) -> tuple[pd.DataFrame, int]:
     """One page of the history and the number of matching runs (cached per store version)."""
-    store = _store(home)
+    store = store_for(home)
     kw = dict(provider=filters.provider, model=filters.model, name_like=filters.name_like, since=filters.since,
               until=filters.until)
     return store.runs(limit=limit, offset=offset, **kw), store.count_runs(**kw)
@@ -55,13 +56,13 @@ def runs_page(home: str, version: tuple, filters: Filters, limit: int, offset: i
 @st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
 def run_results(home: str, version: tuple, run_id: str) -> pd.DataFrame:
     """``result_rows`` of one run (cached per store version)."""
-    return _store(home).results(run_id)
+    return store_for(home).results(run_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
 def model_options(home: str, version: tuple) -> list[str]:
     """Every model and deployment name in the history (for the model filter)."""
-    df = _store(home).query("SELECT DISTINCT model AS m FROM cells UNION SELECT DISTINCT deployment FROM cells"
+    df = store_for(home).query("SELECT DISTINCT model AS m FROM cells UNION SELECT DISTINCT deployment FROM cells"
                             " WHERE deployment IS NOT NULL ORDER BY 1")
     return [m for m in df["m"].tolist() if m]
 
@@ -168,17 +169,18 @@ def render_open(ctx: Context, runs: pd.DataFrame, version: tuple) -> None:
             wanted = None
     if not ids:
         return
-    if wanted and ss.get("open_run") != wanted and ss.get("_open_run_from") != wanted:
-        ss["open_run"] = wanted  # arriving from Generate: open that run
-        ss["_open_run_from"] = wanted
+    if "open_run" not in ss or ss.get(_SEEN) != wanted:
+        # The widget's own state is dropped when the page is left; the plain OPEN_RUN key is not.
+        ss["open_run"] = wanted
+        ss[_SEEN] = wanted
     if ss.get("open_run") not in ids:
         ss["open_run"] = None
     st.subheader("Open a run")
     run_id = st.selectbox("Run", ids, key="open_run", index=None, placeholder="Choose a run to see its grid",
                           format_func=lambda r: _run_label(runs, r))
+    ss[OPEN_RUN] = ss[_SEEN] = run_id
     if run_id is None:
         return
-    ss[OPEN_RUN] = run_id
     info = ctx.store.run(run_id)
     rows = run_results(str(ctx.store.home), version, run_id)
     render_run(ctx, info, rows)

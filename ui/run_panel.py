@@ -9,6 +9,8 @@ they finish. When the run ends, one full rerun re-enables the form.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import streamlit as st
 
 from imagegen.errors import ImagegenError
@@ -139,20 +141,23 @@ def _finished(ctx: Context, run: GridRun) -> None:
     s = run.summary
     if run.error is not None:
         st.error(f"The run stopped early: {run.error}. What completed is kept in the history.")
-    if s is not None:
-        parts = [f"{s.ok} ok"]
-        for label, count in (("failed", s.errors), ("cancelled", s.cancelled), ("skipped", s.skipped),
-                             ("reused", s.reused)):
-            if count:
-                parts.append(f"{count} {label}")
-        text = (f"Run `{s.run_id}` {s.status}: {', '.join(parts)} of {s.total} · spent {_spent_label(run, s.spent_usd)}"
-                f" (estimated {'$'}{s.estimate_min_usd:.4f}–{'$'}{s.estimate_max_usd:.4f}) · wall time {s.wall_s:.1f} s")
-        (st.success if s.status == "finished" and s.ok == s.total else st.warning)(text)
-        st.progress(1.0, text=f"{s.total - s.cancelled - s.skipped} / {s.total} cells done ({s.status})")
-    st.page_link("pages/2_Results.py", label="Open this run in Results", icon=":material/history:")
+    # Counts come from the store, not the summary: requests in flight at a cancel land later.
     rows = ctx.store.results(run.run_id)
-    if s is not None and s.in_flight and len(rows) < s.total:
-        st.caption(f"{s.total - len(rows)} request(s) were already sent when you cancelled; their results are "
+    counts = rows["status"].value_counts().to_dict()
+    spent = sum((Decimal(c) for c in rows["cost_usd"].dropna()), Decimal(0))
+    ok = int(counts.get("ok", 0))
+    parts = [f"{ok} ok"] + [f"{int(counts[k])} {label}" for k, label in
+                             (("error", "failed"), ("cancelled", "cancelled"), ("skipped", "skipped")) if counts.get(k)]
+    status = s.status if s is not None else "finished"
+    text = f"Run `{run.run_id}` {status}: {', '.join(parts)} of {run.total} · spent {_spent_label(run, spent)}"
+    if s is not None:
+        text += (f" (estimated ${s.estimate_min_usd:.4f}–${s.estimate_max_usd:.4f}) · wall time {s.wall_s:.1f} s")
+    (st.success if status == "finished" and ok == run.total else st.warning)(text)
+    st.progress(min(len(rows) / run.total, 1.0) if run.total else 1.0,
+                text=f"{len(rows)} / {run.total} cells recorded ({status})")
+    st.page_link("pages/2_Results.py", label="Open this run in Results", icon=":material/history:")
+    if s is not None and s.in_flight and len(rows) < run.total:
+        st.caption(f"{run.total - len(rows)} request(s) were already sent when the run stopped; their results are "
                    "recorded (and shown here) when they return.")
         _late_fragment(ctx, len(rows))
     render_compare(ctx.store, rows, key="gen")

@@ -13,6 +13,11 @@
 from __future__ import annotations
 
 import base64
+
+try:  # SIMD base64: ~15x faster than the stdlib on multi-MB images (client overhead per image)
+    from pybase64 import b64decode as _b64decode
+except ImportError:  # pragma: no cover - the stdlib gives identical bytes, just slower
+    _b64decode = base64.b64decode
 import binascii
 import json
 import time
@@ -224,7 +229,7 @@ def decode_image(b64: object) -> bytes:
     """The original image bytes from ``b64_json``; ValueError when it is missing or not base64."""
     if not isinstance(b64, str) or not b64:
         raise ValueError("an image in the response has no b64_json")
-    return base64.b64decode(b64, validate=True)
+    return _b64decode(b64, validate=True)
 
 
 def _edit_files(input_files: tuple[bytes, ...]) -> list[tuple[str, bytes, str]]:

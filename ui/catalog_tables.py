@@ -1,0 +1,170 @@
+"""Tidy tables of the catalog for the Catalog page (pure pandas: no Streamlit calls here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+
+from imagegen.catalog import PROVIDERS, STANDARD_QUALITIES, Catalog, PriceEntry
+from imagegen.overrides import PRICE_FIELDS
+from imagegen.pricing import Usage, cost_of, documented_output_tokens
+
+#: A shutdown this close (days) is shown as a warning.
+SOON_DAYS = 120
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """One model on one provider, with how urgent its shutdown is."""
+
+    model: str
+    provider: str
+    level: str          # shut_down | soon | scheduled | current | not_offered
+    message: str
+
+
+def lifecycle(catalog: Catalog, today: date) -> list[Lifecycle]:
+    """Every model x provider with a status and a sentence (successor included)."""
+    out = []
+    for mid, model in catalog.models.items():
+        for provider in PROVIDERS:
+            spec = model.providers.get(provider)
+            if spec is None or not spec.available:
+                out.append(Lifecycle(mid, provider, "not_offered", f"{mid} is not offered on {provider}."))
+                continue
+            successor = f" Successor: {spec.successor}." if spec.successor else ""
+            if spec.shutdown is not None and spec.shutdown <= today:
+                level = "shut_down"
+                msg = (f"{mid} was shut down on {provider} on {spec.shutdown.isoformat()}.{successor} "
+                       "Its documented behaviour can still be reproduced on the simulator.")
+            elif spec.shutdown is not None and (spec.shutdown - today).days <= SOON_DAYS:
+                level = "soon"
+                msg = (f"{mid} shuts down on {provider} on {spec.shutdown.isoformat()} "
+                       f"(in {(spec.shutdown - today).days} days).{successor}")
+            elif spec.shutdown is not None:
+                level, msg = "scheduled", f"{mid} retires on {provider} on {spec.shutdown.isoformat()}.{successor}"
+            else:
+                level, msg = "current", f"{mid} is current on {provider}."
+            out.append(Lifecycle(mid, provider, level, msg))
+    return out
+
+
+def models_table(catalog: Catalog) -> pd.DataFrame:
+    """One row per model: what it accepts."""
+    rows = []
+    for mid, m in catalog.models.items():
+        rows.append({
+            "model": mid, "label": m.label, "aliases": ", ".join(m.aliases),
+            "sizes": ", ".join(m.sizes) if m.sizes else m.size_rule.describe() if m.size_rule else "",
+            "qualities": ", ".join((*m.qualities, "auto")), "formats": ", ".join(m.output_formats),
+            "transparency": m.transparency, "compression": m.compression, "n_max": m.n_max,
+            "streaming": f"yes, up to {m.partial_images_max} partial" if m.streaming else "no",
+            "edits": m.edits, "input_fidelity": ", ".join(m.input_fidelity) or "omit",
+            "moderation": ", ".join(m.moderation), "tokens": m.tokens, "source": m.source,
+            "checked": m.checked.isoformat(), "note": m.note,
+        })
+    return pd.DataFrame(rows)
+
+
+def lifecycle_table(catalog: Catalog, today: date) -> pd.DataFrame:
+    """One row per model x provider: dates, successor, status, provider-specific defaults and source."""
+    status = {(lc.model, lc.provider): lc.level.replace("_", " ") for lc in lifecycle(catalog, today)}
+    rows = []
+    for mid, m in catalog.models.items():
+        for provider in PROVIDERS:
+            spec = m.providers.get(provider)
+            if spec is None:
+                continue
+            rows.append({
+                "model": mid, "provider": provider, "status": status[(mid, provider)],
+                "released": spec.released, "deprecated": spec.deprecated, "shutdown": spec.shutdown,
+                "successor": spec.successor or "", "default_quality": spec.default_quality or "",
+                "formats": ", ".join(spec.output_formats or m.output_formats), "source": spec.source,
+                "checked": spec.checked.isoformat(), "note": spec.note,
+            })
+    return pd.DataFrame(rows)
+
+
+def token_table(catalog: Catalog, key: str) -> pd.DataFrame:
+    """Output tokens per image, quality x common size, marking where the figure is from."""
+    tm = catalog.tokens[key]
+    models = [m for m in catalog.models.values() if m.tokens == key]
+    sizes: list[str] = []
+    for m in models:
+        sizes += [s for s in m.size_values() if s not in sizes]
+    rows = []
+    for quality in tm.qualities():
+        row: dict = {"quality": quality}
+        for size in sizes:
+            documented = tm.table.get(quality, {}).get(size)
+            value = documented_output_tokens(catalog, models[0].id, quality, size) if models else None
+            row[size] = f"{value:,}" + ("" if documented is not None else " ·") if value is not None else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def formula_text(catalog: Catalog, key: str) -> str:
+    """The token formula in words with its parameters."""
+    tm = catalog.tokens[key]
+    if tm.method == "patch_grid":
+        patches = ", ".join(f"{q} {p}" for q, p in (tm.patch or {}).items())
+        return f"tokens = ceil(H / p) × (ceil(W / p) + 1), patch p: {patches}"
+    factors = ", ".join(f"{q} {f}" for q, f in (tm.quality_factor or {}).items())
+    return ("sa = (2·qf·S + L) // (2·L); tokens = ceil(qf · sa · (2,000,000 + W·H) / 4,000,000), "
+            f"L/S the long/short edge, quality factor qf: {factors}")
+
+
+def prices_table(catalog: Catalog) -> pd.DataFrame:
+    """Every price entry (overrides marked) in USD per 1M tokens, with source and checked date."""
+    rows = []
+    for p in sorted(catalog.prices, key=lambda p: (p.model, p.provider, p.effective_from, p.override)):
+        row = {"model": p.model, "provider": p.provider, "effective_from": p.effective_from,
+               "kind": "local override" if p.override else "catalog"}
+        row.update({f: (str(getattr(p, f)) if getattr(p, f) is not None else "") for f in PRICE_FIELDS})
+        row.update({"source": p.source, "checked": p.checked.isoformat(), "note": p.note, "key": p.key})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def per_image_estimates(catalog: Catalog, provider: str, size: str = "1024x1024", on: date | None = None,
+                        prompt_tokens: int = 0) -> pd.DataFrame:
+    """Estimated cost of one image per model x standard quality at ``size`` with the prices in force.
+
+    Output tokens from the documented table/formula (+ ``prompt_tokens`` of text input), priced
+    with the entry ``Catalog.price_for`` picks (a local override wins); ``price`` names it.
+    """
+    rows = []
+    for mid, m in catalog.models.items():
+        try:
+            price = catalog.price_for(mid, provider, on)
+        except Exception:  # no price on this provider: nothing to estimate
+            continue
+        row: dict = {"model": mid}
+        for quality in STANDARD_QUALITIES:
+            if quality not in m.qualities:
+                row[quality] = None
+                continue
+            tokens = documented_output_tokens(catalog, mid, quality, size)
+            row[quality] = cost_of(Usage(input_text_tokens=prompt_tokens, output_tokens=tokens), price).total
+        row["price"] = price.key
+        row["override"] = price.override
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["model", *STANDARD_QUALITIES, "price", "override"])
+
+
+def money_cells(frame: pd.DataFrame, columns: tuple[str, ...] = STANDARD_QUALITIES) -> pd.DataFrame:
+    """Decimal USD columns as ``$0.0338`` strings (exact value kept to 6 places)."""
+    out = frame.copy()
+    for col in columns:
+        out[col] = [f"${v.quantize(Decimal('0.000001'))}" if isinstance(v, Decimal) else "–" for v in frame[col]]
+    return out
+
+
+def base_price(catalog: Catalog, model: str, provider: str, on: date) -> PriceEntry | None:
+    """The catalog's own entry (overrides ignored) for prefilling the override form."""
+    entries = [p for p in catalog.prices if p.model == model and p.provider == provider and not p.override
+               and p.effective_from <= on]
+    return max(entries, key=lambda p: p.effective_from) if entries else None

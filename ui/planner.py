@@ -1,0 +1,215 @@
+"""The Planner page's editor: widgets seeded from a plan (URL, CSV or the example) -> a ``Plan``.
+
+Widget values live in ``st.session_state`` under ``pl_*`` keys. :func:`seed` writes a plan into
+them (first visit: from the URL's query parameters; later: from an uploaded CSV); :func:`editor`
+draws the widgets and reads them back into a :class:`imagegen.planner.Plan`, which raises
+``PlanError`` (shown by the page) for anything it cannot use.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+import streamlit as st
+
+from imagegen import planner
+from imagegen.catalog import PROVIDERS, Catalog
+from imagegen.planner import Plan, PlanLine, Quota, Scenario
+
+LINE_COLUMNS = ["provider", "model", "quality", "size", "images", "per", "prompt_tokens"]
+SOURCE_LABELS = {"documented": "Documented (catalog estimate)", "measured": "Measured (mean billed cost from runs)"}
+
+
+def _k(name: str) -> str:
+    return f"pl_{name}"
+
+
+def lines_frame(lines: tuple[PlanLine, ...]) -> pd.DataFrame:
+    """Plan lines as the editor's table."""
+    rows = [{"provider": ln.provider, "model": ln.model, "quality": ln.quality, "size": ln.size,
+             "images": float(ln.images), "per": ln.per, "prompt_tokens": int(ln.prompt_tokens)} for ln in lines]
+    return pd.DataFrame(rows, columns=LINE_COLUMNS)
+
+
+def frame_lines(frame: pd.DataFrame) -> tuple[PlanLine, ...]:
+    """The editor's table back to plan lines (rows without a model are ignored: a half-typed new row)."""
+    out = []
+    for row in frame.to_dict("records"):
+        if not isinstance(row.get("model"), str) or not row["model"]:
+            continue
+        images = row.get("images")
+        images = Decimal(0) if images is None or pd.isna(images) else Decimal(str(images))
+        tokens = row.get("prompt_tokens")
+        tokens = planner.DEFAULT_PROMPT_TOKENS if tokens is None or pd.isna(tokens) else tokens
+        out.append(PlanLine(model=row["model"], quality=str(row.get("quality") or "auto"),
+                            size=str(row.get("size") or "auto"), images=images, per=str(row.get("per") or "day"),
+                            prompt_tokens=tokens, provider=str(row.get("provider") or "openai")))
+    return tuple(out)
+
+
+def seed(plan: Plan) -> None:
+    """Write ``plan`` into the editor's widget state (the data editors start afresh)."""
+    ss = st.session_state
+    ss[_k("gen")] = ss.get(_k("gen"), 0) + 1
+    ss[_k("count")] = len(plan.scenarios)
+    for i, sc in enumerate(plan.scenarios):
+        ss[_k(f"name_{i}")] = sc.name
+        ss[_k(f"base_{i}")] = lines_frame(sc.lines)
+    ss[_k("fx")] = float(plan.jpy_per_usd)
+    ss[_k("fxd")] = plan.rate_date
+    ss[_k("dpm")] = float(plan.days_per_month)
+    ss[_k("src")] = plan.source
+    ss[_k("runs")] = list(plan.run_ids)
+    q = plan.quota
+    ss[_k("rpm")] = float(q.rpm)
+    ss[_k("dep")] = int(q.deployments)
+    ss[_k("n")] = int(q.images_per_request)
+    ss[_k("batch")] = int(q.batch_images)
+    ss[_k("hours")] = float(q.hours_per_day)
+
+
+def seed_once(query_params: dict, today: date) -> str | None:
+    """On a session's first visit, seed from the URL (or the example); return an error for a broken link."""
+    if st.session_state.get(_k("seeded")):
+        return None
+    st.session_state[_k("seeded")] = True
+    try:
+        plan = planner.from_query(query_params, today)
+    except planner.PlanError as exc:
+        seed(planner.default_plan(today))
+        return f"The plan in this link could not be read, so the example is shown. {exc}"
+    seed(plan or planner.default_plan(today))
+    return None
+
+
+def _add_scenario() -> None:
+    ss = st.session_state
+    i = ss[_k("count")]
+    ss[_k(f"name_{i}")] = f"scenario {i + 1}"
+    ss[_k(f"base_{i}")] = ss[_k(f"base_{i - 1}")].copy() if i else lines_frame(())
+    ss[_k("count")] = i + 1
+
+
+def _remove_scenario() -> None:
+    ss = st.session_state
+    if ss[_k("count")] > 1:
+        ss[_k("count")] -= 1
+
+
+def _choices(catalog: Catalog) -> tuple[list[str], list[str], list[str]]:
+    models = sorted(catalog.models)
+    qualities = ["auto"] + sorted({q for m in catalog.models.values() for q in m.qualities},
+                                  key=["low", "medium", "high", "xhigh", "max"].index)
+    sizes = ["auto"] + sorted({s for m in catalog.models.values() for s in m.size_values()},
+                              key=lambda s: tuple(int(x) for x in s.split("x")))
+    return models, qualities, sizes
+
+
+def editor(catalog: Catalog, run_labels: dict[str, str]) -> Plan:
+    """Draw the plan editor; return the plan it describes (PlanError when it is not usable)."""
+    ss = st.session_state
+    gen = ss[_k("gen")]
+    models, qualities, sizes = _choices(catalog)
+
+    st.subheader("Scenarios")
+    st.caption("Each scenario is a mix of settings with a number of images per day or per month. "
+               "Add rows for more settings; the first scenario is the baseline for the differences.")
+    count = ss[_k("count")]
+    scenarios = []
+    for i, col in enumerate(st.columns(count)):
+        with col:
+            name = st.text_input("Scenario name", key=_k(f"name_{i}"))
+            base = ss[_k(f"base_{i}")]
+            extra_sizes = [s for s in base["size"].dropna().unique() if s not in sizes]
+            edited = st.data_editor(
+                base, key=_k(f"lines_{gen}_{i}"), num_rows="dynamic", hide_index=True,
+                column_config={
+                    "provider": st.column_config.SelectboxColumn("provider", options=list(PROVIDERS), required=True,
+                                                                 default="openai"),
+                    "model": st.column_config.SelectboxColumn("model", options=models, required=True),
+                    "quality": st.column_config.SelectboxColumn("quality", options=qualities, required=True,
+                                                                default="medium"),
+                    "size": st.column_config.SelectboxColumn("size", options=sizes + extra_sizes, required=True,
+                                                             default="1024x1024"),
+                    "images": st.column_config.NumberColumn("images", min_value=0, step=1, required=True,
+                                                            help="images per day or per month (next column)"),
+                    "per": st.column_config.SelectboxColumn("per", options=list(planner.PER), required=True,
+                                                            default="day"),
+                    "prompt_tokens": st.column_config.NumberColumn(
+                        "prompt tokens", min_value=0, step=1, default=planner.DEFAULT_PROMPT_TOKENS,
+                        help="text input tokens per request (the prompt)"),
+                },
+            )
+            scenarios.append(Scenario(name.strip() or f"scenario {i + 1}", frame_lines(edited)))
+    b1, b2, _ = st.columns([1, 1, 4])
+    b1.button("Add scenario", key=_k("add"), on_click=_add_scenario, icon=":material/add:")
+    b2.button("Remove last", key=_k("remove"), on_click=_remove_scenario, disabled=count <= 1,
+              icon=":material/remove:")
+
+    st.subheader("Figures and currency")
+    c1, c2, c3, c4 = st.columns(4)
+    source = c1.radio("Cost per image from", list(SOURCE_LABELS), format_func=SOURCE_LABELS.get, key=_k("src"))
+    fx = c2.number_input("Exchange rate (JPY per USD)", min_value=0.01, step=0.5, format="%.2f", key=_k("fx"),
+                         help="Enter the rate you budget with; the default is an example, not a quote.")
+    fx_date = c3.date_input("Rate date", key=_k("fxd"))
+    dpm = c4.number_input("Days per month", min_value=1.0, max_value=31.0, step=1.0, key=_k("dpm"))
+    run_ids: list[str] = []
+    if source == "measured":
+        known = [r for r in ss.get(_k("runs"), []) if r in run_labels]
+        if known != ss.get(_k("runs"), []):
+            ss[_k("runs")] = known
+        run_ids = st.multiselect("Runs to measure from", list(run_labels), format_func=run_labels.get, key=_k("runs"),
+                                 placeholder="pick runs with the settings above")
+
+    st.subheader("Quota")
+    st.caption("Requests per minute per deployment: Azure shows it under Quotas (documented Tier 1 defaults, "
+               "2026-08-20: gpt-image-1.5 9 RPM, gpt-image-1-mini 12 RPM, gpt-image-2 6 RPM GlobalStandard).")
+    q1, q2, q3, q4, q5 = st.columns(5)
+    rpm = q1.number_input("Requests per minute", min_value=0.1, step=1.0, key=_k("rpm"))
+    deployments = q2.number_input("Deployments", min_value=1, step=1, key=_k("dep"))
+    n = q3.number_input("Images per request (n)", min_value=1, max_value=10, step=1, key=_k("n"))
+    batch = q4.number_input("Batch of images", min_value=1, step=100, key=_k("batch"))
+    hours = q5.number_input("Hours per day", min_value=1.0, max_value=24.0, step=1.0, key=_k("hours"))
+
+    return Plan(
+        scenarios=tuple(scenarios), jpy_per_usd=Decimal(str(fx)), rate_date=fx_date, source=source,
+        run_ids=tuple(run_ids), days_per_month=Decimal(str(dpm)),
+        quota=Quota(rpm=Decimal(str(rpm)), deployments=int(deployments), images_per_request=int(n),
+                    batch_images=int(batch), hours_per_day=Decimal(str(hours))),
+    )
+
+
+def format_compare(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`imagegen.planner.compare` as display strings ($, ¥, counts; differences signed)."""
+    out = frame.copy()
+    for col in out.columns[1:]:
+        diff = "−" in col
+        values = []
+        for metric, value in zip(out["metric"], frame[col]):
+            if value is None:
+                values.append("–")
+                continue
+            if "(USD)" in metric:
+                text = planner.money(value, "USD")
+            elif "(JPY)" in metric:
+                text = planner.money(value, "JPY")
+            else:
+                text = f"{value.quantize(Decimal('0.01')).normalize():,f}"
+            values.append("+" + text if diff and value > 0 else text)
+        out[col] = values
+    return out
+
+
+def format_breakdown(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`imagegen.planner.breakdown` as display strings."""
+    out = frame.copy()
+    out["cost_per_image_usd"] = [planner.money(v) for v in frame["cost_per_image_usd"]]
+    for col in ("images_per_day", "images_per_month"):
+        out[col] = [f"{v.quantize(Decimal('0.01')).normalize():,f}" for v in frame[col]]
+    for col in ("daily_usd", "monthly_usd", "yearly_usd"):
+        out[col] = [planner.money(v) for v in frame[col]]
+    for col in ("daily_jpy", "monthly_jpy", "yearly_jpy"):
+        out[col] = [planner.money(v, "JPY") for v in frame[col]]
+    return out
