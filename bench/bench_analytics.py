@@ -8,10 +8,10 @@ Then it measures:
 
 1. ``aggregate``: ``analysis.analyse`` plus every derived frame and figure (what the page computes),
 2. ``page``: a full ``AppTest`` run of ``pages/3_Analytics.py`` against that store (cold: the
-   page's caches are cleared before each repeat),
+   page's caches are cleared before each repeat, so every run reads the store again),
 
-and prints the median and maximum of ``--repeats`` runs. Exit code 1 when the page median is over
-the target.
+and prints the median and maximum of ``--repeats`` runs (after one warm-up run that pays for
+imports, as a running server has). Exit code 1 when the page median is over the target.
 
     /tmp/venv/bin/python bench/bench_analytics.py            # 100,000 rows, 5 repeats
     /tmp/venv/bin/python bench/bench_analytics.py --rows 20000 --repeats 3
@@ -130,14 +130,20 @@ def aggregate(store: Store) -> dict:
     return {"results": result.results, "settings": len(result.summary), "figures": len(figures)}
 
 
-def render_page(timeout: float = 60) -> int:
-    """One cold AppTest run of the Analytics page; returns the number of charts drawn."""
-    import streamlit as st
+def page_app(timeout: float = 60):
+    """An AppTest of the Analytics page (built once: building one scans installed packages)."""
     from streamlit.testing.v1 import AppTest
 
-    st.cache_data.clear()
     at = AppTest.from_file(str(ROOT / "pages" / "3_Analytics.py"), default_timeout=timeout)
     at.secrets["IMAGEGEN_PROVIDER"] = "simulator"
+    return at
+
+
+def render_page(at) -> int:
+    """One cold run of the page (its caches cleared first); returns the number of charts drawn."""
+    import streamlit as st
+
+    st.cache_data.clear()
     at.run()
     if at.exception:
         raise RuntimeError(f"page failed: {at.exception[0].value}")
@@ -180,10 +186,16 @@ def main(argv: list[str] | None = None) -> int:
     agg_times, info = _timed(lambda: aggregate(store), args.repeats)
     print(f"aggregate (SQL + frames + figures): median {statistics.median(agg_times):.3f} s, "
           f"max {max(agg_times):.3f} s  {info}")
-    page_times, charts_drawn = _timed(render_page, args.repeats)
+    at = page_app()
+    first, charts_drawn = _timed(lambda: render_page(at), 1)
+    page_times, charts_drawn = _timed(lambda: render_page(at), args.repeats)
     median = statistics.median(page_times)
-    print(f"Analytics page (AppTest, cold cache): median {median:.3f} s, max {max(page_times):.3f} s, "
+    print(f"Analytics page, first run in this process (imports, templates): {first[0]:.3f} s")
+    print(f"Analytics page (AppTest, cold cache each run): median {median:.3f} s, max {max(page_times):.3f} s, "
           f"{charts_drawn} charts")
+    t0 = time.perf_counter()
+    at.run()  # the caches now hold the store's frames: what a rerun (a filter click) costs
+    print(f"Analytics page rerun with warm cache: {time.perf_counter() - t0:.3f} s")
     verdict = "OK" if median < TARGET_S else "TOO SLOW"
     print(f"target < {TARGET_S:.1f} s: {verdict}")
     store.close()

@@ -42,6 +42,11 @@ class OverrideError(CatalogError):
     """A local price override is invalid (names the file, the key and the fix)."""
 
 
+def _show(value) -> str:
+    """A value as written in the file: numbers plain, text quoted."""
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def overrides_path(home: Path | str) -> Path:
     """Where the overrides of data dir ``home`` live."""
     return Path(home) / OVERRIDES_FILE
@@ -81,14 +86,14 @@ def make_override(catalog: Catalog, model: str, provider: str, effective_from: d
         if raw is None:
             continue
         if isinstance(raw, bool):
-            raise OverrideError(f"{where}.{key} = {raw!r} is not a price. Fix: write USD per 1M tokens, e.g. 35.2.")
+            raise OverrideError(f"{where}.{key} = {_show(raw)} is not a price. Fix: write USD per 1M tokens, e.g. 35.2.")
         try:
             value = raw if isinstance(raw, Decimal) else Decimal(str(raw))
         except InvalidOperation:
-            raise OverrideError(f"{where}.{key} = {raw!r} is not a number. "
+            raise OverrideError(f"{where}.{key} = {_show(raw)} is not a number. "
                                 "Fix: write USD per 1M tokens, e.g. 35.2.") from None
         if not value.is_finite() or value < 0:
-            raise OverrideError(f"{where}.{key} = {raw!r} is not allowed: a price of 0 or more (USD per 1M tokens). "
+            raise OverrideError(f"{where}.{key} = {_show(raw)} is not allowed: a price of 0 or more (USD per 1M tokens). "
                                 "Fix: correct the value.")
         values[key] = value
     if not any(k in values for k in PRICE_FIELDS):

@@ -84,7 +84,7 @@ GOOD = 'model = "gpt-image-1.5"\nprovider = "azure"\neffective_from = 2026-11-01
 
 @pytest.mark.parametrize(("text", "message"), [
     ("[[override]]\n" + GOOD + "image_ouptut = 3\n", "override[0]: unknown key(s) ['image_ouptut']. Fix: use only"),
-    ("[[override]]\n" + GOOD + "image_output = -3\n", "override[0].image_output = Decimal('-3') is not allowed"),
+    ("[[override]]\n" + GOOD + "image_output = -3.5\n", "override[0].image_output = -3.5 is not allowed: a price of 0"),
     ("[[override]]\n" + GOOD + 'image_output = "cheap"\n', "override[0].image_output = 'cheap' is not a number"),
     ("[[override]]\n" + GOOD, "override[0]: no price given. Fix: set at least one"),
     ('[[override]]\nprovider = "azure"\neffective_from = 2026-11-01\nimage_output = 3\n',

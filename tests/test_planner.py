@@ -36,7 +36,7 @@ def test_hand_computed_1000_gpt_image_1_5_medium_a_day(catalog):
     plan = _plan(Scenario("A", (PlanLine("gpt-image-1.5", "medium", "1024x1024", Decimal(1000)),)),
                  jpy_per_usd=Decimal("150"))
     sc = planner.evaluate(plan, catalog, on=TODAY).scenarios[0]
-    assert ONE_FIVE_MEDIUM == Decimal("0.034042")
+    assert Decimal("0.034042") == ONE_FIVE_MEDIUM
     assert sc.lines[0].cost_per_image_usd == ONE_FIVE_MEDIUM
     assert sc.daily_usd == Decimal("34.042")
     assert sc.monthly_usd == Decimal(1000) * 30 * ONE_FIVE_MEDIUM == Decimal("1021.26")

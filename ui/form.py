@@ -13,7 +13,9 @@ from decimal import Decimal, InvalidOperation
 
 from imagegen.axes import AXIS_PARAMS, Axis, fixed_params
 from imagegen.catalog import Catalog
-from imagegen.grid import GridSpec, Limits
+from imagegen.grid import GridEstimate, GridSpec, Limits
+from imagegen.ratelimit import ideal_wall_s
+from imagegen.simulator import SimulatorConfig
 
 AXIS_KEYS = ("x", "y", "z")
 AXIS_LABELS = {"x": "X (columns)", "y": "Y (rows)", "z": "Z (sub-grids)"}
@@ -111,8 +113,6 @@ def request_latency_s(output_tokens: float, simulator: dict | None, simulated: b
     Real services have no published latency model; the priors (tokens per second and overhead
     from public logs, ``SimulatorConfig`` defaults) give an *estimate*, labelled as such.
     """
-    from imagegen.simulator import SimulatorConfig
-
     cfg = SimulatorConfig.from_dict({k: v for k, v in (simulator or {}).items() if k != "faults"})
     if simulated and cfg.fixed_latency_s is not None:
         return cfg.fixed_latency_s
@@ -120,14 +120,12 @@ def request_latency_s(output_tokens: float, simulator: dict | None, simulated: b
     return base * cfg.time_scale if simulated else base
 
 
-def expected_duration_s(estimate, simulator: dict | None = None) -> float:
+def expected_duration_s(estimate: GridEstimate, simulator: dict | None = None) -> float:
     """Expected wall time of a grid: mean modelled latency under its concurrency and RPM limits.
 
     Uses the runner's ideal schedule (``imagegen.ratelimit.ideal_wall_s``), so it is a lower
     bound on the same latencies; retries and queueing at the provider come on top.
     """
-    from imagegen.ratelimit import ideal_wall_s
-
     spec = estimate.spec
     if not estimate.estimates:
         return 0.0

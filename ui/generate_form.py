@@ -31,6 +31,7 @@ from imagegen.axes import (
 from imagegen.errors import ImagegenError, InvalidRequest
 from imagegen.grid import GridEstimate, GridSpec, estimate_grid, loads_spec
 from imagegen.request import MAX_PROMPT_CHARS
+from imagegen.simulator import FAULT_KINDS
 from ui import PROVIDER_LABELS, Context, simulator_defaults
 from ui.form import (
     AXIS_KEYS,
@@ -399,8 +400,6 @@ def render_limits() -> None:
 
 def render_simulator() -> dict:
     """Simulator knobs (latency scale and an injected fault), saved in the spec's [simulator] table."""
-    from imagegen.simulator.config import FAULT_KINDS
-
     with st.expander("Simulator settings (latency model, fault injection)", expanded=False):
         c1, c2 = st.columns(2)
         c1.number_input("Time scale (1 = modelled latency)", min_value=0.0, max_value=100.0, step=0.1,

@@ -184,7 +184,7 @@ def request_of(row: dict) -> ImageRequest:
 # -- rendering -----------------------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
+@st.cache_data(show_spinner=False, max_entries=1024)  # ~10-30 KB each
 def _thumb(home: str, sha256: str, px: int) -> bytes:
     return store_for(home).thumbnail(sha256, px)
 

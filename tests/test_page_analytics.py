@@ -1,0 +1,210 @@
+"""Analytics page (AppTest) over real runs on the simulator: every chart's data checked against the store."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from imagegen import analysis
+from tests.analytics_data import figure_dict, simulated_runs, trace
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET_VARS = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_IMAGE_KEY",
+               "AZURE_OPENAI_API_IMAGE_ENDPOINT", "IMAGEGEN_PROVIDER", "OPENAI_BASE_URL")
+#: Stars given per (model, resolved quality): the cheapest setting rated >= 4 is gpt-image-1-mini low.
+STARS = {("gpt-image-1.5", "low"): 2, ("gpt-image-1.5", "medium"): 4, ("gpt-image-1.5", "high"): 5,
+         ("gpt-image-1-mini", "low"): 4, ("gpt-image-1-mini", "high"): 3}
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    """Two runs through the real runner on the simulator (quality x size; formats x quality, streamed), rated."""
+    home = tmp_path_factory.mktemp("analytics-home")
+    store, summaries = simulated_runs(home)
+    assert all(s.status == "finished" and s.ok == s.total for s in summaries)
+    rows = store.query("SELECT result_id, model, resolved_quality FROM result_rows WHERE status = 'ok'")
+    for r in rows.itertuples():
+        store.rate(int(r.result_id), STARS[(r.model, r.resolved_quality)])
+    return home, store
+
+
+def _app(home, monkeypatch) -> AppTest:
+    for var in SECRET_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("IMAGEGEN_HOME", str(home))
+    monkeypatch.setenv("IMAGEGEN_DOTENV", str(home / "no.env"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / "3_Analytics.py"), default_timeout=30)
+    at.secrets["IMAGEGEN_PROVIDER"] = "simulator"
+    return at
+
+
+@pytest.fixture(scope="module")
+def shown(sim):
+    """One run of the page, shared by the tests that only read it."""
+    home, store = sim
+    with pytest.MonkeyPatch.context() as mp:
+        at = _app(home, mp)
+        at.run()
+    assert not at.exception, at.exception
+    return at, store
+
+
+@pytest.fixture
+def analytics(sim, monkeypatch):
+    """A fresh run of the page for tests that click."""
+    home, store = sim
+    at = _app(home, monkeypatch)
+    at.run()
+    assert not at.exception, at.exception
+    return at, store
+
+
+def _figures(at) -> dict[str, dict]:
+    """Figures by their PNG file name (the chart's key)."""
+    out = {}
+    for chart in at.get("plotly_chart"):
+        name = json.loads(chart.proto.config)["toImageButtonOptions"]["filename"]
+        out[name] = figure_dict(chart.proto.spec)
+    return out
+
+
+def _ok_rows(store) -> pd.DataFrame:
+    return store.query("SELECT * FROM result_rows WHERE status = 'ok'")
+
+
+def _x_with(fig_trace: dict, *parts: str) -> list[int]:
+    return [i for i, x in enumerate(fig_trace["x"]) if all(p in x for p in parts)]
+
+
+def test_every_chart_is_drawn_and_labelled_simulated(shown):
+    at, _ = shown
+    figs = _figures(at)
+    assert set(figs) == {"tokens_vs_documented", "cost_per_image", "latency_distribution", "latency_vs_tokens",
+                         "first_partial_vs_final", "file_sizes", "cost_vs_rating"}
+    for name, fig in figs.items():
+        assert "simulated" in fig["layout"]["title"]["text"], name
+        assert fig["data"], name
+    assert len(at.get("download_button")) == 7
+    assert any("camera icon" in c.value for c in at.caption)
+
+
+def test_tokens_chart_matches_the_documented_table_with_auto_resolved(shown):
+    at, store = shown
+    fig = _figures(at)["tokens_vs_documented"]
+    documented = trace(fig, "documented (catalog")
+    measured = trace(fig, "matches documented")  # the simulator follows the documented table exactly
+    rows = _ok_rows(store)
+    expected = rows.groupby(["model", "resolved_quality", "size"])["output_tokens"].mean()
+    i = _x_with(measured, "gpt-image-1.5 · high · 1536x1024")[0]
+    assert measured["y"][i] == expected[("gpt-image-1.5", "high", "1536x1024")] == 6208
+    j = _x_with(measured, "gpt-image-1-mini · auto→high")[0]
+    assert measured["y"][j] == 4160 + 100  # auto resolved to high, plus one streamed partial image
+    assert dict(zip(documented["x"], documented["y"])) == dict(zip(measured["x"], measured["y"]))
+    assert all("deviates" not in t["name"] for t in fig["data"])
+
+
+def test_cost_chart_matches_billed_costs_per_token_type(shown):
+    at, store = shown
+    fig = _figures(at)["cost_per_image"]
+    rows = _ok_rows(store)
+    part = rows[(rows["model"] == "gpt-image-1.5") & (rows["quality"] == "medium") & (rows["size"] == "1024x1024")]
+    out = trace(fig, "image output")
+    i = _x_with(out, "gpt-image-1.5 · medium · 1024x1024")[0]
+    assert out["y"][i] == pytest.approx(float(sum(Decimal(c) for c in part["cost_image_output_usd"]) / len(part)))
+    text = trace(fig, "text input")
+    assert text["y"][i] == pytest.approx(float(sum(Decimal(c) for c in part["cost_text_input_usd"]) / len(part)))
+    est = trace(fig, "estimated")
+    assert est["y"][i] == pytest.approx(float(Decimal(part["estimated_cost_usd"].iloc[0])))
+
+
+def test_latency_box_and_table_are_the_nearest_rank_quantiles(shown):
+    at, store = shown
+    fig = _figures(at)["latency_distribution"]
+    box = trace(fig, "median")
+    rows = _ok_rows(store)
+    part = rows[(rows["model"] == "gpt-image-1.5") & (rows["quality"] == "high") & (rows["size"] == "1024x1024")]
+    i = _x_with(box, "gpt-image-1.5 · high · 1024x1024")[0]
+    values = list(part["latency_s"])
+    assert box["median"][i] == analysis.nearest_rank(values, 50)
+    assert box["lowerfence"][i] == min(values) and box["upperfence"][i] == max(values)
+    assert trace(fig, "p95")["y"][i] == analysis.nearest_rank(values, 95)
+    table = next(d.value for d in at.dataframe if "p95_s" in d.value.columns)
+    assert len(table) == len(box["x"])
+    assert set(table["provenance"]) == {"simulated"}
+
+
+def test_latency_scatter_has_every_result_and_a_fit_per_model(shown):
+    at, store = shown
+    fig = _figures(at)["latency_vs_tokens"]
+    rows = _ok_rows(store)
+    points = [t for t in fig["data"] if t["mode"] == "markers"]
+    assert sum(len(t["x"]) for t in points) == len(rows)
+    fits = analysis.latency_fit(analysis.summary(store.query))
+    for model in ("gpt-image-1.5", "gpt-image-1-mini"):
+        assert any(t["name"].startswith(f"{model} fit (estimated)") for t in fig["data"]) \
+            == bool(pd.notna(fits.loc[fits["model"] == model, "slope_s_per_token"].iloc[0]))
+
+
+def test_streaming_chart_only_has_streamed_settings(shown):
+    at, store = shown
+    fig = _figures(at)["first_partial_vs_final"]
+    first, final = trace(fig, "first partial"), trace(fig, "final image")
+    assert all(x.startswith("gpt-image-1-mini") for x in first["x"])
+    rows = _ok_rows(store)
+    assert len(first["x"]) == rows.loc[rows["stream"] == 1].groupby(
+        ["output_format", "resolved_quality"]).ngroups
+    assert all(a <= b for a, b in zip(first["y"], final["y"]))
+
+
+def test_file_size_chart_per_format_with_its_share(shown):
+    at, store = shown
+    fig = _figures(at)["file_sizes"]
+    size = trace(fig, "file size")
+    rows = _ok_rows(store)
+    assert sorted(size["x"]) == ["jpeg", "png", "webp"]
+    by_format = rows.groupby("output_format")["image_bytes"]
+    for x, y, share in zip(size["x"], size["y"], size["text"]):
+        assert y == pytest.approx(by_format.mean()[x] / 1024)
+        assert share == f"{by_format.sum()[x] / rows['image_bytes'].sum():.0%} of bytes"
+
+
+def test_cost_vs_rating_stars_the_cheapest_setting_rated_four(analytics):
+    at, store = analytics
+    fig = _figures(at)["cost_vs_rating"]
+    star = trace(fig, "cheapest rated ≥ 4")
+    assert star["text"][0].startswith("gpt-image-1-mini · low")
+    assert star["y"] == [4.0]
+    assert any("gpt-image-1-mini · low" in s.value for s in at.success)
+    at.slider(key="an_min_rating").set_value(5.0).run()
+    star = trace(_figures(at)["cost_vs_rating"], "cheapest rated ≥ 5")
+    assert star["text"][0].startswith("gpt-image-1.5 · high") and star["y"] == [5.0]
+
+
+def test_model_filter_narrows_every_chart(analytics):
+    at, _ = analytics
+    at.multiselect(key="an_models").set_value(["gpt-image-1-mini"]).run()
+    fig = _figures(at)["tokens_vs_documented"]
+    assert all(x.startswith("gpt-image-1-mini") for x in trace(fig, "documented (catalog")["x"])
+    assert "24 results" not in at.markdown[0].value and "12 results" in at.markdown[0].value
+
+
+def test_measured_only_finds_nothing_in_a_simulated_store(analytics):
+    at, _ = analytics
+    at.button_group(key="an_kind").set_value("measured").run()
+    assert not at.get("plotly_chart")
+    assert any("No successful results match" in i.value for i in at.info)
+
+
+def test_empty_store_says_how_to_get_data(tmp_path, monkeypatch):
+    at = _app(tmp_path, monkeypatch)
+    at.run()
+    assert not at.exception
+    assert any("No results yet" in i.value for i in at.info)
