@@ -259,9 +259,9 @@ def _value(col: str, value) -> str:
     if col == "n":
         return f"n={int(value)}"
     if col == "stream":
-        return "stream" if int(value) else "no stream"
+        return "stream" if int(value) else ""
     if col == "partial_images":
-        return f"{int(value)} partial"
+        return f"{int(value)} partial" if int(value) else ""
     if col == "moderation":
         return f"moderation {value}"
     if col == "background":

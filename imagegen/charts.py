@@ -49,8 +49,8 @@ def image_config(name: str) -> dict:
 
 
 def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
-    fig.update_layout(title={"text": title}, margin={"t": 70, "l": 10, "r": 10, "b": 10},
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0}, **kw)
+    # the legend sits right of the plot (plotly makes room for it); above, long entries ran into the title
+    fig.update_layout(title={"text": title}, margin={"t": 60, "l": 10, "r": 10, "b": 10}, **kw)
     return fig
 
 

@@ -39,7 +39,7 @@ if options.empty:
     st.stop()
 
 with st.container(border=True):
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([1, 1, 1.1, 1.3])
     providers = c1.multiselect("Provider", sorted(options["provider"].dropna().unique()), key="an_providers",
                                placeholder="all providers")
     model_pool = options[options["provider"].isin(providers)] if providers else options
