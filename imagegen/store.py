@@ -53,6 +53,7 @@ import pandas as pd
 from .columns import EXPORT_COLUMNS
 from .errors import StoreError
 from .grid import GridEstimate, GridSpec
+from .imagefile import EXTENSIONS, sniff_format
 from .migrations import migrate
 from .pricing import Billed
 from .request import ImageRequest
@@ -89,22 +90,11 @@ def request_key(req: ImageRequest, input_files: Sequence[bytes] = ()) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def sniff_format(data: bytes) -> str:
-    """File format from the bytes themselves (not from what was asked for)."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if data.lstrip()[:5] in (b"<?xml", b"<svg "):
-        return "svg"
-    return "bin"
+def file_format(data: bytes) -> str:
+    """File format from the bytes themselves (not from what was asked for); "bin" when unknown."""
+    return sniff_format(data) or "bin"
 
 
-_EXT = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif", "svg": "svg", "bin": "bin"}
 
 
 def image_dimensions(data: bytes, fmt: str) -> tuple[int | None, int | None]:
@@ -294,8 +284,8 @@ class Store:
     def save_image(self, data: bytes) -> StoredImage:
         """Write original bytes under their sha256 (skipped when already there); safe to call from any thread."""
         sha = hashlib.sha256(data).hexdigest()
-        fmt = sniff_format(data)
-        rel = f"images/{sha[:2]}/{sha}.{_EXT[fmt]}"
+        fmt = file_format(data)
+        rel = f"images/{sha[:2]}/{sha}.{EXTENSIONS.get(fmt, fmt)}"
         path = self.home / rel
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -157,7 +157,7 @@ def test_latency_quantiles_from_a_bounded_sample(query, cells):
     assert 1.0 <= medium["p50_s"] <= 10.0
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.lists(st.floats(min_value=0.01, max_value=300, allow_nan=False), min_size=1, max_size=60))
 def test_vectorised_quantiles_match_nearest_rank(latencies):
     rows = [row(run_id="r", cell_id=0, repeat=i, latency_s=v) for i, v in enumerate(latencies)]

@@ -16,7 +16,7 @@ from imagegen.errors import StoreError
 from imagegen.grid import estimate_grid, loads_spec
 from imagegen.pricing import Usage, billed_cost
 from imagegen.results import Attempt, Generation
-from imagegen.store import ResultRecord, Store, default_home, money, request_key, sniff_format
+from imagegen.store import ResultRecord, Store, default_home, file_format, money, request_key
 
 SPEC = """
 name = "store test"
@@ -108,11 +108,11 @@ def test_identical_images_are_written_once(store):
     assert len(files) == 1
 
 
-def test_sniff_format_reads_the_bytes():
-    assert sniff_format(image_bytes("png")) == "png"
-    assert sniff_format(image_bytes("jpeg")) == "jpeg"
-    assert sniff_format(image_bytes("webp")) == "webp"
-    assert sniff_format(b"garbage") == "bin"
+def test_file_format_reads_the_bytes():
+    assert file_format(image_bytes("png")) == "png"
+    assert file_format(image_bytes("jpeg")) == "jpeg"
+    assert file_format(image_bytes("webp")) == "webp"
+    assert file_format(b"garbage") == "bin"
 
 
 def test_result_rows_view_columns_and_non_ok_rows(store):

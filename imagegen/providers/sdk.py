@@ -28,6 +28,7 @@ import httpx2
 import openai
 
 from ..errors import ProviderError
+from ..imagefile import sniff_format
 from ..request import ImageRequest
 from ..results import Generation
 
@@ -40,19 +41,6 @@ MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "
 def client_timeout(timeout: float) -> httpx2.Timeout:
     """The SDK timeout for one attempt: ``timeout`` to read/write, at most 5 s to connect."""
     return httpx2.Timeout(timeout, connect=min(CONNECT_TIMEOUT_S, timeout))
-
-
-def sniff_format(data: bytes) -> str | None:
-    """The image format from its magic bytes (png, jpeg, webp, gif) or None."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    return None
 
 
 def parse_retry_after(headers: Mapping[str, str] | httpx2.Headers | None) -> float | None:
