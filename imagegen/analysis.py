@@ -2,11 +2,12 @@
 
 Nothing here loads every row on a rerun. A store of 100,000 results reduces to:
 
-- :func:`cell_frame`: one ``GROUP BY`` over the whole store, sums and counts per cell x resolved
-  quality/size. Its size is bounded by the number of cells, not results, and it changes only
-  when the store does (cache it on the store's version). Every filter of a :class:`Selection`
-  (provider, model, run, dates, simulated) is a column of it, so :func:`summary_from_cells`
-  filters and regroups it per *setting* in pandas.
+- :func:`cell_frame`: one ``GROUP BY`` scan of the whole store, sums and counts per cell x
+  resolved quality/size (grouped in the results table's index order, so SQLite aggregates while
+  scanning instead of sorting; split in two queries that run on two cores). Its size is bounded by the number of cells, not results, and it
+  changes only when the store does (cache it on the store's version). Every filter of a
+  :class:`Selection` (provider, model, run, dates, simulated) is a column of it, so
+  :func:`summary_from_cells` filters and regroups it per *setting* in pandas.
 - :func:`latency_sample`: at most ``QUANTILE_SAMPLE`` results of the selection (every k-th by
   ``result_id``; all of them when the selection is smaller), with their latency and tokens. The
   latency quantiles come from it (exact when k is 1; the table says which) and so do the
@@ -24,7 +25,9 @@ they repeat an earlier result and were not paid again.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -60,6 +63,8 @@ DEVIATION_TOLERANCE = 0.005
 QUANTILE_SAMPLE = 20_000
 #: Points drawn in the latency vs tokens scatter, at most.
 SCATTER_POINTS = 2000
+#: The store scan is split into this many queries run side by side (one per core, up to 2).
+PARALLEL_QUERIES = min(2, os.cpu_count() or 1)
 #: Nearest-rank quantiles shown for latency (percent).
 QUANTILES = {"q1_s": 25, "p50_s": 50, "q3_s": 75, "p95_s": 95}
 
@@ -124,7 +129,7 @@ SELECT run_id, cell_id, {{resolved}},
   SUM(image_bytes) AS bytes_sum, COUNT(image_bytes) AS bytes_images,
   SUM(rating) AS rating_sum, COUNT(rating) AS rating_n
 FROM result_rows
-WHERE status = 'ok' AND COALESCE(reused, 0) = 0{{runs}}
+WHERE status = 'ok' AND COALESCE(reused, 0) = 0{{runs}}{{part}}
 GROUP BY {{group}}
 """
 # Pass 1 groups by (run_id, cell_id) only: the results table's (run_id, cell_id, repeat) index
@@ -149,15 +154,36 @@ def _frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return df
 
 
-def cell_frame(query: QueryFn) -> pd.DataFrame:
+def _cell_query(query: QueryFn, resolved: str, group: str, runs: Sequence[str] = (), parts: int = 1) -> pd.DataFrame:
+    """Run the cell aggregate, split into ``parts`` queries by ``cell_id % parts`` run side by side.
+
+    SQLite releases the GIL while it steps, so two read connections use two cores; the split
+    is on a column of the scanned table, so each query only joins and aggregates its share.
+    """
+    runs_sql = f" AND run_id IN ({', '.join('?' for _ in runs)})" if runs else ""
+
+    def one(k: int) -> pd.DataFrame:
+        part_sql = " AND cell_id % ? = ?" if parts > 1 else ""
+        params = (*runs, *((parts, k) if parts > 1 else ()))
+        return query(_CELL_SQL.format(resolved=resolved, runs=runs_sql, part=part_sql, group=group), params)
+
+    if parts <= 1:
+        return one(0)
+    with ThreadPoolExecutor(max_workers=parts, thread_name_prefix="analytics") as pool:
+        frames = [f for f in pool.map(one, range(parts)) if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else one(0)
+
+
+def cell_frame(query: QueryFn, parts: int = PARALLEL_QUERIES) -> pd.DataFrame:
     """Sums and counts of every successful, non-reused result per cell x resolved quality/size.
 
-    One scan of the store grouped per cell; cells whose results resolved to more than one
-    quality or size (``auto``) are read again per resolved value, from their runs only. Adds
-    ``run_day`` (the UTC day the run's first result arrived) for the date filter.
+    One scan of the store grouped per cell (in ``parts`` parallel slices); cells whose results
+    resolved to more than one quality or size (``auto``) are read again per resolved value,
+    from their runs only. Adds ``run_day`` (the UTC day the run's first result arrived) for the
+    date filter.
     """
     columns = (*CELL_KEYS, *CELL_COLUMNS, "run_name", "first_at", *_CELL_NUMERIC, *MINMAX_COLUMNS)
-    df = _frame(query(_CELL_SQL.format(resolved=_RESOLVED_RANGE, runs="", group="run_id, cell_id"), ()),
+    df = _frame(_cell_query(query, _RESOLVED_RANGE, "run_id, cell_id", parts=parts),
                 (*columns, "rq_max", "rq_n", "rs_max", "rs_n"))
     rows = pd.to_numeric(df["rows"], errors="coerce")
     mixed = ((df["resolved_quality"] != df["rq_max"]) & df["rq_max"].notna()) \
@@ -166,16 +192,14 @@ def cell_frame(query: QueryFn) -> pd.DataFrame:
     df = df.drop(columns=["rq_max", "rq_n", "rs_max", "rs_n"])
     if mixed.any():
         runs = sorted(set(df.loc[mixed, "run_id"]))
-        marks = ", ".join("?" for _ in runs)
-        split = _frame(query(_CELL_SQL.format(resolved="resolved_quality, resolved_size",
-                                              runs=f" AND run_id IN ({marks})",
-                                              group="run_id, cell_id, resolved_quality, resolved_size"),
-                             tuple(runs)), columns)
-        wanted = df.loc[mixed, ["run_id", "cell_id"]]
-        split = split.merge(wanted, on=["run_id", "cell_id"], how="inner")
+        split = _frame(_cell_query(query, "resolved_quality, resolved_size",
+                                   "run_id, cell_id, resolved_quality, resolved_size", runs), columns)
+        split = split.merge(df.loc[mixed, ["run_id", "cell_id"]], on=["run_id", "cell_id"], how="inner")
         df = pd.concat([df[~mixed], split[df.columns]], ignore_index=True)
     for col in _CELL_NUMERIC:
         df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0.0)
+    for col in ("output_compression", "n", "stream", "partial_images"):
+        df[col] = pd.to_numeric(df[col], errors="coerce")  # one dtype, NaN for missing, however many slices
     df["run_day"] = df.groupby("run_id")["first_at"].transform("min").astype("string").str.slice(0, 10)
     return df.reset_index(drop=True)
 

@@ -10,6 +10,7 @@ from imagegen import analysis, charts, planner
 from imagegen.errors import ImagegenError
 from ui import planner as editor
 from ui.charts import PNG_HINT, show_chart
+from ui.state import store_version
 
 ctx = ui.page_setup("Planner")
 st.title("Budget planner")
@@ -30,14 +31,19 @@ def _load_csv() -> None:
 problem = editor.seed_once(st.query_params.to_dict(), date.today())
 if problem:
     st.error(problem)
-if st.session_state.pop("pl_csv_error", None):
-    st.error("That CSV is not a plan exported from this page.")
+csv_error = st.session_state.pop("pl_csv_error", None)
+if csv_error:
+    st.error(f"That CSV could not be loaded as a plan: {csv_error}")
 
-run_labels: dict[str, str] = {}
-if ctx.store is not None:
-    runs = ctx.store.runs(limit=200)
-    run_labels = {r.run_id: f"{r.name or '(unnamed)'} · {r.model} · {r.ok} ok · {r.run_id}"
-                  + (" · simulated" if r.simulated else "") for r in runs.itertuples()}
+
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
+def _run_labels(db: str, version: tuple, _store) -> dict[str, str]:
+    runs = _store.runs(limit=200)
+    return {r.run_id: f"{r.name or '(unnamed)'} · {r.model} · {r.ok} ok · {r.run_id}"
+            + (" · simulated" if r.simulated else "") for r in runs.itertuples()}
+
+
+run_labels = _run_labels(str(ctx.store.db_path), store_version(ctx.store), ctx.store) if ctx.store is not None else {}
 
 try:
     plan = editor.editor(ctx.catalog, run_labels)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -71,9 +72,11 @@ def sqlite_query(df: pd.DataFrame):
     """A ``query(sql, params) -> DataFrame`` over an in-memory SQLite holding ``df`` as ``result_rows``."""
     con = sqlite3.connect(":memory:", check_same_thread=False)
     df.to_sql("result_rows", con, index=False)
+    lock = threading.Lock()  # one connection: parallel analytics queries take turns
 
     def query(sql: str, params=()) -> pd.DataFrame:
-        return pd.read_sql_query(sql, con, params=tuple(params))
+        with lock:
+            return pd.read_sql_query(sql, con, params=tuple(params))
 
     query.connection = con  # type: ignore[attr-defined]
     return query

@@ -72,6 +72,14 @@ def test_cell_frame_splits_auto_cells_by_resolved_quality(cells):
     assert plain["latency_max"] == 10.0
 
 
+def test_parallel_slices_add_up_to_the_single_scan(query, cells):
+    key = list(analysis.CELL_KEYS)
+    one = analysis.cell_frame(query, parts=1).sort_values(key, na_position="first").reset_index(drop=True)
+    three = analysis.cell_frame(query, parts=3).sort_values(key, na_position="first").reset_index(drop=True)
+    pd.testing.assert_frame_equal(one, three, check_like=True)
+    assert len(cells) == len(one)
+
+
 def test_cell_frame_run_day_is_the_runs_first_day(cells):
     assert set(cells.loc[cells["run_id"] == "run-2", "run_day"]) == {"2026-11-18"}
     assert set(cells.loc[cells["run_id"] == "run-1", "run_day"]) == {"2026-11-20"}

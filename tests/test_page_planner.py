@@ -166,3 +166,33 @@ def test_csv_export_is_offered(tmp_path, monkeypatch):
     assert "Plan as CSV" in labels and "Data as CSV" in labels
     config = json.loads(at.get("plotly_chart")[0].proto.config)
     assert config["toImageButtonOptions"]["filename"] == "plan_costs"
+
+
+def test_loading_a_plan_csv_replaces_the_plan(tmp_path, monkeypatch):
+    from imagegen import planner
+    from imagegen.planner import Plan, PlanLine, Scenario
+
+    plan = Plan((Scenario("from csv", (PlanLine("gpt-image-1.5", "medium", "1024x1024", Decimal(30000), per="month"),)),),
+                jpy_per_usd=Decimal("140"), rate_date=date(2026, 11, 1))
+    at = _run(_app(tmp_path, monkeypatch))
+    at.file_uploader(key="pl_csv").set_value(("plan.csv", planner.to_csv(plan).encode("utf-8"), "text/csv")).run()
+    assert not at.exception
+    assert _costs(at) == {"from csv": pytest.approx(float(ONE_FIVE_MEDIUM_MONTH))}
+    assert at.number_input(key="pl_fx").value == 140.0
+    assert at.query_params["s0"] == "from csv!gpt-image-1.5~medium~1024x1024~30000~m"
+    at.file_uploader(key="pl_csv").set_value(("bad.csv", b"a,b\n1,2\n", "text/csv")).run()
+    assert any("could not be loaded as a plan" in e.value and "missing column" in e.value for e in at.error)
+
+
+def test_editor_table_round_trip():
+    import pandas as pd
+
+    from imagegen.planner import PlanLine
+    from ui.planner import frame_lines, lines_frame
+
+    lines = (PlanLine("gpt-image-1.5", "medium", "1024x1024", Decimal("12.5"), per="month", prompt_tokens=80,
+                      provider="azure"), PlanLine("gpt-image-1-mini", "low", "1536x1024", Decimal(1000)))
+    table = lines_frame(lines)
+    assert frame_lines(table) == lines
+    half_typed = pd.concat([table, pd.DataFrame([{"model": None, "images": None}])], ignore_index=True)
+    assert frame_lines(half_typed) == lines  # a new row without a model is not a line yet
