@@ -43,4 +43,4 @@ def main() -> float:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(0 if main() < 2.0 else 1)

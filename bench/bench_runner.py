@@ -207,7 +207,15 @@ def main(argv: list[str] | None = None) -> int:
             out["c"] = bench_c(home / "c")
     if args.json:
         print(json.dumps(out, indent=2))
-    return 0
+    missed = [name for name, ok in (
+        ("grid ratio <= 1.15", out.get("a", {}).get("grid_ratio", 0) <= 1.15),
+        ("rpm ratio <= 1.15", out.get("a", {}).get("rpm_ratio", 0) <= 1.15),
+        ("overhead < 20 ms", out.get("c", {}).get("overhead_ms_median", 0) < 20),
+        ("memory flat (100 vs 25 images <= 1.2x)", out.get("c", {}).get("peak_ratio_100_25", 0) <= 1.2),
+    ) if not ok]
+    for name in missed:
+        print(f"target missed: {name}", file=sys.stderr)
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ st.query_params.from_dict(planner.to_query(plan))
 st.subheader("Scenarios side by side")
 st.markdown(f"Figures: **{result.source_label}** · exchange rate **{plan.jpy_per_usd} JPY per USD** "
             f"on {plan.rate_date.isoformat()}")
-st.caption(f"{result.included} A month is {plan.days_per_month.normalize()} days; a year is 12 months.")
+st.caption(f"{result.included} A month is {plan.days_per_month.normalize():f} days; a year is 12 months.")
 for warning in result.warnings:
     st.warning(warning)
 st.dataframe(editor.format_compare(planner.compare(result)), hide_index=True, key="pl_compare")
@@ -78,9 +78,9 @@ st.subheader("Quota and batch time")
 capacity = planner.quota_capacity(plan.quota)
 m1, m2, m3 = st.columns(3)
 m1.metric("Most images per hour", f"{capacity.images_per_hour.normalize():,f}")
-m2.metric(f"Most images per day ({plan.quota.hours_per_day.normalize()} h)", f"{capacity.images_per_day.normalize():,f}")
+m2.metric(f"Most images per day ({plan.quota.hours_per_day.normalize():f} h)", f"{capacity.images_per_day.normalize():,f}")
 m3.metric(f"Time for {plan.quota.batch_images:,} images", str(capacity.batch_time).split(".")[0],
-          help=f"{capacity.batch_requests:,} requests at {capacity.requests_per_minute.normalize()} per minute")
+          help=f"{capacity.batch_requests:,} requests at {capacity.requests_per_minute.normalize():f} per minute")
 st.caption("A steady rate at the quota: it is enforced over sub-minute windows, so bursts above it are refused "
            "(HTTP 429) rather than queued.")
 needs = planner.scenario_quota(result, capacity)

@@ -246,8 +246,9 @@ def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool) ->
         if c1.button("Enlarge", key=f"{key}_big_{rid}", help="Show the full image"):
             _enlarge(store, row)
         name, mime = download_name(row)
-        c2.download_button("Download", data=_original_bytes(store, str(row["image_path"])), file_name=name,
-                           mime=mime, key=f"{key}_dl_{rid}", on_click="ignore",
+        c2.download_button(name.rsplit(".", 1)[-1].upper(), data=_original_bytes(store, str(row["image_path"])),
+                           file_name=name, mime=mime, key=f"{key}_dl_{rid}", on_click="ignore",
+                           icon=":material/download:",
                            help=f"The original bytes as received ({name})")
     if c3.button("Code", key=f"{key}_code_{rid}", help="View the equivalent Python and curl request"):
         _code(row, settings_info)
