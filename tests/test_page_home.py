@@ -29,7 +29,7 @@ def test_home_on_the_simulator(app_env):
 
 def test_home_shows_openai_with_a_masked_key(app_env, monkeypatch):
     monkeypatch.setenv("IMAGEGEN_PROVIDER", "openai")
-    key = "sk-test-abcdefghijklmnop-9876"
+    key = "fake-test-key-abcdefghijklmnop-9876"
     at = open_app(secrets={"OPENAI_API_KEY": key})
     everything = "\n".join(texts(at.markdown) + texts(at.caption) + texts(at.info))
     assert "**OpenAI**" in everything

@@ -73,7 +73,7 @@ def test_dotenv_never_mutates_os_environ(tmp_path, monkeypatch):
 
 
 def test_keys_never_in_repr_str_or_describe(no_dotenv):
-    secret = "sk-supersecret-value-9876"
+    secret = "fake-supersecret-value-9876"
     s = load_settings(env={"OPENAI_API_KEY": secret}, dotenv_path=no_dotenv)
     for text in (repr(s), str(s), str(s.describe())):
         assert secret not in text
