@@ -80,6 +80,8 @@ def _print_summary(store: Store, run: GridRun) -> None:
     rows = store.results(summary.run_id)
     sim = " (simulated)" if summary.simulated else ""
     print()
+    if summary.simulated:
+        print("latency, tokens and cost below are SIMULATED (built-in simulator), not measured on a real service")
     header = f"{'cell':>4} {'rep':>3}  {'settings':<40} {'status':<9} {'latency s':>9} {'out tok':>7} {'cost':>9}"
     print(header)
     print("-" * len(header))
