@@ -29,9 +29,14 @@ class Layout:
     z: tuple[tuple[str, tuple], ...]
 
     @property
+    def axes(self) -> dict[str, tuple]:
+        """Every axis with its values, in x, y, z order."""
+        return dict(a for a in (self.x, self.y, *self.z) if a is not None)
+
+    @property
     def names(self) -> list[str]:
         """Every axis name, in x, y, z order."""
-        return [a[0] for a in (self.x, self.y, *self.z) if a is not None]
+        return list(self.axes)
 
     @property
     def xs(self) -> tuple:
@@ -64,7 +69,7 @@ class Layout:
 
         Raises ValueError naming an axis the grid does not have, and the axes it has.
         """
-        known = dict(a for a in (self.x, self.y, *self.z) if a is not None)
+        known = self.axes
         zs = [z] if isinstance(z, str) else list(z or ())
         wanted = [n for n in (x, y, *zs) if n is not None]
         unknown = [n for n in wanted if n not in known]

@@ -7,8 +7,11 @@ import json
 from datetime import date, timedelta
 from decimal import Decimal
 
+from PIL import Image
+
 from imagegen.catalog import default_catalog
 from imagegen.grid import GridSpec, Limits, estimate_grid
+from imagegen.gridimage import Geometry
 from imagegen.providers import make_simulator_provider
 from imagegen.runner import GridRun
 from imagegen.store import Store
@@ -138,3 +141,15 @@ def test_a_run_from_generate_opens_directly(app_env):
     at.switch_page(PAGE).run()
     assert at.selectbox(key="open_run").value == run_id
     assert len(at.image) == 1
+
+
+def test_grid_as_png_downloads_the_labelled_composite(app_env, downloads):
+    run_id = make_run(app_env, "foxes", ("low", "medium", "high"))
+    at = open_app(PAGE)
+    at.selectbox(key="open_run").set_value(run_id).run()
+    button = {b.key: b for b in at.get("download_button")}["res_grid_png"]
+    assert button.proto.label == "Grid as PNG"
+    name, data = downloads.fetch(button)
+    assert name == f"{run_id}-grid.png" and data.startswith(b"\x89PNG")
+    g = Geometry.for_cell(256)  # one X axis (quality), a title band, no Y or Z margins
+    assert Image.open(io.BytesIO(data)).size == (g.pad + 3 * (256 + g.pad), g.title_h + g.header_h + g.slot_h + g.pad)

@@ -3,27 +3,37 @@
 Used on Generate (while a run fills in and after it) and on Results (any past run). X values are
 columns, Y values rows, Z (and a prompt axis) separate sub-grids. Thumbnails come from
 ``store.thumbnail`` (cached on disk and here), so a rerun never decodes a full image; full images
-are read only for "Enlarge", "Compare" and a download click.
+are read only for "Enlarge", "Compare" and a download click. Where each row goes is
+``imagegen.gridlayout`` (shared with "Grid as PNG", composed by ``imagegen.gridimage`` on click).
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 import streamlit as st
 
 from imagegen.axes import format_value
 from imagegen.codegen import snippets
+from imagegen.gridimage import compose_grid
+from imagegen.gridlayout import (
+    Layout,
+    as_decimal,
+    as_float,
+    cell_key,
+    coords_of,
+    file_format,
+    human_bytes,
+    layout_for,
+    rows_by_cell,
+)
 from imagegen.request import ImageRequest
 from ui import store_for
 from ui.state import bump_store_version
 
 THUMB_PX = 384
+GRID_PNG_CELL_PX = 256
 MIME = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
         "svg": "image/svg+xml"}
 #: Material icons (bundled with Streamlit; emoji fonts are often missing on servers and in CI browsers).
@@ -32,112 +42,38 @@ ICON = {"latency": ":material/timer:", "tokens": ":material/token:", "cost": ":m
 STATUS_TEXT = {"cancelled": "Cancelled before it was sent", "skipped": "Skipped (budget or earlier stop)"}
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Axis names and their values in display order: x, y, then the sub-grid axes."""
-
-    x: tuple[str, tuple] | None
-    y: tuple[str, tuple] | None
-    z: tuple[tuple[str, tuple], ...]
-
-
-def coords_of(row) -> dict:
-    """The cell's coordinates (axis -> value) from a result row."""
-    raw = row.get("coords") if isinstance(row, dict) else row["coords"]
-    if isinstance(raw, dict):
-        return raw
-    try:
-        return json.loads(raw) if raw else {}
-    except (TypeError, ValueError):
-        return {}
-
-
-def layout_for(rows: pd.DataFrame, axes: dict[str, Sequence] | None = None,
-               expected: Sequence[dict] = ()) -> Layout:
-    """Axis order and values: from ``axes`` (the spec, in X, Y, Z order) when given, else as they appear."""
-    found: dict[str, list] = {}
-    for coords in [*expected, *(coords_of(r) for r in rows.to_dict("records"))]:
-        for name, value in coords.items():
-            values = found.setdefault(name, [])
-            if value not in values:
-                values.append(value)
-    order: dict[str, tuple] = {}
-    for name, values in (axes or {}).items():
-        extra = [v for v in found.get(name, []) if v not in values]
-        order[name] = tuple(values) + tuple(extra)
-    for name, values in found.items():
-        order.setdefault(name, tuple(values))
-    items = list(order.items())
-    return Layout(items[0] if items else None, items[1] if len(items) > 1 else None, tuple(items[2:]))
-
-
-def _key(coords: dict, names: Sequence[str]) -> tuple:
-    return tuple(json.dumps(coords.get(n), sort_keys=True, default=str) for n in names)
-
-
-def _dec(value) -> Decimal | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
-def _num(value) -> float | None:
-    if value is None:
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
-
-
-def human_bytes(n) -> str:
-    n = _num(n)
-    if n is None:
-        return "—"
-    for unit in ("B", "KB", "MB"):
-        if n < 1024 or unit == "MB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:,.1f} MB"
-
-
 def cell_figures(row: dict) -> list[str]:
     """The labelled figures shown under a cell's image (latency, tokens, cost, file)."""
-    simulated = bool(_num(row.get("simulated")))
+    simulated = bool(as_float(row.get("simulated")))
     measured = "simulated" if simulated else "measured"
     billed = "billed (simulated)" if simulated else "billed"
     out = []
-    latency = _num(row.get("latency_s"))
+    latency = as_float(row.get("latency_s"))
     if latency is not None:
         text = f"{ICON['latency']} {latency:.2f} s latency ({measured})"
-        first = _num(row.get("first_partial_s"))
+        first = as_float(row.get("first_partial_s"))
         if first is not None:
             text += f" · first partial {first:.2f} s"
         out.append(text)
-    tokens, documented = _num(row.get("output_tokens")), _num(row.get("documented_output_tokens"))
+    tokens, documented = as_float(row.get("output_tokens")), as_float(row.get("documented_output_tokens"))
     if tokens is not None:
         doc = f" · {documented:,.0f} documented" if documented is not None else " · no documented figure"
         out.append(f"{ICON['tokens']} {tokens:,.0f} output tokens {billed}{doc}")
-    cost, estimated = _dec(row.get("cost_usd")), _dec(row.get("estimated_cost_usd"))
+    cost, estimated = as_decimal(row.get("cost_usd")), as_decimal(row.get("estimated_cost_usd"))
     if cost is not None or estimated is not None:
         parts = []
         if cost is not None:
             parts.append(f"${cost:.4f} {billed}")
         if estimated is not None:
             parts.append(f"${estimated:.4f} estimated (max)")
-        if _num(row.get("reused")):
+        if as_float(row.get("reused")):
             parts.append("reused from history")
         out.append(f"{ICON['cost']} " + " · ".join(parts))
-    size = _num(row.get("image_bytes"))
+    size = as_float(row.get("image_bytes"))
     if size is not None:
-        ext = str(row.get("image_path") or "").rsplit(".", 1)[-1].lower() or str(row.get("output_format"))
-        fmt = {"jpg": "JPEG"}.get(ext, ext.upper())  # the stored file's real type
+        fmt = file_format(row)  # the stored file's real type
         dims = ""
-        if _num(row.get("image_width")) and _num(row.get("image_height")):
+        if as_float(row.get("image_width")) and as_float(row.get("image_height")):
             dims = f" · {int(row['image_width'])}×{int(row['image_height'])}"
         out.append(f"{ICON['file']} {human_bytes(size)} {fmt}{dims}")
     return out
@@ -167,7 +103,7 @@ def download_name(row: dict) -> tuple[str, str]:
 def request_of(row: dict) -> ImageRequest:
     """The request a result row was made with (for "view code")."""
     def opt_int(v):
-        f = _num(v)
+        f = as_float(v)
         return None if f is None else int(f)
 
     return ImageRequest(
@@ -175,7 +111,7 @@ def request_of(row: dict) -> ImageRequest:
         size=str(row.get("size") or "auto"), quality=str(row.get("quality") or "auto"),
         background=str(row.get("background") or "auto"), output_format=str(row.get("output_format") or "png"),
         output_compression=opt_int(row.get("output_compression")), moderation=str(row.get("moderation") or "auto"),
-        n=opt_int(row.get("n")) or 1, stream=bool(_num(row.get("stream"))),
+        n=opt_int(row.get("n")) or 1, stream=bool(as_float(row.get("stream"))),
         partial_images=opt_int(row.get("partial_images")) or 0,
         deployment=row.get("deployment") if isinstance(row.get("deployment"), str) else None,
     )
@@ -226,7 +162,7 @@ def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool) ->
     rid = int(row["result_id"])
     if status == "ok" and row.get("image_sha256"):
         st.image(_thumb(str(store.home), str(row["image_sha256"]), THUMB_PX), width="stretch")
-        n = int(_num(row.get("n")) or 1)
+        n = int(as_float(row.get("n")) or 1)
         if n > 1:
             st.caption(f"first of {n} images (all in Enlarge)")
     elif status == "error":
@@ -238,7 +174,7 @@ def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool) ->
     if live:
         return
     if status == "ok":
-        current = _num(row.get("rating"))
+        current = as_float(row.get("rating"))
         st.feedback("stars", key=f"{key}_rate_{rid}", default=int(current) - 1 if current else None,
                     on_change=_rate, args=(store, rid, f"{key}_rate_{rid}"))
     c1, c2, c3 = st.columns(3)
@@ -258,6 +194,29 @@ def _pending(text: str = "⏳ waiting…") -> None:
     st.caption(text)
 
 
+def _grid_png(store, rows: pd.DataFrame, layout: Layout, title: str):
+    """A deferred composer for ``st.download_button``: the PNG is drawn only when clicked."""
+    def compose() -> bytes:
+        # the view's own axis roles and value order (spec order, and cells still expected)
+        return compose_grid(rows, lambda sha: store.thumbnail(sha, THUMB_PX), x=layout.x[0] if layout.x else None,
+                            y=layout.y[0] if layout.y else None, z=[name for name, _ in layout.z],
+                            axes=layout.axes, cell_px=GRID_PNG_CELL_PX, title=title)
+
+    return compose
+
+
+def _grid_png_button(store, rows: pd.DataFrame, layout: Layout, key: str) -> None:
+    first = rows.iloc[0]
+    run_id = str(first.get("run_id") or "run")
+    name = first.get("run_name")
+    title = f"{name} · {run_id}" if isinstance(name, str) and name else run_id
+    col, _ = st.columns([1, 4])
+    col.download_button("Grid as PNG", data=_grid_png(store, rows, layout, title), file_name=f"{run_id}-grid.png",
+                        mime="image/png", key=f"{key}_grid_png", on_click="ignore", icon=":material/grid_on:",
+                        help="The whole grid as one labelled picture (X/Y/Z plot), each cell's figures under "
+                             "its image; simulated figures say so")
+
+
 def render_grid(store, rows: pd.DataFrame, *, key: str, axes: dict[str, Sequence] | None = None,
                 expected: Sequence[dict] = (), settings_info: dict | None = None, live: bool = False) -> None:
     """Draw the grid of ``rows`` (``result_rows`` of one run).
@@ -266,17 +225,11 @@ def render_grid(store, rows: pd.DataFrame, *, key: str, axes: dict[str, Sequence
     finished yet show as waiting. ``live`` (a run in progress) leaves out the per-cell controls.
     """
     layout = layout_for(rows, axes, expected)
-    records = rows.to_dict("records")
-    names = [a[0] for a in (layout.x, layout.y, *layout.z) if a is not None]
-    by_cell: dict[tuple, list[dict]] = {}
-    for r in records:
-        by_cell.setdefault(_key(coords_of(r), names), []).append(r)
-    z_values: list[tuple] = [()]
-    for name, values in layout.z:
-        z_values = [(*zv, (name, v)) for zv in z_values for v in values]
-    xs = layout.x[1] if layout.x else (None,)
-    ys = layout.y[1] if layout.y else (None,)
-    for zv in z_values:
+    by_cell = rows_by_cell(rows.to_dict("records"), layout)
+    if not live and not rows.empty:
+        _grid_png_button(store, rows, layout, key)
+    xs, ys = layout.xs, layout.ys
+    for zv in layout.sub_grids():
         if zv:
             st.subheader(" · ".join(f"{n} = {_short(format_value(n, v), 80)}" for n, v in zv))
         widths = [0.6] + [1] * len(xs) if layout.y else [1] * len(xs)
@@ -291,13 +244,8 @@ def render_grid(store, rows: pd.DataFrame, *, key: str, axes: dict[str, Sequence
             if layout.y:
                 cols[0].markdown(f"**{layout.y[0]} = {_short(format_value(layout.y[0], yv), 60)}**")
             for col, xv in zip(cols[1:] if layout.y else cols, xs):
-                coords = dict(zv)
-                if layout.x:
-                    coords[layout.x[0]] = xv
-                if layout.y:
-                    coords[layout.y[0]] = yv
                 with col:
-                    cell_rows = by_cell.get(_key(coords, names), [])
+                    cell_rows = by_cell.get(cell_key(layout.coords(zv, xv, yv), layout.names), [])
                     if not cell_rows:
                         _pending()
                     for r in cell_rows:
