@@ -27,9 +27,9 @@ PAGE_SIZE = 25
 _SEEN = "_open_run_seen"
 ALL = "All"
 TABLE_COLUMNS = {
-    "name": "Name", "created": "Created (UTC)", "provider": "Provider", "model": "Model", "cells": "Cells",
-    "ok": "OK", "errors": "Failed", "cost": "Cost USD (billed)", "estimate": "Estimate USD (max)",
-    "median_latency_s": "Median latency s", "status": "Status", "source": "Figures", "run_id": "Run id",
+    "name": "Name", "created": "Created (UTC)", "provider": "Provider", "source": "Figures", "model": "Model",
+    "cells": "Cells", "ok": "OK", "errors": "Failed", "cost": "Cost USD (billed)", "estimate": "Estimate USD (max)",
+    "median_latency_s": "Median latency s", "status": "Status", "run_id": "Run id",
 }
 
 
@@ -91,11 +91,11 @@ def history_table(runs: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "name": runs["name"].where(runs["name"].astype(bool), "(unnamed)"),
         "created": runs["created_at"].str.slice(0, 19).str.replace("T", " "),
-        "provider": runs["provider"], "model": runs["model"], "cells": runs["cells"], "ok": runs["ok"],
+        "provider": runs["provider"], "source": runs["simulated"].map(lambda s: "simulated" if s else "measured"),
+        "model": runs["model"], "cells": runs["cells"], "ok": runs["ok"],
         "errors": runs["errors"], "cost": runs["cost_usd"].map(_money),
         "estimate": runs["estimate_max_usd"].map(_money), "median_latency_s": runs["median_latency_s"].round(2),
-        "status": runs["status"], "source": runs["simulated"].map(lambda s: "simulated" if s else "measured"),
-        "run_id": runs["run_id"],
+        "status": runs["status"], "run_id": runs["run_id"],
     })
     return out.rename(columns=TABLE_COLUMNS)
 
