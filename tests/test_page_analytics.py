@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from imagegen import analysis
 from tests.analytics_data import figure_dict, simulated_runs, trace
+from tests.ui_support import page_app
 
-ROOT = Path(__file__).resolve().parents[1]
-SECRET_VARS = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_IMAGE_KEY",
-               "AZURE_OPENAI_API_IMAGE_ENDPOINT", "IMAGEGEN_PROVIDER", "OPENAI_BASE_URL")
 #: Stars given per (model, resolved quality): the cheapest setting rated >= 4 is gpt-image-1-mini low.
 STARS = {("gpt-image-1.5", "low"): 2, ("gpt-image-1.5", "medium"): 4, ("gpt-image-1.5", "high"): 5,
          ("gpt-image-1-mini", "low"): 4, ("gpt-image-1-mini", "high"): 3}
@@ -35,15 +31,7 @@ def sim(tmp_path_factory):
 
 
 def _app(home, monkeypatch) -> AppTest:
-    for var in SECRET_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("IMAGEGEN_HOME", str(home))
-    monkeypatch.setenv("IMAGEGEN_DOTENV", str(home / "no.env"))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "pages" / "3_Analytics.py"), default_timeout=30)
-    at.secrets["IMAGEGEN_PROVIDER"] = "simulator"
-    return at
+    return page_app("3_Analytics.py", home, monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from imagegen import overrides
 from imagegen.catalog import default_catalog
+from tests.ui_support import page_app
 from ui import catalog_tables
-
-ROOT = Path(__file__).resolve().parents[1]
-SECRET_VARS = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_IMAGE_KEY",
-               "AZURE_OPENAI_API_IMAGE_ENDPOINT", "IMAGEGEN_PROVIDER", "OPENAI_BASE_URL")
 
 
 def _app(home, monkeypatch) -> AppTest:
-    for var in SECRET_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("IMAGEGEN_HOME", str(home))
-    monkeypatch.setenv("IMAGEGEN_DOTENV", str(home / "no.env"))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "pages" / "5_Catalog.py"), default_timeout=30)
-    at.secrets["IMAGEGEN_PROVIDER"] = "simulator"
-    return at
+    return page_app("5_Catalog.py", home, monkeypatch)
 
 
 @pytest.fixture

@@ -5,19 +5,15 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from imagegen import overrides
 from imagegen.catalog import default_catalog
 from tests.analytics_data import SPEC_QUALITY_SIZE, figure_dict, simulated_runs, trace
+from tests.ui_support import page_app
 
-ROOT = Path(__file__).resolve().parents[1]
-SECRET_VARS = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_IMAGE_KEY",
-               "AZURE_OPENAI_API_IMAGE_ENDPOINT", "IMAGEGEN_PROVIDER", "OPENAI_BASE_URL")
 M = Decimal(1_000_000)
 # 1,000 images a day, 30-day month, 50 prompt tokens each (documented tokens x catalog prices):
 MINI_LOW_MONTH = 1000 * 30 * (272 * Decimal(8) + 50 * Decimal(2)) / M            # $68.28
@@ -25,17 +21,7 @@ ONE_FIVE_MEDIUM_MONTH = 1000 * 30 * (1056 * Decimal(32) + 50 * Decimal(5)) / M  
 
 
 def _app(home, monkeypatch, query: dict | None = None) -> AppTest:
-    for var in SECRET_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("IMAGEGEN_HOME", str(home))
-    monkeypatch.setenv("IMAGEGEN_DOTENV", str(home / "no.env"))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "pages" / "4_Planner.py"), default_timeout=30)
-    at.secrets["IMAGEGEN_PROVIDER"] = "simulator"
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at
+    return page_app("4_Planner.py", home, monkeypatch, query)
 
 
 def _run(at: AppTest) -> AppTest:

@@ -55,6 +55,22 @@ def open_app(page: str | None = None, secrets: dict | None = None) -> AppTest:
     return at
 
 
+def page_app(page_file: str, home: Path, monkeypatch, query: dict | None = None) -> AppTest:
+    """One page file alone (e.g. ``5_Catalog.py``) on the simulator, with the store in ``home``."""
+    for var in REAL_SERVICE_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.delenv("IMAGEGEN_PROVIDER", raising=False)
+    monkeypatch.setenv("IMAGEGEN_HOME", str(home))
+    monkeypatch.setenv("IMAGEGEN_DOTENV", str(home / "no.env"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / page_file), default_timeout=30)
+    at.secrets["IMAGEGEN_PROVIDER"] = "simulator"  # a non-empty at.secrets replaces any secrets.toml on disk
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at
+
+
 def wait_for_run(at: AppTest, timeout: float = 20.0) -> AppTest:
     """Rerun the page (as the polling fragment would) until the active run is done, then once more."""
     deadline = time.monotonic() + timeout
