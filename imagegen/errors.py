@@ -70,6 +70,7 @@ class ProviderError(ImagegenError):
         stage: str | None = None,
         categories: tuple[str, ...] = (),
         code: str | None = None,
+        simulated: bool = False,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -80,6 +81,7 @@ class ProviderError(ImagegenError):
         self.stage = stage
         self.categories = categories
         self.code = code
+        self.simulated = simulated  # answered by the built-in simulator (even as a "compatible" endpoint)
 
     @property
     def retryable(self) -> bool:

@@ -593,6 +593,8 @@ class GridRun:
             except ProviderError as exc:
                 wall = time.perf_counter() - t
                 last = exc
+                if exc.simulated:
+                    simulated = self._simulated = True
                 attempts.append(Attempt(number, started, wall, False, exc.kind, exc.message, exc.status,
                                         exc.retry_after, exc.request_id))
                 if is_retryable(exc) and number < limits.max_attempts:

@@ -141,6 +141,8 @@ def test_every_fault_kind_becomes_a_provider_error(provider, header, stream, kin
     err = info.value
     assert err.kind == kind and err.status == status
     assert app.request_count == 1  # the SDK's retries are off: one attempt reached the server
+    if status is not None:  # an HTTP error answered by the simulator is marked simulated, even via "compatible"
+        assert err.simulated
     assert err.message and "simulator" in err.message or "endpoint" in err.message
     if check is not None:
         assert check(err), err

@@ -272,10 +272,14 @@ class SDKProvider:
             if request.stream:
                 return self._read_stream(raw, request, start)
             return self._read_response(raw, request, start)
-        except ProviderError:
+        except ProviderError as err:
+            err.simulated = err.simulated or self.simulated
             raise
         except Exception as exc:  # every failure leaves as a ProviderError (or re-raised if unknown)
-            raise translate_error(exc, where=self.where, timeout=timeout, key_hint=self.key_hint) from exc
+            err = translate_error(exc, where=self.where, timeout=timeout, key_hint=self.key_hint)
+            response = getattr(exc, "response", None)
+            err.simulated = self._simulated(response.headers if response is not None else {})
+            raise err from exc
 
     def _simulated(self, headers) -> bool:
         # Anything the built-in simulator answered is marked, even when reached as a "compatible" endpoint.
