@@ -304,11 +304,17 @@ def validate_grid(spec: GridSpec, catalog: Catalog, today: date | None = None) -
     seen: set[str] = set()
     for cell in cells:
         req = cell.request
-        if req.provider == "azure" and req.deployment is None and f"deployment:{req.model}" not in seen:
-            seen.add(f"deployment:{req.model}")
-            failures.append(Problem("model", req.model, "an Azure deployment name mapped to a catalog model",
-                                    "add [deployments] my-deployment = \"" + req.model + "\" to the spec, or set "
-                                    "IMAGEGEN_AZURE_DEPLOYMENTS / AZURE_OPENAI_API_IMAGE_MODEL"))
+        if req.provider == "azure" and req.deployment is None:
+            if f"deployment:{req.model}" not in seen:
+                seen.add(f"deployment:{req.model}")
+                if catalog.has_model(req.model):  # a catalog id: which deployment serves it?
+                    fix = (f'add [deployments] your-deployment = "{req.model}" to the spec, or set '
+                           f"IMAGEGEN_AZURE_DEPLOYMENTS=your-deployment={req.model}")
+                else:  # a deployment name: which model does it serve?
+                    fix = (f'add [deployments] {req.model} = "gpt-image-1.5" (the model it serves) to the spec, '
+                           f"or set IMAGEGEN_AZURE_DEPLOYMENTS={req.model}=gpt-image-1.5")
+                failures.append(Problem("model", req.model, "an Azure deployment mapped to a catalog model", fix))
+            continue  # nothing else can be checked until the model is known
         for p in problems(req, catalog, today):
             key = str(p)
             if key not in seen:  # one line per distinct problem, naming the first cell it hits
