@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from imagegen.cli import build_parser
 from imagegen.providers.openai_api import OpenAIProvider
 from imagegen.request import ImageRequest
@@ -32,3 +34,13 @@ def test_serves_over_http_in_a_separate_process():
         proc.terminate()
         proc.wait(5)
         proc.stderr.close()
+
+
+def test_deployments_from_env_and_flags():
+    from imagegen.simulator.cli import _deployments
+
+    assert _deployments(["b=gpt-image-1-mini"], "a=gpt-image-1.5, b=gpt-image-2") == {
+        "a": "gpt-image-1.5", "b": "gpt-image-1-mini"}
+    assert _deployments([], "") == {}
+    with pytest.raises(SystemExit, match="NAME=MODEL"):
+        _deployments(["oops"], "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .config import SimulatorConfig
@@ -21,6 +22,9 @@ def cmd_simulator(args: argparse.Namespace) -> int:
         data["rpm_limit"] = args.rpm
     if args.fault:
         data["faults"] = list(args.fault)
+    deployments = _deployments(args.deployment, os.environ.get("IMAGEGEN_AZURE_DEPLOYMENTS", ""))
+    if deployments:
+        data["deployments"] = deployments
     config = SimulatorConfig.from_dict(data)
     server = SimulatorServer((args.host, args.port), SimulatorApp(config))
     base = server.base_url
@@ -29,6 +33,7 @@ def cmd_simulator(args: argparse.Namespace) -> int:
           f"  OpenAI:         OPENAI_BASE_URL={base}/v1 OPENAI_API_KEY=anything\n"
           f"  Azure classic:  AZURE_OPENAI_ENDPOINT={base} AZURE_OPENAI_API_KEY=anything\n"
           f"  Azure v1:       AZURE_OPENAI_BASE_URL={base}/openai/v1/\n"
+          f"  Azure deployments: {', '.join(f'{d}={m}' for d, m in deployments.items()) or '(named after catalog models)'}\n"
           "Ctrl+C to stop.", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
@@ -38,6 +43,19 @@ def cmd_simulator(args: argparse.Namespace) -> int:
         server.app.closing.set()
         server.server_close()
     return 0
+
+
+def _deployments(flags: list[str], env_value: str) -> dict[str, str]:
+    """Deployment -> model from IMAGEGEN_AZURE_DEPLOYMENTS, then --deployment flags (which win)."""
+    out: dict[str, str] = {}
+    for item in [*env_value.split(","), *flags]:
+        name, sep, model = item.strip().partition("=")
+        if not item.strip():
+            continue
+        if not sep or not name.strip() or not model.strip():
+            raise SystemExit(f"error: deployment {item.strip()!r} is not NAME=MODEL. Fix: e.g. my-images=gpt-image-1.5")
+        out[name.strip()] = model.strip()
+    return out
 
 
 def register(sub) -> None:
@@ -51,4 +69,7 @@ def register(sub) -> None:
     p.add_argument("--rpm", type=int, default=None, help="answer 429 above this many requests per minute")
     p.add_argument("--fault", action="append", default=[],
                    help='a fault rule, header syntax: "rate_limit; match=fox; times=2; retry_after=1" (repeatable)')
+    p.add_argument("--deployment", action="append", default=[], metavar="NAME=MODEL",
+                   help="an Azure deployment the simulator serves, e.g. my-images=gpt-image-1.5 (repeatable; "
+                        "IMAGEGEN_AZURE_DEPLOYMENTS is read too)")
     p.set_defaults(func=cmd_simulator)
