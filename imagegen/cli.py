@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import sys
+from dataclasses import replace
 from decimal import Decimal
 
 from .catalog import default_catalog
@@ -51,8 +52,22 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_configured_deployments(spec):
+    """Azure specs may rely on the configured deployment map (IMAGEGEN_AZURE_DEPLOYMENTS …), as `run` does."""
+    uses_azure = spec.provider == "azure" or "azure" in spec.axes.get("provider", ())
+    if not uses_azure:
+        return spec
+    from .settings import load_settings
+
+    try:
+        configured = dict(load_settings().deployments)
+    except ImagegenError:  # an incomplete Azure setup: validation names what is missing
+        return spec
+    return replace(spec, deployments={**configured, **spec.deployments})
+
+
 def cmd_estimate(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = _with_configured_deployments(load_spec(args.spec))
     est = estimate_grid(spec, default_catalog())
     if args.json:
         print(json.dumps(est.to_dict(), indent=2, ensure_ascii=False))

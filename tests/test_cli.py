@@ -46,3 +46,18 @@ def test_estimate_over_budget_exits_2(tmp_path, capsys):
     spec.write_text(EXAMPLE.read_text().replace("budget_usd = 2.0", "budget_usd = 0.10"))
     assert main(["estimate", str(spec)]) == 2
     assert "over the budget" in capsys.readouterr().err
+
+
+def test_every_example_spec_estimates(capsys, monkeypatch):
+    monkeypatch.setenv("IMAGEGEN_AZURE_DEPLOYMENTS", "my-images=gpt-image-1.5")
+    for spec in sorted((ROOT / "examples").glob("*.toml")):
+        assert main(["estimate", str(spec), "--json"]) == 0, spec.name
+        data = json.loads(capsys.readouterr().out)
+        assert data["cells"], spec.name
+
+
+def test_azure_estimate_without_a_deployment_map_names_the_variable(capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("IMAGEGEN_AZURE_DEPLOYMENTS", raising=False)
+    monkeypatch.chdir(tmp_path)  # no developer .env in the way
+    assert main(["estimate", str(ROOT / "examples" / "azure-quality.toml")]) == 2
+    assert "IMAGEGEN_AZURE_DEPLOYMENTS=my-images=" in capsys.readouterr().err
