@@ -35,6 +35,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from .catalog import PROVIDER_FLAVOUR
+
 QueryFn = Callable[[str, Sequence], pd.DataFrame]
 
 #: The request settings a result is grouped by (one group = one "setting").
@@ -626,34 +628,36 @@ def rating_costs(frame: pd.DataFrame, min_rating: float = 4.0) -> pd.DataFrame:
 # --- measured cost per image for the planner -----------------------------------------------------
 
 def measured_costs(query: QueryFn, run_ids: Sequence[str]) -> pd.DataFrame:
-    """Mean billed cost per image (exact ``Decimal``) per requested model x quality x size in ``run_ids``.
+    """Mean billed cost per image (exact ``Decimal``) per model x quality x size x provider in ``run_ids``.
 
-    Reads only the chosen runs' billed results (bounded by the choice). Columns: model, quality,
-    size, images, results, cost_usd_per_image (Decimal), simulated (all simulated: True).
+    Reads only the chosen runs' billed, non-streamed results (streaming adds partial-image tokens, so it
+    is not the plain per-image cost). Simulated and real results are never averaged together: each
+    group is all simulated or all measured. ``provider`` is the catalog flavour the results follow
+    (the simulator and compatible endpoints follow OpenAI's rules and prices). Columns: model,
+    quality, size, provider, simulated, images, results, cost_usd_per_image (Decimal).
     """
-    cols = ["model", "quality", "size", "images", "results", "cost_usd_per_image", "simulated"]
+    cols = ["model", "quality", "size", "provider", "simulated", "images", "results", "cost_usd_per_image"]
     if not run_ids:
         return pd.DataFrame(columns=cols)
     marks = ", ".join("?" for _ in run_ids)
     rows = query(
-        f"SELECT model, quality, size, n, cost_usd, simulated FROM result_rows WHERE run_id IN ({marks}) "
-        "AND status = 'ok' AND cost_usd IS NOT NULL AND COALESCE(reused, 0) = 0",
+        f"SELECT model, quality, size, provider, simulated, n, cost_usd FROM result_rows WHERE run_id IN ({marks}) "
+        "AND status = 'ok' AND cost_usd IS NOT NULL AND COALESCE(reused, 0) = 0 AND COALESCE(stream, 0) = 0",
         tuple(run_ids),
     )
     if rows.empty:
         return pd.DataFrame(columns=cols)
     acc: dict[tuple, list] = {}
-    for model, quality, size, n, cost, simulated in rows.itertuples(index=False, name=None):
-        images = max(int(n or 1), 1)
-        entry = acc.setdefault((model, quality, size), [Decimal(0), 0, 0, True])
+    for model, quality, size, provider, simulated, n, cost in rows.itertuples(index=False, name=None):
+        key = (model, quality, size, PROVIDER_FLAVOUR.get(provider, provider), bool(simulated))
+        entry = acc.setdefault(key, [Decimal(0), 0, 0])
         entry[0] += Decimal(str(cost))
-        entry[1] += images
+        entry[1] += max(int(n or 1), 1)
         entry[2] += 1
-        entry[3] = entry[3] and bool(simulated)
     records = [
-        {"model": m, "quality": q, "size": s, "images": imgs, "results": res,
-         "cost_usd_per_image": total / imgs, "simulated": sim}
-        for (m, q, s), (total, imgs, res, sim) in sorted(acc.items())
+        {"model": m, "quality": q, "size": s, "provider": p, "simulated": sim, "images": imgs, "results": res,
+         "cost_usd_per_image": total / imgs}
+        for (m, q, s, p, sim), (total, imgs, res) in sorted(acc.items())
     ]
     return pd.DataFrame(records, columns=cols)
 

@@ -334,15 +334,20 @@ class Measured:
     simulated: bool
 
 
-def measured_lookup(frame: pd.DataFrame | None) -> dict[tuple[str, str, str], Measured]:
-    """Index :func:`imagegen.analysis.measured_costs` by (model, quality, size)."""
+def measured_lookup(frame: pd.DataFrame | None) -> dict[tuple[str, str, str, str], Measured]:
+    """Index :func:`imagegen.analysis.measured_costs` by (model, quality, size, provider).
+
+    Where both exist for a setting, results measured on a real service win over simulated ones.
+    """
     if frame is None or frame.empty:
         return {}
-    return {
-        (r.model, r.quality, r.size): Measured(Decimal(str(r.cost_usd_per_image)), int(r.images), int(r.results),
-                                               bool(r.simulated))
-        for r in frame.itertuples(index=False)
-    }
+    out: dict[tuple[str, str, str, str], Measured] = {}
+    for r in frame.itertuples(index=False):
+        key = (r.model, r.quality, r.size, r.provider)
+        found = Measured(Decimal(str(r.cost_usd_per_image)), int(r.images), int(r.results), bool(r.simulated))
+        if key not in out or (out[key].simulated and not found.simulated):
+            out[key] = found
+    return out
 
 
 def evaluate(plan: Plan, catalog: Catalog, measured: pd.DataFrame | None = None,
@@ -362,7 +367,7 @@ def evaluate(plan: Plan, catalog: Catalog, measured: pd.DataFrame | None = None,
             for w in check_line(line, catalog, on):
                 if w not in warnings:
                     warnings.append(w)
-            hit = table.get((catalog.model(line.model).id, line.quality, line.size))
+            hit = table.get((catalog.model(line.model).id, line.quality, line.size, line.provider))
             if hit is not None:
                 kind = "simulated" if hit.simulated else "measured"
                 cost, source = hit.cost_per_image_usd, kind

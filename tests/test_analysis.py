@@ -271,3 +271,23 @@ def test_analyse_over_the_real_store_view(tmp_path):
     assert lat["max_s"].max() == pytest.approx(rows["latency_s"].max())
     assert (lat["method"] == "exact").all()
     assert set(result.streaming()["setting"].str.split(" · ").str[0]) == {"gpt-image-1-mini"}
+
+
+def test_measured_costs_never_average_simulated_with_real_and_keep_providers_apart():
+    rows = pd.DataFrame({
+        "model": ["gpt-image-1.5"] * 4, "quality": ["medium"] * 4, "size": ["1024x1024"] * 4,
+        "provider": ["simulator", "openai", "azure", "azure"], "simulated": [1, 0, 0, 0], "n": [1, 1, 1, 1],
+        "cost_usd": ["0.20", "0.10", "0.30", "0.50"],
+    })
+    out = analysis.measured_costs(lambda sql, params: rows, ["any"])
+    got = {(r.provider, bool(r.simulated)): r.cost_usd_per_image for r in out.itertuples()}
+    assert got == {("openai", True): Decimal("0.20"), ("openai", False): Decimal("0.10"),
+                   ("azure", False): Decimal("0.40")}
+
+    from imagegen.planner import measured_lookup
+
+    table = measured_lookup(out)
+    # measured on the real service wins over simulated for the same setting and provider
+    assert table[("gpt-image-1.5", "medium", "1024x1024", "openai")].cost_per_image_usd == Decimal("0.10")
+    assert not table[("gpt-image-1.5", "medium", "1024x1024", "openai")].simulated
+    assert table[("gpt-image-1.5", "medium", "1024x1024", "azure")].cost_per_image_usd == Decimal("0.40")

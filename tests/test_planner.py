@@ -96,7 +96,7 @@ def test_three_scenarios_compare_to_the_first(catalog):
 
 
 def test_measured_figures_replace_documented_where_measured(catalog):
-    measured = pd.DataFrame([{"model": "gpt-image-1.5", "quality": "medium", "size": "1024x1024", "images": 4,
+    measured = pd.DataFrame([{"model": "gpt-image-1.5", "quality": "medium", "size": "1024x1024", "provider": "openai", "images": 4,
                               "results": 4, "cost_usd_per_image": Decimal("0.04"), "simulated": True}])
     plan = planner.with_scenarios(planner.default_plan(TODAY), planner.default_plan(TODAY).scenarios)
     plan = Plan(plan.scenarios, rate_date=TODAY, source="measured", run_ids=("r1",))
