@@ -268,8 +268,10 @@ class GridRun:
         self._providers = self._provider_lookup(provider)
         # Build every provider now: a missing key or endpoint is refused before anything is sent,
         # and the first requests do not wait for client set-up.
-        for name in sorted({job.cell.request.provider for job in self.jobs}):
-            self._providers(name)
+        # A run is simulated from the start when any provider it uses is the simulator (so a run
+        # cancelled before its first answer is still labelled simulated, never measured).
+        built = [self._providers(name) for name in sorted({job.cell.request.provider for job in self.jobs})]
+        self._uses_simulator = any(getattr(p, "simulated", False) for p in built)
         self._limiters: dict[tuple[str, str], TokenBucket] = {}
         self._cancel = threading.Event()
         self._done = threading.Event()
@@ -283,9 +285,8 @@ class GridRun:
         self._unfinished = 0     # submitted jobs not yet recorded
         self._counts: Counter[str] = Counter()
         self._error_kinds: Counter[str] = Counter()
-        self._simulated = False
+        self._simulated = self._uses_simulator
         self._thread: threading.Thread | None = None
-        self._resumed = resume is not None
         self.summary: RunSummary | None = None
         self.error: BaseException | None = None
 
@@ -332,13 +333,18 @@ class GridRun:
     def done(self) -> bool:
         return self._done.is_set()
 
+    @property
+    def simulated(self) -> bool:
+        """True when any figure of this run comes (or will come) from the simulator."""
+        return self._simulated
+
     def start(self) -> str:
         """Create (or reopen) the run in the store and run it in a background thread; return its id."""
         if self._thread is not None:
             raise ImagegenError("this GridRun was already started. Fix: create a new GridRun.")
         if self.run_id is None:
             # The user's own text is stored (comments, nested [simulator] tables survive).
-            self.run_id = self.store.create_run(self.spec, self.estimate, simulated=False,
+            self.run_id = self.store.create_run(self.spec, self.estimate, simulated=self._uses_simulator,
                                                 input_files=self.input_files, name=self.name,
                                                 spec_toml=self.spec_toml)
         else:

@@ -275,10 +275,6 @@ class Store:
         with self._write() as conn:
             conn.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE run_id = ?", (run_id,))
 
-    def set_simulated(self, run_id: str, simulated: bool) -> None:
-        with self._write() as conn:
-            conn.execute("UPDATE runs SET simulated = MAX(simulated, ?) WHERE run_id = ?", (int(simulated), run_id))
-
     # -- writing: results --------------------------------------------------------------------
 
     def save_image(self, data: bytes) -> StoredImage:

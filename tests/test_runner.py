@@ -481,3 +481,17 @@ def test_azure_deployments_from_settings_are_merged_before_expanding(store):
     assert (row["provider"], row["deployment"], row["status"]) == ("azure", "my-images", "ok")
     with pytest.raises(InvalidRequest, match="deployment"):
         GridRun(spec, provider=fake, store=store, settings=Settings(provider="azure", flavour="v1"))
+
+
+def test_a_simulator_run_is_labelled_simulated_even_when_cancelled_before_any_answer(store):
+    provider = make_simulator_provider({"fixed_latency_s": 5.0})
+    run = GridRun(spec_text(qualities=("low", "medium")), provider=provider, store=store)
+    assert run.simulated  # known before anything is sent
+    run.start()
+    run.cancel()
+    assert run.wait(2.0)
+    assert run.summary.ok == 0 and run.summary.simulated
+    assert store.runs().iloc[0]["simulated"]
+    real = FakeProvider()
+    real.simulated = False  # a provider that talks to a real service
+    assert not GridRun(spec_text(qualities=("low",)), provider=real, store=store).simulated

@@ -90,8 +90,7 @@ def _axes(run: GridRun) -> dict:
 
 
 def _spent_label(run: GridRun, spent) -> str:
-    simulated = run.spec.provider == "simulator" and "provider" not in run.spec.axes
-    return f"${spent:.4f} {'billed (simulated)' if simulated else 'billed'}"
+    return f"${spent:.4f} {'billed (simulated)' if run.simulated else 'billed'}"
 
 
 def _live(ctx: Context) -> None:
