@@ -20,6 +20,10 @@ per-setting summary, testable on synthetic data.
 ``result_rows`` table or view (``Store.query`` in the app; an in-memory SQLite in tests).
 Only successful results count (``status = 'ok'``). Results reused from history are left out:
 they repeat an earlier result and were not paid again.
+
+Money: the chart aggregates sum costs as SQL REALs (floating point), which is exact far beyond the
+4 decimal places the charts show; they are for plotting only. Figures that feed a budget are exact
+``Decimal``: :func:`measured_costs` (the planner), the store's run totals and the exports.
 """
 
 from __future__ import annotations
