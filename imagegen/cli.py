@@ -21,8 +21,11 @@ from .grid import estimate_grid, load_spec
 COMMAND_MODULES = ("imagegen.cli", "imagegen.simulator.cli", "imagegen.cli_runs")
 
 
-def _money(value: Decimal, places: int = 4) -> str:
-    return f"${value:.{places}f}"
+def money(value: Decimal | str | None, places: int = 4) -> str:
+    """``$0.1234`` from a Decimal (or its string); ``-`` when unknown."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return f"${Decimal(str(value)):.{places}f}"
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -77,13 +80,13 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     for cell, e in zip(est.cells, est.estimates):
         tokens = f"{e.output_tokens_min}" if e.output_tokens_min == e.output_tokens_max else \
             f"{e.output_tokens_min}-{e.output_tokens_max}"
-        cost = _money(e.cost_usd_max) if e.cost_usd_min == e.cost_usd_max else \
-            f"{_money(e.cost_usd_min)}-{_money(e.cost_usd_max)}"
+        cost = money(e.cost_usd_max) if e.cost_usd_min == e.cost_usd_max else \
+            f"{money(e.cost_usd_min)}-{money(e.cost_usd_max)}"
         print(f"  [{cell.index:>3}] {cell.label:<50} out {tokens:>11} tok ({e.token_status})  {cost}")
-    print(f"total: {_money(est.total_cost_usd_min)} - {_money(est.total_cost_usd_max)} (budget uses the max)")
+    print(f"total: {money(est.total_cost_usd_min)} - {money(est.total_cost_usd_max)} (budget uses the max)")
     if est.over_budget():
-        print(f"refused: the estimate's maximum {_money(est.total_cost_usd_max)} is over the budget "
-              f"{_money(spec.limits.budget_usd)}. Fix: raise [limits] budget_usd or shrink the grid.", file=sys.stderr)
+        print(f"refused: the estimate's maximum {money(est.total_cost_usd_max)} is over the budget "
+              f"{money(spec.limits.budget_usd)}. Fix: raise [limits] budget_usd or shrink the grid.", file=sys.stderr)
         return 2
     return 0
 

@@ -14,21 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cli import money
 from .errors import ConfigError
 
 if TYPE_CHECKING:  # imported inside the commands: `estimate` and `--help` stay fast
     from .runner import GridRun, RunEvent
     from .store import Store
-
-
-def _money(value: Decimal | str | None, places: int = 4) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "-"
-    return f"${Decimal(str(value)):.{places}f}"
 
 
 def _num(value, fmt: str = "{:.2f}") -> str:
@@ -49,9 +43,9 @@ def _print_estimate(run: GridRun) -> None:
     resumed = f", {todo} still to run" if todo != run.total else ""
     print(f"{spec.name or spec.model}: {len(est.cells)} cells x {spec.repeats} repeats = {est.requests} requests "
           f"on {spec.provider}{resumed}")
-    budget = f", budget {_money(spec.limits.budget_usd)}" if spec.limits.budget_usd is not None else ""
+    budget = f", budget {money(spec.limits.budget_usd)}" if spec.limits.budget_usd is not None else ""
     rpm = f", {spec.limits.rpm:g} rpm" if spec.limits.rpm else ""
-    print(f"estimated cost: {_money(est.total_cost_usd_min)} - {_money(est.total_cost_usd_max)}{budget}; "
+    print(f"estimated cost: {money(est.total_cost_usd_min)} - {money(est.total_cost_usd_max)}{budget}; "
           f"concurrency {spec.limits.concurrency}{rpm}")
 
 
@@ -64,7 +58,7 @@ def _progress(run: GridRun):
     def on_event(event: RunEvent) -> None:
         if event.kind == "result":
             bar.update(1)
-            bar.set_postfix_str(f"spent {_money(event.spent_usd)}", refresh=False)
+            bar.set_postfix_str(f"spent {money(event.spent_usd)}", refresh=False)
             row = event.row or {}
             if row.get("status") == "error":
                 bar.write(f"cell {event.cell_id} repeat {event.repeat}: {row.get('error_kind')}: "
@@ -91,14 +85,14 @@ def _print_summary(store: Store, run: GridRun) -> None:
         status = r.status + ("*" if r.reused else "")
         tokens = "-" if r.output_tokens is None or r.output_tokens != r.output_tokens else f"{int(r.output_tokens)}"
         print(f"{r.cell_id:>4} {r.repeat:>3}  {label[:40]:<40} {status:<9} {_num(r.latency_s):>9} {tokens:>7} "
-              f"{_money(r.cost_usd):>9}")
+              f"{money(r.cost_usd):>9}")
     print("-" * len(header))
     ok = f"{summary.ok}/{summary.total} ok"
     extra = [f"{n} {k}" for k, n in (("errors", summary.errors), ("cancelled", summary.cancelled),
                                      ("skipped", summary.skipped), ("reused*", summary.reused),
                                      ("still in flight", summary.in_flight)) if n]
-    print(f"{ok}{', ' + ', '.join(extra) if extra else ''}; billed {_money(summary.spent_usd)}{sim} "
-          f"(estimated {_money(summary.estimate_min_usd)} - {_money(summary.estimate_max_usd)}); "
+    print(f"{ok}{', ' + ', '.join(extra) if extra else ''}; billed {money(summary.spent_usd)}{sim} "
+          f"(estimated {money(summary.estimate_min_usd)} - {money(summary.estimate_max_usd)}); "
           f"wall {summary.wall_s:.1f} s (measured)")
     if summary.error_kinds:
         print("errors by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(summary.error_kinds.items())))
@@ -154,7 +148,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for r in df.itertuples(index=False):
         sim = " sim" if r.simulated else ""
         print(f"{r.run_id:<23} {r.created_at[:19]:<19} {(r.name or '')[:24]:<24} {r.model[:16]:<16} "
-              f"{r.status:<9} {f'{r.ok}/{r.requests}':>9} {_money(r.cost_usd):>9}{sim}")
+              f"{r.status:<9} {f'{r.ok}/{r.requests}':>9} {money(r.cost_usd):>9}{sim}")
     total = store.count_runs()
     if total > len(df):
         print(f"({len(df)} of {total} runs; --limit N for more)")

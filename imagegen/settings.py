@@ -47,7 +47,6 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "use_entra_id": ("AZURE_OPENAI_USE_ENTRA_ID",),
     "deployments": ("IMAGEGEN_AZURE_DEPLOYMENTS",),
 }
-SECRET_SETTINGS = ("openai_api_key", "azure_api_key", "azure_ad_token")
 
 
 def mask(secret: str | None) -> str | None:
