@@ -192,7 +192,7 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
     simulated = bool(info.get("simulated"))
     ok = rows[rows["status"] == "ok"]
     latency = ok.loc[ok["reused"] == 0, "latency_s"].median() if not ok.empty else float("nan")
-    cost = sum((Decimal(c) for c in rows["cost_usd"].dropna()), Decimal(0))
+    cost = Decimal(str(info.get("cost_usd") or 0))  # the store's exact running total of the run
     m = st.columns(5)
     m[0].metric("Cells × repeats", f"{len(rows):,}", help=f"{info['requests']} requested")
     m[1].metric("OK / failed", f"{len(ok)} / {int((rows['status'] == 'error').sum())}")

@@ -143,7 +143,7 @@ def _finished(ctx: Context, run: GridRun) -> None:
     # Counts come from the store, not the summary: requests in flight at a cancel land later.
     rows = ctx.store.results(run.run_id)
     counts = rows["status"].value_counts().to_dict()
-    spent = sum((Decimal(c) for c in rows["cost_usd"].dropna()), Decimal(0))
+    spent = Decimal(str(ctx.store.run(run.run_id).get("cost_usd") or 0))  # the store's exact running total
     ok = int(counts.get("ok", 0))
     parts = [f"{ok} ok"] + [f"{int(counts[k])} {label}" for k, label in
                              (("error", "failed"), ("cancelled", "cancelled"), ("skipped", "skipped")) if counts.get(k)]
