@@ -344,3 +344,16 @@ def test_z_axis_and_prompts_make_sub_grids(app_env):
             assert f"output_format = {fmt} · prompt = {prompt}" in titles
     captions = texts(at.caption)
     assert sum(c.startswith(":material/image: ") and "JPEG" in c for c in captions) == 4  # the real file type
+
+
+def test_reuse_takes_identical_results_from_history_at_no_cost(app_env):
+    at = run_default_grid(open_app(PAGE))
+    first = at.session_state["active_run"].run_id
+    at.checkbox(key="reuse_history").check().run()
+    at = run_default_grid(at)
+    second = at.session_state["active_run"]
+    assert second.run_id != first and second.summary.reused == 9
+    rows = store_rows(app_env, second.run_id)
+    assert rows["reused"].tolist() == [1] * 9
+    assert all(Decimal(c) == 0 for c in rows["cost_usd"])
+    assert len(at.image) == 9 and any("reused from history" in c for c in texts(at.caption))

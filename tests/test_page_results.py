@@ -4,6 +4,7 @@ rename, delete and export (the CLI's format)."""
 import csv
 import io
 import json
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -153,3 +154,29 @@ def test_grid_as_png_downloads_the_labelled_composite(app_env, downloads):
     assert name == f"{run_id}-grid.png" and data.startswith(b"\x89PNG")
     g = Geometry.for_cell(256)  # one X axis (quality), a title band, no Y or Z margins
     assert Image.open(io.BytesIO(data)).size == (g.pad + 3 * (256 + g.pad), g.title_h + g.header_h + g.slot_h + g.pad)
+
+
+def test_finish_the_missing_cells_of_a_cancelled_run(app_env):
+    spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("a red fox",), name="cut short",
+                    params={"size": "1024x1024"}, axes={"quality": ("low", "medium", "high")},
+                    limits=Limits(concurrency=1))
+    run = GridRun(spec, provider=make_simulator_provider({"fixed_latency_s": 0.3}), store=Store(app_env))
+    run.start()
+    run.cancel()
+    assert run.wait(3)
+    store = Store(app_env)
+    deadline = time.monotonic() + 5  # the request in flight at the cancel still lands
+    while len(store.results(run.run_id)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    before = store.results(run.run_id)["status"].tolist()
+    missing = before.count("cancelled")
+    assert missing >= 1
+    at = open_app(PAGE)
+    at.selectbox(key="open_run").set_value(run.run_id).run()
+    button = at.button(key="resume_run")
+    assert button.label == f"Finish the {missing} missing cell(s)"
+    button.click().run()
+    ui_support.wait_for_run(at)
+    after = Store(app_env).results(run.run_id)
+    assert sorted(after["status"]) == ["ok", "ok", "ok"]
+    assert at.session_state["active_run"].run_id == run.run_id  # the same run, finished on Generate

@@ -216,6 +216,7 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
     e2.download_button("Export JSON", data=lambda: ctx.store.export(run_id, "json"), file_name=f"{run_id}.json",
                        mime="application/json", key="export_json", on_click="ignore",
                        help="The CLI's `export --format json`")
+    _render_resume(ctx, info, rows)
     axes: dict = {}
     try:
         spec = loads_spec(info["spec_toml"])
@@ -228,6 +229,23 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
         st.code(info["spec_toml"], language="toml")
     render_compare(ctx.store, rows, key="res")
     render_grid(ctx.store, rows, key="res", axes=axes, settings_info=describe_settings(ctx.settings))
+
+
+def _render_resume(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
+    """A button that sends only the missing cells (cancelled, skipped, never recorded) and shows them filling in."""
+    from ui import run_panel  # the live-run panel lives with Generate
+
+    done = int(rows["status"].isin(["ok", "error"]).sum())
+    missing = int(info.get("requests") or 0) - done
+    live = st.session_state.get(run_panel.ACTIVE_RUN)
+    if missing <= 0 or (live is not None and live.run_id == info["run_id"] and not live.done):
+        return
+    if st.button(f"Finish the {missing} missing cell(s)", key="resume_run", icon=":material/play_arrow:",
+                 help="Sends only what was cancelled, skipped or never recorded (`python -m imagegen run --resume`); "
+                      "the run continues on the Generate page"):
+        if run_panel.resume(ctx, info["run_id"]) is not None:
+            st.switch_page("pages/1_Generate.py")
+        st.error(st.session_state.pop(run_panel.START_ERROR, "Not resumed."))
 
 
 def render(ctx: Context) -> None:

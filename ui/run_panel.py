@@ -14,6 +14,7 @@ from decimal import Decimal
 import streamlit as st
 
 from imagegen.errors import ImagegenError
+from imagegen.grid import loads_spec
 from imagegen.runner import GridRun
 from ui import Context, describe_settings
 from ui.generate_form import Plan, spec_file_name
@@ -38,6 +39,9 @@ def render_controls(ctx: Context, plan: Plan) -> None:
     ss[PLAN] = plan  # what the user sees is what the Run callback starts
     if ss.get(START_ERROR):
         st.error(ss.pop(START_ERROR))
+    st.checkbox("Reuse identical results from history (cost $0, marked reused)", key="reuse_history",
+                help="A cell × repeat whose exact request (provider, model, every parameter, prompt) already "
+                     "succeeded is taken from the history instead of being sent (`run --reuse`)")
     c1, c2, c3 = st.columns([1, 1.3, 3], vertical_alignment="center")
     running = _running()
     c1.button("Run grid", key="run_grid", type="primary", disabled=not plan.ready or running, on_click=_on_run,
@@ -69,11 +73,33 @@ def start(ctx: Context, plan: Plan) -> GridRun | None:
 
     try:
         run = GridRun(spec, provider=provider, store=ctx.store, catalog=ctx.catalog, settings=ctx.settings,
-                      name=spec.name or None)
+                      name=spec.name or None, reuse=bool(st.session_state.get("reuse_history")))
         run.start()
     except ImagegenError as exc:
         st.session_state[START_ERROR] = f"Not started: {exc}"
         return None
+    return _activate(run)
+
+
+def resume(ctx: Context, run_id: str) -> GridRun | None:
+    """Finish the cells of a past run that were cancelled, skipped or never recorded (`run --resume`)."""
+    spec_simulator = ctx.store.run(run_id).get("spec_toml") or ""
+    try:
+        simulator = loads_spec(spec_simulator).simulator if spec_simulator else None
+    except ImagegenError:
+        simulator = None
+    try:
+        run = GridRun(None, resume=run_id, provider=lambda name: ctx.provider_factory(name, simulator=simulator),
+                      store=ctx.store, catalog=ctx.catalog, settings=ctx.settings)
+        run.start()
+    except ImagegenError as exc:
+        st.session_state[START_ERROR] = f"Not resumed: {exc}"
+        return None
+    return _activate(run)
+
+
+def _activate(run: GridRun) -> GridRun:
+    """Make ``run`` the page's live run (progress, grid filling in, Cancel)."""
     st.session_state[ACTIVE_RUN] = run
     st.session_state[EXPECTED] = [cell.coords for cell in run.estimate.cells]
     st.session_state[OPEN_RUN] = run.run_id
