@@ -114,7 +114,7 @@ ratings = result.ratings(min_rating)
 if not ratings.empty and ratings["cheapest"].any():
     best = ratings[ratings["cheapest"]].iloc[0]
     st.success(f"Cheapest setting with a mean rating of at least {min_rating:g}: **{best['setting']}** — "
-               f"${best['cost_usd_per_image']:.4f} per image ({best['cost_source']}), rated {best['mean_rating']:.2f} "
+               f"${best['cost_usd_per_image']:.4f} per image ({best['cost_source']}, {best['provenance']}), rated {best['mean_rating']:.2f} "
                f"by {int(best['ratings'])} rating(s).")
 elif not ratings.empty:
     st.info(f"No rated setting reaches a mean rating of {min_rating:g}.")
