@@ -293,20 +293,7 @@ class SDKProvider:
             raise ValueError("the response has no data[] images")
         images = tuple(decode_image(item.get("b64_json") if isinstance(item, dict) else None)
                        for item in payload["data"])
-        return Generation(
-            images=images,
-            output_format=payload.get("output_format") or sniff_format(images[0]) or request.output_format,
-            resolved_quality=payload.get("quality"),
-            resolved_size=payload.get("size"),
-            resolved_background=payload.get("background"),
-            usage=payload.get("usage"),
-            wall_s=time.perf_counter() - start,
-            final_s=final_s,
-            processing_ms=_processing_ms(headers),
-            request_id=request_id_of(headers),
-            ratelimit=ratelimit_headers(headers),
-            simulated=self._simulated(headers),
-        )
+        return self._generation(payload, images, headers, request, start, final_s)
 
     def _read_stream(self, raw, request: ImageRequest, start: float) -> Generation:
         headers = raw.headers
@@ -331,19 +318,24 @@ class SDKProvider:
             stream.close()
         if not images or final_s is None:
             raise ValueError("the event stream ended without an image_generation.completed event")
+        return self._generation(final, tuple(images), headers, request, start, final_s,
+                                first_partial_s=first_partial, partial_images_received=partials)
+
+    def _generation(self, body: dict, images: tuple[bytes, ...], headers, request: ImageRequest, start: float,
+                    final_s: float, **streaming) -> Generation:
+        """A Generation from a response body or a stream's completed event (same resolved fields)."""
         return Generation(
-            images=tuple(images),
-            output_format=final.get("output_format") or sniff_format(images[0]) or request.output_format,
-            resolved_quality=final.get("quality"),
-            resolved_size=final.get("size"),
-            resolved_background=final.get("background"),
-            usage=final.get("usage"),
+            images=images,
+            output_format=body.get("output_format") or sniff_format(images[0]) or request.output_format,
+            resolved_quality=body.get("quality"),
+            resolved_size=body.get("size"),
+            resolved_background=body.get("background"),
+            usage=body.get("usage"),
             wall_s=time.perf_counter() - start,
             final_s=final_s,
-            first_partial_s=first_partial,
-            partial_images_received=partials,
             processing_ms=_processing_ms(headers),
             request_id=request_id_of(headers),
             ratelimit=ratelimit_headers(headers),
             simulated=self._simulated(headers),
+            **streaming,
         )
