@@ -4,6 +4,7 @@ compare, enlarge, view code, original-bytes download, budget and confirmation, s
 import json
 import time
 import tomllib
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -284,7 +285,7 @@ def test_expected_duration_uses_the_latency_model_and_rpm(rpm, expected):
     # gpt-image-2 low 1024x1536 = 158 tokens; use gpt-image-1.5 for the documented 408
     values.model, values.params = "gpt-image-1.5", {"quality": "low", "size": "1024x1024"}
     spec, _ = build_spec(values, CAT)
-    est = estimate_grid(spec, CAT)
+    est = estimate_grid(spec, CAT, date(2026, 11, 1))  # pinned: gpt-image-1.5 ran on openai then
     assert expected_duration_s(est) == pytest.approx(expected)
     assert format_duration(75) == "1 min 15 s" and format_duration(3.25) == "3.2 s"
 
