@@ -32,11 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from imagegen import analysis, charts  # noqa: E402
-from imagegen.catalog import default_catalog  # noqa: E402
-from imagegen.grid import estimate_grid, loads_spec  # noqa: E402
-from imagegen.pricing import MILLION  # noqa: E402
-from imagegen.store import Store, money  # noqa: E402
+from imagegen.core.catalog import default_catalog  # noqa: E402
+from imagegen.core.grid import estimate_grid, loads_spec  # noqa: E402
+from imagegen.core.pricing import MILLION  # noqa: E402
+from imagegen.insight import analysis, charts  # noqa: E402
+from imagegen.storage.store import Store, money  # noqa: E402
 
 TARGET_S = 2.0
 MODELS = ("gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2")

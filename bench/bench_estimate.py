@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imagegen.catalog import load_catalog  # noqa: E402
-from imagegen.grid import estimate_grid, parse_spec  # noqa: E402
+from imagegen.core.catalog import load_catalog  # noqa: E402
+from imagegen.core.grid import estimate_grid, parse_spec  # noqa: E402
 
 
 def spec_10k():

@@ -38,10 +38,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from imagegen.catalog import default_catalog  # noqa: E402
-from imagegen.grid import GridSpec, Limits, estimate_grid  # noqa: E402
-from imagegen.pricing import MILLION  # noqa: E402
-from imagegen.store import Store, money  # noqa: E402
+from imagegen.core.catalog import default_catalog  # noqa: E402
+from imagegen.core.grid import GridSpec, Limits, estimate_grid  # noqa: E402
+from imagegen.core.pricing import MILLION  # noqa: E402
+from imagegen.storage.store import Store, money  # noqa: E402
 
 TARGET_S = 1.0
 MODELS = ("gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2")
@@ -103,8 +103,8 @@ def fill(store: Store, rows: int, cells: int, seed: int = 11) -> int:
 
 def real_run(store: Store) -> str:
     """One 3x3 run through the real runner on the simulator (real images and thumbnails)."""
-    from imagegen.providers import make_simulator_provider
-    from imagegen.runner import GridRun
+    from imagegen.execution.providers import make_simulator_provider
+    from imagegen.execution.runner import GridRun
 
     spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("F1レーサーを躍動感あるように描いて。",),
                     name="bench real 3x3", axes={"quality": QUALITIES, "size": SIZES}, limits=Limits(concurrency=9))

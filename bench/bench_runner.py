@@ -3,7 +3,7 @@
     /tmp/venv/bin/python bench/bench_runner.py            # all three, ~45 s
     /tmp/venv/bin/python bench/bench_runner.py --only a   # or b, c; --latency 0.5 for a quicker run
 
-(a) grid wall time / ideal lower bound (``imagegen.ratelimit.ideal_wall_s``) for the same latency,
+(a) grid wall time / ideal lower bound (``imagegen.execution.ratelimit.ideal_wall_s``) for the same latency,
     concurrency and rpm: a 27-cell grid at concurrency 9, and 12 requests under rpm = 240, against the
     in-process simulator (real openai SDK) with a fixed latency.
 (b) the same 27-cell grid one request at a time, as the seed document's sample loops, for comparison.
@@ -32,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from imagegen.catalog import default_catalog  # noqa: E402
-from imagegen.grid import estimate_grid, loads_spec  # noqa: E402
-from imagegen.providers import make_simulator_provider  # noqa: E402
-from imagegen.ratelimit import ideal_wall_s  # noqa: E402
-from imagegen.results import Generation  # noqa: E402
-from imagegen.runner import GridRun  # noqa: E402
-from imagegen.store import ResultRecord, Store  # noqa: E402
+from imagegen.core.catalog import default_catalog  # noqa: E402
+from imagegen.core.grid import estimate_grid, loads_spec  # noqa: E402
+from imagegen.core.results import Generation  # noqa: E402
+from imagegen.execution.providers import make_simulator_provider  # noqa: E402
+from imagegen.execution.ratelimit import ideal_wall_s  # noqa: E402
+from imagegen.execution.runner import GridRun  # noqa: E402
+from imagegen.storage.store import ResultRecord, Store  # noqa: E402
 
 GRID_27 = """
 name = "bench 27"
@@ -144,7 +144,7 @@ class UniqueImageProvider:
 
 
 def bench_c(home: Path) -> dict:
-    from imagegen.providers.sdk import decode_image  # the provider's own decoder: the real client path
+    from imagegen.execution.providers.sdk import decode_image  # the provider's own decoder: the real client path
 
     png = photo_like_png()
     store = Store(home)

@@ -1,20 +1,26 @@
 """imagegen: what OpenAI's and Azure OpenAI's image models cost, how long they take, side by side.
 
 The library behind the dashboard and ``python -m imagegen``; it never imports Streamlit.
-Layers, lowest first (each imports only from those above it in this list):
+Layers, lowest first (each imports only from those below it; ``lint-imports`` enforces this with
+the contracts in ``pyproject.toml``):
 
-- ``catalog`` (+ ``data/*.toml``), ``tokens``, ``request``, ``pricing``, ``grid``: validated data,
-  request validation, estimates and grid specs;
-- ``settings``, ``providers``, ``simulator``: configuration and one attempt of one request over the
-  openai SDK, to OpenAI, Azure OpenAI, a compatible endpoint or the built-in simulator;
-- ``ratelimit``, ``retry``, ``runner``, ``migrations``, ``store``: grid runs and their SQLite history;
-- ``analysis``, ``charts``, ``planner``, ``overrides``, ``axes``, ``codegen``: what the pages show.
+- ``errors``: the project's exception hierarchy;
+- ``core``: the catalog as validated data, token tables, request validation, estimates, price
+  overrides, grid specs and axes;
+- ``storage``: the SQLite history and its migrations;
+- ``execution``: settings, providers over the openai SDK, the simulator, rate limits, retries, runs;
+- ``insight``: analytics, charts, the planner, code snippets, grid layout and image (beside
+  ``execution``; neither imports the other);
+- ``cli``: ``python -m imagegen``.
 
 The names below are the stable entry points; heavier modules (SDK, pandas, plotly) load on use.
 """
 
-from .catalog import Catalog, default_catalog, load_catalog
-from .errors import (
+from imagegen.core.catalog import Catalog, default_catalog, load_catalog
+from imagegen.core.grid import GridSpec, estimate_grid, load_spec, loads_spec
+from imagegen.core.pricing import Estimate, Usage, billed_cost, estimate
+from imagegen.core.request import ImageRequest, validate
+from imagegen.errors import (
     BudgetExceeded,
     CatalogError,
     ConfigError,
@@ -24,9 +30,6 @@ from .errors import (
     SpecError,
     StoreError,
 )
-from .grid import GridSpec, estimate_grid, load_spec, loads_spec
-from .pricing import Estimate, Usage, billed_cost, estimate
-from .request import ImageRequest, validate
 
 __all__ = [
     "BudgetExceeded",

@@ -5,7 +5,7 @@ from datetime import date
 import streamlit as st
 
 import ui
-from imagegen import analysis, charts
+from imagegen.insight import analysis, charts
 from ui.charts import PNG_HINT, show_chart
 from ui.state import store_version
 

@@ -6,8 +6,8 @@ from urllib.parse import urlencode
 import streamlit as st
 
 import ui
-from imagegen import analysis, charts, planner
 from imagegen.errors import ImagegenError
+from imagegen.insight import analysis, charts, planner
 from ui import planner as editor
 from ui.charts import PNG_HINT, show_chart
 from ui.state import store_version

@@ -5,7 +5,7 @@ from datetime import date
 import streamlit as st
 
 import ui
-from imagegen.catalog import PROVIDERS
+from imagegen.core.catalog import PROVIDERS
 from ui import catalog_tables as tables
 from ui.overrides_form import render_overrides
 from ui.state import show_flashes
@@ -14,7 +14,7 @@ ctx = ui.page_setup("Catalog")
 catalog = ctx.catalog
 today = date.today()
 st.title("Model catalog")
-st.caption(f"Everything here is data (imagegen/data/*.toml) with its source and the date it was checked; the oldest "
+st.caption(f"Everything here is data (imagegen/core/data/*.toml) with its source and the date it was checked; the oldest "
            f"check is {catalog.oldest_check().isoformat()}. Local price overrides are marked as such.")
 show_flashes()
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from imagegen.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
+from imagegen.storage.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
 
 COLUMNS = (*EXPORT_COLUMNS, *EXTRA_COLUMNS)
 
@@ -122,9 +122,9 @@ def simulated_runs(home, specs=(SPEC_QUALITY_SIZE, SPEC_FORMATS_STREAMED), time_
 
     Returns (store, [RunSummary, ...]). A small time scale keeps the whole thing under ~2 s.
     """
-    from imagegen.providers import make_simulator_provider
-    from imagegen.runner import run_grid
-    from imagegen.store import Store
+    from imagegen.execution.providers import make_simulator_provider
+    from imagegen.execution.runner import run_grid
+    from imagegen.storage.store import Store
 
     store = Store(home)
     provider = make_simulator_provider({"time_scale": time_scale, "seed": 1})

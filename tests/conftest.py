@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from imagegen.simulator import SimulatorConfig
-from imagegen.simulator.server import start, stop
+from imagegen.execution.simulator import SimulatorConfig
+from imagegen.execution.simulator.server import start, stop
 
 
 @pytest.fixture(scope="session")

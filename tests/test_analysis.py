@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imagegen import analysis
-from imagegen.analysis import Selection
+from imagegen.insight import analysis
+from imagegen.insight.analysis import Selection
 from tests.analytics_data import frame, priced, row, simulated_runs, sqlite_query
 
 M = Decimal(1_000_000)
@@ -284,7 +284,7 @@ def test_measured_costs_never_average_simulated_with_real_and_keep_providers_apa
     assert got == {("openai", True): Decimal("0.20"), ("openai", False): Decimal("0.10"),
                    ("azure", False): Decimal("0.40")}
 
-    from imagegen.planner import measured_lookup
+    from imagegen.insight.planner import measured_lookup
 
     table = measured_lookup(out)
     # measured on the real service wins over simulated for the same setting and provider

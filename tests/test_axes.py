@@ -1,11 +1,11 @@
-"""imagegen.axes: every value offered passes request validation; the seed's conditional rules hold."""
+"""imagegen.core.axes: every value offered passes request validation; the seed's conditional rules hold."""
 
 import itertools
 from datetime import date
 
 import pytest
 
-from imagegen.axes import (
+from imagegen.core.axes import (
     AXIS_PARAMS,
     COMPRESSION_PRESETS,
     FIXED_PARAMS,
@@ -19,8 +19,8 @@ from imagegen.axes import (
     model_values,
     swap_axes,
 )
-from imagegen.catalog import default_catalog
-from imagegen.request import ImageRequest, problems
+from imagegen.core.catalog import default_catalog
+from imagegen.core.request import ImageRequest, problems
 
 CAT = default_catalog()
 TODAY = date(2026, 11, 25)

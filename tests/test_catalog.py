@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from openai.types import image_model
 
-from imagegen.catalog import DATA_DIR, load_catalog
+from imagegen.core.catalog import DATA_DIR, load_catalog
 from imagegen.errors import CatalogError
 
 

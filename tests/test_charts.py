@@ -7,8 +7,8 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from imagegen import analysis, charts, planner
-from imagegen.catalog import default_catalog
+from imagegen.core.catalog import default_catalog
+from imagegen.insight import analysis, charts, planner
 from tests.analytics_data import figure_dict, frame, priced, row, sqlite_query, trace
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from imagegen.cli import main
-from imagegen.columns import EXPORT_COLUMNS
-from imagegen.simulator import server as sim_server
-from imagegen.store import Store
+from imagegen.execution.simulator import server as sim_server
+from imagegen.storage.columns import EXPORT_COLUMNS
+from imagegen.storage.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""imagegen.codegen: the generated Python and curl send exactly the request the cell sent, with no key."""
+"""imagegen.insight.codegen: the generated Python and curl send exactly the request the cell sent, with no key."""
 
 import ast
 import json
@@ -6,7 +6,9 @@ import shlex
 
 import pytest
 
-from imagegen.codegen import (
+from imagegen.core.request import ImageRequest
+from imagegen.execution.settings import load_settings
+from imagegen.insight.codegen import (
     DEPLOYMENT_PLACEHOLDER,
     FLAVOURS,
     curl_command,
@@ -15,8 +17,6 @@ from imagegen.codegen import (
     snippets,
     wire_body,
 )
-from imagegen.request import ImageRequest
-from imagegen.settings import load_settings
 
 PROMPT = "F1レーサーを'躍動感'あるように描いて。 \"quotes\" and $HOME"
 REQ = ImageRequest(model="gpt-image-1.5", prompt=PROMPT, provider="azure", deployment="my-images", quality="high",

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from imagegen.catalog import load_catalog
+from imagegen.core.catalog import load_catalog
+from imagegen.core.grid import estimate_grid, expand, loads_spec, parse_spec, validate_grid
 from imagegen.errors import InvalidRequest, SpecError
-from imagegen.grid import estimate_grid, expand, loads_spec, parse_spec, validate_grid
 
 CATALOG = load_catalog()
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from imagegen.grid import loads_spec
-from imagegen.gridimage import FAILED, FONT_DIRS, FONT_FILES, Geometry, compose_grid, figure_lines, font
-from imagegen.providers import make_simulator_provider
-from imagegen.runner import run_grid
-from imagegen.store import Store
+from imagegen.core.grid import loads_spec
+from imagegen.execution.providers import make_simulator_provider
+from imagegen.execution.runner import run_grid
+from imagegen.insight.gridimage import FAILED, FONT_DIRS, FONT_FILES, Geometry, compose_grid, figure_lines, font
+from imagegen.storage.store import Store
 from tests.analytics_data import coords, row
 
 CELL = 128

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from imagegen.gridlayout import (
+from imagegen.insight.gridlayout import (
     Layout,
     as_decimal,
     as_float,

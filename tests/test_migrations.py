@@ -5,9 +5,9 @@ import threading
 
 import pytest
 
-from imagegen import migrations
-from imagegen.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
-from imagegen.migrations import MIGRATIONS, applied, migrate
+from imagegen.storage import migrations
+from imagegen.storage.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
+from imagegen.storage.migrations import MIGRATIONS, applied, migrate
 
 
 def connect(path):

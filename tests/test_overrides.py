@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from imagegen import overrides
-from imagegen.catalog import default_catalog
-from imagegen.overrides import OverrideError
-from imagegen.pricing import estimate
-from imagegen.request import ImageRequest
+from imagegen.core import overrides
+from imagegen.core.catalog import default_catalog
+from imagegen.core.overrides import OverrideError
+from imagegen.core.pricing import estimate
+from imagegen.core.request import ImageRequest
 
 ON = date(2026, 11, 25)
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from imagegen import analysis
+from imagegen.insight import analysis
 from tests.analytics_data import figure_dict, simulated_runs, trace
 from tests.ui_support import page_app
 

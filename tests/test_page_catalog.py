@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from imagegen import overrides
-from imagegen.catalog import default_catalog
+from imagegen.core import overrides
+from imagegen.core.catalog import default_catalog
 from tests.ui_support import page_app
 from ui import catalog_tables
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from imagegen.catalog import default_catalog
-from imagegen.grid import estimate_grid, loads_spec
-from imagegen.store import Store
+from imagegen.core.catalog import default_catalog
+from imagegen.core.grid import estimate_grid, loads_spec
+from imagegen.storage.store import Store
 from tests import ui_support
 from tests.ui_support import ROOT, open_app, texts, wait_for_run
 from ui.form import FormValues, build_spec, expected_duration_s, format_duration, split_prompts
@@ -305,7 +305,7 @@ def test_expected_duration_on_the_simulator_is_scaled():
 def test_a_local_price_override_changes_the_estimate(app_env):
     from datetime import date
 
-    from imagegen.overrides import add_override, make_override
+    from imagegen.core.overrides import add_override, make_override
 
     before = metrics(open_app(PAGE))["Cost, USD (estimated)"]
     entry = make_override(CAT, "gpt-image-1.5", "openai", date(2026, 11, 1), image_output=Decimal("64"))

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from imagegen.catalog import default_catalog
+from imagegen.core.catalog import default_catalog
 from tests import ui_support
 from tests.ui_support import open_app, texts
 from ui import Context

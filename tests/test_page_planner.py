@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from imagegen import overrides
-from imagegen.catalog import default_catalog
+from imagegen.core import overrides
+from imagegen.core.catalog import default_catalog
 from tests.analytics_data import SPEC_QUALITY_SIZE, figure_dict, simulated_runs, trace
 from tests.ui_support import page_app
 
@@ -155,8 +155,8 @@ def test_csv_export_is_offered(tmp_path, monkeypatch):
 
 
 def test_loading_a_plan_csv_replaces_the_plan(tmp_path, monkeypatch):
-    from imagegen import planner
-    from imagegen.planner import Plan, PlanLine, Scenario
+    from imagegen.insight import planner
+    from imagegen.insight.planner import Plan, PlanLine, Scenario
 
     plan = Plan((Scenario("from csv", (PlanLine("gpt-image-1.5", "medium", "1024x1024", Decimal(30000), per="month"),)),),
                 jpy_per_usd=Decimal("140"), rate_date=date(2026, 11, 1))
@@ -173,7 +173,7 @@ def test_loading_a_plan_csv_replaces_the_plan(tmp_path, monkeypatch):
 def test_editor_table_round_trip():
     import pandas as pd
 
-    from imagegen.planner import PlanLine
+    from imagegen.insight.planner import PlanLine
     from ui.planner import frame_lines, lines_frame
 
     lines = (PlanLine("gpt-image-1.5", "medium", "1024x1024", Decimal("12.5"), per="month", prompt_tokens=80,

@@ -10,12 +10,12 @@ from decimal import Decimal
 
 from PIL import Image
 
-from imagegen.catalog import default_catalog
-from imagegen.grid import GridSpec, Limits, estimate_grid
-from imagegen.gridimage import Geometry
-from imagegen.providers import make_simulator_provider
-from imagegen.runner import GridRun
-from imagegen.store import Store
+from imagegen.core.catalog import default_catalog
+from imagegen.core.grid import GridSpec, Limits, estimate_grid
+from imagegen.execution.providers import make_simulator_provider
+from imagegen.execution.runner import GridRun
+from imagegen.insight.gridimage import Geometry
+from imagegen.storage.store import Store
 from tests import ui_support
 from tests.ui_support import open_app, texts
 from ui.results_view import PAGE_SIZE

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imagegen import planner
-from imagegen.catalog import default_catalog
-from imagegen.overrides import make_override
-from imagegen.planner import Plan, PlanError, PlanLine, Quota, Scenario
+from imagegen.core.catalog import default_catalog
+from imagegen.core.overrides import make_override
+from imagegen.insight import planner
+from imagegen.insight.planner import Plan, PlanError, PlanLine, Quota, Scenario
 
 M = Decimal(1_000_000)
 TODAY = date(2026, 11, 25)

@@ -5,10 +5,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from imagegen.catalog import load_catalog
-from imagegen.pricing import Usage, billed_cost, cost_of, estimate
-from imagegen.request import ImageRequest
-from imagegen.tokens import count_text_tokens
+from imagegen.core.catalog import load_catalog
+from imagegen.core.pricing import Usage, billed_cost, cost_of, estimate
+from imagegen.core.request import ImageRequest
+from imagegen.core.tokens import count_text_tokens
 
 CATALOG = load_catalog()
 SIZES = ("1024x1024", "1024x1536", "1536x1024")

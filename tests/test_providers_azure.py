@@ -10,11 +10,11 @@ import importlib.util
 
 import pytest
 
+from imagegen.core.request import ImageRequest
 from imagegen.errors import ConfigError, ProviderError
-from imagegen.providers import make_provider
-from imagegen.providers.azure_openai import AzureOpenAIProvider
-from imagegen.request import ImageRequest
-from imagegen.settings import load_settings
+from imagegen.execution.providers import make_provider
+from imagegen.execution.providers.azure_openai import AzureOpenAIProvider
+from imagegen.execution.settings import load_settings
 
 KEY = "azure-key-0000-wxyz"
 
@@ -99,7 +99,7 @@ def test_streaming(sim_http, no_dotenv, flavour):
 
 @pytest.mark.parametrize("flavour", ["classic", "v1"])
 def test_edits_multipart(sim_http, no_dotenv, flavour):
-    from imagegen.simulator.render import render
+    from imagegen.execution.simulator.render import render
 
     app, url = sim_http
     s = settings_for(url, no_dotenv) if flavour == "classic" else v1_settings_for(url, no_dotenv)

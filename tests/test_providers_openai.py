@@ -13,15 +13,15 @@ import openai
 import pytest
 from PIL import Image
 
+from imagegen.core.request import ImageRequest
 from imagegen.errors import ProviderError
-from imagegen.providers import make_provider
-from imagegen.providers.openai_api import OpenAIProvider
-from imagegen.providers.sdk import parse_retry_after, translate_error
-from imagegen.request import ImageRequest
-from imagegen.settings import load_settings
-from imagegen.simulator import SimulatorApp, SimulatorConfig, fault_header
-from imagegen.simulator.render import render
-from imagegen.simulator.transport import http_client
+from imagegen.execution.providers import make_provider
+from imagegen.execution.providers.openai_api import OpenAIProvider
+from imagegen.execution.providers.sdk import parse_retry_after, translate_error
+from imagegen.execution.settings import load_settings
+from imagegen.execution.simulator import SimulatorApp, SimulatorConfig, fault_header
+from imagegen.execution.simulator.render import render
+from imagegen.execution.simulator.transport import http_client
 
 KEY = "sk-test-key-1234abcd"
 

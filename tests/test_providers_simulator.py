@@ -7,11 +7,11 @@ import time
 
 import pytest
 
+from imagegen.core.request import ImageRequest
 from imagegen.errors import ProviderError
-from imagegen.providers import SimulatorProvider, make_provider, make_simulator_provider
-from imagegen.request import ImageRequest
-from imagegen.settings import load_settings
-from imagegen.simulator import SimulatorConfig, fault_header
+from imagegen.execution.providers import SimulatorProvider, make_provider, make_simulator_provider
+from imagegen.execution.settings import load_settings
+from imagegen.execution.simulator import SimulatorConfig, fault_header
 
 
 def req(**kw) -> ImageRequest:

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from imagegen.ratelimit import TokenBucket, ideal_wall_s
+from imagegen.execution.ratelimit import TokenBucket, ideal_wall_s
 
 
 class FakeClock:

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imagegen.catalog import load_catalog
+from imagegen.core.catalog import load_catalog
+from imagegen.core.request import ImageRequest, validate
 from imagegen.errors import ImagegenError, InvalidRequest
-from imagegen.request import ImageRequest, validate
 
 CATALOG = load_catalog()
 TODAY = date(2026, 11, 25)

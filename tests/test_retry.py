@@ -5,7 +5,7 @@ import random
 import pytest
 
 from imagegen.errors import ProviderError
-from imagegen.retry import Backoff, is_retryable
+from imagegen.execution.retry import Backoff, is_retryable
 
 
 @pytest.mark.parametrize("kind,status,expected", [

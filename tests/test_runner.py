@@ -13,16 +13,16 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from imagegen.catalog import default_catalog
-from imagegen.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
+from imagegen.core.catalog import default_catalog
+from imagegen.core.pricing import estimate
+from imagegen.core.results import Generation
 from imagegen.errors import BudgetExceeded, InvalidRequest, ProviderError
-from imagegen.pricing import estimate
-from imagegen.providers import make_simulator_provider
-from imagegen.ratelimit import ideal_wall_s
-from imagegen.results import Generation
-from imagegen.retry import Backoff
-from imagegen.runner import BudgetGuard, GridRun, run_grid
-from imagegen.store import Store
+from imagegen.execution.providers import make_simulator_provider
+from imagegen.execution.ratelimit import ideal_wall_s
+from imagegen.execution.retry import Backoff
+from imagegen.execution.runner import BudgetGuard, GridRun, run_grid
+from imagegen.storage.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
+from imagegen.storage.store import Store
 
 FAST = Backoff(base_s=0.01, cap_s=0.02)
 
@@ -382,7 +382,7 @@ def test_peak_memory_does_not_grow_with_the_number_of_images(store):
 # -- against the real simulator through the real openai SDK -----------------------------------------
 
 def sim_run(store, spec, **kw):
-    from imagegen.grid import loads_spec
+    from imagegen.core.grid import loads_spec
 
     provider = make_simulator_provider(loads_spec(spec).simulator)
     run = GridRun(spec, provider=provider, store=store, **kw)
@@ -467,7 +467,7 @@ def test_simulator_429_with_retry_after_is_retried_after_that_delay(store):
 
 
 def test_azure_deployments_from_settings_are_merged_before_expanding(store):
-    from imagegen.settings import Settings
+    from imagegen.execution.settings import Settings
 
     settings = Settings(provider="azure", flavour="v1", deployment_pairs=(("my-images", "gpt-image-1.5"),))
     fake = FakeProvider()

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from imagegen.errors import ConfigError
-from imagegen.settings import Settings, load_settings, mask
+from imagegen.execution.settings import Settings, load_settings, mask
 
 SEED_AZURE = {
     "AZURE_OPENAI_API_IMAGE_KEY": "azure-key-0000wxyz",

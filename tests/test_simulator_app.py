@@ -14,12 +14,12 @@ import httpx2
 import pytest
 from PIL import Image
 
-from imagegen.catalog import default_catalog
+from imagegen.core.catalog import default_catalog
+from imagegen.core.grid import loads_spec
+from imagegen.core.tokens import count_text_tokens
 from imagegen.errors import ConfigError
-from imagegen.grid import loads_spec
-from imagegen.simulator import FAULT_KINDS, FaultRule, SimulatorApp, SimulatorConfig, fault_header
-from imagegen.simulator.app import parse_multipart
-from imagegen.tokens import count_text_tokens
+from imagegen.execution.simulator import FAULT_KINDS, FaultRule, SimulatorApp, SimulatorConfig, fault_header
+from imagegen.execution.simulator.app import parse_multipart
 
 AUTH = {"authorization": "Bearer sk-test", "content-type": "application/json"}
 FAST = SimulatorConfig(fixed_latency_s=0.0)

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from imagegen.cli import build_parser
-from imagegen.providers.openai_api import OpenAIProvider
-from imagegen.request import ImageRequest
+from imagegen.core.request import ImageRequest
+from imagegen.execution.providers.openai_api import OpenAIProvider
 
 
 def test_parser_registers_the_simulator_command():
@@ -37,7 +37,7 @@ def test_serves_over_http_in_a_separate_process():
 
 
 def test_deployments_from_env_and_flags():
-    from imagegen.simulator.cli import _deployments
+    from imagegen.execution.simulator.cli import _deployments
 
     assert _deployments(["b=gpt-image-1-mini"], "a=gpt-image-1.5, b=gpt-image-2") == {
         "a": "gpt-image-1.5", "b": "gpt-image-1-mini"}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imagegen.simulator.render import encode_png, pixels, render
+from imagegen.execution.simulator.render import encode_png, pixels, render
 
 
 def _open(data: bytes) -> Image.Image:

@@ -10,13 +10,13 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from imagegen.catalog import default_catalog
-from imagegen.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
+from imagegen.core.catalog import default_catalog
+from imagegen.core.grid import estimate_grid, loads_spec
+from imagegen.core.pricing import Usage, billed_cost
+from imagegen.core.results import Attempt, Generation
 from imagegen.errors import StoreError
-from imagegen.grid import estimate_grid, loads_spec
-from imagegen.pricing import Usage, billed_cost
-from imagegen.results import Attempt, Generation
-from imagegen.store import ResultRecord, Store, default_home, file_format, money, request_key
+from imagegen.storage.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
+from imagegen.storage.store import ResultRecord, Store, default_home, file_format, money, request_key
 
 SPEC = """
 name = "store test"
@@ -321,7 +321,7 @@ def test_client_overhead_per_1536x1024_png_is_under_20_ms(store):
     """Decode (the provider's own base64 decoder), sha256, write and insert+commit, per image."""
     import base64
 
-    from imagegen.providers.sdk import decode_image
+    from imagegen.execution.providers.sdk import decode_image
 
     png = photo_like_png()
     assert len(png) > 2_500_000

@@ -2,8 +2,8 @@
 
 import pytest
 
-from imagegen.catalog import load_catalog
-from imagegen.tokens import (
+from imagegen.core.catalog import load_catalog
+from imagegen.core.tokens import (
     count_text_tokens,
     formula_tokens,
     image_output_tokens,
@@ -47,7 +47,7 @@ def test_n_and_partial_images(catalog):
 
 
 def test_text_tokens_offline_o200k():
-    from imagegen.tokens import _encoding
+    from imagegen.core.tokens import _encoding
 
     # tiktoken's o200k_base ids for these strings; bpe-openai must agree, offline.
     assert _encoding().encode("Hello world") == [13225, 2375]

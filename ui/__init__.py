@@ -24,13 +24,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from imagegen.catalog import Catalog, default_catalog
+from imagegen.core.catalog import Catalog, default_catalog
+from imagegen.core.overrides import load_overrides
 from imagegen.errors import CatalogError, ConfigError, StoreError
-from imagegen.overrides import load_overrides
-from imagegen.providers import Provider, make_provider, make_simulator_provider
-from imagegen.settings import Settings, load_settings
-from imagegen.simulator import SimulatorConfig
-from imagegen.store import Store
+from imagegen.execution.providers import Provider, make_provider, make_simulator_provider
+from imagegen.execution.settings import Settings, load_settings
+from imagegen.execution.simulator import SimulatorConfig
+from imagegen.storage.store import Store
 
 APP_TITLE = "Image model cost & latency"
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pandas as pd
 
-from imagegen.catalog import PROVIDERS, STANDARD_QUALITIES, Catalog, PriceEntry
-from imagegen.overrides import PRICE_FIELDS
-from imagegen.pricing import Usage, cost_of, documented_output_tokens
+from imagegen.core.catalog import PROVIDERS, STANDARD_QUALITIES, Catalog, PriceEntry
+from imagegen.core.overrides import PRICE_FIELDS
+from imagegen.core.pricing import Usage, cost_of, documented_output_tokens
 
 #: A shutdown this close (days) is shown as a warning.
 SOON_DAYS = 120

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from imagegen.charts import image_config
+from imagegen.insight.charts import image_config
 
 PNG_HINT = "PNG: the camera icon in the chart's toolbar (top right, on hover) downloads the chart."
 

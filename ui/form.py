@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from imagegen.axes import AXIS_PARAMS, Axis, fixed_params
-from imagegen.catalog import Catalog
-from imagegen.grid import GridEstimate, GridSpec, Limits
-from imagegen.ratelimit import ideal_wall_s
-from imagegen.simulator import SimulatorConfig
+from imagegen.core.axes import AXIS_PARAMS, Axis, fixed_params
+from imagegen.core.catalog import Catalog
+from imagegen.core.grid import GridEstimate, GridSpec, Limits
+from imagegen.execution.ratelimit import ideal_wall_s
+from imagegen.execution.simulator import SimulatorConfig
 
 AXIS_KEYS = ("x", "y", "z")
 AXIS_LABELS = {"x": "X (columns)", "y": "Y (rows)", "z": "Z (sub-grids)"}
@@ -123,7 +123,7 @@ def request_latency_s(output_tokens: float, simulator: dict | None, simulated: b
 def expected_duration_s(estimate: GridEstimate, simulator: dict | None = None) -> float:
     """Expected wall time of a grid: mean modelled latency under its concurrency and RPM limits.
 
-    Uses the runner's ideal schedule (``imagegen.ratelimit.ideal_wall_s``), so it is a lower
+    Uses the runner's ideal schedule (``imagegen.execution.ratelimit.ideal_wall_s``), so it is a lower
     bound on the same latencies; retries and queueing at the provider come on top.
     """
     spec = estimate.spec

@@ -4,8 +4,8 @@ the live estimate, budget confirmation and spec save/load.
 Every widget has an explicit key (tests and Playwright address them by key or label). Widget
 values live in ``st.session_state``; a shadow copy (``_generate_form``) restores them when the
 user comes back from another page (Streamlit drops a page's widget state when it is left).
-Allowed values come from :mod:`imagegen.axes`; the spec from :mod:`ui.form`; the estimate from
-:func:`imagegen.grid.estimate_grid`.
+Allowed values come from :mod:`imagegen.core.axes`; the spec from :mod:`ui.form`; the estimate from
+:func:`imagegen.core.grid.estimate_grid`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import streamlit as st
 
-from imagegen.axes import (
+from imagegen.core.axes import (
     AXIS_PARAMS,
     COMPRESSION_PRESETS,
     FIXED_PARAMS,
@@ -28,10 +28,10 @@ from imagegen.axes import (
     model_values,
     runnable,
 )
+from imagegen.core.grid import GridEstimate, GridSpec, estimate_grid, loads_spec
+from imagegen.core.request import MAX_PROMPT_CHARS
 from imagegen.errors import ImagegenError, InvalidRequest
-from imagegen.grid import GridEstimate, GridSpec, estimate_grid, loads_spec
-from imagegen.request import MAX_PROMPT_CHARS
-from imagegen.simulator import FAULT_KINDS
+from imagegen.execution.simulator import FAULT_KINDS
 from ui import PROVIDER_LABELS, Context, simulator_defaults
 from ui.form import (
     AXIS_KEYS,

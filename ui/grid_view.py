@@ -4,7 +4,7 @@ Used on Generate (while a run fills in and after it) and on Results (any past ru
 columns, Y values rows, Z (and a prompt axis) separate sub-grids. Thumbnails come from
 ``store.thumbnail`` (cached on disk and here), so a rerun never decodes a full image; full images
 are read only for "Enlarge", "Compare" and a download click. Where each row goes is
-``imagegen.gridlayout`` (shared with "Grid as PNG", composed by ``imagegen.gridimage`` on click).
+``imagegen.insight.gridlayout`` (shared with "Grid as PNG", composed by ``imagegen.insight.gridimage`` on click).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from imagegen.axes import format_value
-from imagegen.codegen import snippets
-from imagegen.gridimage import compose_grid
-from imagegen.gridlayout import (
+from imagegen.core.axes import format_value
+from imagegen.core.request import ImageRequest
+from imagegen.insight.codegen import snippets
+from imagegen.insight.gridimage import compose_grid
+from imagegen.insight.gridlayout import (
     Layout,
     as_decimal,
     as_float,
@@ -28,7 +29,6 @@ from imagegen.gridlayout import (
     layout_for,
     rows_by_cell,
 )
-from imagegen.request import ImageRequest
 from ui import store_for
 from ui.state import bump_store_version
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import streamlit as st
 
-from imagegen import overrides
-from imagegen.catalog import PROVIDERS, default_catalog
+from imagegen.core import overrides
+from imagegen.core.catalog import PROVIDERS, default_catalog
 from imagegen.errors import ImagegenError
 from ui import Context
 from ui import catalog_tables as tables

@@ -2,7 +2,7 @@
 
 Widget values live in ``st.session_state`` under ``pl_*`` keys. :func:`seed` writes a plan into
 them (first visit: from the URL's query parameters; later: from an uploaded CSV); :func:`editor`
-draws the widgets and reads them back into a :class:`imagegen.planner.Plan`, which raises
+draws the widgets and reads them back into a :class:`imagegen.insight.planner.Plan`, which raises
 ``PlanError`` (shown by the page) for anything it cannot use.
 """
 
@@ -14,9 +14,9 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
-from imagegen import planner
-from imagegen.catalog import PROVIDERS, Catalog
-from imagegen.planner import Plan, PlanLine, Quota, Scenario
+from imagegen.core.catalog import PROVIDERS, Catalog
+from imagegen.insight import planner
+from imagegen.insight.planner import Plan, PlanLine, Quota, Scenario
 
 LINE_COLUMNS = ["provider", "model", "quality", "size", "images", "per", "prompt_tokens"]
 SOURCE_LABELS = {"documented": "Documented (catalog estimate)", "measured": "Measured (mean billed cost from runs)"}
@@ -182,7 +182,7 @@ def editor(catalog: Catalog, run_labels: dict[str, str]) -> Plan:
 
 
 def format_compare(frame: pd.DataFrame) -> pd.DataFrame:
-    """:func:`imagegen.planner.compare` as display strings ($, ¥, counts; differences signed)."""
+    """:func:`imagegen.insight.planner.compare` as display strings ($, ¥, counts; differences signed)."""
     out = frame.copy()
     for col in out.columns[1:]:
         diff = "−" in col
@@ -203,7 +203,7 @@ def format_compare(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_breakdown(frame: pd.DataFrame) -> pd.DataFrame:
-    """:func:`imagegen.planner.breakdown` as display strings."""
+    """:func:`imagegen.insight.planner.breakdown` as display strings."""
     out = frame.copy()
     out["cost_per_image_usd"] = [planner.money(v) for v in frame["cost_per_image_usd"]]
     for col in ("images_per_day", "images_per_month"):

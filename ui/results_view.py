@@ -17,8 +17,8 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
+from imagegen.core.grid import loads_spec
 from imagegen.errors import ImagegenError
-from imagegen.grid import loads_spec
 from ui import PROVIDER_LABELS, Context, describe_settings, store_for
 from ui.grid_view import render_compare, render_grid
 from ui.state import OPEN_RUN, bump_store_version, flash, show_flashes, store_version

@@ -1,6 +1,6 @@
 """Running a grid from the Generate page: start it in the background, poll it, cancel it, show it.
 
-The runner (:class:`imagegen.runner.GridRun`) works in its own threads and never touches
+The runner (:class:`imagegen.execution.runner.GridRun`) works in its own threads and never touches
 Streamlit; this module only polls it. While a run is active a fragment reruns every
 ``POLL_S`` seconds (``st.fragment(run_every=...)``), draining the run's events, reading the
 recorded rows from the store and redrawing the progress bar and the grid, so cells fill in as
@@ -13,9 +13,9 @@ from decimal import Decimal
 
 import streamlit as st
 
+from imagegen.core.grid import loads_spec
 from imagegen.errors import ImagegenError
-from imagegen.grid import loads_spec
-from imagegen.runner import GridRun
+from imagegen.execution.runner import GridRun
 from ui import Context, describe_settings
 from ui.generate_form import Plan, spec_file_name
 from ui.grid_view import render_compare, render_grid

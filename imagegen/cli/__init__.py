@@ -1,0 +1,126 @@
+"""``python -m imagegen``: the command-line interface.
+
+Each command group lives next to the code it drives and exposes ``register(subparsers)``;
+this module only assembles them. Exit codes: 0 ok, 1 some cells failed, 2 refused/invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from dataclasses import replace
+from decimal import Decimal
+
+from imagegen.core.catalog import default_catalog
+from imagegen.core.grid import estimate_grid, load_spec
+from imagegen.errors import ImagegenError
+
+#: Modules that add subcommands (each has ``register(subparsers)``).
+COMMAND_MODULES = ("imagegen.cli", "imagegen.execution.simulator.cli", "imagegen.cli.runs")
+
+
+def money(value: Decimal | str | None, places: int = 4) -> str:
+    """``$0.1234`` from a Decimal (or its string); ``-`` when unknown."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return f"${Decimal(str(value)):.{places}f}"
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    catalog = default_catalog()
+    if args.json:
+        out = {}
+        for mid, m in catalog.models.items():
+            d = m.model_dump(mode="json")
+            d["prices"] = [p.model_dump(mode="json") for p in catalog.prices if p.model == mid]
+            d["token_table"] = catalog.tokens[m.tokens].model_dump(mode="json")
+            out[mid] = d
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    print(f"catalog checked: oldest entry {catalog.oldest_check().isoformat()}")
+    header = f"{'model':<24} {'openai':<22} {'azure':<22} {'qualities':<30} sizes"
+    print(header)
+    print("-" * len(header))
+    def life(m, p: str) -> str:
+        spec = m.providers.get(p)
+        if spec is None or not spec.available:
+            return "not offered"
+        return f"shutdown {spec.shutdown.isoformat()}" if spec.shutdown else "current"
+
+    for mid, m in catalog.models.items():
+        sizes = ",".join(m.sizes) if m.sizes else "WxH (multiples of 16)"
+        print(f"{mid:<24} {life(m, 'openai'):<22} {life(m, 'azure'):<22} {','.join(m.qualities):<30} {sizes}")
+    return 0
+
+
+def _with_configured_deployments(spec):
+    """Azure specs may rely on the configured deployment map (IMAGEGEN_AZURE_DEPLOYMENTS …), as `run` does."""
+    uses_azure = spec.provider == "azure" or "azure" in spec.axes.get("provider", ())
+    if not uses_azure:
+        return spec
+    from imagegen.execution.settings import load_settings
+
+    try:
+        configured = dict(load_settings().deployments)
+    except ImagegenError:  # an incomplete Azure setup: validation names what is missing
+        return spec
+    return replace(spec, deployments={**configured, **spec.deployments})
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    spec = _with_configured_deployments(load_spec(args.spec))
+    est = estimate_grid(spec, default_catalog())
+    if args.json:
+        print(json.dumps(est.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"{spec.name or args.spec}: {len(est.cells)} cells x {spec.repeats} repeats = {est.requests} requests "
+          f"on {spec.provider} (estimated, nothing sent)")
+    for cell, e in zip(est.cells, est.estimates):
+        tokens = f"{e.output_tokens_min}" if e.output_tokens_min == e.output_tokens_max else \
+            f"{e.output_tokens_min}-{e.output_tokens_max}"
+        cost = money(e.cost_usd_max) if e.cost_usd_min == e.cost_usd_max else \
+            f"{money(e.cost_usd_min)}-{money(e.cost_usd_max)}"
+        print(f"  [{cell.index:>3}] {cell.label:<50} out {tokens:>11} tok ({e.token_status})  {cost}")
+    print(f"total: {money(est.total_cost_usd_min)} - {money(est.total_cost_usd_max)} (budget uses the max)")
+    if est.over_budget():
+        print(f"refused: the estimate's maximum {money(est.total_cost_usd_max)} is over the budget "
+              f"{money(spec.limits.budget_usd)}. Fix: raise [limits] budget_usd or shrink the grid.", file=sys.stderr)
+        return 2
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("models", help="list the model catalog")
+    p.add_argument("--json", action="store_true", help="print the whole catalog as JSON")
+    p.set_defaults(func=cmd_models)
+    p = sub.add_parser("estimate", help="price a grid spec without sending anything")
+    p.add_argument("spec", help="grid spec TOML file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_estimate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m imagegen", description="OpenAI / Azure image model cost and latency")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if not name.startswith(exc.name or "\0"):
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ImagegenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,333 @@
+"""Which values each request parameter may take for a model and provider, for grid builders.
+
+Pure functions over the catalog: the Generate page offers only what these return, so a grid
+built from them passes :func:`imagegen.core.request.problems`. The seed's conditional rules live
+here once: ``output_compression`` only with jpeg/webp, ``transparent`` only with png/webp (and
+only on models with transparency), ``partial_images`` only when streaming, and whatever a
+provider lacks (Azure documents no WEBP). When a parameter is on an axis with several values
+(several models, formats, providers), a value is offered only if it is valid for all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from imagegen.core.catalog import Catalog, ModelSpec
+from imagegen.core.grid import MAX_AXES, resolve_model
+from imagegen.core.request import BACKGROUNDS
+
+#: Parameters a grid axis may vary, in the order a picker lists them.
+AXIS_PARAMS = ("quality", "size", "output_format", "output_compression", "background", "moderation", "n",
+               "stream", "partial_images", "model", "provider")
+#: Parameters fixed for the whole grid when they are not on an axis (generations).
+FIXED_PARAMS = ("size", "quality", "background", "output_format", "output_compression", "moderation", "n",
+                "stream", "partial_images")
+#: The API's defaults, used when a parameter is neither fixed nor on an axis.
+API_DEFAULTS = {"size": "auto", "quality": "auto", "background": "auto", "output_format": "png",
+                "output_compression": None, "moderation": "auto", "n": 1, "stream": False, "partial_images": 0}
+#: output_compression values offered on an axis ("all values"); any integer 0..100 may be fixed.
+COMPRESSION_PRESETS = (100, 90, 75, 50, 25, 0)
+COMPRESSIBLE_FORMATS = ("jpeg", "webp")
+TRANSPARENT_FORMATS = ("png", "webp")
+#: Preferred default models, first offered wins (the seed's model family first).
+PREFERRED_MODELS = ("gpt-image-1.5", "gpt-image-2", "gpt-image-1-mini", "gpt-image-1")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The values one parameter may take, its default, and why values are missing (if they are)."""
+
+    param: str
+    values: tuple
+    default: object
+    note: str = ""
+
+    @property
+    def available(self) -> bool:
+        """False when the parameter cannot be varied (at most one value, e.g. compression with png)."""
+        return len(self.values) > 1
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One grid axis: a parameter and the values it takes, in display order."""
+
+    param: str
+    values: tuple
+
+
+def _as_tuple(value) -> tuple:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(value)
+    return (value,)
+
+
+def _vals(context: Mapping[str, object], param: str, default) -> tuple:
+    """Every value ``param`` takes in the grid (a fixed value or an axis list); the default if unset."""
+    got = _as_tuple(context.get(param)) if param in context else ()
+    return got or _as_tuple(default)
+
+
+def model_ids(models: Iterable[str], provider: str, deployments: Mapping[str, str] | None, catalog: Catalog) -> list[str]:
+    """Catalog ids for model/deployment names as a spec would resolve them (unknown names dropped)."""
+    out = []
+    for name in models:
+        mid, _ = resolve_model(provider, name, dict(deployments or {}), catalog)
+        if catalog.has_model(mid):
+            out.append(catalog.model(mid).id)
+    return out
+
+
+def runnable(model: ModelSpec, provider: str, today: date | None = None) -> str | None:
+    """Why ``model`` cannot run on ``provider`` today (None when it can). The simulator serves all."""
+    if provider not in ("openai", "azure"):
+        return None
+    spec = model.provider(provider)
+    if spec is None or not spec.available:
+        return f"{model.id} is not offered on {provider}"
+    today = today or date.today()
+    if spec.shutdown is not None and spec.shutdown <= today:
+        successor = f" (successor: {spec.successor})" if spec.successor else ""
+        return f"{model.id} was shut down on {provider} on {spec.shutdown.isoformat()}{successor}"
+    return None
+
+
+def model_values(catalog: Catalog, provider: str, deployments: Mapping[str, str] | None = None,
+                 today: date | None = None) -> tuple[tuple[str, ...], str]:
+    """(model names to offer, note on what was left out). On Azure the names are deployments."""
+    left_out = []
+    if provider == "azure":
+        names = []
+        for dep, mid in (deployments or {}).items():
+            if not catalog.has_model(mid):
+                left_out.append(f"deployment {dep} maps to unknown model {mid}")
+                continue
+            why = runnable(catalog.model(mid), "azure", today)
+            if why:
+                left_out.append(f"deployment {dep}: {why}")
+            else:
+                names.append(dep)
+        if not deployments:
+            left_out.append("no Azure deployments are configured (set IMAGEGEN_AZURE_DEPLOYMENTS or "
+                            "AZURE_OPENAI_API_IMAGE_MODEL)")
+        return tuple(names), "; ".join(left_out)
+    names = []
+    for mid, model in catalog.models.items():
+        why = runnable(model, provider, today)
+        if why:
+            left_out.append(why)
+        else:
+            names.append(mid)
+    return tuple(names), "; ".join(left_out)
+
+
+def default_model(catalog: Catalog, provider: str, deployments: Mapping[str, str] | None = None,
+                  today: date | None = None) -> str | None:
+    """The model (or Azure deployment) a new grid starts with."""
+    names, _ = model_values(catalog, provider, deployments, today)
+    if not names:
+        return None
+    if provider == "azure":
+        return names[0]
+    for preferred in PREFERRED_MODELS:
+        if preferred in names:
+            return preferred
+    return names[0]
+
+
+def _intersect(lists: Sequence[Sequence]) -> tuple:
+    if not lists:
+        return ()
+    first = list(dict.fromkeys(lists[0]))
+    return tuple(v for v in first if all(v in other for other in lists[1:]))
+
+
+def allowed_values(param: str, catalog: Catalog, *, model: str | Sequence[str], provider: str | Sequence[str],
+                   context: Mapping[str, object] | None = None, deployments: Mapping[str, str] | None = None,
+                   providers: Sequence[str] = ("simulator",), today: date | None = None) -> Choice:
+    """The values ``param`` may take given the model(s), provider(s) and the rest of the grid.
+
+    ``model``/``provider`` may be several values (a model or provider axis): a value is offered
+    only when it is valid for every combination. ``context`` maps other parameters to their
+    fixed value or axis values; it drives the conditional rules. ``providers`` lists the
+    runtime providers the user may pick (for a provider axis).
+    """
+    context = dict(context or {})
+    provs = _as_tuple(provider) or ("simulator",)
+    names = _as_tuple(model)
+    if param == "provider":
+        return Choice("provider", tuple(providers), provs[0])
+    if param == "model":
+        lists, notes = [], []
+        for p in provs:
+            vals, note = model_values(catalog, p, deployments, today)
+            if p == "azure" and len(provs) > 1:  # across providers, name models by catalog id
+                vals = tuple(dict.fromkeys((deployments or {})[d] for d in vals))
+            lists.append(vals)
+            if note:
+                notes.append(note)
+        values = _intersect(lists)
+        default = names[0] if names and names[0] in values else (values[0] if values else None)
+        return Choice("model", values, default, "; ".join(notes))
+    seen: dict[tuple[str, str], tuple[ModelSpec, str]] = {}
+    for p in provs:
+        for mid in model_ids(names, p, deployments, catalog):
+            seen.setdefault((mid, p), (catalog.model(mid), p))
+    pairs = list(seen.values())
+    if not pairs:
+        return Choice(param, (), API_DEFAULTS.get(param), "choose a model first")
+    fn = _RULES.get(param)
+    if fn is None:
+        raise ValueError(f"{param!r} is not a grid parameter; use one of {', '.join(AXIS_PARAMS)}")
+    return fn(pairs, context)
+
+
+def _choice_quality(pairs, context) -> Choice:
+    values = _intersect([(*m.qualities, "auto") for m, _ in pairs])
+    return Choice("quality", values, "auto")
+
+
+def _choice_size(pairs, context) -> Choice:
+    values = _intersect([(*m.size_values(), "auto") for m, _ in pairs])
+    note = "" if all(m.sizes is not None for m, _ in pairs) else \
+        "this model takes any WIDTHxHEIGHT within its size rule; the common sizes are offered"
+    default = "1024x1024" if "1024x1024" in values else "auto"
+    return Choice("size", values, default, note)
+
+
+def _choice_format(pairs, context) -> Choice:
+    values = _intersect([m.formats_for(p) for m, p in pairs])
+    notes = []
+    if any(p == "azure" for _, p in pairs) and "webp" not in values:
+        notes.append("Azure documents PNG and JPEG only (no WEBP)")
+    if "transparent" in _vals(context, "background", "auto"):
+        values = tuple(v for v in values if v in TRANSPARENT_FORMATS)
+        notes.append("a transparent background needs png or webp")
+    if any(c is not None for c in _vals(context, "output_compression", None)):
+        values = tuple(v for v in values if v in COMPRESSIBLE_FORMATS)
+        notes.append("output_compression needs jpeg or webp")
+    return Choice("output_format", values, "png" if "png" in values else (values[0] if values else None),
+                  "; ".join(notes))
+
+
+def _choice_compression(pairs, context) -> Choice:
+    formats = _vals(context, "output_format", "png")
+    if not all(m.compression for m, _ in pairs):
+        return Choice("output_compression", (None,), None, "this model takes no output_compression")
+    if not all(f in COMPRESSIBLE_FORMATS for f in formats):
+        return Choice("output_compression", (None,), None,
+                      f"output_compression applies only to jpeg or webp (output_format: {', '.join(map(str, formats))})")
+    return Choice("output_compression", COMPRESSION_PRESETS, 100, "0-100; any integer may be fixed")
+
+
+def _choice_background(pairs, context) -> Choice:
+    values = list(BACKGROUNDS)
+    note = ""
+    formats = _vals(context, "output_format", "png")
+    if not all(m.transparency for m, _ in pairs):
+        values.remove("transparent")
+        note = "no transparent background on " + ", ".join(sorted({m.id for m, _ in pairs if not m.transparency}))
+    elif not all(f in TRANSPARENT_FORMATS for f in formats):
+        values.remove("transparent")
+        note = f"transparent needs output_format png or webp (output_format: {', '.join(map(str, formats))})"
+    return Choice("background", tuple(values), "auto", note)
+
+
+def _choice_moderation(pairs, context) -> Choice:
+    return Choice("moderation", _intersect([m.moderation for m, _ in pairs]), "auto")
+
+
+def _choice_n(pairs, context) -> Choice:
+    top = min(m.n_max for m, _ in pairs)
+    return Choice("n", tuple(range(1, top + 1)), 1, f"images per request, 1..{top}; each one is billed")
+
+
+def _choice_stream(pairs, context) -> Choice:
+    if not all(m.streaming for m, _ in pairs):
+        return Choice("stream", (False,), False, "this model does not stream")
+    return Choice("stream", (False, True), False)
+
+
+def _choice_partial(pairs, context) -> Choice:
+    if True not in _vals(context, "stream", False) or not all(m.streaming for m, _ in pairs):
+        return Choice("partial_images", (0,), 0, "partial_images needs stream = true")
+    if False in _vals(context, "stream", False):
+        return Choice("partial_images", (0,), 0, "partial_images needs stream = true in every cell")
+    top = min(m.partial_images_max for m, _ in pairs)
+    return Choice("partial_images", tuple(range(0, top + 1)), 0, "each partial image adds 100 output tokens")
+
+
+_RULES = {
+    "quality": _choice_quality, "size": _choice_size, "output_format": _choice_format,
+    "output_compression": _choice_compression, "background": _choice_background,
+    "moderation": _choice_moderation, "n": _choice_n, "stream": _choice_stream,
+    "partial_images": _choice_partial,
+}
+
+
+def all_values(param: str, catalog: Catalog, **kwargs) -> list:
+    """Every value an axis on ``param`` may take ("all values" shortcut); [] when it cannot vary."""
+    choice = allowed_values(param, catalog, **kwargs)
+    return list(choice.values) if choice.available else []
+
+
+def keep_allowed(values: Iterable, choice: Choice) -> list:
+    """``values`` without the ones ``choice`` no longer allows (order kept, duplicates dropped)."""
+    return [v for v in dict.fromkeys(values) if v in choice.values]
+
+
+def swap_axes(axes: Sequence[Axis | None], i: int, j: int) -> list[Axis | None]:
+    """A copy of the X/Y/Z list with positions ``i`` and ``j`` exchanged ("swap axes")."""
+    out = list(axes) + [None] * (MAX_AXES - len(axes))
+    if not (0 <= i < MAX_AXES and 0 <= j < MAX_AXES):
+        raise ValueError(f"axis positions must be 0..{MAX_AXES - 1} (X, Y, Z); got {i} and {j}")
+    out[i], out[j] = out[j], out[i]
+    return out
+
+
+def fixed_params(params: Mapping[str, object], catalog: Catalog, *, model: str | Sequence[str],
+                 provider: str | Sequence[str], axes: Sequence[Axis | None] = (),
+                 deployments: Mapping[str, str] | None = None) -> tuple[dict, list[str]]:
+    """The ``[params]`` table for a spec: fixed values made consistent with the rules and axes.
+
+    Parameters on an axis are left out; a fixed value the rules no longer allow (compression
+    after switching to png, transparent with jpeg, partial images without streaming) is
+    replaced by its default and reported. Values equal to the API default are omitted, so
+    saved specs stay short. Returns ``(params, notes)``.
+    """
+    on_axis = {a.param: a.values for a in axes if a is not None}
+    context: dict[str, object] = {**on_axis}
+    out: dict = {}
+    notes: list[str] = []
+    # Order matters: the format decides compression and background; stream decides partial_images.
+    for param in ("output_format", "stream", "size", "quality", "moderation", "n", "background",
+                  "output_compression", "partial_images"):
+        if param in on_axis or param in ("model", "provider"):
+            continue
+        value = params.get(param, API_DEFAULTS[param])
+        choice = allowed_values(param, catalog, model=model, provider=provider, context=context,
+                                deployments=deployments)
+        if param == "output_compression" and value is not None and isinstance(value, int) \
+                and 0 <= value <= 100 and choice.available:
+            pass  # any integer 0..100 is allowed once the format takes compression
+        elif value not in choice.values and choice.values:
+            notes.append(f"{param}={value!r} does not apply here ({choice.note or 'not offered'}); "
+                         f"using {choice.default!r}")
+            value = choice.default
+        context[param] = value
+        if value != API_DEFAULTS[param]:
+            out[param] = value
+    return out, notes
+
+
+def format_value(param: str, value) -> str:
+    """A value as shown in pickers and grid labels."""
+    if value is None:
+        return "unset" if param == "output_compression" else "—"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)

@@ -1,0 +1,246 @@
+"""One image request and its validation against the catalog, before anything is built or sent."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
+
+from imagegen.core.catalog import Catalog, ModelSpec
+from imagegen.core.tokens import parse_size
+from imagegen.errors import CatalogError, InvalidRequest, Problem
+
+MAX_PROMPT_CHARS = 32_000
+RUNTIME_PROVIDERS = ("simulator", "openai", "azure", "compatible")
+BACKGROUNDS = ("auto", "opaque", "transparent")
+OPERATIONS = ("generate", "edit")
+MAX_INPUT_IMAGES = 16
+#: Request fields that may be set in a grid spec's [params] or [axes], by API name.
+PARAM_NAMES = (
+    "size",
+    "quality",
+    "background",
+    "output_format",
+    "output_compression",
+    "moderation",
+    "n",
+    "stream",
+    "partial_images",
+    "input_fidelity",
+)
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """A request to the Images API, by API parameter names (``model`` is the catalog id).
+
+    On Azure the wire ``model``/path carries ``deployment`` instead; the catalog id is kept here so
+    the request can be priced and validated.
+    """
+
+    model: str
+    prompt: str
+    provider: str = "simulator"
+    size: str = "auto"
+    quality: str = "auto"
+    background: str = "auto"
+    output_format: str = "png"
+    output_compression: int | None = None
+    moderation: str = "auto"
+    n: int = 1
+    stream: bool = False
+    partial_images: int = 0
+    operation: str = "generate"
+    input_fidelity: str | None = None
+    input_images: tuple[tuple[int, int], ...] = field(default=())
+    deployment: str | None = None
+
+    def with_(self, **changes) -> ImageRequest:
+        return replace(self, **changes)
+
+    def params(self) -> dict:
+        """Every request parameter under its API name (for specs, exports, estimates)."""
+        d = asdict(self)
+        d.pop("input_images")
+        return d
+
+    def api_body(self) -> dict:
+        """The JSON body (generate) or form fields (edit) sent to the API, without the image files."""
+        body: dict = {
+            "model": self.deployment or self.model,
+            "prompt": self.prompt,
+            "size": self.size,
+            "quality": self.quality,
+            "background": self.background,
+            "output_format": self.output_format,
+            "n": self.n,
+        }
+        if self.output_compression is not None:
+            body["output_compression"] = self.output_compression
+        if self.operation == "generate":
+            body["moderation"] = self.moderation
+        if self.stream:
+            body["stream"] = True
+            body["partial_images"] = self.partial_images
+        if self.input_fidelity is not None:
+            body["input_fidelity"] = self.input_fidelity
+        return body
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _one_of(values) -> str:
+    return "one of " + ", ".join(repr(v) for v in values)
+
+
+def problems(req: ImageRequest, catalog: Catalog, today: date | None = None) -> list[Problem]:
+    """Every reason ``req`` would be refused (empty when it is valid). Never raises."""
+    out: list[Problem] = []
+    add = out.append
+    today = today or date.today()
+
+    if not isinstance(req.prompt, str) or not req.prompt.strip():
+        add(Problem("prompt", req.prompt, "a non-empty text", "write a prompt"))
+    elif len(req.prompt) > MAX_PROMPT_CHARS:
+        add(Problem("prompt", f"<{len(req.prompt):,} characters>", f"at most {MAX_PROMPT_CHARS:,} characters",
+                    f"shorten it by {len(req.prompt) - MAX_PROMPT_CHARS:,} characters"))
+    if req.provider not in RUNTIME_PROVIDERS:
+        add(Problem("provider", req.provider, _one_of(RUNTIME_PROVIDERS), "choose a supported provider"))
+        return out
+    if not isinstance(req.model, str) or not catalog.has_model(req.model):
+        add(Problem("model", req.model, _one_of(sorted(catalog.models)), "choose a catalog model"))
+        return out
+    model = catalog.model(req.model)
+    _lifecycle(req, model, today, add)
+    _size(req, model, add)
+    _quality(req, model, add)
+    formats = model.formats_for(req.provider)
+    if req.output_format not in formats:
+        fix = "use png or jpeg (Azure documents no WEBP)" if req.provider == "azure" and req.output_format == "webp" \
+            else f"use {formats[0]}"
+        add(Problem("output_format", req.output_format, f"{_one_of(formats)} for {model.id} on {req.provider}", fix))
+    if req.background not in BACKGROUNDS:
+        add(Problem("background", req.background, _one_of(BACKGROUNDS), "use auto, opaque or transparent"))
+    elif req.background == "transparent":
+        if not model.transparency:
+            add(Problem("background", "transparent", f"auto or opaque for {model.id} (no transparency)",
+                        "use background=opaque or a gpt-image-1 family model"))
+        elif req.output_format not in ("png", "webp"):
+            add(Problem("background", "transparent", f"only with output_format png or webp (got {req.output_format!r})",
+                        "set output_format=png, or background=opaque"))
+    _compression(req, model, add)
+    if req.moderation not in model.moderation:
+        add(Problem("moderation", req.moderation, _one_of(model.moderation), "use auto or low"))
+    elif req.operation == "edit" and req.moderation != "auto":
+        add(Problem("moderation", req.moderation, "only on generations (edits take no moderation parameter)",
+                    "leave moderation=auto for edits"))
+    if not _is_int(req.n) or not 1 <= req.n <= model.n_max:
+        add(Problem("n", req.n, f"an integer 1..{model.n_max}", f"use n between 1 and {model.n_max}"))
+    _streaming(req, model, add)
+    _edit(req, model, add)
+    return out
+
+
+def _lifecycle(req: ImageRequest, model: ModelSpec, today: date, add) -> None:
+    if req.provider not in ("openai", "azure"):
+        return  # the simulator serves every model; compatible endpoints decide for themselves
+    spec = model.provider(req.provider)
+    if spec is None or not spec.available:
+        others = "the simulator" if req.provider == "azure" else "another provider"
+        add(Problem("model", req.model, f"a model offered on {req.provider}; {model.id} is not",
+                    f"choose another model or run it on {others}"))
+    elif spec.shutdown is not None and spec.shutdown <= today:
+        successor = f"; its successor is {spec.successor}" if spec.successor else ""
+        add(Problem("model", req.model,
+                    f"a model still running on {req.provider}; {model.id} was shut down there on "
+                    f"{spec.shutdown.isoformat()}{successor}",
+                    f"use {spec.successor or 'a current model'}, or the simulator to reproduce its documented behaviour"))
+
+
+def _size(req: ImageRequest, model: ModelSpec, add) -> None:
+    if req.size == "auto":
+        return
+    if model.sizes is not None:
+        if req.size not in model.sizes:
+            add(Problem("size", req.size, f"{_one_of(model.sizes)} or 'auto' for {model.id}",
+                        f"use one of {', '.join(model.sizes)}"))
+        return
+    rule = model.size_rule
+    assert rule is not None
+    try:
+        w, h = parse_size(req.size) if isinstance(req.size, str) else (0, 0)
+        if (w, h) == (0, 0):
+            raise ValueError
+    except ValueError:
+        add(Problem("size", req.size, rule.describe(), "write the size as WIDTHxHEIGHT, e.g. 1024x1024"))
+        return
+    why = rule.problem(w, h)
+    if why:
+        add(Problem("size", req.size, f"{rule.describe()} ({why})", "pick a size such as 1024x1024 or 1536x1024"))
+
+
+def _quality(req: ImageRequest, model: ModelSpec, add) -> None:
+    if req.quality == "auto" or req.quality in model.qualities:
+        return
+    fix = "standard/hd are DALL·E values; use low, medium or high" if req.quality in ("standard", "hd") \
+        else f"use one of {', '.join(model.qualities)} or auto"
+    add(Problem("quality", req.quality, f"{_one_of((*model.qualities, 'auto'))} for {model.id}", fix))
+
+
+def _compression(req: ImageRequest, model: ModelSpec, add) -> None:
+    c = req.output_compression
+    if c is None:
+        return
+    if not _is_int(c) or not 0 <= c <= 100:
+        add(Problem("output_compression", c, "an integer 0..100", "use a value between 0 and 100"))
+    elif not model.compression:
+        add(Problem("output_compression", c, f"unset for {model.id}", "remove output_compression"))
+    elif req.output_format not in ("jpeg", "webp"):
+        add(Problem("output_compression", c, f"only with output_format jpeg or webp (got {req.output_format!r})",
+                    "remove output_compression, or set output_format=jpeg"))
+
+
+def _streaming(req: ImageRequest, model: ModelSpec, add) -> None:
+    if not isinstance(req.stream, bool):
+        add(Problem("stream", req.stream, "true or false", "use a boolean"))
+        return
+    if req.stream and not model.streaming:
+        add(Problem("stream", True, f"false for {model.id}", "turn streaming off"))
+    p = req.partial_images
+    if not _is_int(p) or not 0 <= p <= model.partial_images_max:
+        add(Problem("partial_images", p, f"an integer 0..{model.partial_images_max}",
+                    f"use 0 to {model.partial_images_max}"))
+    elif p > 0 and not req.stream:
+        add(Problem("partial_images", p, "only with stream=true", "set stream=true, or partial_images=0"))
+
+
+def _edit(req: ImageRequest, model: ModelSpec, add) -> None:
+    if req.operation not in OPERATIONS:
+        add(Problem("operation", req.operation, _one_of(OPERATIONS), "use generate or edit"))
+        return
+    fid = req.input_fidelity
+    if req.operation == "generate":
+        if fid is not None:
+            add(Problem("input_fidelity", fid, "only on edits", "remove input_fidelity"))
+        return
+    if not model.edits:
+        add(Problem("operation", "edit", f"generate only for {model.id}", "use a model that supports edits"))
+    if not 1 <= len(req.input_images) <= MAX_INPUT_IMAGES:
+        add(Problem("image", f"<{len(req.input_images)} images>", f"1..{MAX_INPUT_IMAGES} input images",
+                    "attach at least one image"))
+    if fid is not None and fid not in model.input_fidelity:
+        allowed = _one_of(model.input_fidelity) if model.input_fidelity else "no input_fidelity (omit it)"
+        add(Problem("input_fidelity", fid, f"{allowed} for {model.id}", "remove input_fidelity or use low"
+                    if "low" in model.input_fidelity else "remove input_fidelity"))
+
+
+def validate(req: ImageRequest, catalog: Catalog, today: date | None = None) -> ImageRequest:
+    """Return ``req`` when every rule holds; otherwise raise InvalidRequest listing every problem."""
+    try:
+        found = problems(req, catalog, today)
+    except (TypeError, ValueError, AttributeError, CatalogError) as exc:  # odd types from user input
+        raise InvalidRequest([Problem("request", repr(req)[:200], "well-formed parameters", str(exc))]) from None
+    if found:
+        raise InvalidRequest(found, context=f"{req.model} on {req.provider}")
+    return req

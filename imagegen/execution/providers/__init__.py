@@ -1,0 +1,50 @@
+"""Providers: one attempt of one request to OpenAI, Azure OpenAI or the built-in simulator.
+
+All of them go through the official openai SDK (3.x, httpx2) with the SDK's retries off; the
+runner owns retrying. ``make_provider(settings)`` picks the configured one; with no key anywhere
+that is the in-process simulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from imagegen.execution.providers.base import Provider
+from imagegen.execution.providers.sdk import SDKProvider, translate_error
+from imagegen.execution.providers.simulator import SimulatorProvider
+from imagegen.execution.settings import Settings
+from imagegen.execution.simulator.config import SimulatorConfig
+
+
+def make_simulator_provider(config: SimulatorConfig | Mapping | None = None, flavour: str = "openai", *,
+                            base_url: str | None = None, **kwargs) -> SimulatorProvider:
+    """The simulator through the real SDK: in-process (default) or at ``base_url`` over HTTP.
+
+    ``flavour`` is ``openai``, ``azure`` (classic) or ``azure_v1``. ``.app`` holds the request log.
+    """
+    return SimulatorProvider(config, flavour, base_url=base_url, **kwargs)
+
+
+def make_provider(settings: Settings, *, simulator: SimulatorConfig | Mapping | None = None, **kwargs) -> Provider:
+    """The provider ``settings`` configure. ``simulator`` configures the simulator when it is the one.
+
+    Raises ConfigError naming the variable to set when the settings are incomplete.
+    """
+    if settings.provider == "simulator":
+        return make_simulator_provider(simulator, "openai", **kwargs)
+    if settings.provider in ("openai", "compatible"):
+        from imagegen.execution.providers.openai_api import OpenAIProvider
+
+        return OpenAIProvider.from_settings(settings, **kwargs)
+    if settings.provider == "azure":
+        from imagegen.execution.providers.azure_openai import AzureOpenAIProvider
+
+        return AzureOpenAIProvider(settings, **kwargs)
+    from imagegen.errors import ConfigError
+
+    raise ConfigError(f"provider {settings.provider!r} is unknown. Fix: set IMAGEGEN_PROVIDER to simulator, openai "
+                      "or azure.")
+
+
+__all__ = ["Provider", "SDKProvider", "SimulatorProvider", "make_provider", "make_simulator_provider",
+           "translate_error"]

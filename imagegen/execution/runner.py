@@ -1,0 +1,646 @@
+"""Grid runs: every cell x repeat of a spec, concurrently, politely, within budget, nothing lost.
+
+Everything is validated and priced (``estimate_grid``) before the first request; a spec whose
+estimated maximum is over ``[limits] budget_usd`` is refused with ``BudgetExceeded`` and an invalid
+one with ``InvalidRequest`` / ``SpecError``, all raised by the ``GridRun`` constructor.
+
+API (the dashboard codes against this)::
+
+    run = GridRun(spec, provider=None, store=None, catalog=None, on_event=None, settings=None,
+                  resume=None, reuse=False, retry_errors=False, refuse_over_budget=True, name=None)
+    run.estimate                 # GridEstimate (cells, per-cell estimates, totals) - nothing sent yet
+    run.total                    # cell x repeat results this run will end with
+    run.jobs                     # the cell x repeats still to send (fewer than total when resuming)
+    run.start()                  # background thread; returns the run id at once
+    run.poll() -> list[RunEvent] # drain new events without blocking (safe from the Streamlit thread;
+                                 # the last ``event_buffer`` = 2000 are kept between polls)
+    run.events(timeout=None)     # iterator over events until (and including) the "finished" event
+    run.cancel()                 # stop dispatching now; wait() returns within 1 s
+    run.wait(timeout=None) -> bool
+    run.done, run.run_id, run.summary (RunSummary once done), run.error (exception that failed the run)
+    run.run() -> RunSummary      # blocking: start() + wait(); Ctrl-C cancels
+    run_grid(spec, **same keywords) -> RunSummary
+
+``spec`` is a ``GridSpec``, a path to a spec file or spec TOML text (``None`` with ``resume``).
+``provider`` is one Provider for every cell, a mapping ``{provider name: Provider}``, a callable
+``name -> Provider``, or None to build them from settings (``imagegen.execution.providers``).
+
+Events (``RunEvent``): ``started`` (total known), ``retry`` (an attempt failed and will be retried
+after ``delay_s``; ``message`` says why), ``result`` (one cell x repeat recorded; ``row`` is its
+``result_rows`` dict, columns of ``imagegen/columns.py``) and ``finished`` (``summary`` set). Every
+event carries ``done``/``total`` and ``spent_usd``. Events come from worker threads: they go to
+``on_event`` (called in that thread: keep it short, never touch Streamlit from it) and to a
+thread-safe queue read by ``poll()``/``events()``. After a cancel, requests already in flight keep
+going; their results are still recorded (and may emit late ``result`` events).
+
+Scheduling: at most ``[limits] concurrency`` requests in flight; with ``[limits] rpm`` each
+(provider, deployment or model) gets a token bucket (burst 1, so requests are evenly spaced).
+Retryable errors (``ProviderError.retryable``) are retried up to ``max_attempts`` attempts,
+honouring Retry-After (which also pauses that bucket) else capped exponential backoff with jitter;
+every attempt is recorded. Budget: each request reserves its maximum estimated cost before it is
+dispatched and settles to its billed cost when it ends, so spent + reserved never passes the cap;
+a request that cannot fit even with nothing in flight is recorded ``skipped``. With the default
+``refuse_over_budget=True`` a grid whose maximum is over the cap never starts; ``False`` runs what
+fits. (A response billed above its estimated maximum is charged as billed; later requests then
+see less room.) Providers are built in the constructor, so a missing key is refused up front too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imagegen.core.catalog import Catalog, default_catalog
+from imagegen.core.grid import Cell, GridEstimate, GridSpec, estimate_grid, load_spec, loads_spec
+from imagegen.core.pricing import Billed, Estimate, Usage, billed_cost
+from imagegen.core.request import ImageRequest
+from imagegen.core.results import Attempt, Generation
+from imagegen.errors import BudgetExceeded, ConfigError, ImagegenError, ProviderError
+from imagegen.execution.ratelimit import TokenBucket, ideal_wall_s
+from imagegen.execution.retry import DEFAULT_BACKOFF, Backoff, is_retryable
+from imagegen.storage.store import MISSING_STATUSES, ResultRecord, Store
+
+if TYPE_CHECKING:  # the providers package imports the openai SDK; load it only when a run needs it
+    from imagegen.execution.providers.base import Provider
+
+__all__ = ["GridRun", "RunEvent", "RunSummary", "BudgetGuard", "run_grid", "ideal_wall_s"]
+
+ProviderArg = "Provider | Mapping[str, Provider] | Callable[[str], Provider] | None"
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """Progress of a run: ``kind`` is started | retry | result | finished."""
+
+    kind: str
+    run_id: str
+    cell_id: int | None = None
+    repeat: int | None = None
+    row: dict | None = None
+    done: int = 0
+    total: int = 0
+    spent_usd: Decimal = Decimal(0)
+    message: str = ""
+    delay_s: float | None = None
+    summary: RunSummary | None = None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How a run ended. ``in_flight`` counts requests still out when a cancel returned."""
+
+    run_id: str
+    status: str                      # finished | cancelled | failed
+    total: int
+    ok: int
+    errors: int
+    cancelled: int
+    skipped: int
+    reused: int
+    in_flight: int
+    spent_usd: Decimal
+    estimate_min_usd: Decimal
+    estimate_max_usd: Decimal
+    budget_usd: Decimal | None
+    wall_s: float
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    simulated: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every cell x repeat succeeded, else 1 (the CLI's convention)."""
+        return 0 if self.ok == self.total else 1
+
+
+@dataclass(frozen=True)
+class Job:
+    """One cell x repeat to run."""
+
+    cell: Cell
+    repeat: int
+    estimate: Estimate
+
+    @property
+    def max_cost(self) -> Decimal:
+        return self.estimate.cost_usd_max
+
+
+class BudgetGuard:
+    """Reserve-then-settle accounting that keeps ``spent + reserved <= cap`` at every moment."""
+
+    def __init__(self, cap: Decimal | None, spent: Decimal = Decimal(0)) -> None:
+        self.cap = cap
+        self.spent = spent
+        self.reserved = Decimal(0)
+        self._cond = threading.Condition()
+
+    def reserve(self, amount: Decimal, cancel: threading.Event | None = None) -> bool | None:
+        """Reserve ``amount``: True when reserved, False when it can never fit, None when cancelled.
+
+        Waits while in-flight reservations might still be released (they settle to their billed cost,
+        which is usually below the maximum).
+        """
+        with self._cond:
+            while True:
+                if self.cap is None or self.spent + self.reserved + amount <= self.cap:
+                    self.reserved += amount
+                    return True
+                if self.spent + amount > self.cap or self.reserved == 0:
+                    return False
+                if cancel is not None and cancel.is_set():
+                    return None
+                self._cond.wait(0.05)
+
+    def settle(self, reserved: Decimal, actual: Decimal) -> None:
+        """Release a reservation and charge the billed cost."""
+        with self._cond:
+            self.reserved -= reserved
+            self.spent += actual
+            self._cond.notify_all()
+
+
+def _read_spec(spec: GridSpec | str | Path) -> tuple[GridSpec, str]:
+    """(parsed spec, its TOML text as stored with the run)."""
+    if isinstance(spec, GridSpec):
+        return spec, spec.to_toml()
+    if isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and spec.endswith(".toml")):
+        path = Path(spec)
+        parsed = load_spec(path)
+        return parsed, path.read_text(encoding="utf-8")
+    return loads_spec(str(spec)), str(spec)
+
+
+def _needs_azure(spec: GridSpec) -> bool:
+    return spec.provider == "azure" or "azure" in spec.axes.get("provider", ())
+
+
+def _load_settings():
+    from imagegen.execution.settings import load_settings  # written alongside the providers; optional here
+
+    return load_settings()
+
+
+def default_provider_factory(spec: GridSpec, settings=None) -> Callable[[str], Provider]:
+    """Providers by name: ``simulator`` is the in-process simulator configured by the spec's
+    ``[simulator]`` table; the others come from settings (environment, ``.env``, secrets), so a
+    ``compatible`` spec reaches whatever ``OPENAI_BASE_URL`` names (a simulator server, say)."""
+    def make(name: str) -> Provider:
+        from imagegen.execution import providers
+
+        if name == "simulator":
+            return providers.make_simulator_provider(spec.simulator or None)
+        cfg = settings if settings is not None else _load_settings()
+        return providers.make_provider(cfg.for_provider(name))
+    return make
+
+
+class GridRun:
+    """One grid run; see the module docstring for the API."""
+
+    def __init__(self, spec: GridSpec | str | Path | None = None, *, provider: ProviderArg = None,
+                 store: Store | None = None, catalog: Catalog | None = None,
+                 on_event: Callable[[RunEvent], None] | None = None, resume: str | None = None,
+                 reuse: bool = False, retry_errors: bool = False, input_files: Sequence[bytes] = (),
+                 settings=None, backoff: Backoff = DEFAULT_BACKOFF, rng: random.Random | None = None,
+                 refuse_over_budget: bool = True, name: str | None = None, today: date | None = None,
+                 event_buffer: int = 2000) -> None:
+        self.store = store if store is not None else Store()
+        self.catalog = catalog if catalog is not None else default_catalog()
+        self.on_event = on_event
+        self.reuse = reuse
+        self.input_files = tuple(input_files)
+        self.backoff = backoff
+        self.rng = rng or random.Random()
+        self.name = name
+        self._today = today
+        self.run_id: str | None = None
+        prior: dict[tuple[int, int], str] = {}
+        spent = Decimal(0)
+        if resume is not None:
+            info = self.store.run(resume)
+            self.run_id = info["run_id"]
+            spec_toml = info["spec_toml"]
+            parsed = loads_spec(spec_toml)
+            prior = self.store.result_statuses(self.run_id)
+            spent = Decimal(info["cost_usd"] or "0")
+        elif spec is None:
+            raise ConfigError("no spec given. Fix: pass a spec file (or resume=RUN_ID).")
+        else:
+            parsed, spec_toml = _read_spec(spec)
+        if _needs_azure(parsed):
+            settings = settings if settings is not None else _load_settings()
+            merged = {**dict(getattr(settings, "deployments", {}) or {}), **parsed.deployments}
+            parsed = replace(parsed, deployments=merged)
+        self.spec = parsed
+        self.spec_toml = spec_toml
+        self.settings = settings
+        # Validate and price everything before anything is sent (raises InvalidRequest).
+        self.estimate: GridEstimate = estimate_grid(parsed, self.catalog, today)
+        redo = set(MISSING_STATUSES) | ({"error"} if retry_errors else set())
+        self.jobs: list[Job] = [
+            Job(cell, r, est)
+            for r in range(parsed.repeats)
+            for cell, est in zip(self.estimate.cells, self.estimate.estimates)
+            if (cell.index, r) not in prior or prior[(cell.index, r)] in redo
+        ]
+        self.total = self.estimate.requests
+        self._already = self.total - len(self.jobs)
+        cap = parsed.limits.budget_usd
+        needed = spent + sum((j.max_cost for j in self.jobs), Decimal(0))
+        if refuse_over_budget and cap is not None and needed > cap:
+            what = "the remaining cells' estimated maximum plus what the run spent" if resume else \
+                "the estimate's maximum"
+            raise BudgetExceeded(
+                f"{what} ${needed:.4f} is over the budget ${cap:.4f} ([limits] budget_usd). "
+                "Fix: raise budget_usd, shrink the grid (fewer cells, repeats or a lower quality), "
+                "or allow a partial run.")
+        self.budget = BudgetGuard(cap, spent)
+        self._providers = self._provider_lookup(provider)
+        # Build every provider now: a missing key or endpoint is refused before anything is sent,
+        # and the first requests do not wait for client set-up.
+        # A run is simulated from the start when any provider it uses is the simulator (so a run
+        # cancelled before its first answer is still labelled simulated, never measured).
+        built = [self._providers(name) for name in sorted({job.cell.request.provider for job in self.jobs})]
+        self._uses_simulator = any(getattr(p, "simulated", False) for p in built)
+        self._limiters: dict[tuple[str, str], TokenBucket] = {}
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        # Bounded so that an unpolled run never grows: the oldest events go first (``finished`` is last).
+        self._events: deque[RunEvent] = deque(maxlen=event_buffer)
+        self._events_ready = threading.Condition()
+        self._lock = threading.Lock()
+        self._emit_lock = threading.Lock()
+        self._slots_free = threading.Condition(self._lock)
+        self._in_flight = 0      # requests holding a concurrency slot
+        self._unfinished = 0     # submitted jobs not yet recorded
+        self._counts: Counter[str] = Counter()
+        self._error_kinds: Counter[str] = Counter()
+        self._simulated = self._uses_simulator
+        self._thread: threading.Thread | None = None
+        self.summary: RunSummary | None = None
+        self.error: BaseException | None = None
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def _provider_lookup(self, provider: ProviderArg) -> Callable[[str], Provider]:
+        cache: dict[str, Provider] = {}
+        lock = threading.Lock()
+        if provider is None:
+            factory = default_provider_factory(self.spec, self.settings)
+        elif isinstance(provider, Mapping):
+            given = provider
+
+            def factory(name: str) -> Provider:
+                if name not in given:
+                    raise ConfigError(f"no provider given for {name!r} cells (have {sorted(given)}). "
+                                      f"Fix: pass provider={{{name!r}: ...}} too.")
+                return given[name]
+        elif callable(provider) and not hasattr(provider, "generate"):
+            factory = provider
+        else:
+            return lambda _name: provider  # type: ignore[return-value]
+
+        def get(name: str) -> Provider:
+            with lock:
+                if name not in cache:
+                    cache[name] = factory(name)
+                return cache[name]
+        return get
+
+    def _limiter(self, req: ImageRequest) -> TokenBucket | None:
+        rpm = self.spec.limits.rpm
+        if rpm is None:
+            return None
+        key = (req.provider, req.deployment or req.model)
+        with self._lock:
+            if key not in self._limiters:
+                self._limiters[key] = TokenBucket(rpm, burst=1)
+            return self._limiters[key]
+
+    # -- public API ----------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def simulated(self) -> bool:
+        """True when any figure of this run comes (or will come) from the simulator."""
+        return self._simulated
+
+    def start(self) -> str:
+        """Create (or reopen) the run in the store and run it in a background thread; return its id."""
+        if self._thread is not None:
+            raise ImagegenError("this GridRun was already started. Fix: create a new GridRun.")
+        if self.run_id is None:
+            # The user's own text is stored (comments, nested [simulator] tables survive).
+            self.run_id = self.store.create_run(self.spec, self.estimate, simulated=self._uses_simulator,
+                                                input_files=self.input_files, name=self.name,
+                                                spec_toml=self.spec_toml)
+        else:
+            self.store.reopen_run(self.run_id)
+        self._thread = threading.Thread(target=self._main, name=f"imagegen-run-{self.run_id}", daemon=True)
+        self._thread.start()
+        return self.run_id
+
+    def cancel(self) -> None:
+        """Stop dispatching at once; never-sent cells are recorded ``cancelled``."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run ends (True) or ``timeout`` passes (False)."""
+        return self._done.wait(timeout)
+
+    def poll(self) -> list[RunEvent]:
+        """Every event not yet taken, without blocking (the last ``event_buffer`` at most)."""
+        with self._events_ready:
+            out = list(self._events)
+            self._events.clear()
+        return out
+
+    def events(self, timeout: float | None = None) -> Iterator[RunEvent]:
+        """Yield events until the ``finished`` event (inclusive); stop early after ``timeout`` of silence."""
+        while True:
+            with self._events_ready:
+                if not self._events and not self._events_ready.wait_for(lambda: bool(self._events), timeout):
+                    return
+                event = self._events.popleft()
+            yield event
+            if event.kind == "finished":
+                return
+
+    def run(self) -> RunSummary:
+        """Blocking run; Ctrl-C cancels (in-flight results are still recorded) and re-raises.
+
+        Events go to ``on_event``; the queue is drained here (nobody else polls a blocking run).
+        """
+        self.start()
+        try:
+            while not self._done.wait(0.1):
+                self.poll()
+        except KeyboardInterrupt:
+            self.cancel()
+            self._done.wait(2.0)
+            raise
+        if self.error is not None:
+            raise self.error
+        assert self.summary is not None
+        return self.summary
+
+    # -- the dispatcher (background thread) ----------------------------------------------------
+
+    def _emit(self, kind: str, outcome: str | None = None, error_kind: str | None = None, **kw) -> None:
+        # One lock around counting and delivery: events arrive in order with done = 1, 2, 3 ...
+        with self._emit_lock:
+            with self._lock:
+                if outcome is not None:
+                    self._counts[outcome] += 1
+                if error_kind:
+                    self._error_kinds[error_kind] += 1
+                done = self._already + sum(self._counts.values())
+            event = RunEvent(kind, self.run_id or "", done=done, total=self.total, spent_usd=self.budget.spent, **kw)
+            with self._events_ready:
+                self._events.append(event)
+                self._events_ready.notify_all()
+            if self.on_event is not None:
+                with contextlib.suppress(Exception):  # a broken display must not break the run
+                    self.on_event(event)
+
+    def _main(self) -> None:
+        t0 = time.perf_counter()
+        status = "finished"
+        try:
+            self._emit("started", message=f"{len(self.jobs)} of {self.total} requests to run")
+            pending = deque(self.jobs)
+            if self.reuse:
+                pending = deque(self._reuse(list(pending)))
+            self._dispatch(pending)
+            status = "cancelled" if self._cancel.is_set() else "finished"
+        except BaseException as exc:  # recorded, re-raised by run(); the store keeps what completed
+            self.error = exc
+            status = "failed"
+        if self.error is not None:
+            status = "failed"
+        wall = time.perf_counter() - t0
+        try:
+            self.store.finish_run(self.run_id or "", status, wall)
+        except Exception as exc:
+            self.error = self.error or exc
+        with self._lock:
+            c, in_flight = dict(self._counts), self._unfinished
+            kinds = dict(self._error_kinds)
+        # Count from the store so a resumed run reports the whole run, not just this session.
+        statuses = Counter(self.store.result_statuses(self.run_id or "").values())
+        self.summary = RunSummary(
+            run_id=self.run_id or "", status=status, total=self.total, ok=statuses["ok"],
+            errors=statuses["error"], cancelled=statuses["cancelled"], skipped=statuses["skipped"],
+            reused=c.get("reused", 0),
+            in_flight=in_flight, spent_usd=self.budget.spent,
+            estimate_min_usd=self.estimate.total_cost_usd_min, estimate_max_usd=self.estimate.total_cost_usd_max,
+            budget_usd=self.spec.limits.budget_usd, wall_s=wall, error_kinds=kinds, simulated=self._simulated)
+        self._emit("finished", summary=self.summary, message=status)
+        self._done.set()
+
+    def _reuse(self, jobs: list[Job]) -> list[Job]:
+        """Record identical past results for what history covers; return the jobs still to send."""
+        left = []
+        by_key: dict[str, list[int]] = {}
+        keys = self.store.request_keys(self.run_id or "")
+        for job in jobs:
+            key = keys[job.cell.index]
+            if key not in by_key:
+                by_key[key] = self.store.reuse_candidates(key, exclude_run=self.run_id)
+            candidates = by_key[key]
+            if not candidates or self._cancel.is_set():
+                left.append(job)
+                continue
+            result_id = self.store.record_reuse(self.run_id or "", job.cell.index, job.repeat, candidates.pop(0))
+            self._finish_job(job, "reused", result_id)
+        return left
+
+    def _dispatch(self, pending: deque[Job]) -> None:
+        limit = self.spec.limits.concurrency
+        # Extra threads so that storing finished results never delays the next request.
+        # No ``with``: its exit would wait for in-flight requests, and a cancel must return at once.
+        pool = ThreadPoolExecutor(max_workers=2 * limit, thread_name_prefix="imagegen-worker")
+        try:
+            while pending and not self._cancel.is_set():
+                with self._slots_free:
+                    while self._in_flight >= limit and not self._cancel.is_set():
+                        self._slots_free.wait(0.05)
+                if self._cancel.is_set():
+                    break
+                job = pending.popleft()
+                reserved = self.budget.reserve(job.max_cost, self._cancel)
+                if reserved is None:
+                    pending.appendleft(job)
+                    break
+                if reserved is False:
+                    self._record_now(ResultRecord(
+                        self.run_id or "", job.cell.index, job.repeat, "skipped",
+                        error_message=f"skipped: its maximum estimated cost ${job.max_cost:.4f} does not fit in "
+                                      f"what is left of the budget (${self.budget.cap:.4f} cap, "
+                                      f"${self.budget.spent:.4f} spent). Fix: raise [limits] budget_usd."),
+                        job)
+                    continue
+                with self._lock:
+                    self._in_flight += 1
+                    self._unfinished += 1
+                pool.submit(self._work, job, job.max_cost)
+            if self._cancel.is_set() and pending:
+                self._record_cancelled(list(pending))
+                pending.clear()
+            # Wait for in-flight requests, but leave at once on cancel (they still record on arrival).
+            with self._slots_free:
+                while self._unfinished > 0 and not self._cancel.is_set():
+                    self._slots_free.wait(0.05)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=False)
+
+    def _record_cancelled(self, jobs: list[Job]) -> None:
+        recs = [ResultRecord(self.run_id or "", j.cell.index, j.repeat, "cancelled",
+                             error_message="cancelled before it was sent") for j in jobs]
+        ids = self.store.record_results(recs)
+        rows = self.store.result_rows(ids)
+        for job, rid in zip(jobs, ids):
+            self._finish_job(job, "cancelled", rid, row=rows.get(rid))
+
+    def _record_now(self, rec: ResultRecord, job: Job) -> None:
+        result_id = self.store.record_result(rec)
+        self._finish_job(job, rec.status, result_id)
+
+    def _finish_job(self, job: Job, outcome: str, result_id: int, row: dict | None = None,
+                    error_kind: str | None = None) -> None:
+        if row is None:
+            row = self.store.result_row(result_id)
+        if outcome == "reused" and row.get("simulated"):
+            self._simulated = True
+        self._emit("result", outcome=outcome, error_kind=error_kind, cell_id=job.cell.index, repeat=job.repeat,
+                   row=row, message=outcome)
+
+    # -- one request (worker thread) -----------------------------------------------------------
+
+    def _work(self, job: Job, reserved: Decimal) -> None:
+        slot_held = True
+
+        def free_slot() -> None:
+            nonlocal slot_held
+            if slot_held:
+                slot_held = False
+                with self._slots_free:
+                    self._in_flight -= 1
+                    self._slots_free.notify_all()
+
+        try:
+            rec, actual = self._attempts(job)
+            self.budget.settle(reserved, actual)
+            reserved = Decimal(0)
+            # The request is over: let the next one go while this thread stores the result.
+            free_slot()
+            result_id = self.store.record_result(rec)
+            self._finish_job(job, rec.status, result_id, error_kind=rec.error_kind if rec.status == "error" else None)
+        except BaseException as exc:  # a store failure ends the run; what completed is kept
+            if reserved:
+                self.budget.settle(reserved, reserved)
+            self.error = self.error or exc
+            self._cancel.set()
+        finally:
+            free_slot()
+            with self._slots_free:
+                self._unfinished -= 1
+                self._slots_free.notify_all()
+
+    def _attempts(self, job: Job) -> tuple[ResultRecord, Decimal]:
+        """Send one cell x repeat with retries; return its record and the cost to charge."""
+        req = job.cell.request
+        limits = self.spec.limits
+        provider = self._providers(req.provider)
+        simulated = bool(getattr(provider, "simulated", False))
+        if simulated:
+            self._simulated = True
+        limiter = self._limiter(req)
+        attempts: list[Attempt] = []
+        first: float | None = None
+
+        def record(status: str, **kw) -> ResultRecord:
+            elapsed = time.perf_counter() - first if first is not None else None
+            return ResultRecord(self.run_id or "", job.cell.index, job.repeat, status, attempts=attempts,
+                                elapsed_s=elapsed, simulated=simulated, **kw)
+
+        last: ProviderError | None = None
+        for number in range(1, limits.max_attempts + 1):
+            stop = self._cancel.is_set()  # also before the first: a queued job may start after a cancel
+            if not stop and limiter is not None:
+                stop = not limiter.acquire(self._cancel)
+            if stop:
+                why = (f"cancelled before attempt {number} (after {last.kind}: {last.message})" if last
+                       else "cancelled before it was sent")
+                return record("cancelled", error_kind=last.kind if last else None, error_message=why,
+                              http_status=last.status if last else None), Decimal(0)
+            started = time.time()
+            t = time.perf_counter()
+            first = t if first is None else first
+            try:
+                gen = provider.generate(req, timeout=limits.timeout_s, input_files=self.input_files)
+            except ProviderError as exc:
+                wall = time.perf_counter() - t
+                last = exc
+                if exc.simulated:
+                    simulated = self._simulated = True
+                attempts.append(Attempt(number, started, wall, False, exc.kind, exc.message, exc.status,
+                                        exc.retry_after, exc.request_id))
+                if is_retryable(exc) and number < limits.max_attempts:
+                    delay = self.backoff.delay(number, exc, self.rng)
+                    if exc.retry_after is not None and limiter is not None:
+                        limiter.defer(delay)
+                    self._emit("retry", cell_id=job.cell.index, repeat=job.repeat, delay_s=delay,
+                               message=f"attempt {number} failed ({exc.kind}: {exc.message}); retrying in {delay:.1f}s")
+                    if self._cancel.wait(delay):
+                        return record("cancelled", error_kind=exc.kind, http_status=exc.status,
+                                      error_message=f"cancelled while waiting to retry after {exc.kind}: "
+                                                    f"{exc.message}"), Decimal(0)
+                    continue
+                tried = f" (after {number} attempts)" if number > 1 else ""
+                return record("error", error_kind=exc.kind, error_message=exc.message + tried,
+                              http_status=exc.status), Decimal(0)
+            except Exception as exc:  # a provider bug must not take the run down: record it as a bad response
+                attempts.append(Attempt(number, started, time.perf_counter() - t, False, "bad_response",
+                                        f"{type(exc).__name__}: {exc}"))
+                return record("error", error_kind="bad_response",
+                              error_message=f"{type(exc).__name__}: {exc}"), Decimal(0)
+            wall = time.perf_counter() - t
+            attempts.append(Attempt(number, started, wall, True, request_id=gen.request_id))
+            if gen.simulated:
+                simulated = self._simulated = True
+            rec = self._success(job, gen, record)
+            # Without usage the billed cost is unknown: keep the whole reservation charged.
+            return rec, rec.billed.cost.total if rec.billed is not None else job.max_cost
+        raise AssertionError("unreachable: the loop returns on its last attempt")
+
+    def _success(self, job: Job, gen: Generation, record: Callable[..., ResultRecord]) -> ResultRecord:
+        usage = Usage.from_api(gen.usage)
+        billed: Billed | None = None
+        if usage is not None:
+            billed = billed_cost(usage, job.cell.request, self.catalog, gen.resolved_quality, gen.resolved_size,
+                                 self._today)
+        rec = record("ok", generation=gen, billed=billed)
+        return rec
+
+
+def run_grid(spec: GridSpec | str | Path | None = None, **kwargs) -> RunSummary:
+    """Run a grid to the end and return its summary (keywords as ``GridRun``)."""
+    return GridRun(spec, **kwargs).run()

@@ -1,0 +1,205 @@
+"""How the simulator behaves: latency model, fault rules, deployments.
+
+Plain data, constructible from a grid spec's ``[simulator]`` table::
+
+    [simulator]
+    time_scale = 0.01          # 1.0 = latency as modelled; 0.01 = a hundred times faster
+    fixed_latency_s = 0.05     # or: every answer takes exactly this long (benchmarks, tests)
+    tokens_per_s = 133.0       # output tokens per second (Replicate's gpt-image-1 log)
+    overhead_s = 2.0           # fixed time per request on top of the tokens
+    faults = [{ kind = "rate_limit", match = "fox", times = 2, retry_after = 0.5 }]
+    deployments = { my-images = "gpt-image-1.5" }
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
+
+from imagegen.errors import ConfigError
+
+#: Faults the simulator can inject (header ``x-simulator-fault: KIND[; key=value...]`` or config rules).
+FAULT_KINDS = {
+    "rate_limit": "HTTP 429 with Retry-After / retry-after-ms",
+    "server_error": "HTTP 500 (or `status`)",
+    "unavailable": "HTTP 503",
+    "hang": "no answer until past the client's read timeout",
+    "drop": "the connection closes without a response",
+    "stream_drop": "the connection closes in the middle of an event stream",
+    "malformed": "HTTP 200 whose body is not valid JSON (or an undecodable SSE event)",
+    "bad_image": "HTTP 200 whose b64_json is not base64",
+    "moderation": "HTTP 400 moderation_blocked (stage input|output, categories)",
+    "content_filter": "HTTP 400 Azure contentFilter (stage input|output)",
+    "content_policy_violation": "HTTP 400 content_policy_violation (DALL-E / Azure shape)",
+    "forbidden": "HTTP 403 Azure abuse block (code Forbidden)",
+    "auth": "HTTP 401 invalid key",
+    "not_found": "HTTP 404 model or deployment not found",
+    "bad_request": "HTTP 400 invalid_request_error",
+    "stream_error": "an error event inside an event stream (server_error)",
+}
+FAULT_ALIASES = {
+    "429": "rate_limit", "rate_limited": "rate_limit", "500": "server_error", "503": "unavailable",
+    "timeout": "hang", "connection": "drop", "moderation_blocked": "moderation", "contentFilter": "content_filter",
+    "401": "auth", "404": "not_found", "403": "forbidden", "400": "bad_request",
+    "moderation_input": "moderation", "moderation_output": "moderation",
+    "content_filter_input": "content_filter", "content_filter_output": "content_filter",
+}
+
+
+def fault_kind(name: str) -> str:
+    """The canonical fault kind for ``name``; ConfigError listing the kinds when unknown."""
+    kind = FAULT_ALIASES.get(name, name)
+    if kind not in FAULT_KINDS:
+        raise ConfigError(
+            f"simulator fault {name!r} is unknown. Allowed: {', '.join(FAULT_KINDS)}. "
+            "Fix: use one of these in [simulator] faults or the x-simulator-fault header."
+        )
+    return kind
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """Answer requests whose prompt contains ``match`` with a fault, ``times`` times (None = always)."""
+
+    kind: str
+    match: str | None = None
+    times: int | None = None
+    retry_after: float = 1.0
+    stage: str = "input"
+    categories: tuple[str, ...] = ()
+    model: str | None = None
+    status: int | None = None
+
+    def __post_init__(self) -> None:
+        if str(self.kind).endswith("_output") and self.stage == "input":
+            object.__setattr__(self, "stage", "output")  # moderation_output / content_filter_output
+        object.__setattr__(self, "kind", fault_kind(self.kind))
+        if self.kind in ("moderation", "content_filter") and self.stage not in ("input", "output"):
+            raise ConfigError(f"simulator fault stage {self.stage!r} is unknown. Fix: use stage = \"input\" or \"output\".")
+        object.__setattr__(self, "categories", tuple(self.categories))
+        if self.times is not None and (not isinstance(self.times, int) or self.times < 0):
+            raise ConfigError(f"simulator fault times = {self.times!r} is not a count. Fix: use an integer >= 0.")
+
+    @classmethod
+    def from_value(cls, value: FaultRule | Mapping | str) -> FaultRule:
+        """A rule from a TOML table, a header-style string (``"rate_limit; retry_after=2"``) or a rule."""
+        if isinstance(value, FaultRule):
+            return value
+        if isinstance(value, str):
+            return parse_fault(value)
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"simulator fault {value!r} is not a table. Fix: write {{ kind = \"rate_limit\" }}.")
+        known = {f.name for f in fields(cls)}
+        unknown = set(value) - known
+        if unknown:
+            raise ConfigError(f"simulator fault has unknown key(s) {sorted(unknown)}. Fix: use only {sorted(known)}.")
+        data = dict(value)
+        if "kind" not in data:
+            raise ConfigError(f"simulator fault {value!r} has no kind. Fix: add kind = one of {', '.join(FAULT_KINDS)}.")
+        for key in ("retry_after",):
+            if key in data:
+                data[key] = float(data[key])
+        for key in ("times", "status"):
+            if isinstance(data.get(key), Decimal):
+                data[key] = int(data[key])
+        if isinstance(data.get("categories"), str):
+            data["categories"] = tuple(c.strip() for c in data["categories"].split(",") if c.strip())
+        return cls(**data)
+
+
+def parse_fault(text: str) -> FaultRule:
+    """``"moderation; stage=output; categories=violence,self-harm"`` -> FaultRule."""
+    head, *params = [p.strip() for p in text.split(";")]
+    stage = "output" if head.endswith("_output") else "input"
+    data: dict = {"kind": head, "stage": stage}
+    for param in params:
+        if not param:
+            continue
+        key, sep, val = param.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ConfigError(f"x-simulator-fault parameter {param!r} has no value. Fix: write key=value.")
+        if key == "retry_after":
+            data[key] = float(val)
+        elif key in ("times", "status"):
+            data[key] = int(val)
+        elif key == "categories":
+            data[key] = tuple(c.strip() for c in val.split(",") if c.strip())
+        elif key in ("stage", "match", "model"):
+            data[key] = val.strip()
+        else:
+            raise ConfigError(f"x-simulator-fault parameter {key!r} is unknown. "
+                              "Fix: use retry_after, stage, categories, status, times, match or model.")
+    return FaultRule(**data)
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """The simulator's knobs. ``SimulatorConfig.from_dict(spec.simulator)`` reads a grid spec table.
+
+    Latency of an answer = ``fixed_latency_s`` when set, else
+    ``(overhead_s + output_tokens / tokens_per_s) * time_scale``, times a deterministic jitter of
+    +-``jitter`` (a fraction). The defaults are priors from public logs, not measurements: the
+    simulator's figures are always labelled simulated.
+    """
+
+    time_scale: float = 1.0
+    fixed_latency_s: float | None = None
+    tokens_per_s: float = 133.0
+    overhead_s: float = 2.0
+    jitter: float = 0.1
+    seed: int = 0
+    faults: tuple[FaultRule, ...] = ()
+    deployments: tuple[tuple[str, str], ...] = ()
+    api_key: str | None = field(default=None, repr=False)
+    rpm_limit: int | None = None
+    hang_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "faults", tuple(FaultRule.from_value(f) for f in self.faults))
+        deps = self.deployments
+        if isinstance(deps, Mapping):
+            deps = tuple(deps.items())
+        object.__setattr__(self, "deployments", tuple((str(k), str(v)) for k, v in deps))
+        for name in ("time_scale", "tokens_per_s", "overhead_s", "jitter", "hang_s"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"[simulator] {name} = {value!r} must be a number >= 0. Fix: set a non-negative number.")
+            object.__setattr__(self, name, float(value))
+        if self.tokens_per_s == 0:
+            raise ConfigError("[simulator] tokens_per_s = 0. Fix: set a positive number (e.g. 133).")
+        if self.fixed_latency_s is not None:
+            if not isinstance(self.fixed_latency_s, (int, float)) or self.fixed_latency_s < 0:
+                raise ConfigError(f"[simulator] fixed_latency_s = {self.fixed_latency_s!r}. Fix: set a number >= 0.")
+            object.__setattr__(self, "fixed_latency_s", float(self.fixed_latency_s))
+
+    @property
+    def deployment_map(self) -> dict[str, str]:
+        return dict(self.deployments)
+
+    @classmethod
+    def from_dict(cls, data: Mapping | None) -> SimulatorConfig:
+        """Build from a plain mapping (a grid spec's ``[simulator]`` table); unknown keys are refused."""
+        if data is None:
+            return cls()
+        if isinstance(data, SimulatorConfig):
+            return data
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"[simulator] has unknown key(s) {sorted(unknown)}. Fix: use only {sorted(known)}.")
+        values = {}
+        for key, value in data.items():
+            if isinstance(value, Decimal):
+                value = int(value) if key in ("seed", "rpm_limit") else float(value)
+            values[key] = value
+        if "faults" in values:
+            faults = values["faults"]
+            if isinstance(faults, (str, Mapping)):
+                faults = [faults]
+            values["faults"] = tuple(FaultRule.from_value(f) for f in faults)
+        return cls(**values)
+
+    def with_(self, **changes) -> SimulatorConfig:
+        return replace(self, **changes)

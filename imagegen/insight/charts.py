@@ -1,0 +1,281 @@
+"""Plotly figures, one function per chart: a tidy DataFrame in, a ``go.Figure`` out.
+
+The frames come from :mod:`imagegen.insight.analysis` and :mod:`imagegen.insight.planner`. Every title says
+where its figures come from: *measured* (real responses), *simulated* (the built-in simulator),
+*documented* (the catalog's published tables) or *estimated* (our arithmetic or a fit), and
+the legend names each trace the same way. Pages only place these figures.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+BLUE, ORANGE, TEAL, RED, GREY, GREEN, PURPLE = (
+    "#4C78A8", "#F58518", "#72B7B2", "#D62728", "#9E9E9E", "#54A24B", "#B279A2")
+TOKEN_TYPE_COLOURS = {"text input": BLUE, "image input": TEAL, "image output": ORANGE, "text output": PURPLE}
+SERIES = (BLUE, ORANGE, GREEN, PURPLE, TEAL, RED, "#FF9DA6", "#9D755D", "#BAB0AC", "#EECA3B")
+
+
+def combined_provenance(values: Iterable[str]) -> str:
+    """One label for a chart from its rows' labels (``measured``, ``simulated`` or both)."""
+    seen: set[str] = set()
+    for value in values:
+        seen.update(part.strip() for part in str(value).split("+"))
+    seen.discard("")
+    if not seen:
+        return "measured"
+    if seen == {"simulated"}:
+        return "simulated"
+    if seen == {"measured"}:
+        return "measured"
+    return "measured + simulated"
+
+
+def _prov(frame: pd.DataFrame) -> str:
+    return combined_provenance(frame["provenance"]) if "provenance" in frame.columns else "measured"
+
+
+def image_config(name: str) -> dict:
+    """Plotly ``config`` for the modebar's "download plot as PNG" button with a file name."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "chart"
+    return {"toImageButtonOptions": {"format": "png", "filename": stem, "scale": 2}, "displaylogo": False}
+
+
+def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
+    # the legend sits right of the plot (plotly makes room for it); above, long entries ran into the title
+    fig.update_layout(title={"text": title}, margin={"t": 60, "l": 10, "r": 10, "b": 10}, **kw)
+    return fig
+
+
+def _empty(title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text="No results in this selection", showarrow=False, font={"size": 16},
+                       xref="paper", yref="paper", x=0.5, y=0.5)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, title)
+
+
+def _list(series: pd.Series) -> list:
+    """Labels as plain Python values (NaN -> None)."""
+    return [None if isinstance(v, float) and math.isnan(v) else v for v in series.tolist()]
+
+
+def _nums(series) -> np.ndarray:
+    """Numbers as a float array (missing -> NaN): plotly validates and encodes arrays far faster than lists."""
+    return np.asarray(pd.to_numeric(pd.Series(series), errors="coerce"), dtype=float)
+
+
+# --- analytics ----------------------------------------------------------------------------------
+
+def tokens_vs_documented(frame: pd.DataFrame) -> go.Figure:
+    """Mean output tokens per request next to the documented figure; deviating settings in red.
+
+    ``frame``: :func:`imagegen.insight.analysis.token_deviation`.
+    """
+    if frame.empty:
+        return _empty("Output tokens per request: measured vs documented")
+    prov = _prov(frame)
+    fig = go.Figure()
+    fig.add_bar(name="documented (catalog table/formula)", x=_list(frame["setting"]),
+                y=_nums(frame["documented_tokens"]), marker_color=GREY, offsetgroup="documented")
+    for deviates, name, colour in ((False, f"{prov}: matches documented", BLUE),
+                                   (True, f"{prov}: deviates from documented", RED)):
+        part = frame[frame["deviates"] == deviates]
+        if part.empty:
+            continue
+        text = [f"{d:+.1f}%" if isinstance(d, float) and not math.isnan(d) else "no documented figure"
+                for d in part["deviation_pct"]]
+        fig.add_bar(
+            name=name, x=_list(part["setting"]), y=_nums(part["measured_tokens"]), marker_color=colour,
+            offsetgroup="measured", text=text, textposition="outside",
+            error_y={"type": "data", "symmetric": False,
+                     "array": _nums(part["measured_max"] - part["measured_tokens"]),
+                     "arrayminus": _nums(part["measured_tokens"] - part["measured_min"])},
+            customdata=list(zip(_list(part["results"]), _list(part["deviation"]))),
+            hovertemplate="%{x}<br>mean %{y:,.0f} tokens (%{text})<br>results %{customdata[0]}, "
+                          "deviation %{customdata[1]:+,.0f}<extra></extra>",
+        )
+    return _layout(fig, f"Output tokens per request: {prov} (mean, min–max) vs documented",
+                   barmode="group", yaxis_title="output tokens per request", xaxis_title="setting (auto → resolved)")
+
+
+def cost_per_image(frame: pd.DataFrame) -> go.Figure:
+    """Billed cost per image stacked by token type, next to the estimate (bar to the maximum, whisker to the minimum).
+
+    ``frame``: :func:`imagegen.insight.analysis.cost_per_image`.
+    """
+    if frame.empty:
+        return _empty("Cost per image: billed vs estimated (USD)")
+    prov = _prov(frame)
+    fig = go.Figure()
+    x = _list(frame["setting"])
+    for part, colour in TOKEN_TYPE_COLOURS.items():
+        col = part.replace(" ", "_") + "_usd"
+        values = frame[col].fillna(0.0)
+        if part == "text output" and not (values > 0).any():
+            continue  # only gpt-image-1.5 bills text output; keep the legend short otherwise
+        fig.add_bar(name=f"billed ({prov}): {part}", x=x, y=_nums(frame[col]), marker_color=colour,
+                    offsetgroup="billed", legendgroup="billed",
+                    hovertemplate="%{x}<br>" + part + ": $%{y:.5f}<extra></extra>")
+    fig.add_bar(
+        name="estimated (catalog): max, whisker to min", x=x, y=_nums(frame["estimated_usd"]), marker_color=GREY,
+        opacity=0.75, offsetgroup="estimated",
+        error_y={"type": "data", "symmetric": False, "array": np.zeros(len(frame)),
+                 "arrayminus": _nums(frame["estimated_usd"] - frame["estimated_min_usd"])},
+        hovertemplate="%{x}<br>estimated up to $%{y:.5f}<extra></extra>",
+    )
+    return _layout(fig, f"Cost per image: billed ({prov}, by token type) vs estimated (USD)",
+                   barmode="relative", yaxis_title="USD per image", yaxis_tickformat="$.4f", xaxis_title="setting")
+
+
+def latency_distribution(frame: pd.DataFrame) -> go.Figure:
+    """Latency per setting as a box (min, quartiles, max from SQL quantiles) with the p95 marked.
+
+    ``frame``: :func:`imagegen.insight.analysis.latency_table`.
+    """
+    if frame.empty:
+        return _empty("Latency per setting (s)")
+    prov = _prov(frame)
+    fig = go.Figure()
+    x = _list(frame["setting"])
+    fig.add_trace(go.Box(
+        name=f"latency ({prov}): min, q1, median, q3, max", x=x, q1=_nums(frame["q1_s"]),
+        median=_nums(frame["p50_s"]), q3=_nums(frame["q3_s"]), lowerfence=_nums(frame["min_s"]),
+        upperfence=_nums(frame["max_s"]), mean=_nums(frame["mean_s"]), marker_color=BLUE, boxpoints=False,
+    ))
+    fig.add_scatter(name=f"p95 ({prov})", x=x, y=_nums(frame["p95_s"]), mode="markers",
+                    marker={"symbol": "diamond", "size": 10, "color": ORANGE},
+                    hovertemplate="%{x}<br>p95 %{y:.2f} s<extra></extra>")
+    return _layout(fig, f"Latency per setting, seconds ({prov}; box = quartiles, whiskers = min/max)",
+                   yaxis_title="seconds per request", xaxis_title="setting")
+
+
+def latency_vs_tokens(points: pd.DataFrame, fits: pd.DataFrame) -> go.Figure:
+    """Latency against output tokens per model, with the fitted line (tokens/s and fixed overhead).
+
+    ``points``: :func:`imagegen.insight.analysis.scatter_sample`; ``fits``: :func:`imagegen.insight.analysis.latency_fit`.
+    """
+    if points.empty:
+        return _empty("Latency vs output tokens")
+    prov = _prov(fits) if not fits.empty else "measured"
+    fig = go.Figure()
+    for i, (model, part) in enumerate(points.groupby("model", sort=True)):
+        colour = SERIES[i % len(SERIES)]
+        fit = fits[fits["model"] == model]
+        label = fit["provenance"].iloc[0] if not fit.empty and "provenance" in fit.columns else prov
+        fig.add_scatter(name=f"{model} ({label})", x=_nums(part["output_tokens"]), y=_nums(part["latency_s"]),
+                        mode="markers", marker={"color": colour, "size": 6, "opacity": 0.6},
+                        legendgroup=str(model),
+                        hovertemplate="%{x:,} tokens<br>%{y:.2f} s<extra>" + str(model) + "</extra>")
+        if fit.empty or pd.isna(fit["slope_s_per_token"].iloc[0]):
+            continue
+        slope, overhead = float(fit["slope_s_per_token"].iloc[0]), float(fit["overhead_s"].iloc[0])
+        lo, hi = float(part["output_tokens"].min()), float(part["output_tokens"].max())
+        rate = fit["tokens_per_s"].iloc[0]
+        rate_text = f"{rate:,.0f} tokens/s" if pd.notna(rate) else "no positive rate"
+        fig.add_scatter(name=f"{model} fit (estimated): {rate_text} + {overhead:.2f} s overhead",
+                        x=[lo, hi], y=[overhead + slope * lo, overhead + slope * hi], mode="lines",
+                        line={"color": colour, "dash": "dash"}, legendgroup=str(model))
+    return _layout(fig, f"Latency vs output tokens ({prov} points; fitted lines estimated)",
+                   xaxis_title="output tokens per request", yaxis_title="seconds per request")
+
+
+def first_partial_vs_final(frame: pd.DataFrame) -> go.Figure:
+    """Mean time to the first partial image next to the final image, per streamed setting.
+
+    ``frame``: :func:`imagegen.insight.analysis.streaming_times`.
+    """
+    if frame.empty:
+        return _empty("Streaming: first partial vs final image (no streamed results)")
+    prov = _prov(frame)
+    x = _list(frame["setting"])
+    fig = go.Figure()
+    fig.add_bar(name=f"first partial image ({prov})", x=x, y=_nums(frame["first_partial_s"]), marker_color=TEAL)
+    fig.add_bar(name=f"final image ({prov})", x=x, y=_nums(frame["final_s"]), marker_color=BLUE)
+    return _layout(fig, f"Streaming: time to first partial vs final image, seconds ({prov}, means)",
+                   barmode="group", yaxis_title="seconds", xaxis_title="streamed setting")
+
+
+def file_sizes(frame: pd.DataFrame) -> go.Figure:
+    """Mean bytes per image per format/compression (with its share of all bytes) beside the token bill.
+
+    ``frame``: :func:`imagegen.insight.analysis.file_sizes`.
+    """
+    if frame.empty:
+        return _empty("File size per output format and compression")
+    prov = _prov(frame)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("mean file size per image (KB)",
+                                                        "mean output tokens billed per request"))
+    x = _list(frame["format"])
+    share = [f"{s:.0%} of bytes" if isinstance(s, float) and not math.isnan(s) else "" for s in frame["share_of_bytes"]]
+    fig.add_bar(name=f"file size ({prov})", x=x, y=_nums(frame["mean_bytes"] / 1024), text=share,
+                textposition="outside", marker_color=BLUE, row=1, col=1)
+    fig.add_bar(name=f"output tokens ({prov})", x=x, y=_nums(frame["mean_output_tokens"]), marker_color=ORANGE,
+                row=1, col=2)
+    return _layout(fig, f"File size per output format and compression ({prov}): bytes change, the token bill does not")
+
+
+def cost_vs_rating(frame: pd.DataFrame, min_rating: float) -> go.Figure:
+    """Mean rating against cost per image; the cheapest setting rated at least ``min_rating`` is starred.
+
+    ``frame``: :func:`imagegen.insight.analysis.rating_costs`.
+    """
+    if frame.empty:
+        return _empty("Cost vs rating (no rated results: rate images on the History page)")
+    prov = _prov(frame)
+    fig = go.Figure()
+    rest = frame[~frame["cheapest"]]
+    fig.add_scatter(name=f"setting (cost {prov}, rating yours)", x=_nums(rest["cost_usd_per_image"]),
+                    y=_nums(rest["mean_rating"]), mode="markers+text", text=_list(rest["setting"]),
+                    textposition="top center", marker={"size": 10, "color": BLUE},
+                    customdata=_list(rest["ratings"]),
+                    hovertemplate="%{text}<br>$%{x:.4f} per image<br>rating %{y:.2f} (%{customdata} ratings)<extra></extra>")
+    best = frame[frame["cheapest"]]
+    if not best.empty:
+        fig.add_scatter(name=f"cheapest rated ≥ {min_rating:g}", x=_nums(best["cost_usd_per_image"]),
+                        y=_nums(best["mean_rating"]), mode="markers+text", text=_list(best["setting"]),
+                        textposition="bottom center", marker={"size": 18, "color": RED, "symbol": "star"})
+    fig.add_hline(y=min_rating, line_dash="dot", line_color=GREY, annotation_text=f"rating {min_rating:g}")
+    return _layout(fig, f"Cost per image vs mean rating (cost {prov}; ratings 1–5 by you)",
+                   xaxis_title="USD per image", xaxis_tickformat="$.4f", yaxis_title="mean rating",
+                   yaxis_range=[0.5, 5.5])
+
+
+# --- planner ------------------------------------------------------------------------------------
+
+PLAN_SOURCES = {
+    "documented": "documented: catalog estimate",
+    "measured": "measured: mean billed cost",
+    "simulated": "simulated: mean billed cost on the simulator",
+}
+
+def plan_costs(frame: pd.DataFrame, period: str = "monthly", currency: str = "USD") -> go.Figure:
+    """Cost per scenario for a period, stacked by line (setting).
+
+    ``frame``: :func:`imagegen.insight.planner.breakdown` (one row per scenario x line, with the columns
+    ``scenario``, ``line``, ``<period>_usd``, ``<period>_jpy`` and ``source``).
+    """
+    col = f"{period}_{currency.lower()}"
+    if frame.empty:
+        return _empty(f"{period.capitalize()} cost per scenario ({currency})")
+    sources = sorted(set(frame["source"]))
+    label = " + ".join(PLAN_SOURCES.get(s, s) for s in sources)
+    fig = go.Figure()
+    for i, (line, part) in enumerate(frame.groupby("line", sort=False)):
+        fig.add_bar(name=f"{line} ({', '.join(sorted(set(part['source'])))})", x=_list(part["scenario"]),
+                    y=[float(v) for v in part[col]], marker_color=SERIES[i % len(SERIES)],
+                    hovertemplate="%{x}<br>" + str(line) + ": %{y:,.2f} " + currency + "<extra></extra>")
+    totals = frame.groupby("scenario", sort=False)[col].sum()
+    fig.add_scatter(name="total", x=list(totals.index), y=[float(v) for v in totals], mode="text",
+                    text=[f"{float(v):,.0f} {currency}" if currency == "JPY" else f"${float(v):,.2f}" for v in totals],
+                    textposition="top center", showlegend=False)
+    return _layout(fig, f"{period.capitalize()} cost per scenario, {currency} ({label})", barmode="stack",
+                   yaxis_title=currency, xaxis_title="scenario")
