@@ -338,3 +338,65 @@ def test_client_overhead_per_1536x1024_png_is_under_20_ms(store):
     median_ms = sorted(times)[len(times) // 2] * 1000
     assert len(list(store.images_dir.rglob("*.png"))) == len(payloads)
     assert median_ms < 20, f"client overhead {median_ms:.1f} ms per image"
+
+
+def test_a_newer_schema_is_refused_by_run_before_anything_is_sent(tmp_path, capsys):
+    from imagegen.cli import main
+
+    home = tmp_path / "future"
+    Store(home).close()
+    conn = sqlite3.connect(home / "imagegen.db")
+    conn.execute("INSERT INTO migrations (name, applied_at) VALUES ('m999_from_the_future', '2027-01-01')")
+    conn.commit()
+    conn.close()
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC, encoding="utf-8")
+    assert main(["run", str(spec), "--home", str(home)]) == 2
+    err = capsys.readouterr().err
+    assert str(home / "imagegen.db") in err and "m999_from_the_future" in err and "newer" in err
+    conn = sqlite3.connect(home / "imagegen.db")
+    assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("content", [b"just some text, not a database\n", b"\x00" * 4096])
+def test_a_file_that_is_not_sqlite_is_refused_and_left_alone(tmp_path, content):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "imagegen.db").write_bytes(content)
+    with pytest.raises(StoreError, match="not a SQLite database|not an imagegen database") as info:
+        Store(home)
+    assert str(home / "imagegen.db") in str(info.value)
+    assert (home / "imagegen.db").read_bytes() == content
+
+
+def test_a_foreign_sqlite_file_is_refused_by_the_cli_with_exit_2(tmp_path, capsys):
+    from imagegen.cli import main
+
+    home = tmp_path / "home"
+    home.mkdir()
+    conn = sqlite3.connect(home / "imagegen.db")
+    conn.execute("CREATE TABLE photos (id INTEGER)")
+    conn.commit()
+    conn.close()
+    assert main(["runs", "--home", str(home)]) == 2
+    err = capsys.readouterr().err
+    assert "not an imagegen database" in err and str(home / "imagegen.db") in err and "photos" in err
+
+
+def test_inserts_fill_exactly_the_result_columns_of_the_table(store):
+    from imagegen.storage.rows import RESULT_COLUMNS
+
+    table = {r[1] for r in store._conn.execute("PRAGMA table_info(results)")}
+    assert set(RESULT_COLUMNS) == table - {"result_id"}
+
+
+def test_result_list_gives_typed_rows_matching_the_view(store):
+    from imagegen.storage.rows import VIEW_COLUMNS, ResultRow
+
+    run_id, grid = make_run(store)
+    ok_record(store, run_id, grid, 0, 0)
+    rows = store.result_list(run_id)
+    assert len(rows) == 1 and isinstance(rows[0], ResultRow)
+    assert rows[0].status == "ok" and rows[0].output_tokens == 272 and rows[0].rating is None
+    assert [f for f in rows[0].__dataclass_fields__] == list(VIEW_COLUMNS)
+    assert store.results(run_id).iloc[0]["request_id"] == rows[0].request_id

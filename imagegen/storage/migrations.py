@@ -5,6 +5,14 @@ every step whose name is not yet in the ``migrations`` table, each in its own tr
 with its bookkeeping row. The *name* is the identity: never rename or edit an applied step, add a
 new one. ``BEGIN IMMEDIATE`` plus a re-check makes two processes opening a fresh database at the
 same time safe (the second waits, then finds nothing to do).
+
+Frozen: a step holds its own SQL as text (m002's view too), never SQL built from live code, so a
+database migrated years later gets exactly what a fresh one gets. Any later change is a new step;
+``tests/test_migrations.py`` builds a database at every earlier step, migrates it and compares it
+with a fresh one, and checks the newest view against ``rows.view_sql()`` (the single row definition).
+
+``check_schema`` refuses, before anything is written or sent, a file that is not an imagegen database
+and a database with steps this version does not know (written by a newer imagegen).
 """
 
 from __future__ import annotations
@@ -12,8 +20,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
-from imagegen.storage.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
+from imagegen.errors import StoreError
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
 
@@ -147,39 +156,61 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     """)
 
 
-#: SQL expression of every ``result_rows`` column (r = results, c = cells, u = runs, i = first image).
-VIEW_EXPRESSIONS = {
-    "run_id": "r.run_id", "cell_id": "r.cell_id", "repeat": "r.repeat",
-    "provider": "c.provider", "model": "c.model", "deployment": "c.deployment", "prompt": "c.prompt",
-    "size": "c.size", "quality": "c.quality", "background": "c.background", "output_format": "c.output_format",
-    "output_compression": "c.output_compression", "moderation": "c.moderation", "n": "c.n",
-    "partial_images": "c.partial_images", "status": "r.status", "error_kind": "r.error_kind",
-    "error_message": "r.error_message", "resolved_size": "r.resolved_size", "resolved_quality": "r.resolved_quality",
-    "input_text_tokens": "r.input_text_tokens", "input_image_tokens": "r.input_image_tokens",
-    "output_tokens": "r.output_tokens",
-    "documented_output_tokens": "COALESCE(r.documented_output_tokens, CASE WHEN c.output_tokens_min = "
-                                "c.output_tokens_max THEN c.output_tokens_max END)",
-    "estimated_cost_usd": "c.estimated_cost_usd", "cost_usd": "r.cost_usd", "latency_s": "r.latency_s",
-    "first_partial_s": "r.first_partial_s", "attempts": "r.attempts", "image_bytes": "i.bytes",
-    "image_width": "i.width", "image_height": "i.height", "image_path": "i.path", "request_id": "r.request_id",
-    "simulated": "r.simulated", "created_at": "r.created_at",
-    "result_id": "r.result_id", "run_name": "u.name", "stream": "c.stream", "coords": "c.coords",
-    "output_text_tokens": "r.output_text_tokens", "estimated_cost_min_usd": "c.estimated_cost_min_usd",
-    "cost_text_input_usd": "r.cost_text_input_usd", "cost_image_input_usd": "r.cost_image_input_usd",
-    "cost_image_output_usd": "r.cost_image_output_usd", "cost_text_output_usd": "r.cost_text_output_usd",
-    "price_entry": "r.price_entry", "processing_ms": "r.processing_ms", "reused": "r.reused",
-    "rating": "g.stars", "image_sha256": "i.sha256",
-}
-assert tuple(VIEW_EXPRESSIONS) == EXPORT_COLUMNS + EXTRA_COLUMNS, "result_rows must follow imagegen/columns.py"
-
-
-def result_rows_sql() -> str:
-    """``CREATE VIEW result_rows``: one row per cell x repeat result, columns from ``columns.py``."""
-    select = ",\n        ".join(f'{expr} AS "{name}"' for name, expr in VIEW_EXPRESSIONS.items())
-    return f"""
+#: ``result_rows`` as m002 created it, frozen (what ``rows.view_sql()`` gave when the step was written).
+M002_VIEW = """
     CREATE VIEW result_rows AS
     SELECT
-        {select}
+        r.run_id AS "run_id",
+        r.cell_id AS "cell_id",
+        r.repeat AS "repeat",
+        c.provider AS "provider",
+        c.model AS "model",
+        c.deployment AS "deployment",
+        c.prompt AS "prompt",
+        c.size AS "size",
+        c.quality AS "quality",
+        c.background AS "background",
+        c.output_format AS "output_format",
+        c.output_compression AS "output_compression",
+        c.moderation AS "moderation",
+        c.n AS "n",
+        c.partial_images AS "partial_images",
+        r.status AS "status",
+        r.error_kind AS "error_kind",
+        r.error_message AS "error_message",
+        r.resolved_size AS "resolved_size",
+        r.resolved_quality AS "resolved_quality",
+        r.input_text_tokens AS "input_text_tokens",
+        r.input_image_tokens AS "input_image_tokens",
+        r.output_tokens AS "output_tokens",
+        COALESCE(r.documented_output_tokens, CASE WHEN c.output_tokens_min = c.output_tokens_max THEN c.output_tokens_max END) AS "documented_output_tokens",
+        c.estimated_cost_usd AS "estimated_cost_usd",
+        r.cost_usd AS "cost_usd",
+        r.latency_s AS "latency_s",
+        r.first_partial_s AS "first_partial_s",
+        r.attempts AS "attempts",
+        i.bytes AS "image_bytes",
+        i.width AS "image_width",
+        i.height AS "image_height",
+        i.path AS "image_path",
+        r.request_id AS "request_id",
+        r.simulated AS "simulated",
+        r.created_at AS "created_at",
+        r.result_id AS "result_id",
+        u.name AS "run_name",
+        c.stream AS "stream",
+        c.coords AS "coords",
+        r.output_text_tokens AS "output_text_tokens",
+        c.estimated_cost_min_usd AS "estimated_cost_min_usd",
+        r.cost_text_input_usd AS "cost_text_input_usd",
+        r.cost_image_input_usd AS "cost_image_input_usd",
+        r.cost_image_output_usd AS "cost_image_output_usd",
+        r.cost_text_output_usd AS "cost_text_output_usd",
+        r.price_entry AS "price_entry",
+        r.processing_ms AS "processing_ms",
+        r.reused AS "reused",
+        g.stars AS "rating",
+        i.sha256 AS "image_sha256"
     FROM results r
     JOIN cells c ON c.run_id = r.run_id AND c.cell_id = r.cell_id
     JOIN runs u ON u.run_id = r.run_id
@@ -190,8 +221,71 @@ def result_rows_sql() -> str:
 
 @migration
 def m002_result_rows_view(conn: sqlite3.Connection) -> None:
+    # Frozen text: the view as this step first built it (later column changes are new steps).
     conn.execute("DROP VIEW IF EXISTS result_rows")
-    conn.execute(result_rows_sql())
+    conn.execute(M002_VIEW)
+
+
+@migration
+def m003_reservations_and_leases(conn: sqlite3.Connection) -> None:
+    # reservations: committed before each request is sent, settled with its result in one transaction;
+    # a 'sent' row with no answer after a crash is 'lost' and its amount counts as spent.
+    # leases: one runner per run (owner token, pid, heartbeat; expired or dead owner = free).
+    _run(conn, """
+    CREATE TABLE reservations (
+        reservation_id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+        cell_id INTEGER NOT NULL,
+        repeat INTEGER NOT NULL,
+        amount_usd TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('sent', 'answered', 'lost')),
+        unbilled_usd TEXT NOT NULL DEFAULT '0',
+        created_at TEXT NOT NULL,
+        settled_at TEXT
+    );
+    CREATE INDEX reservations_run_status ON reservations(run_id, status);
+
+    CREATE TABLE leases (
+        run_id TEXT PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
+        owner TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        acquired_at TEXT NOT NULL,
+        heartbeat_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    )
+    """)
+
+
+def schema_version() -> tuple[int, str]:
+    """(number of steps, name of the last step) this version of imagegen knows."""
+    return len(MIGRATIONS), MIGRATIONS[-1].__name__
+
+
+def check_schema(conn: sqlite3.Connection, path: Path | str) -> None:
+    """Raise ``StoreError`` unless ``conn`` is empty or an imagegen database this version can migrate."""
+    known_n, known_last = schema_version()
+    try:
+        tables = {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+        names = [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY rowid")] \
+            if "migrations" in tables else []
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not an imagegen database ({exc}). Fix: point IMAGEGEN_HOME / --home at "
+                         "another directory, or move the file away.") from None
+    if not tables:
+        return
+    if "migrations" not in tables:
+        shown = ", ".join(sorted(tables)[:6])
+        raise StoreError(f"{path} is a SQLite file that is not an imagegen database (tables: {shown}; no "
+                         f"migrations table). This imagegen writes schema version {known_n} ({known_last}). "
+                         "Fix: point IMAGEGEN_HOME / --home at another directory, or move the file away.")
+    known = {fn.__name__ for fn in MIGRATIONS}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise StoreError(f"{path} has schema version {len(names)} (last step {names[-1]}), newer than this "
+                         f"imagegen's version {known_n} ({known_last}); unknown steps: {', '.join(unknown)}. "
+                         "Fix: upgrade imagegen, or use another IMAGEGEN_HOME / --home.")
 
 
 def applied(conn: sqlite3.Connection) -> list[str]:
