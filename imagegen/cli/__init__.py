@@ -18,7 +18,7 @@ from imagegen.core.grid import estimate_grid, load_spec
 from imagegen.errors import ImagegenError
 
 #: Modules that add subcommands (each has ``register(subparsers)``).
-COMMAND_MODULES = ("imagegen.cli", "imagegen.execution.simulator.cli", "imagegen.cli.runs")
+COMMAND_MODULES = ("imagegen.cli", "imagegen.execution.simulator.cli", "imagegen.cli.runs", "imagegen.cli.quality")
 
 
 def money(value: Decimal | str | None, places: int = 4) -> str:
