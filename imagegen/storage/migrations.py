@@ -257,6 +257,53 @@ def m003_reservations_and_leases(conn: sqlite3.Connection) -> None:
     """)
 
 
+@migration
+def m005_votes_and_judge_scores(conn: sqlite3.Connection) -> None:
+    # votes: blind pairwise comparisons of two results (issue 14); a skip is stored too (who saw what).
+    # judge_scores: an automatic judge's rubric scores of one result, labelled with the judge and the
+    # version of its prompt; never mixed with human votes. Its cost is also added to runs.cost_usd.
+    _run(conn, """
+    CREATE TABLE votes (
+        vote_id INTEGER PRIMARY KEY,
+        left_result_id INTEGER NOT NULL REFERENCES results(result_id) ON DELETE CASCADE,
+        right_result_id INTEGER NOT NULL REFERENCES results(result_id) ON DELETE CASCADE,
+        choice TEXT NOT NULL CHECK (choice IN ('left', 'right', 'tie', 'skip')),
+        rater TEXT NOT NULL CHECK (length(rater) BETWEEN 1 AND 80),
+        session TEXT,
+        created_at TEXT NOT NULL,
+        CHECK (left_result_id <> right_result_id)
+    );
+    CREATE INDEX votes_left ON votes(left_result_id);
+    CREATE INDEX votes_right ON votes(right_result_id);
+    CREATE INDEX votes_rater ON votes(rater, created_at);
+
+    CREATE TABLE judge_scores (
+        score_id INTEGER PRIMARY KEY,
+        result_id INTEGER NOT NULL REFERENCES results(result_id) ON DELETE CASCADE,
+        run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+        judge TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        prompt_version TEXT NOT NULL,
+        adherence INTEGER CHECK (adherence BETWEEN 1 AND 5),
+        text_rendering INTEGER CHECK (text_rendering BETWEEN 1 AND 5),
+        artifacts INTEGER CHECK (artifacts BETWEEN 1 AND 5),
+        overall REAL,
+        rationale TEXT,
+        input_tokens INTEGER,
+        output_tokens INTEGER,
+        cost_usd TEXT NOT NULL,
+        estimated_cost_usd TEXT,
+        price_entry TEXT NOT NULL,
+        latency_s REAL,
+        simulated INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX judge_scores_result ON judge_scores(result_id, judge, prompt_version);
+    CREATE INDEX judge_scores_run ON judge_scores(run_id)
+    """)
+
+
 def schema_version() -> tuple[int, str]:
     """(number of steps, name of the last step) this version of imagegen knows."""
     return len(MIGRATIONS), MIGRATIONS[-1].__name__
@@ -317,49 +364,3 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
         now_applied.append(fn.__name__)
     return now_applied
 
-
-@migration
-def m005_votes_and_judge_scores(conn: sqlite3.Connection) -> None:
-    # votes: blind pairwise comparisons of two results (issue 14); a skip is stored too (who saw what).
-    # judge_scores: an automatic judge's rubric scores of one result, labelled with the judge and the
-    # version of its prompt; never mixed with human votes. Its cost is also added to runs.cost_usd.
-    _run(conn, """
-    CREATE TABLE votes (
-        vote_id INTEGER PRIMARY KEY,
-        left_result_id INTEGER NOT NULL REFERENCES results(result_id) ON DELETE CASCADE,
-        right_result_id INTEGER NOT NULL REFERENCES results(result_id) ON DELETE CASCADE,
-        choice TEXT NOT NULL CHECK (choice IN ('left', 'right', 'tie', 'skip')),
-        rater TEXT NOT NULL CHECK (length(rater) BETWEEN 1 AND 80),
-        session TEXT,
-        created_at TEXT NOT NULL,
-        CHECK (left_result_id <> right_result_id)
-    );
-    CREATE INDEX votes_left ON votes(left_result_id);
-    CREATE INDEX votes_right ON votes(right_result_id);
-    CREATE INDEX votes_rater ON votes(rater, created_at);
-
-    CREATE TABLE judge_scores (
-        score_id INTEGER PRIMARY KEY,
-        result_id INTEGER NOT NULL REFERENCES results(result_id) ON DELETE CASCADE,
-        run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-        judge TEXT NOT NULL,
-        provider TEXT NOT NULL,
-        model TEXT NOT NULL,
-        prompt_version TEXT NOT NULL,
-        adherence INTEGER CHECK (adherence BETWEEN 1 AND 5),
-        text_rendering INTEGER CHECK (text_rendering BETWEEN 1 AND 5),
-        artifacts INTEGER CHECK (artifacts BETWEEN 1 AND 5),
-        overall REAL,
-        rationale TEXT,
-        input_tokens INTEGER,
-        output_tokens INTEGER,
-        cost_usd TEXT NOT NULL,
-        estimated_cost_usd TEXT,
-        price_entry TEXT NOT NULL,
-        latency_s REAL,
-        simulated INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX judge_scores_result ON judge_scores(result_id, judge, prompt_version);
-    CREATE INDEX judge_scores_run ON judge_scores(run_id)
-    """)

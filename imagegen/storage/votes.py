@@ -22,6 +22,7 @@ import pandas as pd
 
 from imagegen.errors import StoreError
 from imagegen.storage.store import Store, money, now_iso
+from imagegen.storage.writer import StoreWriter
 
 CHOICES = ("left", "right", "tie", "skip")
 RUBRIC = ("adherence", "text_rendering", "artifacts")
@@ -47,7 +48,7 @@ def record_vote(store: Store, left_result_id: int, right_result_id: int, choice:
     if int(left_result_id) == int(right_result_id):
         raise StoreError(f"a vote compares result {left_result_id} with itself. Fix: compare two different results.")
     rater = clean_rater(rater)
-    with store._write() as conn:
+    with store.db.write() as conn:
         found = {r[0] for r in conn.execute("SELECT result_id FROM results WHERE result_id IN (?, ?)",
                                             (int(left_result_id), int(right_result_id)))}
         missing = [i for i in (int(left_result_id), int(right_result_id)) if i not in found]
@@ -66,7 +67,7 @@ def record_votes(store: Store, rows: Sequence[tuple[int, int, str, str]], sessio
         if choice not in CHOICES:
             raise StoreError(f"vote {choice!r} is not allowed: one of {', '.join(CHOICES)}. Fix: pick one of them.")
         checked.append((int(left), int(right), choice, clean_rater(rater), session, now_iso()))
-    with store._write() as conn:
+    with store.db.write() as conn:
         conn.executemany("INSERT INTO votes (left_result_id, right_result_id, choice, rater, session, created_at)"
                          " VALUES (?, ?, ?, ?, ?, ?)", checked)
     return len(checked)
@@ -75,7 +76,7 @@ def record_votes(store: Store, rows: Sequence[tuple[int, int, str, str]], sessio
 def undo_last_vote(store: Store, rater: str, session: str | None = None) -> int | None:
     """Delete the newest vote of ``rater`` (in ``session`` when given); return its id, None when there is none."""
     rater = clean_rater(rater)
-    with store._write() as conn:
+    with store.db.write() as conn:
         row = conn.execute("SELECT vote_id FROM votes WHERE rater = ? AND (? IS NULL OR session = ?)"
                            " ORDER BY vote_id DESC LIMIT 1", (rater, session, session)).fetchone()
         if row is None:
@@ -141,7 +142,7 @@ class JudgeScore:
 
 def record_judge_score(store: Store, score: JudgeScore) -> int:
     """Store a judge score and add its cost to the run's spend, in one transaction; return its id."""
-    with store._write() as conn:
+    with store.db.write() as conn:
         row = conn.execute("SELECT run_id FROM results WHERE result_id = ?", (score.result_id,)).fetchone()
         if row is None:
             raise StoreError(f"result {score.result_id} not found. Fix: judge results that exist.")
@@ -156,9 +157,7 @@ def record_judge_score(store: Store, score: JudgeScore) -> int:
              score.input_tokens, score.output_tokens, money(score.cost_usd), money(score.estimated_cost_usd),
              score.price_entry, score.latency_s, int(score.simulated), now_iso()))
         if score.cost_usd:
-            current = conn.execute("SELECT cost_usd FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-            conn.execute("UPDATE runs SET cost_usd = ? WHERE run_id = ?",
-                         (money(Decimal(current[0]) + score.cost_usd), run_id))
+            StoreWriter._add_cost(conn, run_id, score.cost_usd)
         return int(cur.lastrowid)
 
 
@@ -176,6 +175,6 @@ def judge_scores(store: Store, run_ids: Sequence[str]) -> pd.DataFrame:
 
 def judge_spend(store: Store, run_id: str) -> Decimal:
     """Exact total the judge cost on one run (already included in ``runs.cost_usd``)."""
-    with store._read() as conn:
+    with store.db.read() as conn:
         rows = conn.execute("SELECT cost_usd FROM judge_scores WHERE run_id = ?", (run_id,)).fetchall()
     return sum((Decimal(r[0]) for r in rows), Decimal(0))
