@@ -87,11 +87,11 @@ def test_azure_needs_a_deployment_mapping_and_never_sends_the_catalog_id():
 @pytest.mark.parametrize("text, needle", [
     ('provider = "simulator"\nprompts = ["x"]\n', "`model` is missing"),
     ('model = "gpt-image-1"\nprompts = []\n', "non-empty list"),
-    ('model = "gpt-image-1"\nprompts = ["x"]\ncolour = 1\n', "unknown key(s) ['colour']"),
-    ('model = "gpt-image-1"\nprompts = ["x"]\n[params]\nseed = 1\n', "'seed' is not a request parameter"),
+    ('model = "gpt-image-1"\nprompts = ["x"]\ncolour = 1\n', "colour is an unknown key"),
+    ('model = "gpt-image-1"\nprompts = ["x"]\n[params]\nseed = 1\n', "params.seed is an unknown key: not a request parameter"),
     ('model = "gpt-image-1"\nprompts = ["x"]\n[axes]\nn = [1]\nsize = ["auto"]\nquality = ["low"]\nbackground = ["auto"]\n',
      "at most 3 axes"),
-    ('model = "gpt-image-1"\nprompts = ["x"]\n[limits]\nrpm = -1\n', "must be positive"),
+    ('model = "gpt-image-1"\nprompts = ["x"]\n[limits]\nrpm = -1\n', "limits.rpm = -1 is not allowed"),
     ('model = "gpt-image-1"\nprompts = ["x"]\nrepeats = 0\n', "repeats = 0"),
     ('model = "gpt-image-1"\nprompts = ["x"\n', "not valid TOML"),
 ])

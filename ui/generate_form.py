@@ -28,9 +28,10 @@ from imagegen.core.axes import (
     model_values,
     runnable,
 )
-from imagegen.core.grid import GridEstimate, GridSpec, estimate_grid, loads_spec
+from imagegen.core.grid import GridEstimate, GridSpec, decode_spec, estimate_grid, loads_spec
 from imagegen.core.request import MAX_PROMPT_CHARS
 from imagegen.errors import ImagegenError, InvalidRequest
+from imagegen.execution.runner import check_simulator
 from imagegen.execution.simulator import FAULT_KINDS
 from ui import PROVIDER_LABELS, Context, simulator_defaults
 from ui.form import (
@@ -255,11 +256,9 @@ def render_load(ctx: Context) -> None:
             st.caption(f"Loaded {upload.name}.")
             return
         st.session_state["spec_loaded_id"] = upload.file_id
-        try:
-            spec = loads_spec(upload.getvalue().decode("utf-8"))
-        except UnicodeDecodeError:
-            st.error(f"{upload.name} is not UTF-8 text. Fix: save the spec as UTF-8.")
-            return
+        try:  # the same checks and messages as `python -m imagegen run`
+            spec = loads_spec(decode_spec(upload.getvalue(), upload.name), where=upload.name)
+            check_simulator(spec, upload.name)
         except ImagegenError as exc:
             st.error(str(exc))
             return

@@ -70,7 +70,11 @@ def _with_configured_deployments(spec):
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    spec = _with_configured_deployments(load_spec(args.spec))
+    from imagegen.execution.runner import check_simulator
+
+    spec = load_spec(args.spec)
+    check_simulator(spec, args.spec)  # the same checks as `run`: a bad [simulator] table exits 2 here too
+    spec = _with_configured_deployments(spec)
     est = estimate_grid(spec, default_catalog())
     if args.json:
         print(json.dumps(est.to_dict(), indent=2, ensure_ascii=False))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -155,11 +156,31 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def writable_output(path: str) -> Path:
+    """``path`` when a file can be written there; ConfigError saying why not (checked before exporting)."""
+    out = Path(path)
+    if out.is_dir():
+        raise ConfigError(f"--output {path} is a directory. Fix: name a file, e.g. {out / 'results.csv'}.")
+    parent = out.parent
+    if not parent.is_dir():
+        raise ConfigError(f"--output {path}: the directory {parent} does not exist. Fix: create it or choose "
+                          "another path.")
+    if (out.exists() and not os.access(out, os.W_OK)) or (not out.exists() and not os.access(parent, os.W_OK)):
+        raise ConfigError(f"--output {path} cannot be written (permission denied). Fix: choose a path you can "
+                          "write to, or leave out --output to print to stdout.")
+    return out
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    out = writable_output(args.output) if args.output else None
     store = _store(args)
     text = store.export(args.run_id, args.format)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+    if out is not None:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"--output {args.output} cannot be written ({exc.strerror or exc}). "
+                              "Fix: choose another path, or leave out --output to print to stdout.") from None
         rows = text.count("\n") - 1 if args.format == "csv" else len(json.loads(text))
         print(f"wrote {rows} rows to {args.output}", file=sys.stderr)
     else:

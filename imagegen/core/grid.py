@@ -16,25 +16,28 @@ from pathlib import Path
 
 from imagegen.core.catalog import Catalog
 from imagegen.core.pricing import Estimate, estimate
-from imagegen.core.request import PARAM_NAMES, RUNTIME_PROVIDERS, ImageRequest, problems
+from imagegen.core.request import PARAM_NAMES, ImageRequest, problems
+from imagegen.core.specmodel import MAX_AXES as MAX_AXES  # re-exported (axes, ui)
+from imagegen.core.specmodel import LimitsModel, SpecModel
+from imagegen.core.validation import check, escape
 from imagegen.errors import InvalidRequest, Problem, SpecError
 
-MAX_AXES = 3
 AXIS_NAMES = (*PARAM_NAMES, "provider", "model")
-TOP_KEYS = {"name", "provider", "model", "prompts", "prompt", "repeats", "params", "axes", "limits",
-            "deployments", "simulator", "operation"}
-LIMIT_KEYS = {"concurrency", "rpm", "budget_usd", "timeout_s", "max_attempts"}
+TOP_KEYS = tuple(SpecModel.model_fields)
+LIMIT_KEYS = tuple(LimitsModel.model_fields)
 
 
 @dataclass(frozen=True)
 class Limits:
-    """How fast and how far a run may go."""
+    """How fast and how far a run may go (ranges: :class:`LimitsModel`)."""
 
     concurrency: int = 4
     rpm: float | None = None
     budget_usd: Decimal | None = None
     timeout_s: float = 300.0
     max_attempts: int = 4
+    run_deadline_s: float | None = None      # the whole run's deadline (None: no deadline)
+    max_retry_after_s: float = 60.0          # a longer Retry-After fails the cell instead of waiting
 
 
 @dataclass(frozen=True)
@@ -60,18 +63,20 @@ class GridSpec:
         return names
 
     def to_toml(self) -> str:
-        """Serialise back to the TOML spec format (round-trips through ``parse_spec``)."""
+        """Serialise back to the TOML spec format (round-trips through ``parse_spec``; every control
+        character in text is escaped, so any prompt survives Save spec and resume)."""
         def val(v) -> str:
             if isinstance(v, bool):
                 return "true" if v else "false"
-            if isinstance(v, (int, float, Decimal)):
-                return str(v)
+            if isinstance(v, Decimal):
+                return format(v, "f") if v.is_finite() else ("nan" if v.is_nan() else "inf" if v > 0 else "-inf")
+            if isinstance(v, (int, float)):
+                return repr(v) if v == v and abs(v) != float("inf") else str(v)
             if isinstance(v, (list, tuple)):
                 return "[" + ", ".join(val(x) for x in v) + "]"
             if isinstance(v, dict):  # e.g. [simulator] faults: inline tables (None = unset, omitted)
                 return "{ " + ", ".join(f"{key(k)} = {val(x)}" for k, x in v.items() if x is not None) + " }"
-            s = str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-            return f'"{s}"'
+            return '"' + escape(str(v)) + '"'
 
         def key(k) -> str:
             return str(k) if re.fullmatch(r"[A-Za-z0-9_-]+", str(k)) else val(str(k))
@@ -86,15 +91,11 @@ class GridSpec:
             if items:
                 lines.append(f"\n[{table}]")
                 lines += [f"{key(k)} = {val(v)}" for k, v in items.items() if v is not None]
-        lim = self.limits
         lines.append("\n[limits]")
-        lines.append(f"concurrency = {lim.concurrency}")
-        if lim.rpm is not None:
-            lines.append(f"rpm = {lim.rpm}")
-        if lim.budget_usd is not None:
-            lines.append(f"budget_usd = {lim.budget_usd}")
-        lines.append(f"timeout_s = {lim.timeout_s}")
-        lines.append(f"max_attempts = {lim.max_attempts}")
+        for name in LIMIT_KEYS:
+            value = getattr(self.limits, name)
+            if value is not None:
+                lines.append(f"{name} = {val(value)}")
         return "\n".join(lines) + "\n"
 
 
@@ -111,91 +112,75 @@ class Cell:
         return ", ".join(f"{k}={v}" for k, v in self.coords.items()) or "single cell"
 
 
-def _spec_error(where: str, msg: str, fix: str) -> SpecError:
-    return SpecError(f"{where}: {msg}. Fix: {fix}.")
-
-
 def parse_spec(data: dict, where: str = "spec") -> GridSpec:
-    """Build a GridSpec from parsed TOML, refusing unknown keys with a message naming them."""
-    unknown = set(data) - TOP_KEYS
-    if unknown:
-        raise _spec_error(where, f"unknown key(s) {sorted(unknown)}", f"use only {sorted(TOP_KEYS)}")
-    provider = data.get("provider", "simulator")
-    if provider not in RUNTIME_PROVIDERS:
-        raise _spec_error(where, f"provider = {provider!r} is not supported", f"use one of {list(RUNTIME_PROVIDERS)}")
-    model = data.get("model")
-    if not isinstance(model, str) or not model:
-        raise _spec_error(where, "`model` is missing", 'add model = "gpt-image-1.5" (on azure: a deployment name)')
-    prompts = data.get("prompts", data.get("prompt"))
-    if isinstance(prompts, str):
-        prompts = [prompts]
-    if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
-        raise _spec_error(where, "`prompts` must be a non-empty list of strings", 'add prompts = ["a red fox"]')
-    repeats = data.get("repeats", 1)
-    if not isinstance(repeats, int) or isinstance(repeats, bool) or not 1 <= repeats <= 100:
-        raise _spec_error(where, f"repeats = {repeats!r} is not an integer 1..100", "set repeats between 1 and 100")
-    params = dict(data.get("params", {}))
-    for key in params:
-        if key not in PARAM_NAMES:
-            raise _spec_error(where, f"[params] {key!r} is not a request parameter", f"use one of {list(PARAM_NAMES)}")
-    axes_raw = dict(data.get("axes", {}))
-    if len(axes_raw) > MAX_AXES:
-        raise _spec_error(where, f"{len(axes_raw)} axes given ({', '.join(axes_raw)})",
-                          f"use at most {MAX_AXES} axes (X, Y, Z); fix the others in [params]")
-    axes: dict[str, tuple] = {}
-    for key, values in axes_raw.items():
-        if key not in AXIS_NAMES:
-            raise _spec_error(where, f"[axes] {key!r} is not a parameter", f"use one of {list(AXIS_NAMES)}")
-        if not isinstance(values, list) or not values:
-            raise _spec_error(where, f"[axes] {key} must be a non-empty list", f'write {key} = ["a", "b"]')
-        if len(set(map(repr, values))) != len(values):
-            raise _spec_error(where, f"[axes] {key} repeats a value", "list each value once")
-        if key in params:
-            raise _spec_error(where, f"{key!r} is both in [params] and [axes]", "keep it in one place")
-        axes[key] = tuple(values)
-    lim = dict(data.get("limits", {}))
-    bad = set(lim) - LIMIT_KEYS
-    if bad:
-        raise _spec_error(where, f"[limits] unknown key(s) {sorted(bad)}", f"use only {sorted(LIMIT_KEYS)}")
-    try:
-        limits = Limits(
-            concurrency=int(lim.get("concurrency", 4)),
-            rpm=float(lim["rpm"]) if lim.get("rpm") is not None else None,
-            budget_usd=Decimal(str(lim["budget_usd"])) if lim.get("budget_usd") is not None else None,
-            timeout_s=float(lim.get("timeout_s", 300.0)),
-            max_attempts=int(lim.get("max_attempts", 4)),
-        )
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        raise _spec_error(where, f"[limits] has a value that is not a number ({exc})", "use numbers") from None
-    if limits.concurrency < 1 or (limits.rpm is not None and limits.rpm <= 0) or limits.max_attempts < 1:
-        raise _spec_error(where, "[limits] concurrency, rpm and max_attempts must be positive", "use values >= 1")
-    if limits.budget_usd is not None and limits.budget_usd < 0:
-        raise _spec_error(where, "[limits] budget_usd is negative", "use a positive number of dollars")
+    """Build a GridSpec from parsed TOML; SpecError naming every bad key, its value and the fix.
+
+    Types and ranges are checked here (:class:`imagegen.core.specmodel.SpecModel`); whether each
+    cell's values suit its model is checked by :func:`validate_grid`. The ``[simulator]`` table is
+    checked by the simulator's own model (``imagegen.execution.simulator.config``).
+    """
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}: the spec is {type(data).__name__}, not a TOML document. Fix: pass a table.")
+    model: SpecModel = check(SpecModel, data, where, SpecError)
+    params = model.params.model_dump(exclude_unset=True)
+    raw_params = data.get("params") or {}
+    params = {k: params[k] for k in raw_params if k in params}  # the file's order
+    axes_set = model.axes.model_dump(exclude_unset=True)
+    axes = {k: tuple(axes_set[k]) for k in data.get("axes") or {} if k in axes_set}  # X, Y, Z as written
+    limits = Limits(**model.limits.model_dump())
     return GridSpec(
-        provider=provider, model=model, prompts=tuple(prompts), name=str(data.get("name", "")), repeats=repeats,
-        params=params, axes=axes, limits=limits, deployments=dict(data.get("deployments", {})),
-        simulator=dict(data.get("simulator", {})),
+        provider=model.provider, model=model.model, prompts=model.prompt_list(), name=model.name,
+        repeats=model.repeats, params=params, axes=axes, limits=limits, deployments=dict(model.deployments),
+        simulator=dict(model.simulator),
     )
+
+
+def read_spec_text(path: str | Path) -> str:
+    """A spec file's text; SpecError with a clear message for a missing file, a directory or non-UTF-8 bytes."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(f"{path}: file not found. Fix: check the path.") from None
+    except IsADirectoryError:
+        found = sorted(p.name for p in path.glob("*.toml"))[:5]
+        hint = f" (it holds {', '.join(found)})" if found else ""
+        raise SpecError(f"{path}: is a directory, not a spec file{hint}. Fix: give the path of a .toml file.") from None
+    except PermissionError:
+        raise SpecError(f"{path}: cannot be read (permission denied). Fix: check the file's permissions.") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read ({exc.strerror or exc}). Fix: check the path.") from None
+    return decode_spec(raw, str(path))
+
+
+def decode_spec(raw: bytes, where: str = "spec") -> str:
+    """Spec bytes as text (UTF-8, a leading byte-order mark dropped); SpecError naming the bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecError(f"{where}: is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}). "
+                        "Fix: save the spec as UTF-8.") from None
+
+
+def loads_spec(text: str, where: str = "spec") -> GridSpec:
+    """Parse spec TOML text."""
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{where}: not valid TOML ({exc}). Fix: correct the syntax.") from None
+    return parse_spec(data, where=where)
 
 
 def load_spec(path: str | Path) -> GridSpec:
     """Read and parse a grid spec file."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
-    except FileNotFoundError:
-        raise SpecError(f"{path}: file not found. Fix: check the path.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax.") from None
-    return parse_spec(data, where=str(path))
+    return loads_spec(read_spec_text(path), where=str(path))
 
 
-def loads_spec(text: str) -> GridSpec:
-    try:
-        data = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"spec: not valid TOML ({exc}). Fix: correct the syntax.") from None
-    return parse_spec(data)
+def read_spec(path: str | Path) -> tuple[GridSpec, str]:
+    """(the parsed spec, the file's text) for a spec file."""
+    text = read_spec_text(path)
+    return loads_spec(text, where=str(path)), text
 
 
 def _coerce(key: str, value):

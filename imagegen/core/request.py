@@ -7,6 +7,7 @@ from datetime import date
 
 from imagegen.core.catalog import Catalog, ModelSpec
 from imagegen.core.tokens import parse_size
+from imagegen.core.validation import control_problem, printable
 from imagegen.errors import CatalogError, InvalidRequest, Problem
 
 MAX_PROMPT_CHARS = 32_000
@@ -105,6 +106,11 @@ def problems(req: ImageRequest, catalog: Catalog, today: date | None = None) -> 
     elif len(req.prompt) > MAX_PROMPT_CHARS:
         add(Problem("prompt", f"<{len(req.prompt):,} characters>", f"at most {MAX_PROMPT_CHARS:,} characters",
                     f"shorten it by {len(req.prompt) - MAX_PROMPT_CHARS:,} characters"))
+    elif not printable(req.prompt):
+        add(Problem("prompt", req.prompt, "a text with visible characters", "write a prompt"))
+    elif control_problem(req.prompt):
+        add(Problem("prompt", req.prompt, f"text without control characters (this one {control_problem(req.prompt)})",
+                    "remove it (paste the prompt as plain text); tabs and newlines are fine"))
     if req.provider not in RUNTIME_PROVIDERS:
         add(Problem("provider", req.provider, _one_of(RUNTIME_PROVIDERS), "choose a supported provider"))
         return out

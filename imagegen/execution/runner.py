@@ -61,17 +61,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imagegen.core.catalog import Catalog, default_catalog
-from imagegen.core.grid import Cell, GridEstimate, GridSpec, estimate_grid, load_spec, loads_spec
+from imagegen.core.grid import Cell, GridEstimate, GridSpec, estimate_grid, loads_spec, read_spec
 from imagegen.core.pricing import Billed, Estimate, Usage, billed_cost
 from imagegen.core.request import ImageRequest
 from imagegen.core.results import Attempt, Generation
-from imagegen.errors import BudgetExceeded, ConfigError, ImagegenError, ProviderError
+from imagegen.errors import BudgetExceeded, ConfigError, ImagegenError, ProviderError, SpecError
 from imagegen.execution.ratelimit import TokenBucket, ideal_wall_s
 from imagegen.execution.retry import DEFAULT_BACKOFF, Backoff, is_retryable
 from imagegen.storage.store import MISSING_STATUSES, ResultRecord, Store
 
 if TYPE_CHECKING:  # the providers package imports the openai SDK; load it only when a run needs it
     from imagegen.execution.providers.base import Provider
+    from imagegen.execution.simulator.config import SimulatorConfig
 
 __all__ = ["GridRun", "RunEvent", "RunSummary", "BudgetGuard", "run_grid", "ideal_wall_s"]
 
@@ -170,14 +171,23 @@ class BudgetGuard:
 
 
 def _read_spec(spec: GridSpec | str | Path) -> tuple[GridSpec, str]:
-    """(parsed spec, its TOML text as stored with the run)."""
+    """(parsed spec, its TOML text as stored with the run); its [simulator] table is checked too."""
     if isinstance(spec, GridSpec):
-        return spec, spec.to_toml()
-    if isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and spec.endswith(".toml")):
-        path = Path(spec)
-        parsed = load_spec(path)
-        return parsed, path.read_text(encoding="utf-8")
-    return loads_spec(str(spec)), str(spec)
+        parsed, text, where = spec, spec.to_toml(), "spec"
+    elif isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and spec.endswith(".toml")):
+        parsed, text = read_spec(spec)
+        where = str(spec)
+    else:
+        parsed, text, where = loads_spec(str(spec)), str(spec), "spec"
+    check_simulator(parsed, where)
+    return parsed, text
+
+
+def check_simulator(spec: GridSpec, where: str = "spec") -> SimulatorConfig:
+    """The spec's ``[simulator]`` table as a config; SpecError naming the key, value and fix when it is wrong."""
+    from imagegen.execution.simulator.config import SimulatorConfig  # light: pydantic + core only
+
+    return SimulatorConfig.from_dict(spec.simulator, where=where, error=SpecError)
 
 
 def _needs_azure(spec: GridSpec) -> bool:
@@ -230,7 +240,8 @@ class GridRun:
             info = self.store.run(resume)
             self.run_id = info["run_id"]
             spec_toml = info["spec_toml"]
-            parsed = loads_spec(spec_toml)
+            parsed = loads_spec(spec_toml, where=f"run {self.run_id}'s stored spec")
+            check_simulator(parsed, f"run {self.run_id}'s stored spec")
             prior = self.store.result_statuses(self.run_id)
             spent = Decimal(info["cost_usd"] or "0")
         elif spec is None:

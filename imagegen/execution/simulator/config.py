@@ -14,9 +14,12 @@ Plain data, constructible from a grid spec's ``[simulator]`` table::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
-from decimal import Decimal
+from dataclasses import asdict, dataclass, field, replace
+from typing import Annotated, Any, Literal
 
+from pydantic import BeforeValidator, field_validator
+
+from imagegen.core.validation import Strict, check, integer, number, refuse, show, suggest, text
 from imagegen.errors import ConfigError
 
 #: Faults the simulator can inject (header ``x-simulator-fault: KIND[; key=value...]`` or config rules).
@@ -90,26 +93,12 @@ class FaultRule:
             return parse_fault(value)
         if not isinstance(value, Mapping):
             raise ConfigError(f"simulator fault {value!r} is not a table. Fix: write {{ kind = \"rate_limit\" }}.")
-        known = {f.name for f in fields(cls)}
-        unknown = set(value) - known
-        if unknown:
-            raise ConfigError(f"simulator fault has unknown key(s) {sorted(unknown)}. Fix: use only {sorted(known)}.")
-        data = dict(value)
-        if "kind" not in data:
-            raise ConfigError(f"simulator fault {value!r} has no kind. Fix: add kind = one of {', '.join(FAULT_KINDS)}.")
-        for key in ("retry_after",):
-            if key in data:
-                data[key] = float(data[key])
-        for key in ("times", "status"):
-            if isinstance(data.get(key), Decimal):
-                data[key] = int(data[key])
-        if isinstance(data.get("categories"), str):
-            data["categories"] = tuple(c.strip() for c in data["categories"].split(",") if c.strip())
-        return cls(**data)
+        table = check(FaultTable, dict(value), "", ConfigError, prefix=("simulator", "faults"))
+        return cls(**table.model_dump(exclude_unset=True))
 
 
-def parse_fault(text: str) -> FaultRule:
-    """``"moderation; stage=output; categories=violence,self-harm"`` -> FaultRule."""
+def fault_fields(text: str) -> dict:
+    """``"moderation; stage=output; categories=violence,self-harm"`` -> the fields of a FaultRule (unchecked)."""
     head, *params = [p.strip() for p in text.split(";")]
     stage = "output" if head.endswith("_output") else "input"
     data: dict = {"kind": head, "stage": stage}
@@ -121,9 +110,17 @@ def parse_fault(text: str) -> FaultRule:
         if not sep:
             raise ConfigError(f"x-simulator-fault parameter {param!r} has no value. Fix: write key=value.")
         if key == "retry_after":
-            data[key] = float(val)
+            try:
+                data[key] = float(val)
+            except ValueError:
+                raise ConfigError(f"x-simulator-fault retry_after={val.strip()!r} is not a number. "
+                                  "Fix: write retry_after=0.5.") from None
         elif key in ("times", "status"):
-            data[key] = int(val)
+            try:
+                data[key] = int(val)
+            except ValueError:
+                raise ConfigError(f"x-simulator-fault {key}={val.strip()!r} is not a whole number. "
+                                  f"Fix: write {key}=2.") from None
         elif key == "categories":
             data[key] = tuple(c.strip() for c in val.split(",") if c.strip())
         elif key in ("stage", "match", "model"):
@@ -131,7 +128,96 @@ def parse_fault(text: str) -> FaultRule:
         else:
             raise ConfigError(f"x-simulator-fault parameter {key!r} is unknown. "
                               "Fix: use retry_after, stage, categories, status, times, match or model.")
-    return FaultRule(**data)
+    return data
+
+
+def parse_fault(text: str) -> FaultRule:
+    """``"moderation; stage=output; categories=violence,self-harm"`` -> FaultRule."""
+    return FaultRule(**fault_fields(text))
+
+
+# -- the [simulator] table as written in a spec (one validation style: imagegen.core.validation) ---
+
+
+def _fault_kind(value: object) -> str:
+    if not isinstance(value, str):
+        raise refuse(f"= {show(value)} is not a fault kind", f"use one of {', '.join(FAULT_KINDS)}")
+    if FAULT_ALIASES.get(value, value) not in FAULT_KINDS:
+        raise refuse(f"= {show(value)} is not a fault kind{suggest(value, [*FAULT_KINDS, *FAULT_ALIASES])}",
+                     f"use one of {', '.join(FAULT_KINDS)}")
+    return value
+
+
+def _categories(value: object) -> object:
+    if isinstance(value, str):
+        return [c.strip() for c in value.split(",") if c.strip()]
+    return value
+
+
+def _fault_table(value: object) -> object:
+    """A header-style string or a FaultRule becomes a table; a table is checked as it is."""
+    if isinstance(value, FaultRule):
+        return {k: v for k, v in asdict(value).items() if v is not None}
+    if isinstance(value, str):
+        try:
+            return fault_fields(value)
+        except ConfigError as exc:
+            raise refuse(f"= {show(value)}: {exc}".rsplit(". Fix:", 1)[0], "write a fault such as "
+                         '"rate_limit; retry_after=0.5" or { kind = "rate_limit", times = 2 }') from None
+    if not isinstance(value, Mapping):
+        raise refuse(f"= {show(value)} is not a fault", 'write { kind = "rate_limit" } or "rate_limit; times=2"')
+    return value
+
+
+def _fault_list(value: object) -> object:
+    return [value] if isinstance(value, (str, Mapping, FaultRule)) else value
+
+
+Short = text(max_len=500, example="fox", what="text")
+
+
+class FaultTable(Strict):
+    """One ``[simulator] faults`` entry."""
+
+    kind: Annotated[str, BeforeValidator(_fault_kind)]
+    match: Short | None = None
+    times: integer(0, 1_000_000, example=2, what="a count") | None = None
+    retry_after: number(-1e9, 1e9, lo_open=False, example="0.5", what="seconds") = 1.0
+    stage: Literal["input", "output"] = "input"
+    categories: Annotated[tuple[Short, ...], BeforeValidator(_categories)] = ()
+    model: Short | None = None
+    status: integer(100, 599, example=500, what="an HTTP status") | None = None
+
+
+class SimulatorTable(Strict):
+    """A spec's ``[simulator]`` table (see the module docstring)."""
+
+    time_scale: number(0, 1000, lo_open=False, example="0.05", what="a time scale") = 1.0
+    fixed_latency_s: number(0, 3600, lo_open=False, example="0.05", what="seconds") | None = None
+    tokens_per_s: number(0, 1e6, example="133", what="output tokens per second") = 133.0
+    overhead_s: number(0, 3600, lo_open=False, example="2.0", what="seconds") = 2.0
+    jitter: number(0, 1, lo_open=False, example="0.1", what="a fraction") = 0.1
+    seed: integer(None, None, example=0) = 0
+    faults: Annotated[list[Annotated[FaultTable, BeforeValidator(_fault_table)]], BeforeValidator(_fault_list)] = []
+    deployments: dict[Short, Short] = {}
+    api_key: text(max_len=500, example="anything", what="text") | None = None
+    rpm_limit: integer(1, 1_000_000, example=60, what="requests per minute") | None = None
+    hang_s: number(0, 86400, lo_open=False, example="600", what="seconds") = 600.0
+
+    @field_validator("deployments", mode="before")
+    @classmethod
+    def _table(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise refuse(f"= {show(value)} is not a table", 'write deployments = { my-images = "gpt-image-1.5" }')
+        return value
+
+
+def check_table(data: Mapping | None, where: str = "", error: type[Exception] = ConfigError) -> SimulatorTable:
+    """Validate a ``[simulator]`` table; ``error`` (ConfigError, or SpecError for a spec) names key, value, fix."""
+    if data is not None and not isinstance(data, Mapping):
+        raise error(f"{where + ': ' if where else ''}simulator = {show(data)} is not a table. "
+                    "Fix: write [simulator] followed by key = value lines.")
+    return check(SimulatorTable, dict(data or {}), where, error, prefix=("simulator",))
 
 
 @dataclass(frozen=True)
@@ -179,26 +265,17 @@ class SimulatorConfig:
         return dict(self.deployments)
 
     @classmethod
-    def from_dict(cls, data: Mapping | None) -> SimulatorConfig:
-        """Build from a plain mapping (a grid spec's ``[simulator]`` table); unknown keys are refused."""
+    def from_dict(cls, data: Mapping | None, where: str = "", error: type[Exception] = ConfigError) -> SimulatorConfig:
+        """Build from a plain mapping (a grid spec's ``[simulator]`` table); unknown keys and bad values are
+        refused with ``error`` naming the key, the value and the fix."""
         if data is None:
             return cls()
         if isinstance(data, SimulatorConfig):
             return data
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(f"[simulator] has unknown key(s) {sorted(unknown)}. Fix: use only {sorted(known)}.")
-        values = {}
-        for key, value in data.items():
-            if isinstance(value, Decimal):
-                value = int(value) if key in ("seed", "rpm_limit") else float(value)
-            values[key] = value
+        table = check_table(data, where, error)
+        values = {k: getattr(table, k) for k in table.model_fields_set}
         if "faults" in values:
-            faults = values["faults"]
-            if isinstance(faults, (str, Mapping)):
-                faults = [faults]
-            values["faults"] = tuple(FaultRule.from_value(f) for f in faults)
+            values["faults"] = tuple(FaultRule(**f.model_dump(exclude_unset=True)) for f in table.faults)
         return cls(**values)
 
     def with_(self, **changes) -> SimulatorConfig:
