@@ -5,7 +5,7 @@ from datetime import date
 import streamlit as st
 
 import ui
-from imagegen.core.catalog import PROVIDERS
+from imagegen.core.catalog import PROVIDERS, status_label
 from ui import catalog_tables as tables
 from ui.overrides_form import render_overrides
 from ui.state import show_flashes
@@ -36,11 +36,15 @@ st.subheader("Output tokens per image")
 for key, tm in catalog.tokens.items():
     users = ", ".join(m for m, spec in catalog.models.items() if spec.tokens == key)
     with st.container(border=True):
-        st.markdown(f"**{key}** — used by {users}. Table: **{tm.status}**, formula: **{tm.formula_status}**; "
-                    f"+{tm.partial_image_tokens} tokens per streamed partial image.")
+        table_label = status_label(tm.status, tm.measured_by, tm.measured_on) if tm.status == "measured" else tm.status
+        st.markdown(f"**{key}** — used by {users}. Table: **{table_label}**, formula: **{tm.formula_status}**; "
+                    f"+{tm.partial_image_tokens} tokens per streamed partial image (with n > 1 the guide is "
+                    "ambiguous: per request or per image; budgets reserve per image).")
         st.dataframe(tables.token_table(catalog, key), hide_index=True, key=f"cat_tokens_{key}")
         st.caption(f"{tables.formula_text(catalog, key)}. Cells marked · come from the formula, the others from "
-                   f"the documented table. Source: {tm.source} (checked {tm.checked.isoformat()}). {tm.note}")
+                   f"the table; (a–b) is the range of a quality with no published figure (budgets reserve b); "
+                   f"the status column says how each figure is known. Source: {tm.source} "
+                   f"(checked {tm.checked.isoformat()}). {tm.note}")
 
 st.subheader("Prices (USD per 1M tokens)")
 st.dataframe(tables.prices_table(catalog), hide_index=True, key="cat_prices",

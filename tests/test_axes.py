@@ -61,7 +61,10 @@ def test_transparent_only_with_png_or_webp_and_models_that_have_it():
     assert "transparent" in choice("background", context={"output_format": "png"}).values
     jpeg = choice("background", context={"output_format": "jpeg"})
     assert "transparent" not in jpeg.values and "png or webp" in jpeg.note
-    assert "transparent" not in choice("background", model="gpt-image-2").values
+    assert "transparent" not in choice("background", model="gpt-image-2.6-flare").values
+    preview = choice("background", model="gpt-image-2")
+    assert "transparent" in preview.values and "preview" in preview.note
+    assert "transparent" in choice("background", model="gpt-image-2.5-flare").values
     assert choice("output_format", context={"background": "transparent"}).values == ("png", "webp")
 
 

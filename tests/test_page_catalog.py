@@ -36,7 +36,8 @@ def test_every_model_with_capabilities(catalog_page):
     catalog = default_catalog()
     assert list(models["model"]) == list(catalog.models)
     row = models.set_index("model").loc["gpt-image-2"]
-    assert not row["transparency"] and "multiples of 16" in row["sizes"] and row["input_fidelity"] == "omit"
+    assert row["transparency"] == "preview" and "multiples of 16" in row["sizes"] and row["input_fidelity"] == "omit"
+    assert models.set_index("model").loc["gpt-image-2.6-flare", "complexity"] == "low, medium, high"
 
 
 def test_lifecycle_warnings_name_the_successor(catalog_page):
@@ -54,7 +55,7 @@ def test_lifecycle_warnings_name_the_successor(catalog_page):
 def test_token_tables_with_status_and_source(catalog_page):
     at, _ = catalog_page
     tables = [d.value for d in at.dataframe if "quality" in d.value.columns and "1024x1024" in d.value.columns]
-    assert len(tables) == 3
+    assert len(tables) == len(default_catalog().tokens) == 4
     gpt1 = tables[0].set_index("quality")
     assert gpt1.loc["medium", "1024x1024"] == "1,056" and gpt1.loc["high", "1536x1024"] == "6,208"
     gpt2 = tables[1].set_index("quality")
@@ -63,6 +64,12 @@ def test_token_tables_with_status_and_source(catalog_page):
     text = " ".join(m.value for m in at.markdown)
     assert "Table: **documented**, formula: **derived**" in text
     assert any("patch p: low 64, medium 32, high 16" in c.value for c in at.caption)
+    # gpt-image-2.5: measured cells say who measured them and when; medium is an assumed range
+    gpt25 = tables[2].set_index("quality")
+    assert [gpt25.loc[q, "1024x1024"] for q in ("low", "high", "max")] == ["196", "1,756", "7,024"]
+    assert gpt25.loc["low", "status"].startswith("measured (third party, 2026-09-16)")
+    assert gpt25.loc["medium", "1024x1024"].endswith("(196–1,756)") and gpt25.loc["medium", "status"] == "assumed"
+    assert "Table: **measured (third party, 2026-09-16)**" in text
 
 
 def test_prices_with_source_and_checked_date(catalog_page):

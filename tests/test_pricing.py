@@ -87,7 +87,11 @@ def test_estimate_counts_prompt_tokens_n_and_partials():
     est = estimate(ImageRequest("gpt-image-1.5", prompt, quality="medium", size="1024x1024", n=2,
                                 stream=True, partial_images=2), CATALOG)
     assert est.input_text_tokens == count_text_tokens(prompt)
-    assert est.output_tokens_max == 2 * 1056 + 200
+    # n = 2, partial_images = 2: the guide's "+100 per partial image" may be per request or per image;
+    # the budget (max) reserves the larger reading, the min keeps the smaller, and a note says why
+    assert est.output_tokens_max == 2 * 1056 + 2 * 2 * 100
+    assert est.output_tokens_min == 2 * 1056 + 2 * 100
+    assert any("ambiguous" in n and "larger reading" in n for n in est.notes)
     assert est.cost_max.text_input == Decimal(est.input_text_tokens) * Decimal(5) / Decimal(1_000_000)
 
 

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from imagegen.core.catalog import load_catalog
 from imagegen.core.request import ImageRequest, validate
+from imagegen.core.request import warnings as request_warnings
 from imagegen.errors import ImagegenError, InvalidRequest
 
 CATALOG = load_catalog()
@@ -100,7 +101,16 @@ def test_shut_down_model_names_date_and_successor():
 
 
 def test_transparency_refused_where_not_offered():
-    refused(ok(model="gpt-image-2", background="transparent"), "no transparency")
+    # SDK 3.57 names 2.5 (supported) and gpt-image-2 (preview), not 2.6
+    refused(ok(model="gpt-image-2.6-flare", background="transparent"), "no transparency")
+
+
+@pytest.mark.parametrize("model", ["gpt-image-2.5-flare", "gpt-image-2.5-sunburst", "gpt-image-2"])
+def test_transparency_accepted_on_2_5_and_in_preview_on_2(model):
+    req = ok(model=model, background="transparent", output_format="png")
+    assert validate(req, CATALOG, TODAY) is req
+    preview = [w for w in request_warnings(req, CATALOG) if "preview" in w]
+    assert bool(preview) == (model == "gpt-image-2")
 
 
 def test_every_problem_is_listed_at_once():
@@ -142,6 +152,7 @@ MUTATIONS = {
     "partial_images": st.sampled_from([0, 1, 3, 4, -1]),
     "input_fidelity": st.sampled_from([None, "low", "high"]),
     "model": st.sampled_from(list(CATALOG.models)),
+    "complexity": st.sampled_from([None, "low", "high", "extreme"]),
 }
 
 
@@ -154,7 +165,7 @@ def near_valid(draw):
     provider = draw(st.sampled_from(providers))
     fmt = draw(st.sampled_from(model.formats_for(provider)))
     backgrounds = ["auto", "opaque"] + (["transparent"] if model.transparency and fmt in ("png", "webp") else [])
-    stream = draw(st.booleans())
+    stream = draw(st.booleans()) and fmt not in ("gif", "svg")  # gif/svg output does not stream
     operation = draw(st.sampled_from(["generate", "edit"]))
     fields = dict(
         model=model_id, prompt=draw(st.sampled_from(["a red fox", "F1レーサーを躍動感あるように描いて。"])),
@@ -162,11 +173,12 @@ def near_valid(draw):
         quality=draw(st.sampled_from(["auto", *model.qualities])), output_format=fmt,
         background=draw(st.sampled_from(backgrounds)),
         output_compression=draw(st.one_of(st.none(), st.integers(0, 100))) if fmt in ("jpeg", "webp") else None,
-        n=draw(st.integers(1, model.n_max)), stream=stream,
+        n=1 if fmt == "svg" else draw(st.integers(1, model.n_max)), stream=stream,
         partial_images=draw(st.integers(0, model.partial_images_max)) if stream else 0,
         operation=operation,
         input_fidelity=draw(st.sampled_from([None, *model.input_fidelity])) if operation == "edit" else None,
         input_images=((1024, 1024),) if operation == "edit" else (),
+        complexity=draw(st.sampled_from([None, *model.complexity])),
     )
     mutated = draw(st.lists(st.sampled_from(list(MUTATIONS)), max_size=2, unique=True))
     for name in mutated:
@@ -244,6 +256,12 @@ def documented_invalid(r: ImageRequest) -> list[str]:
                 reasons.append("shut down")
     if r.input_fidelity is not None and r.operation == "generate":
         reasons.append("input_fidelity on generate")
+    if r.complexity is not None and (model is None or r.complexity not in model.complexity):
+        reasons.append("complexity (gpt-image-2.6 only; low/medium/high)")
+    if r.output_format == "svg" and r.n != 1:
+        reasons.append("svg needs n = 1")
+    if r.output_format in ("gif", "svg") and r.stream is True:
+        reasons.append("gif/svg output does not stream (SDK 3.57)")
     return reasons
 
 

@@ -125,7 +125,8 @@ def test_transparent_png_has_alpha_and_jpeg_compression_changes_size(app):
     ({"input_fidelity": "high"}, "input_fidelity"),
     ({"prompt": ""}, "prompt"),
     ({"prompt": "x" * 32_001}, "prompt"),
-    ({"model": "gpt-image-2", "background": "transparent"}, "background"),
+    ({"model": "gpt-image-2.6-flare", "background": "transparent"}, "background"),
+    ({"model": "gpt-image-1", "complexity": "high"}, "complexity"),
     ({"model": "gpt-image-2", "size": "1000x1000"}, "size"),
     ({"model": "gpt-image-1", "quality": "xhigh"}, "quality"),
 ])

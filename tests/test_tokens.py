@@ -9,6 +9,7 @@ from imagegen.core.tokens import (
     image_output_tokens,
     input_image_tokens,
     parse_size,
+    request_output_range,
     request_output_tokens,
 )
 
@@ -41,9 +42,12 @@ def test_gpt_image_2_community_formula(catalog):
     assert [formula_tokens(tm, q, 1024, 1536) for q in ("low", "medium", "high")] == [158, 1372, 5488]
 
 
-def test_n_and_partial_images(catalog):
+def test_n_and_partial_images_reserve_the_larger_reading(catalog):
     tm = catalog.token_model(catalog.model("gpt-image-1"))
-    assert request_output_tokens(tm, "medium", "1024x1024", n=3, partial_images=2) == 3 * 1056 + 200
+    # "+100 per partial image" is ambiguous with n > 1: the budget figure is per image (n x p x 100)
+    assert request_output_tokens(tm, "medium", "1024x1024", n=3, partial_images=2) == 3 * 1056 + 3 * 2 * 100
+    assert request_output_range(tm, "medium", "1024x1024", n=3, partial_images=2) == (3 * 1056 + 200, 3 * 1056 + 600)
+    assert request_output_range(tm, "medium", "1024x1024", n=1, partial_images=2) == (1056 + 200, 1056 + 200)
 
 
 def test_text_tokens_offline_o200k():

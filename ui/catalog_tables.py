@@ -11,6 +11,7 @@ import pandas as pd
 from imagegen.core.catalog import PROVIDERS, STANDARD_QUALITIES, Catalog, PriceEntry
 from imagegen.core.overrides import PRICE_FIELDS
 from imagegen.core.pricing import Usage, cost_of, documented_output_tokens
+from imagegen.core.tokens import token_figure
 
 #: A shutdown this close (days) is shown as a warning.
 SOON_DAYS = 120
@@ -60,7 +61,9 @@ def models_table(catalog: Catalog) -> pd.DataFrame:
             "model": mid, "label": m.label, "aliases": ", ".join(m.aliases),
             "sizes": ", ".join(m.sizes) if m.sizes else m.size_rule.describe() if m.size_rule else "",
             "qualities": ", ".join((*m.qualities, "auto")), "formats": ", ".join(m.output_formats),
-            "transparency": m.transparency, "compression": m.compression, "n_max": m.n_max,
+            "transparency": m.transparency and (m.transparency_stage if m.transparency_stage != "ga" else True),
+            "complexity": ", ".join(m.complexity) or "omit", "gated formats": ", ".join(m.gated_formats),
+            "compression": m.compression, "n_max": m.n_max,
             "streaming": f"yes, up to {m.partial_images_max} partial" if m.streaming else "no",
             "edits": m.edits, "input_fidelity": ", ".join(m.input_fidelity) or "omit",
             "moderation": ", ".join(m.moderation), "tokens": m.tokens, "source": m.source,
@@ -82,7 +85,9 @@ def lifecycle_table(catalog: Catalog, today: date) -> pd.DataFrame:
                 "model": mid, "provider": provider, "status": status[(mid, provider)],
                 "released": spec.released, "deprecated": spec.deprecated, "shutdown": spec.shutdown,
                 "successor": spec.successor or "", "default_quality": spec.default_quality or "",
-                "formats": ", ".join(spec.output_formats or m.output_formats), "source": spec.source,
+                "formats": ", ".join(spec.output_formats or m.output_formats),
+                "max edge": f"< {spec.max_edge_below}" if spec.max_edge_below else "",
+                "conflict": spec.conflict, "source": spec.source,
                 "checked": spec.checked.isoformat(), "note": spec.note,
             })
     return pd.DataFrame(rows)
@@ -98,10 +103,16 @@ def token_table(catalog: Catalog, key: str) -> pd.DataFrame:
     rows = []
     for quality in tm.qualities():
         row: dict = {"quality": quality}
+        labels: list[str] = []
         for size in sizes:
-            documented = tm.table.get(quality, {}).get(size)
-            value = documented_output_tokens(catalog, models[0].id, quality, size) if models else None
-            row[size] = f"{value:,}" + ("" if documented is not None else " ·") if value is not None else ""
+            fig = token_figure(tm, quality, size)
+            in_table = tm.table.get(quality, {}).get(size) is not None
+            text = f"{fig.tokens:,}" + ("" if in_table else " ·")
+            if fig.is_range:
+                text += f" ({fig.low:,}–{fig.high:,})"
+            row[size] = text
+            labels += [fig.label] if fig.label not in labels else []
+        row["status"] = "; ".join(labels)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -109,10 +120,16 @@ def token_table(catalog: Catalog, key: str) -> pd.DataFrame:
 def formula_text(catalog: Catalog, key: str) -> str:
     """The token formula in words with its parameters."""
     tm = catalog.tokens[key]
+    if tm.method == "relative":
+        mult = ", ".join(f"{q} ×{m}" + (f" [{tm.multiplier_range[q][0]}–{tm.multiplier_range[q][1]}]"
+                                        if q in tm.multiplier_range else "") for q, m in tm.multiplier.items())
+        return f"tokens = ceil(tokens of {tm.base} × multiplier), multiplier: {mult}"
     if tm.method == "patch_grid":
         patches = ", ".join(f"{q} {p}" for q, p in (tm.patch or {}).items())
         return f"tokens = ceil(H / p) × (ceil(W / p) + 1), patch p: {patches}"
-    factors = ", ".join(f"{q} {f}" for q, f in (tm.quality_factor or {}).items())
+    factors = ", ".join(f"{q} {f}" + (f" [{tm.quality_factor_range[q][0]}–{tm.quality_factor_range[q][1]}, assumed]"
+                                     if q in tm.quality_factor_range else "")
+                        for q, f in (tm.quality_factor or {}).items())
     return ("sa = (2·qf·S + L) // (2·L); tokens = ceil(qf · sa · (2,000,000 + W·H) / 4,000,000), "
             f"L/S the long/short edge, quality factor qf: {factors}")
 
@@ -124,7 +141,8 @@ def prices_table(catalog: Catalog) -> pd.DataFrame:
         row = {"model": p.model, "provider": p.provider, "effective_from": p.effective_from,
                "kind": "local override" if p.override else "catalog"}
         row.update({f: (str(getattr(p, f)) if getattr(p, f) is not None else "") for f in PRICE_FIELDS})
-        row.update({"source": p.source, "checked": p.checked.isoformat(), "note": p.note, "key": p.key})
+        row.update({"status": p.status, "source": p.source, "checked": p.checked.isoformat(), "note": p.note,
+                    "key": p.key})
         rows.append(row)
     return pd.DataFrame(rows)
 

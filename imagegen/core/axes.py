@@ -10,23 +10,24 @@ provider lacks (Azure documents no WEBP). When a parameter is on an axis with se
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from imagegen.core.catalog import Catalog, ModelSpec
+from imagegen.core.catalog import Catalog, ModelSpec, size_problem
 from imagegen.core.grid import MAX_AXES, resolve_model
 from imagegen.core.request import BACKGROUNDS
 
 #: Parameters a grid axis may vary, in the order a picker lists them.
 AXIS_PARAMS = ("quality", "size", "output_format", "output_compression", "background", "moderation", "n",
-               "stream", "partial_images", "model", "provider")
+               "stream", "partial_images", "complexity", "model", "provider")
 #: Parameters fixed for the whole grid when they are not on an axis (generations).
 FIXED_PARAMS = ("size", "quality", "background", "output_format", "output_compression", "moderation", "n",
-                "stream", "partial_images")
+                "stream", "partial_images", "complexity")
 #: The API's defaults, used when a parameter is neither fixed nor on an axis.
 API_DEFAULTS = {"size": "auto", "quality": "auto", "background": "auto", "output_format": "png",
-                "output_compression": None, "moderation": "auto", "n": 1, "stream": False, "partial_images": 0}
+                "output_compression": None, "moderation": "auto", "n": 1, "stream": False, "partial_images": 0,
+                "complexity": None}
 #: output_compression values offered on an axis ("all values"); any integer 0..100 may be fixed.
 COMPRESSION_PRESETS = (100, 90, 75, 50, 25, 0)
 COMPRESSIBLE_FORMATS = ("jpeg", "webp")
@@ -43,11 +44,28 @@ class Choice:
     values: tuple
     default: object
     note: str = ""
+    #: Why a value outside ``values`` is refused (None = it is accepted), for parameters whose valid set
+    #: is open (any WIDTHxHEIGHT within a size rule); ``values`` then only lists what pickers offer first.
+    check: Callable[[object], str | None] | None = None
 
     @property
     def available(self) -> bool:
         """False when the parameter cannot be varied (at most one value, e.g. compression with png)."""
         return len(self.values) > 1
+
+    def accepts(self, value: object) -> bool:
+        """True when ``value`` is allowed: one of ``values``, or passing ``check``."""
+        if value in self.values:
+            return True
+        return self.check is not None and self.check(value) is None
+
+    def refusal(self, value: object) -> str | None:
+        """Why ``value`` is refused (the rule that failed), or None when it is accepted."""
+        if self.accepts(value):
+            return None
+        if self.check is not None:
+            return self.check(value)
+        return f"{value!r} is not one of {', '.join(map(repr, self.values))}" + (f" ({self.note})" if self.note else "")
 
 
 @dataclass(frozen=True)
@@ -193,15 +211,30 @@ def _choice_quality(pairs, context) -> Choice:
 
 def _choice_size(pairs, context) -> Choice:
     values = _intersect([(*m.size_values(), "auto") for m, _ in pairs])
+    custom = all(m.size_rule is not None for m, _ in pairs)
     note = "" if all(m.sizes is not None for m, _ in pairs) else \
-        "this model takes any WIDTHxHEIGHT within its size rule; the common sizes are offered"
+        "this model takes any WIDTHxHEIGHT within its size rule; the common sizes are offered" if custom else \
+        "only sizes every model accepts are offered"
     default = "1024x1024" if "1024x1024" in values else "auto"
-    return Choice("size", values, default, note)
+
+    def check(value: object) -> str | None:
+        for m, p in pairs:
+            why = size_problem(m, value, p)
+            if why:
+                return f"{m.id}: {why}"
+        return None
+
+    return Choice("size", values, default, note, check)
 
 
 def _choice_format(pairs, context) -> Choice:
     values = _intersect([m.formats_for(p) for m, p in pairs])
     notes = []
+    gated = tuple(v for v in values if any(v in m.gated_formats for m, _ in pairs))
+    if gated:
+        # access-gated formats are not offered on an axis: most accounts are refused them
+        values = tuple(v for v in values if v not in gated)
+        notes.append(f"{'/'.join(gated)} output needs preview access (set it in a spec; it may be refused)")
     if any(p == "azure" for _, p in pairs) and "webp" not in values:
         notes.append("Azure documents PNG and JPEG only (no WEBP)")
     if "transparent" in _vals(context, "background", "auto"):
@@ -234,7 +267,19 @@ def _choice_background(pairs, context) -> Choice:
     elif not all(f in TRANSPARENT_FORMATS for f in formats):
         values.remove("transparent")
         note = f"transparent needs output_format png or webp (output_format: {', '.join(map(str, formats))})"
+    else:
+        preview = sorted({m.id for m, _ in pairs if m.transparency_stage == "preview"})
+        if preview:
+            note = f"transparent on {', '.join(preview)} is in preview (SDK 3.57): it may be refused"
     return Choice("background", tuple(values), "auto", note)
+
+
+def _choice_complexity(pairs, context) -> Choice:
+    if not all(m.complexity for m, _ in pairs):
+        return Choice("complexity", (None,), None, "complexity is documented for gpt-image-2.6 only")
+    values = _intersect([m.complexity for m, _ in pairs])
+    return Choice("complexity", (None, *values), None,
+                  "planning effort, independent of quality; unset = the model's default (third-party docs: no extra charge)")
 
 
 def _choice_moderation(pairs, context) -> Choice:
@@ -265,7 +310,7 @@ _RULES = {
     "quality": _choice_quality, "size": _choice_size, "output_format": _choice_format,
     "output_compression": _choice_compression, "background": _choice_background,
     "moderation": _choice_moderation, "n": _choice_n, "stream": _choice_stream,
-    "partial_images": _choice_partial,
+    "partial_images": _choice_partial, "complexity": _choice_complexity,
 }
 
 
@@ -276,8 +321,11 @@ def all_values(param: str, catalog: Catalog, **kwargs) -> list:
 
 
 def keep_allowed(values: Iterable, choice: Choice) -> list:
-    """``values`` without the ones ``choice`` no longer allows (order kept, duplicates dropped)."""
-    return [v for v in dict.fromkeys(values) if v in choice.values]
+    """``values`` without the ones ``choice`` no longer allows (order kept, duplicates dropped).
+
+    Open parameters (a size rule) keep any value that passes the rule, e.g. a custom ``2048x1152``.
+    """
+    return [v for v in dict.fromkeys(values) if choice.accepts(v)]
 
 
 def swap_axes(axes: Sequence[Axis | None], i: int, j: int) -> list[Axis | None]:
@@ -305,7 +353,7 @@ def fixed_params(params: Mapping[str, object], catalog: Catalog, *, model: str |
     notes: list[str] = []
     # Order matters: the format decides compression and background; stream decides partial_images.
     for param in ("output_format", "stream", "size", "quality", "moderation", "n", "background",
-                  "output_compression", "partial_images"):
+                  "output_compression", "partial_images", "complexity"):
         if param in on_axis or param in ("model", "provider"):
             continue
         value = params.get(param, API_DEFAULTS[param])
@@ -314,7 +362,7 @@ def fixed_params(params: Mapping[str, object], catalog: Catalog, *, model: str |
         if param == "output_compression" and value is not None and isinstance(value, int) \
                 and 0 <= value <= 100 and choice.available:
             pass  # any integer 0..100 is allowed once the format takes compression
-        elif value not in choice.values and choice.values:
+        elif not choice.accepts(value) and choice.values:
             notes.append(f"{param}={value!r} does not apply here ({choice.note or 'not offered'}); "
                          f"using {choice.default!r}")
             value = choice.default
@@ -327,7 +375,7 @@ def fixed_params(params: Mapping[str, object], catalog: Catalog, *, model: str |
 def format_value(param: str, value) -> str:
     """A value as shown in pickers and grid labels."""
     if value is None:
-        return "unset" if param == "output_compression" else "—"
+        return "unset" if param in ("output_compression", "complexity") else "—"
     if isinstance(value, bool):
         return "on" if value else "off"
     return str(value)

@@ -25,7 +25,17 @@ PROVIDERS = ("openai", "azure")
 #: Which catalog provider's rules and prices each runtime provider follows.
 PROVIDER_FLAVOUR = {"openai": "openai", "azure": "azure", "simulator": "openai", "compatible": "openai"}
 STANDARD_QUALITIES = ("low", "medium", "high")
-Status = Literal["documented", "derived", "assumed"]
+#: How far a figure can be trusted: documented (vendor page/spec), measured (observed on real requests,
+#: by whom is said next to it), derived (arithmetic reproducing documented/measured figures), assumed.
+Status = Literal["documented", "measured", "derived", "assumed"]
+#: Weakest first: a figure built from several inputs takes the weakest status among them.
+STATUS_ORDER = ("assumed", "derived", "measured", "documented")
+
+
+def weakest(statuses) -> str:
+    """The least trustworthy of ``statuses`` (``assumed`` < ``derived`` < ``measured`` < ``documented``)."""
+    found = [s for s in statuses if s]
+    return min(found, key=STATUS_ORDER.index) if found else "assumed"
 
 
 class _Strict(BaseModel):
@@ -42,6 +52,10 @@ class ProviderSpec(_Strict):
     successor: str | None = None
     default_quality: str | None = None
     output_formats: tuple[str, ...] | None = None
+    #: The longest edge must be strictly below this on this provider (Azure: "less than 3840").
+    max_edge_below: int | None = None
+    #: A second source that contradicts this entry (kept visible, never silently resolved).
+    conflict: str = ""
     source: str
     checked: date
     note: str = ""
@@ -56,16 +70,22 @@ class SizeRule(_Strict):
     min_pixels: int
     max_pixels: int
 
-    def problem(self, width: int, height: int) -> str | None:
-        """Return why ``width x height`` breaks the rule, or None."""
-        if width % self.multiple or height % self.multiple:
-            return f"both edges must be multiples of {self.multiple}"
-        if max(width, height) > self.max_edge:
-            return f"the longest edge must be at most {self.max_edge}"
-        if max(width, height) / min(width, height) > self.max_aspect:
-            return f"the aspect ratio must be between 1:{self.max_aspect:g} and {self.max_aspect:g}:1"
+    def problem(self, width: int, height: int, max_edge_below: int | None = None) -> str | None:
+        """Return which rule ``width x height`` breaks (with the numbers that break it), or None."""
+        bad = [f"{e} is not" for e in (width, height) if e % self.multiple]
+        if bad:
+            return f"both edges must be multiples of {self.multiple} ({', '.join(bad)})"
+        long_edge = max(width, height)
+        if long_edge > self.max_edge:
+            return f"the longest edge must be at most {self.max_edge} (it is {long_edge})"
+        if max_edge_below is not None and long_edge >= max_edge_below:
+            return f"the longest edge must be less than {max_edge_below} on this provider (it is {long_edge})"
+        ratio = long_edge / min(width, height)
+        if ratio > self.max_aspect:
+            return (f"the aspect ratio must be between 1:{self.max_aspect:g} and {self.max_aspect:g}:1 "
+                    f"(it is {ratio:.2f}:1)")
         if not self.min_pixels <= width * height <= self.max_pixels:
-            return f"the pixel count must be between {self.min_pixels:,} and {self.max_pixels:,}"
+            return f"the pixel count must be between {self.min_pixels:,} and {self.max_pixels:,} (it is {width * height:,})"
         return None
 
     def describe(self) -> str:
@@ -88,7 +108,14 @@ class ModelSpec(_Strict):
     qualities: tuple[str, ...]
     output_formats: tuple[str, ...]
     transparency: bool
+    #: "preview": accepted, with a warning that the vendor calls the support a preview.
+    transparency_stage: Literal["ga", "preview"] = "ga"
     compression: bool
+    #: ``complexity`` values accepted ([] = the parameter must be omitted).
+    complexity: tuple[str, ...] = ()
+    #: Output formats behind an access gate: validation lets them through with a warning, the service
+    #: (and the simulator, unless granted) may refuse them.
+    gated_formats: tuple[str, ...] = ()
     moderation: tuple[str, ...]
     n_max: int
     streaming: bool
@@ -121,23 +148,120 @@ class ModelSpec(_Strict):
         return self.output_formats
 
     def size_values(self) -> tuple[str, ...]:
-        """Sizes to offer in a picker: the fixed list or the common sizes."""
+        """Sizes to offer in a picker: the fixed list or the common sizes (never the allowed set)."""
         return self.sizes if self.sizes is not None else self.common_sizes
 
+    @property
+    def custom_sizes(self) -> bool:
+        """True when any WIDTHxHEIGHT within the size rule is accepted."""
+        return self.size_rule is not None
 
-class TokenModel(_Strict):
-    """How output tokens follow from quality and size."""
 
-    method: Literal["patch_grid", "area_v2"]
+def allows_custom_sizes(model: ModelSpec) -> bool:
+    """True when ``model`` takes any WIDTHxHEIGHT within its size rule (gpt-image-2, 2.5)."""
+    return model.size_rule is not None
+
+
+def size_problem(model: ModelSpec, size: object, provider: str = "openai") -> str | None:
+    """Why ``size`` is refused for ``model`` on ``provider`` (the rule that failed), or None when valid.
+
+    The one size rule for validation, the Generate axes and spec loading: fixed-size models accept
+    their list, rule models any WIDTHxHEIGHT passing the rule (``common_sizes`` only order pickers).
+    """
+    if size == "auto":
+        return None
+    if not isinstance(size, str):
+        return f"{size!r} is not a WIDTHxHEIGHT text"
+    if model.sizes is not None:
+        if size in model.sizes:
+            return None
+        return (f"{model.id} takes only the fixed sizes {', '.join(model.sizes)} or auto "
+                "(arbitrary sizes are documented only for gpt-image-2 and gpt-image-2.5)")
+    rule = model.size_rule
+    assert rule is not None
+    w, sep, h = size.lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit() or int(w) <= 0 or int(h) <= 0:
+        return f"{size!r} is not WIDTHxHEIGHT (write it like 2048x1152)"
+    spec = model.provider(provider)
+    return rule.problem(int(w), int(h), spec.max_edge_below if spec is not None else None)
+
+
+def status_label(status: str, by: str = "", on: date | None = None) -> str:
+    """``measured (third party, 2026-09-16)``: a status with who observed it and when, where known."""
+    extra = ", ".join(x for x in (by, on.isoformat() if on else "") if x)
+    return f"{status} ({extra})" if extra else status
+
+
+class InputImageRule(_Strict):
+    """Input (edit) image tokens of one token model.
+
+    ``tiles_512``: the published gpt-image-1 method (shortest side scaled to 512, ``65 + 129 x tiles``,
+    plus a fixed high-fidelity surcharge by shape). ``per_pixels``: ``ceil(W x H / pixels_per_token)``,
+    scaled from a single measured point (an assumption away from that point).
+    """
+
+    method: Literal["tiles_512", "per_pixels"]
     status: Status
-    formula_status: Status
-    patch: dict[str, int] | None = None
-    quality_factor: dict[str, int] | None = None
-    partial_image_tokens: int
-    table: dict[str, dict[str, int]] = {}
+    high_surcharge: tuple[int, int] = (4160, 6240)
+    pixels_per_token: int | None = None
+    #: Inputs are always processed at high fidelity (gpt-image-2 family); the surcharge is NOT added
+    #: on top of the per-pixel figure, which already is the high-fidelity measurement.
+    always_high: bool = False
+    measured_by: str = ""
+    measured_on: date | None = None
     source: str
     checked: date
     note: str = ""
+
+    @model_validator(mode="after")
+    def _params(self) -> InputImageRule:
+        if self.method == "per_pixels" and not self.pixels_per_token:
+            raise ValueError("method per_pixels needs `pixels_per_token`")
+        return self
+
+    @property
+    def label(self) -> str:
+        return status_label(self.status, self.measured_by, self.measured_on)
+
+
+class TokenModel(_Strict):
+    """How output tokens follow from quality, size (and complexity), with the status of each figure.
+
+    ``[table]`` cells carry ``status`` (with ``measured_by``/``measured_on`` when measured); formula
+    figures carry ``quality_status[quality]`` or else ``formula_status``. A quality listed in
+    ``quality_factor_range`` (area_v2) or ``multiplier_range`` (relative) has no published figure:
+    its point value is an estimate and budgets reserve the top of the range.
+    """
+
+    method: Literal["patch_grid", "area_v2", "relative"]
+    status: Status
+    formula_status: Status
+    quality_status: dict[str, Status] = {}
+    patch: dict[str, int] | None = None
+    quality_factor: dict[str, int] | None = None
+    quality_factor_range: dict[str, tuple[int, int]] = {}
+    #: relative: tokens = ceil(tokens of ``base`` x multiplier[quality]) (x complexity multiplier).
+    base: str | None = None
+    multiplier: dict[str, Decimal] = {}
+    multiplier_range: dict[str, tuple[Decimal, Decimal]] = {}
+    #: complexity -> token multiplier (models with a complexity parameter); absent = 1.
+    complexity_multiplier: dict[str, Decimal] = {}
+    complexity_status: Status = "assumed"
+    complexity_source: str = ""
+    partial_image_tokens: int
+    #: Whether "each partial image costs +100" is per request or per image with n > 1; the guide is
+    #: ambiguous, so budgets reserve the larger reading (n x partial_images x 100).
+    partial_images_reading: Literal["ambiguous", "per_request", "per_image"] = "ambiguous"
+    table: dict[str, dict[str, int]] = {}
+    measured_by: str = ""
+    measured_on: date | None = None
+    measured_source: str = ""
+    input_image: InputImageRule | None = None
+    source: str
+    checked: date
+    note: str = ""
+    #: The resolved ``base`` token model (set by the loader, not read from TOML).
+    base_model: TokenModel | None = None
 
     @model_validator(mode="after")
     def _params(self) -> TokenModel:
@@ -145,10 +269,37 @@ class TokenModel(_Strict):
             raise ValueError("method patch_grid needs `patch = {quality = size}`")
         if self.method == "area_v2" and not self.quality_factor:
             raise ValueError("method area_v2 needs `quality_factor = {quality = factor}`")
+        if self.method == "relative" and (not self.base or not self.multiplier):
+            raise ValueError("method relative needs `base = \"token model\"` and `multiplier = {quality = x}`")
+        for q, (lo, hi) in {**self.quality_factor_range, **self.multiplier_range}.items():
+            if lo > hi:
+                raise ValueError(f"range for {q!r} is [{lo}, {hi}]: the lower bound must come first")
+        if self.status == "measured" and not self.measured_by:
+            raise ValueError("a measured table needs `measured_by` (who measured it) and `measured_on`")
         return self
 
     def qualities(self) -> tuple[str, ...]:
+        if self.method == "relative":
+            return tuple(self.multiplier)
         return tuple((self.patch or self.quality_factor or {}).keys())
+
+    def status_of(self, quality: str, size: str | None = None) -> str:
+        """The status of the figure for ``quality`` (at ``size``): table cell or formula."""
+        if size is not None and self.table.get(quality, {}).get(size) is not None:
+            return self.status
+        return self.quality_status.get(quality, self.formula_status)
+
+    def label_of(self, quality: str, size: str | None = None) -> str:
+        """``status_of`` with who measured it and when, e.g. ``measured (third party, 2026-09-16)``."""
+        status = self.status_of(quality, size)
+        if status == "measured" and size is not None and self.table.get(quality, {}).get(size) is not None:
+            return status_label(status, self.measured_by, self.measured_on)
+        return status
+
+    def is_range(self, quality: str) -> bool:
+        """True when ``quality`` has no published figure and its estimate is a range."""
+        base_range = self.base_model.is_range(quality) if self.base_model is not None else False
+        return quality in self.quality_factor_range or quality in self.multiplier_range or base_range
 
 
 class PriceEntry(_Strict):
@@ -163,6 +314,7 @@ class PriceEntry(_Strict):
     cached_image_input: Decimal
     image_output: Decimal
     text_output: Decimal | None = None
+    status: Status = "documented"
     source: str
     checked: date
     note: str = ""
@@ -188,6 +340,7 @@ class ListPrice(_Strict):
     model: str
     provider: str
     effective_from: date
+    status: Status = "documented"
     source: str
     checked: date
     note: str = ""
@@ -301,6 +454,19 @@ def load_catalog(data_dir: Path | str | None = None) -> Catalog:
             tokens[key] = TokenModel(**body)
         except ValidationError as exc:
             raise _explain(tokens_path, f"tokens.{key}", exc) from None
+    for key, tm in list(tokens.items()):
+        if tm.method == "relative":
+            base = tokens.get(tm.base or "")
+            if base is None or base.method == "relative":
+                raise CatalogError(
+                    f"{tokens_path.name}: tokens.{key}.base = {tm.base!r} is not a table/formula token model "
+                    f"(known: {', '.join(sorted(k for k, t in tokens.items() if t.method != 'relative'))}). "
+                    "Fix: name one of those.")
+            missing = set(tm.multiplier) - set(base.qualities())
+            if missing:
+                raise CatalogError(f"{tokens_path.name}: tokens.{key}.multiplier has {sorted(missing)}, which "
+                                   f"tokens.{tm.base} has no figure for. Fix: remove them or add them to the base.")
+            tokens[key] = tm.model_copy(update={"base_model": base})
 
     raw_models = _read_toml(models_path).get("models")
     if not raw_models:

@@ -10,9 +10,16 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from imagegen.core.catalog import STANDARD_QUALITIES, Catalog, PriceEntry
-from imagegen.core.request import ImageRequest
-from imagegen.core.tokens import count_text_tokens, input_image_tokens, request_output_tokens
+from imagegen.core.catalog import STANDARD_QUALITIES, Catalog, PriceEntry, weakest
+from imagegen.core.request import ImageRequest, warnings
+from imagegen.core.tokens import (
+    count_text_tokens,
+    edit_input_tokens,
+    partial_tokens,
+    request_output_range,
+    request_output_tokens,
+    token_figure,
+)
 
 MILLION = Decimal(1_000_000)
 
@@ -89,6 +96,11 @@ class Estimate:
     cost_max: Cost
     token_status: str
     list_price_per_image: Decimal | None
+    #: The status with who measured it and when where known, e.g. "measured (third party, 2026-09-16)".
+    token_label: str = ""
+    #: What the figure rests on beyond its status: assumed ranges, the ambiguous partial-image rule,
+    #: preview/gated warnings. Shown wherever a budget is formed from this estimate.
+    notes: tuple[str, ...] = ()
 
     @property
     def cost_usd_min(self) -> Decimal:
@@ -112,10 +124,24 @@ def auto_candidates(catalog: Catalog, req: ImageRequest) -> tuple[tuple[str, ...
 
 
 def documented_output_tokens(catalog: Catalog, model_id: str, quality: str, size: str, n: int = 1,
-                             partial_images: int = 0) -> int:
-    """Output tokens the catalog's table/formula gives for a resolved quality and size."""
+                             partial_images: int = 0, complexity: str | None = None) -> int:
+    """Output tokens the catalog's table/formula gives for a resolved quality and size (point figure;
+    partial images at the larger reading)."""
     tm = catalog.token_model(catalog.model(model_id))
-    return request_output_tokens(tm, quality, size, n, partial_images)
+    return request_output_tokens(tm, quality, size, n, partial_images, complexity)
+
+
+def figure_label(catalog: Catalog, model_id: str, quality: str, size: str, complexity: str | None = None) -> str:
+    """The status label of one catalog figure, e.g. ``measured (third party, 2026-09-16)``."""
+    tm = catalog.token_model(catalog.model(model_id))
+    return token_figure(tm, quality, size, complexity).label
+
+
+def request_input_image_tokens(catalog: Catalog, req: ImageRequest) -> int:
+    """Estimated input image tokens of an edit: the first image at the requested fidelity, the rest low."""
+    rule = catalog.token_model(catalog.model(req.model)).input_image
+    return sum(edit_input_tokens(rule, w, h, (req.input_fidelity or "low") if i == 0 else "low")
+               for i, (w, h) in enumerate(req.input_images))
 
 
 def estimate(req: ImageRequest, catalog: Catalog, on: date | None = None) -> Estimate:
@@ -124,18 +150,34 @@ def estimate(req: ImageRequest, catalog: Catalog, on: date | None = None) -> Est
     tm = catalog.token_model(model)
     price = catalog.price_for(model.id, req.provider, on)
     text_tokens = count_text_tokens(req.prompt)
-    image_tokens = sum(input_image_tokens(w, h, req.input_fidelity or "low") for w, h in req.input_images)
+    image_tokens = request_input_image_tokens(catalog, req)
     partial = req.partial_images if req.stream else 0
     qualities, sizes = auto_candidates(catalog, req)
-    outs = [request_output_tokens(tm, q, s, req.n, partial) for q in qualities for s in sizes]
-    lo, hi = min(outs), max(outs)
+    complexity = req.complexity
+    ranges = [request_output_range(tm, q, s, req.n, partial, complexity) for q in qualities for s in sizes]
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
     cost_lo = cost_of(Usage(text_tokens, image_tokens, lo), price)
     cost_hi = cost_of(Usage(text_tokens, image_tokens, hi), price)
     list_price = None
     if len(qualities) == 1 and len(sizes) == 1:
         list_price = catalog.list_price(model.id, req.provider, qualities[0], sizes[0])
-    status = tm.status if all(tm.table.get(q, {}).get(s) for q in qualities for s in sizes) else tm.formula_status
-    return Estimate(req, text_tokens, image_tokens, lo, hi, cost_lo, cost_hi, status, list_price)
+    figures = {(q, s): token_figure(tm, q, s, complexity) for q in qualities for s in sizes}
+    status = weakest(f.status for f in figures.values())
+    labels = {f.label for f in figures.values()}
+    label = labels.pop() if len(labels) == 1 else status
+    notes = []
+    for (q, s), f in figures.items():
+        if f.is_range:
+            notes.append(f"{model.id} {q} {s}: {f.status}, no published figure; estimate {f.tokens:,} tokens per "
+                         f"image, range {f.low:,}-{f.high:,}; the budget reserves {f.high:,}")
+    if partial and req.n > 1:
+        small, large = partial_tokens(tm, req.n, partial)
+        if small != large:
+            notes.append(f"partial images: ambiguous whether +{tm.partial_image_tokens} tokens per partial image is "
+                         f"per request ({small:,}) or per image ({large:,}); the budget reserves the larger reading")
+    notes += warnings(req, catalog)
+    return Estimate(req, text_tokens, image_tokens, lo, hi, cost_lo, cost_hi, status, list_price, label,
+                    tuple(notes))
 
 
 @dataclass(frozen=True)
@@ -159,7 +201,8 @@ def billed_cost(usage: Usage, req: ImageRequest, catalog: Catalog, resolved_qual
     s = resolved_size if resolved_size not in (None, "auto") else (req.size if req.size != "auto" else None)
     if q in catalog.token_model(model).qualities() and s is not None:
         try:
-            documented = documented_output_tokens(catalog, model.id, q, s, req.n, req.partial_images if req.stream else 0)
+            documented = documented_output_tokens(catalog, model.id, q, s, req.n,
+                                                  req.partial_images if req.stream else 0, req.complexity)
         except ValueError:
             documented = None
     return Billed(usage, cost_of(usage, price), q, s, documented)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
-from imagegen.core.catalog import Catalog, ModelSpec
-from imagegen.core.tokens import parse_size
+from imagegen.core.catalog import Catalog, ModelSpec, size_problem
 from imagegen.core.validation import control_problem, printable
 from imagegen.errors import CatalogError, InvalidRequest, Problem
 
@@ -27,7 +26,13 @@ PARAM_NAMES = (
     "stream",
     "partial_images",
     "input_fidelity",
+    "complexity",
+    "frame_count",
+    "frame_duration_ms",
 )
+#: GIF output: frame_count 2..16 (SDK 3.57 docstring); frame_duration_ms is rounded to 10 ms, capped.
+FRAME_COUNT_RANGE = (2, 16)
+MAX_FRAME_DURATION_MS = 655_350
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,11 @@ class ImageRequest:
     input_fidelity: str | None = None
     input_images: tuple[tuple[int, int], ...] = field(default=())
     deployment: str | None = None
+    #: gpt-image-2.6: computation spent planning the image (low/medium/high); None = omitted.
+    complexity: str | None = None
+    #: GIF output only (access-gated): frames 2..16 and the delay per frame.
+    frame_count: int | None = None
+    frame_duration_ms: int | None = None
 
     def with_(self, **changes) -> ImageRequest:
         return replace(self, **changes)
@@ -84,6 +94,9 @@ class ImageRequest:
             body["partial_images"] = self.partial_images
         if self.input_fidelity is not None:
             body["input_fidelity"] = self.input_fidelity
+        for key in ("complexity", "frame_count", "frame_duration_ms"):
+            if getattr(self, key) is not None:
+                body[key] = getattr(self, key)
         return body
 
 
@@ -145,7 +158,55 @@ def problems(req: ImageRequest, catalog: Catalog, today: date | None = None) -> 
         add(Problem("n", req.n, f"an integer 1..{model.n_max}", f"use n between 1 and {model.n_max}"))
     _streaming(req, model, add)
     _edit(req, model, add)
+    _complexity(req, model, add)
+    _gated(req, model, add)
     return out
+
+
+def warnings(req: ImageRequest, catalog: Catalog) -> list[str]:
+    """Things a valid request should be told before it is sent (preview support, access gates)."""
+    if not catalog.has_model(req.model):
+        return []
+    model = catalog.model(req.model)
+    out = []
+    if req.background == "transparent" and model.transparency and model.transparency_stage == "preview":
+        out.append(f"transparent backgrounds on {model.id} are in preview (SDK 3.57): the service may still "
+                   "refuse them or return an opaque image")
+    if req.output_format in model.gated_formats:
+        out.append(f"output_format={req.output_format} on {model.id} needs access to a preview: without it the "
+                   "service refuses the request")
+    return out
+
+
+def _complexity(req: ImageRequest, model: ModelSpec, add) -> None:
+    c = req.complexity
+    if c is None:
+        return
+    if not model.complexity:
+        add(Problem("complexity", c, f"omitted for {model.id} (complexity is documented for gpt-image-2.6 only)",
+                    "remove complexity, or use gpt-image-2.6-flare / -sunburst"))
+    elif c not in model.complexity:
+        add(Problem("complexity", c, f"{_one_of(model.complexity)} for {model.id}", "use low, medium or high"))
+
+
+def _gated(req: ImageRequest, model: ModelSpec, add) -> None:
+    """GIF/SVG output rules (SDK 3.57): frames only with gif; neither streams nor compresses."""
+    fmt = req.output_format
+    for key in ("frame_count", "frame_duration_ms"):
+        if getattr(req, key) is not None and fmt != "gif":
+            add(Problem(key, getattr(req, key), "only with output_format=gif", f"remove {key}, or set output_format=gif"))
+    if fmt not in ("gif", "svg") or fmt not in model.gated_formats:
+        return
+    fc, fd = req.frame_count, req.frame_duration_ms
+    lo, hi = FRAME_COUNT_RANGE
+    if fc is not None and (not _is_int(fc) or not lo <= fc <= hi):
+        add(Problem("frame_count", fc, f"an integer {lo}..{hi}", f"use {lo} to {hi} frames"))
+    if fd is not None and (not _is_int(fd) or not 0 < fd <= MAX_FRAME_DURATION_MS):
+        add(Problem("frame_duration_ms", fd, f"an integer 1..{MAX_FRAME_DURATION_MS:,}", "use e.g. 200"))
+    if req.stream:
+        add(Problem("stream", True, f"false with output_format={fmt} (no streaming)", "turn streaming off"))
+    if fmt == "svg" and req.n != 1:
+        add(Problem("n", req.n, "1 with output_format=svg", "use n=1"))
 
 
 def _lifecycle(req: ImageRequest, model: ModelSpec, today: date, add) -> None:
@@ -165,25 +226,17 @@ def _lifecycle(req: ImageRequest, model: ModelSpec, today: date, add) -> None:
 
 
 def _size(req: ImageRequest, model: ModelSpec, add) -> None:
-    if req.size == "auto":
+    why = size_problem(model, req.size, req.provider)
+    if why is None:
         return
     if model.sizes is not None:
-        if req.size not in model.sizes:
-            add(Problem("size", req.size, f"{_one_of(model.sizes)} or 'auto' for {model.id}",
-                        f"use one of {', '.join(model.sizes)}"))
+        add(Problem("size", req.size, f"{_one_of(model.sizes)} or 'auto' for {model.id} ({why})",
+                    f"use one of {', '.join(model.sizes)}"))
         return
     rule = model.size_rule
     assert rule is not None
-    try:
-        w, h = parse_size(req.size) if isinstance(req.size, str) else (0, 0)
-        if (w, h) == (0, 0):
-            raise ValueError
-    except ValueError:
-        add(Problem("size", req.size, rule.describe(), "write the size as WIDTHxHEIGHT, e.g. 1024x1024"))
-        return
-    why = rule.problem(w, h)
-    if why:
-        add(Problem("size", req.size, f"{rule.describe()} ({why})", "pick a size such as 1024x1024 or 1536x1024"))
+    add(Problem("size", req.size, f"{rule.describe()}; refused because {why}",
+                "pick a size such as 1024x1024, 1536x1024 or 2048x1152"))
 
 
 def _quality(req: ImageRequest, model: ModelSpec, add) -> None:

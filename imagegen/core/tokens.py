@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
+from decimal import Decimal
 
-from imagegen.core.catalog import TokenModel
+from imagegen.core.catalog import InputImageRule, TokenModel, weakest
 
 
 def parse_size(size: str) -> tuple[int, int]:
@@ -20,29 +22,107 @@ def parse_size(size: str) -> tuple[int, int]:
     return int(w), int(h)
 
 
-def formula_tokens(tm: TokenModel, quality: str, width: int, height: int) -> int:
-    """Output image tokens for one image by the token model's formula (no table lookup)."""
+def formula_tokens(tm: TokenModel, quality: str, width: int, height: int, factor: int | None = None) -> int:
+    """Output image tokens for one image by the token model's formula (no table lookup).
+
+    ``factor`` replaces the quality's patch size / quality factor (for the ends of an assumed range).
+    """
     if tm.method == "patch_grid":
-        p = tm.patch[quality]  # type: ignore[index]
+        p = factor or tm.patch[quality]  # type: ignore[index]
         return math.ceil(height / p) * (math.ceil(width / p) + 1)
-    qf = tm.quality_factor[quality]  # type: ignore[index]
+    qf = factor or tm.quality_factor[quality]  # type: ignore[index]
     long_edge, short_edge = max(width, height), min(width, height)
     sa = (2 * qf * short_edge + long_edge) // (2 * long_edge)
     return math.ceil(qf * sa * (2_000_000 + width * height) / 4_000_000)
 
 
-def image_output_tokens(tm: TokenModel, quality: str, size: str) -> int:
-    """Output tokens for one image: the documented table where it has the cell, else the formula."""
-    table_value = tm.table.get(quality, {}).get(size)
-    if table_value is not None:
-        return table_value
-    w, h = parse_size(size)
-    return formula_tokens(tm, quality, w, h)
+@dataclass(frozen=True)
+class TokenFigure:
+    """Output tokens of one image: a point value, the range it may take, and how it is known.
+
+    ``low``/``high`` equal ``tokens`` unless the quality has no published figure (an assumed
+    range); budgets reserve ``high``. ``label`` is the status with who measured it and when.
+    """
+
+    tokens: int
+    low: int
+    high: int
+    status: str
+    label: str
+
+    @property
+    def is_range(self) -> bool:
+        return self.low != self.high
 
 
-def request_output_tokens(tm: TokenModel, quality: str, size: str, n: int = 1, partial_images: int = 0) -> int:
-    """Output tokens billed for a request: per image x n, plus 100 per partial image."""
-    return image_output_tokens(tm, quality, size) * n + tm.partial_image_tokens * partial_images
+def _ceil_mul(value: int, factor: Decimal) -> int:
+    return math.ceil(Decimal(value) * factor)
+
+
+def token_figure(tm: TokenModel, quality: str, size: str, complexity: str | None = None) -> TokenFigure:
+    """Output tokens for one image at ``quality``/``size`` (and ``complexity``), with range and status."""
+    if tm.method == "relative":
+        assert tm.base_model is not None, "relative token models are resolved by load_catalog"
+        base = token_figure(tm.base_model, quality, size)
+        m = tm.multiplier[quality]
+        lo_m, hi_m = tm.multiplier_range.get(quality, (m, m))
+        status = weakest((base.status, tm.status_of(quality)))
+        label = status if status != base.status else base.label
+        fig = TokenFigure(_ceil_mul(base.tokens, m), _ceil_mul(base.low, lo_m), _ceil_mul(base.high, hi_m),
+                          status, label)
+    else:
+        table_value = tm.table.get(quality, {}).get(size)
+        if table_value is not None:
+            fig = TokenFigure(table_value, table_value, table_value, tm.status, tm.label_of(quality, size))
+        else:
+            w, h = parse_size(size)
+            point = formula_tokens(tm, quality, w, h)
+            lo = hi = point
+            if quality in tm.quality_factor_range:
+                f_lo, f_hi = tm.quality_factor_range[quality]
+                lo, hi = formula_tokens(tm, quality, w, h, f_lo), formula_tokens(tm, quality, w, h, f_hi)
+            status = tm.status_of(quality)
+            fig = TokenFigure(point, lo, hi, status, status)
+    if complexity and tm.complexity_multiplier:
+        c = tm.complexity_multiplier.get(complexity, Decimal(1))
+        status = weakest((fig.status, tm.complexity_status))
+        fig = TokenFigure(_ceil_mul(fig.tokens, c), _ceil_mul(fig.low, c), _ceil_mul(fig.high, c), status,
+                          fig.label if status == fig.status else status)
+    return fig
+
+
+def image_output_tokens(tm: TokenModel, quality: str, size: str, complexity: str | None = None) -> int:
+    """Output tokens for one image (point value): the table where it has the cell, else the formula."""
+    return token_figure(tm, quality, size, complexity).tokens
+
+
+def partial_tokens(tm: TokenModel, n: int, partial_images: int) -> tuple[int, int]:
+    """(smaller, larger) reading of the partial-image surcharge for ``n`` images.
+
+    The guide says each partial image costs 100 more output tokens; with ``n > 1`` it does not say
+    whether that is per request (``100 x partial_images``) or per image (``n x partial_images x 100``).
+    """
+    per_request = tm.partial_image_tokens * partial_images
+    per_image = per_request * n
+    if tm.partial_images_reading == "per_request":
+        return per_request, per_request
+    if tm.partial_images_reading == "per_image":
+        return per_image, per_image
+    return min(per_request, per_image), max(per_request, per_image)
+
+
+def request_output_range(tm: TokenModel, quality: str, size: str, n: int = 1, partial_images: int = 0,
+                         complexity: str | None = None) -> tuple[int, int]:
+    """(min, max) output tokens a request may be billed; budgets reserve the max."""
+    fig = token_figure(tm, quality, size, complexity)
+    p_lo, p_hi = partial_tokens(tm, n, partial_images)
+    return fig.low * n + p_lo, fig.high * n + p_hi
+
+
+def request_output_tokens(tm: TokenModel, quality: str, size: str, n: int = 1, partial_images: int = 0,
+                          complexity: str | None = None) -> int:
+    """Output tokens of a request at the point figure, partial images at the larger reading (budgets)."""
+    return image_output_tokens(tm, quality, size, complexity) * n + partial_tokens(tm, n, partial_images)[1]
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,3 +152,13 @@ def input_image_tokens(width: int, height: int, fidelity: str = "low", high_surc
     if fidelity == "high":
         tokens += high_surcharge[0] if width == height else high_surcharge[1]
     return tokens
+
+
+def edit_input_tokens(rule: InputImageRule | None, width: int, height: int, fidelity: str = "low") -> int:
+    """Input tokens of one edit image under a token model's input rule (gpt-image-1 tiles by default)."""
+    if rule is None or rule.method == "tiles_512":
+        surcharge = rule.high_surcharge if rule is not None else (4160, 6240)
+        high = fidelity == "high" or (rule is not None and rule.always_high)
+        return input_image_tokens(width, height, "high" if high else "low", surcharge)
+    assert rule.pixels_per_token
+    return math.ceil(width * height / rule.pixels_per_token)
