@@ -35,9 +35,9 @@ def test_every_model_has_a_price_on_each_provider_it_is_offered_on(catalog):
     for mid, model in catalog.models.items():
         for provider, spec in model.providers.items():
             if spec.available:
-                entry = catalog.price_for(mid, provider, date(2026, 11, 25))
+                entry = catalog.price_for(mid, provider, date(2026, 12, 1))
                 assert entry.source.startswith("https://")
-                assert entry.checked <= date(2026, 11, 25)
+                assert entry.checked <= date(2026, 12, 1)
 
 
 def test_lifecycle_facts(catalog):
