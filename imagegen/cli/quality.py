@@ -89,15 +89,18 @@ def cmd_judge(args: argparse.Namespace) -> int:
     pool = quality.load_pool(store, args.run_ids)
     settings = load_settings()
     rubric = judge.load_rubric()
-    todo = judge.pending(store, pool, rubric, args.model, settings)
+    items = [judge.Todo(int(r.result_id), r.run_id, r.prompt, r.image_path) for r in pool.items.itertuples()]
+    todo = judge.pending(store, items, rubric, args.model)
     est = judge.estimate(todo, rubric, args.model, settings)
-    print(f"judge: {args.model} on {settings.provider}: {len(todo)} images to score with prompt {rubric.version}; "
-          f"estimated {money(est.total)} ({est.price_entry})")
+    print(f"{judge.label(args.model)} on {settings.provider}: {len(todo)} of {len(items)} images to score with "
+          f"prompt {rubric.version}; estimated at most {money(est.total, 6)} "
+          f"({est.price_entry}, prices {est.status})")
     if args.estimate or not todo:
         return 0
     done = judge.run_judge(store, todo, rubric, args.model, settings)
     total = sum((s.cost_usd for s in done), start=est.total * 0)
-    print(f"scored {len(done)} images; cost {money(total)} (added to each run's spend)")
+    simulated = " (simulated)" if any(s.simulated for s in done) else ""
+    print(f"scored {len(done)} images{simulated}; cost {money(total, 6)}, added to each run's spend")
     return 0
 
 

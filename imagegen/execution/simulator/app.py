@@ -46,6 +46,7 @@ from imagegen.core.catalog import Catalog, ModelSpec, default_catalog
 from imagegen.core.request import ImageRequest, problems
 from imagegen.core.tokens import count_text_tokens, input_image_tokens, parse_size, request_output_tokens
 from imagegen.errors import ImagegenError
+from imagegen.execution.simulator import judge_route
 from imagegen.execution.simulator.config import FaultRule, SimulatorConfig, parse_fault
 from imagegen.execution.simulator.render import image_size, render
 
@@ -235,6 +236,11 @@ class SimulatorApp:
         headers = {k.lower(): v for k, v in headers.items()}
         parts = urlsplit(target)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        judged = judge_route.handle(method, parts.path, query, headers, body)  # the judge lives apart (issue 14)
+        if judged is not None:
+            self._record(RecordedRequest(method, parts.path, query, dict(headers), {}, (), None, None, "judge",
+                                         time.time(), judged[0]))
+            return Reply(judged[0], judged[1], judged[2], ready_at=start)
         flavour, deployment, operation = self._route(parts.path)
         fields_: dict = {}
         uploads: list[tuple[str, str, str, bytes]] = []
