@@ -47,3 +47,23 @@ def show_flashes() -> None:
     """Show and clear queued messages."""
     for kind, message in st.session_state.pop(FLASH, []):
         getattr(st, kind, st.info)(message)
+
+
+# --- blind comparison (pages/6_Compare.py, ui/compare.py) -------------------------------------------
+COMPARE_PAIR = "compare_pair"        # the pair on screen (pairing.Pair) until a vote replaces it
+COMPARE_SEED = "compare_seed"        # this session's seed: sides and pairs are random, yet reproducible
+COMPARE_SESSION = "compare_session"  # an id stored with each vote (parallel sessions in a meeting)
+COMPARE_COUNT = "compare_count"      # votes cast in this session (shown to the rater)
+
+
+def compare_session() -> tuple[str, int]:
+    """(session id, seed) of this browser session's comparisons, created on first use."""
+    import random
+    import uuid
+
+    ss = st.session_state
+    if COMPARE_SESSION not in ss:
+        ss[COMPARE_SESSION] = uuid.uuid4().hex[:12]
+    if COMPARE_SEED not in ss:
+        ss[COMPARE_SEED] = random.SystemRandom().randrange(1 << 30)
+    return ss[COMPARE_SESSION], int(ss[COMPARE_SEED])

@@ -373,3 +373,28 @@ td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}}.note{{colo
 </tbody></table>
 </body></html>
 """
+
+
+def planner_plan(rep: Report, images_per_day: int = 1000, today=None):
+    """The answer as a Planner plan: the cheapest setting as good as the best next to the best itself.
+
+    Budgets use a real provider's prices: a simulated or compatible pool is planned at OpenAI's.
+    Returns None while there is no answer (no votes, or no known cost).
+    """
+    from imagegen.insight.planner import Plan, PlanLine, Scenario
+
+    if rep.cheapest_as_good is None or rep.best is None:
+        return None
+    first = rep.pool.items.drop_duplicates("setting").set_index("setting")
+
+    def line(setting: str) -> PlanLine:
+        row = first.loc[setting]
+        provider = row["provider"] if row["provider"] in ("openai", "azure") else "openai"
+        return PlanLine(model=str(row["model"]), quality=str(row["quality"]), size=str(row["size"]),
+                        images=Decimal(images_per_day), per="day", provider=provider)
+
+    scenarios = [Scenario(f"as good as the best: {rep.cheapest_as_good}", (line(rep.cheapest_as_good),))]
+    if rep.best != rep.cheapest_as_good:
+        scenarios.append(Scenario(f"best: {rep.best}", (line(rep.best),)))
+    kwargs = {"rate_date": today} if today is not None else {}
+    return Plan(scenarios=tuple(scenarios), **kwargs)

@@ -1,0 +1,46 @@
+"""Blind compare: pairwise votes on images -> a ranking with confidence and the cost-quality frontier."""
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+import ui
+from imagegen.errors import ImagegenError
+from imagegen.insight import quality
+from imagegen.storage import votes as vote_store
+from ui import compare
+from ui.state import show_flashes
+
+ctx = ui.page_setup("Compare")
+st.title("Blind compare")
+st.caption("Is high worth 4× medium for our prompts? Vote on pairs of images with the settings hidden; the ranking, "
+           "its confidence and the cheapest setting as good as the best follow from the votes.")
+show_flashes()
+if ctx.store is None:
+    st.stop()
+
+run_ids = compare.run_picker(ctx.store)
+if not run_ids:
+    st.info("No run to compare yet. Run a grid on Generate first.")
+    st.stop()
+try:
+    pool = quality.load_pool(ctx.store, run_ids)
+    votes = vote_store.votes(ctx.store, pool.run_ids)
+    report = quality.report(pool, votes, vote_store.judge_scores(ctx.store, pool.run_ids))
+except ImagegenError as exc:
+    st.error(str(exc))
+    st.stop()
+if pool.simulated:
+    st.caption(":orange-badge[SIMULATED] these images and costs come from the simulator.")
+
+vote_tab, rank_tab, frontier_tab, judge_tab, export_tab = st.tabs(["Vote", "Ranking", "Frontier", "Judge", "Export"])
+with vote_tab:
+    compare.vote_panel(ctx.store, pool, votes)
+with rank_tab:
+    compare.ranking_panel(report)
+with frontier_tab:
+    compare.frontier_panel(report, datetime.now(UTC).date())
+with judge_tab:
+    compare.judge_panel(ctx.store, ctx.settings, pool, report)
+with export_tab:
+    compare.export_panel(pool, votes, report)

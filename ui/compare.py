@@ -1,0 +1,241 @@
+"""The blind comparison page's parts: run picker, the voting panel, ranking, frontier, judge and exports.
+
+Voting: two images of the same prompt under different settings, labels hidden, sides random.
+Keys: ``←`` left, ``→`` right, ``↓`` or ``=`` tie, ``S`` skip (Streamlit's native button shortcuts;
+``=`` is punctuation, which they do not take, so a few lines of script click the tie button for it).
+Each vote is written at once with the rater's name, the session id and the time; the next pair is
+chosen from the votes so far (``imagegen.insight.pairing``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from imagegen.errors import ImagegenError
+from imagegen.insight import pairing, quality, quality_charts
+from imagegen.storage import votes as vote_store
+from ui import state
+from ui.charts import show_chart
+
+KEYS = {"left": "Left", "right": "Right", "tie": "Down", "skip": "S"}
+LABELS = {"left": "← Left is better", "right": "Right is better →", "tie": "= Tie (↓)", "skip": "Skip (S)"}
+#: "=" is not a shortcut Streamlit buttons accept; this clicks the tie button instead (once per page).
+EQUALS_KEY_JS = """<script>
+if (!window.__imagegenTieKey) {
+  window.__imagegenTieKey = true;
+  window.parent.document.addEventListener('keydown', (e) => {
+    const t = e.target; if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
+    if (e.key === '=') { const b = window.parent.document.querySelector('.st-key-cmp_tie button'); if (b) b.click(); }
+  });
+}
+</script>"""
+
+
+def run_picker(store) -> list[str]:
+    """Runs to compare: picked by hand, or every run matching a filter over the history."""
+    runs = store.runs(limit=200)
+    if runs.empty:
+        return []
+    labels = {r.run_id: f"{r.name or '(unnamed)'} · {r.model} · {r.ok} ok · {r.run_id}"
+              + (" · simulated" if r.simulated else "") for r in runs.itertuples()}
+    mode = st.radio("Compare", ["Runs", "History filter"], horizontal=True, key="cmp_mode")
+    if mode == "Runs":
+        return st.multiselect("Runs", list(labels), default=[runs.iloc[0]["run_id"]],
+                              format_func=lambda r: labels.get(r, r), key="cmp_runs")
+    left, right = st.columns(2)
+    name = left.text_input("Run name contains", key="cmp_name")
+    models = sorted(runs["model"].unique())
+    model = right.selectbox("Model", ["(any)", *models], key="cmp_model")
+    found = store.runs(name_like=name or None, model=None if model == "(any)" else model, limit=50)
+    st.caption(f"{len(found)} run(s) match." + (" Simulated and real runs are compared separately."
+                                                if found["simulated"].nunique() > 1 else ""))
+    return found["run_id"].tolist()
+
+
+def _past(votes: pd.DataFrame) -> list[pairing.PastVote]:
+    return [pairing.PastVote(int(a), int(b), c, r) for a, b, c, r in
+            votes[["left_result_id", "right_result_id", "choice", "rater"]].itertuples(index=False)]
+
+
+def _vote(store, choice: str) -> None:
+    """Button callback: store the vote on the pair on screen, then clear it so a new pair is drawn."""
+    pair: pairing.Pair | None = st.session_state.get(state.COMPARE_PAIR)
+    rater = st.session_state.get("cmp_rater", "")
+    if pair is None:
+        return
+    session, _ = state.compare_session()
+    try:
+        vote_store.record_vote(store, pair.left_result_id, pair.right_result_id, choice, rater, session=session)
+    except ImagegenError as exc:
+        state.flash(str(exc), "error")
+        return
+    st.session_state[state.COMPARE_PAIR] = None
+    st.session_state[state.COMPARE_COUNT] = st.session_state.get(state.COMPARE_COUNT, 0) + 1
+    state.bump_store_version()
+
+
+def _undo(store) -> None:
+    session, _ = state.compare_session()
+    try:
+        removed = vote_store.undo_last_vote(store, st.session_state.get("cmp_rater", ""), session)
+    except ImagegenError as exc:
+        state.flash(str(exc), "error")
+        return
+    if removed is not None:
+        st.session_state[state.COMPARE_COUNT] = max(0, st.session_state.get(state.COMPARE_COUNT, 0) - 1)
+        state.flash("Your last vote was removed.", "info")
+    st.session_state[state.COMPARE_PAIR] = None
+
+
+def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
+    """Two images, labels hidden, sides random; vote by click or keyboard."""
+    rater = st.text_input("Your name (every vote is stored under it)", key="cmp_rater",
+                          placeholder="e.g. Aiko").strip()
+    if not rater:
+        st.info("Type your name to start voting. Several people can vote, in this session or in their own.")
+        return
+    session, seed = state.compare_session()
+    pair: pairing.Pair | None = st.session_state.get(state.COMPARE_PAIR)
+    valid = set(pool.items["result_id"].astype(int))
+    if pair is None or pair.left_result_id not in valid or pair.right_result_id not in valid:
+        pair = pairing.next_pair(pool.pair_items(), _past(votes), rater, seed)
+        st.session_state[state.COMPARE_PAIR] = pair
+    if pair is None:
+        st.warning("Nothing to compare: these runs need at least two settings with an image of the same prompt. "
+                   "Fix: pick a run with a grid of settings.")
+        return
+    prompt = pair.group.split(" | ", 1)[-1]
+    st.markdown(f"**Prompt:** {prompt}")
+    by_id = pool.items.set_index(pool.items["result_id"].astype(int))
+    cols = st.columns(2)
+    for col, rid, side in ((cols[0], pair.left_result_id, "Left"), (cols[1], pair.right_result_id, "Right")):
+        sha = by_id.loc[rid, "image_sha256"]
+        try:
+            col.image(store.thumbnail(sha, 768), caption=side, width="stretch")
+        except (ImagegenError, OSError) as exc:
+            col.error(f"Image {sha[:12]}… cannot be shown ({exc}).")
+    buttons = st.columns(4)
+    for col, choice in zip(buttons, ("left", "tie", "skip", "right")):
+        col.button(LABELS[choice], key=f"cmp_{choice}", shortcut=KEYS[choice], on_click=_vote,
+                   args=(store, choice), width="stretch", type="primary" if choice in ("left", "right") else
+                   "secondary")
+    st.html(EQUALS_KEY_JS, unsafe_allow_javascript=True)
+    mine = int((votes["rater"] == rater).sum()) if len(votes) else 0
+    st.caption(f"{rater}: {mine} vote(s) stored ({st.session_state.get(state.COMPARE_COUNT, 0)} in this session "
+               f"{session}). Keys: ← left · → right · = or ↓ tie · S skip. Settings stay hidden until you look at "
+               "the Ranking tab.")
+    st.button("Undo my last vote", key="cmp_undo", on_click=_undo, args=(store,))
+
+
+def _rows_frame(rep: quality.Report) -> pd.DataFrame:
+    rows = rep.rows()
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    df["interval"] = [f"{lo:+.2f} … {hi:+.2f}" for lo, hi in zip(df["low"], df["high"])]
+    df["flag"] = ["cheapest as good as the best" if c else ("as good as the best" if g else "")
+                  for c, g in zip(df["cheapest_as_good_as_best"], df["as_good_as_best"])]
+    return df[["rank", "setting", "score", "interval", "votes", "cost_usd", "cost_source", "stars_mean", "stars_n",
+               "flag"]]
+
+
+def ranking_panel(rep: quality.Report) -> None:
+    """Scores with intervals, votes to separate neighbours, agreement between raters, win-rate heatmap."""
+    a, b, c = st.columns(3)
+    a.metric("Votes", rep.votes, help=f"{rep.skips} skipped (not counted)")
+    b.metric("Raters", len(rep.raters))
+    c.metric("Settings", len(rep.pool.settings))
+    if not rep.votes:
+        st.info("No votes yet: the ranking appears after the first vote.")
+        return
+    st.markdown("**Bradley–Terry scores** (log-odds scale, mean 0; ties count half) with 95% bootstrap intervals. "
+                f"Figures: {rep.pool.figures_label}. Stars are the Results page's ratings, a second signal.")
+    st.dataframe(_rows_frame(rep), hide_index=True, key="cmp_table",
+                 column_config={"score": st.column_config.NumberColumn(format="%+.2f")})
+    sep = pd.DataFrame(rep.separation)
+    if not sep.empty:
+        sep["more_votes"] = sep["more_votes"].map(lambda v: "cannot tell apart" if v is None or v != v else str(int(v)))
+        st.markdown("**How many more head-to-head votes would separate neighbours** (5% test, 80% power):")
+        st.dataframe(sep.rename(columns={"a": "setting", "b": "next", "head_to_head": "votes so far",
+                                         "more_votes": "more votes needed"}), hide_index=True, key="cmp_sep")
+    if rep.agreement:
+        agree = pd.DataFrame(rep.agreement)
+        st.markdown("**Agreement between raters** (Kendall's τ between their own orders; 1 = same order):")
+        st.dataframe(agree, hide_index=True, key="cmp_agree")
+    show_chart(quality_charts.win_rate_heatmap(rep), pd.DataFrame(rep.pooled.win_rate(), index=rep.pooled.settings,
+                                                                  columns=rep.pooled.settings).reset_index(),
+               key="win_rate")
+    if len(rep.per_prompt) > 1:
+        prompt = st.selectbox("Per prompt", list(rep.per_prompt), key="cmp_prompt")
+        st.dataframe(pd.DataFrame(rep.per_prompt[prompt].table()), hide_index=True, key="cmp_prompt_table")
+
+
+def frontier_panel(rep: quality.Report, today) -> None:
+    """The cost–quality scatter with the Pareto frontier and the answer, and the one-click Planner scenario."""
+    if not rep.votes:
+        st.info("No votes yet: the frontier appears after the first vote.")
+        return
+    if rep.cheapest_as_good:
+        cost, source = rep.costs[rep.cheapest_as_good]
+        st.success(f"Cheapest setting statistically indistinguishable from the best ({rep.best}): "
+                   f"**{rep.cheapest_as_good}** at ${cost:.4f} per image ({source}). Its 95% interval overlaps the "
+                   "top setting's.", icon=":material/savings:")
+    show_chart(quality_charts.frontier_figure(rep), pd.DataFrame(rep.rows()), key="frontier")
+    plan = quality.planner_plan(rep, today=today)
+    if plan is not None and st.button("Plan this answer in the Planner", key="cmp_to_planner",
+                                      icon=":material/calculate:"):
+        from imagegen.insight import planner
+        from ui import planner as planner_editor
+
+        planner_editor.seed(plan)
+        st.session_state["pl_seeded"] = True
+        st.switch_page("pages/4_Planner.py", query_params=planner.to_query(plan))
+
+
+def judge_panel(store, settings, pool: quality.Pool, rep: quality.Report) -> None:
+    """Estimate, run and show the automatic judge (apart from the human votes, labelled as the judge's)."""
+    from imagegen.execution import judge
+
+    models = judge.judge_models()
+    model = st.selectbox("Judge model (vision-capable)", sorted(models), key="cmp_judge_model",
+                         index=sorted(models).index(judge.DEFAULT_MODEL) if judge.DEFAULT_MODEL in models else 0)
+    rubric = judge.load_rubric()
+    items = [judge.Todo(int(r.result_id), r.run_id, r.prompt, r.image_path) for r in pool.items.itertuples()]
+    todo = judge.pending(store, items, rubric, model)
+    est = judge.estimate(todo, rubric, model, settings)
+    where = settings.provider if settings is not None else "simulator"
+    st.caption(f"{judge.label(model)} on {where} · prompt {rubric.version} · {len(todo)} of {len(items)} images "
+               f"not yet scored · estimated at most ${est.total:.6f} ({est.price_entry}, prices {est.status}). "
+               "The judge's cost is added to each run's spend.")
+    if st.button(f"Run {judge.label(model)} on {len(todo)} images", key="cmp_judge_run", disabled=not todo):
+        with st.spinner("Judging…"):
+            try:
+                done = judge.run_judge(store, todo, rubric, model, settings)
+            except ImagegenError as exc:
+                st.error(str(exc))
+                return
+        state.bump_store_version()
+        total = sum((s.cost_usd for s in done), start=est.total * 0)
+        state.flash(f"{judge.label(model)} scored {len(done)} images for ${total:.6f}"
+                    + (" (simulated)" if any(s.simulated for s in done) else ""))
+        st.rerun()
+    for label, j in rep.judges.items():
+        rate = "—" if j["agreement_with_humans"] is None else f"{j['agreement_with_humans']:.0%}"
+        st.markdown(f"**{label}** · prompt {j['prompt_version']} · figures {j['figures']} · "
+                    f"agrees with the human votes on **{rate}** of {j['compared_votes']} · cost ${j['cost_usd']}")
+        st.dataframe(pd.DataFrame([{"setting": s, f"{label} mean overall (1-5)": v["mean_overall"],
+                                    "images": v["images"]} for s, v in j["scores"].items()]),
+                     hide_index=True, key=f"cmp_judge_{label}")
+
+
+def export_panel(pool: quality.Pool, votes: pd.DataFrame, rep: quality.Report) -> None:
+    """Votes, scores and intervals as CSV/JSON, and a one-page HTML summary for a slide."""
+    a, b, c = st.columns(3)
+    for fmt, mime in (("csv", "text/csv"), ("json", "application/json")):
+        a.download_button(f"Votes ({fmt.upper()})", quality.export_votes(pool, votes, fmt), file_name=f"votes.{fmt}",
+                          mime=mime, key=f"cmp_dl_votes_{fmt}")
+        b.download_button(f"Scores and intervals ({fmt.upper()})", quality.export_scores(rep, fmt),
+                          file_name=f"scores.{fmt}", mime=mime, key=f"cmp_dl_scores_{fmt}")
+    c.download_button("One-page summary (HTML)", quality.summary_html(rep), file_name="quality-summary.html",
+                      mime="text/html", key="cmp_dl_summary")
