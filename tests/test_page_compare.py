@@ -5,8 +5,8 @@ import json
 import pytest
 
 from imagegen.storage import votes as vs
-from tests.quality_data import make_run, strength
 from tests import ui_support
+from tests.quality_data import make_run, strength
 from tests.ui_support import open_app, page_app
 
 app_env = ui_support.app_env  # fixture
