@@ -13,9 +13,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, field_validator, model_validator
+from pydantic import BeforeValidator, create_model, field_validator, model_validator
 
-from imagegen.core.request import MAX_PROMPT_CHARS, RUNTIME_PROVIDERS
+from imagegen.core.request import MAX_PROMPT_CHARS, PARAM_NAMES, RUNTIME_PROVIDERS
 from imagegen.core.validation import (
     Strict,
     array,
@@ -84,8 +84,10 @@ def _unique(values: list, key: str) -> list:
             ident = ("bool", v)
         elif isinstance(v, (int, float, Decimal)):
             ident = ("number", Decimal(str(v)).normalize())
-        else:
+        elif isinstance(v, str):
             ident = ("text", v)
+        else:  # a table or an array: the element check refuses it
+            ident = ("other", repr(v))
         if ident in seen:
             first = seen[ident]
             same = f"{show(v)} twice (positions {first + 1} and {i + 1})" if show(values[first]) == show(v) else \
@@ -110,44 +112,34 @@ def _axis(what: str, example: str):
 # -- tables ----------------------------------------------------------------------------------------
 
 
-class ParamsModel(Strict):
+#: What each request parameter's values are (text unless listed); a new entry of
+#: ``request.PARAM_NAMES`` is accepted in [params] and [axes] as text until it is listed here.
+PARAM_TYPES: dict[str, Any] = {
+    "size": Size, "output_compression": Whole, "n": Whole, "stream": boolean(), "partial_images": Whole,
+    "frame_count": Whole, "frame_duration_ms": Whole,
+}
+AXIS_EXAMPLES = {
+    "size": '["1024x1024", "1536x1024"]', "output_compression": "[100, 50]", "n": "[1, 2]",
+    "stream": "[false, true]", "partial_images": "[0, 2]", "provider": '["simulator", "openai"]',
+    "model": '["gpt-image-1.5", "gpt-image-2"]', "quality": '["low", "high"]',
+}
+
+
+class _ParamsBase(Strict):
     """``[params]``: request parameters fixed for every cell, by API name."""
 
     unknown_what: ClassVar[str] = "is an unknown key: not a request parameter"
 
-    size: Size | None = None
-    quality: Word | None = None
-    background: Word | None = None
-    output_format: Word | None = None
-    output_compression: Whole | None = None
-    moderation: Word | None = None
-    n: Whole | None = None
-    stream: boolean() | None = None
-    partial_images: Whole | None = None
-    input_fidelity: Word | None = None
+
+def _axis_of(tp: Any, name: str) -> Any:
+    example = AXIS_EXAMPLES.get(name, '["a", "b"]')
+    return Annotated[list[tp], _axis("an axis", f"{name} = {example}")]
 
 
-def _axis_of(tp: Any, example: str) -> Any:
-    return Annotated[list[tp], _axis("an axis", example)]
-
-
-class AxesModel(Strict):
+class _AxesBase(Strict):
     """``[axes]``: up to three parameters (X, Y, Z), each with the values it takes."""
 
     unknown_what: ClassVar[str] = "is an unknown key: not a parameter an axis can vary"
-
-    size: _axis_of(Size, 'size = ["1024x1024", "1536x1024"]') | None = None
-    quality: _axis_of(Word, 'quality = ["low", "high"]') | None = None
-    background: _axis_of(Word, 'background = ["auto", "opaque"]') | None = None
-    output_format: _axis_of(Word, 'output_format = ["png", "jpeg"]') | None = None
-    output_compression: _axis_of(Whole, "output_compression = [100, 50]") | None = None
-    moderation: _axis_of(Word, 'moderation = ["auto", "low"]') | None = None
-    n: _axis_of(Whole, "n = [1, 2]") | None = None
-    stream: _axis_of(boolean(), "stream = [false, true]") | None = None
-    partial_images: _axis_of(Whole, "partial_images = [0, 2]") | None = None
-    input_fidelity: _axis_of(Word, 'input_fidelity = ["low", "high"]') | None = None
-    provider: _axis_of(Provider, 'provider = ["simulator", "openai"]') | None = None
-    model: _axis_of(ModelName, 'model = ["gpt-image-1.5", "gpt-image-2"]') | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -156,6 +148,15 @@ class AxesModel(Strict):
             raise refuse(f"has {len(data)} axes ({', '.join(map(str, data))}): at most {MAX_AXES} axes are allowed",
                          f"use at most {MAX_AXES} axes (X, Y, Z); fix the others in [params]")
         return data
+
+
+ParamsModel = create_model(
+    "ParamsModel", __base__=_ParamsBase,
+    **{name: (PARAM_TYPES.get(name, Word) | None, None) for name in PARAM_NAMES})
+AxesModel = create_model(
+    "AxesModel", __base__=_AxesBase,
+    **{name: (_axis_of(PARAM_TYPES.get(name, Word), name) | None, None) for name in PARAM_NAMES},
+    provider=(_axis_of(Provider, "provider") | None, None), model=(_axis_of(ModelName, "model") | None, None))
 
 
 class LimitsModel(Strict):

@@ -137,9 +137,13 @@ def _number(value: object) -> Decimal | None:
         return None
 
 
+def _plain(x: float) -> str:
+    return f"{int(x)}" if float(x).is_integer() else f"{x:g}"
+
+
 def _range_text(lo, hi, lo_open: bool) -> str:
-    low = f"> {lo:g}" if lo_open else f">= {lo:g}"
-    return low if hi is None else f"{low} and <= {hi:g}"
+    low = f"> {_plain(lo)}" if lo_open else f">= {_plain(lo)}"
+    return low if hi is None else f"{low} and <= {_plain(hi)}"
 
 
 def integer(lo: int | None, hi: int | None, example: int = 1, what: str = "an integer") -> Any:
