@@ -79,6 +79,15 @@ def test_prompt_empty_or_too_long():
     assert validate(ok(prompt="あ" * 32_000), CATALOG, TODAY)
 
 
+def test_prompt_needs_visible_characters_and_no_control_characters():
+    """The dashboard builds requests without a spec file: the same rules hold there."""
+    refused(ok(prompt="\x01\x02\u200b"), "prompt", "visible characters")
+    refused(ok(prompt="a red \x1b[31mfox"), "U+001B at position 7")
+    refused(ok(prompt="a red fox\x7f"), "U+007F")
+    refused(ok(prompt="a red\rfox"), "U+000D")
+    assert validate(ok(prompt="a red fox,\tin the snow\nwide shot 🏎️‍🔥"), CATALOG, TODAY)
+
+
 def test_input_fidelity():
     img = ((1024, 1024),)
     refused(ok(model="gpt-image-1-mini", operation="edit", input_images=img, input_fidelity="high"), "input_fidelity='high'")

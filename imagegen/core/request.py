@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
@@ -108,6 +109,18 @@ def _one_of(values) -> str:
     return "one of " + ", ".join(repr(v) for v in values)
 
 
+@functools.lru_cache(maxsize=256)
+def _prompt_problem(prompt: str) -> Problem | None:
+    """Why a prompt's characters are refused (cached: a grid checks the same prompt in every cell)."""
+    if not printable(prompt):
+        return Problem("prompt", prompt, "a text with visible characters", "write a prompt")
+    why = control_problem(prompt)
+    if why:
+        return Problem("prompt", prompt, f"text without control characters (this one {why})",
+                       "remove it (paste the prompt as plain text); tabs and newlines are fine")
+    return None
+
+
 def problems(req: ImageRequest, catalog: Catalog, today: date | None = None) -> list[Problem]:
     """Every reason ``req`` would be refused (empty when it is valid). Never raises."""
     out: list[Problem] = []
@@ -119,11 +132,8 @@ def problems(req: ImageRequest, catalog: Catalog, today: date | None = None) -> 
     elif len(req.prompt) > MAX_PROMPT_CHARS:
         add(Problem("prompt", f"<{len(req.prompt):,} characters>", f"at most {MAX_PROMPT_CHARS:,} characters",
                     f"shorten it by {len(req.prompt) - MAX_PROMPT_CHARS:,} characters"))
-    elif not printable(req.prompt):
-        add(Problem("prompt", req.prompt, "a text with visible characters", "write a prompt"))
-    elif control_problem(req.prompt):
-        add(Problem("prompt", req.prompt, f"text without control characters (this one {control_problem(req.prompt)})",
-                    "remove it (paste the prompt as plain text); tabs and newlines are fine"))
+    elif _prompt_problem(req.prompt):
+        add(_prompt_problem(req.prompt))
     if req.provider not in RUNTIME_PROVIDERS:
         add(Problem("provider", req.provider, _one_of(RUNTIME_PROVIDERS), "choose a supported provider"))
         return out
