@@ -36,7 +36,7 @@ from imagegen.core.catalog import default_catalog  # noqa: E402
 from imagegen.core.grid import estimate_grid, loads_spec  # noqa: E402
 from imagegen.core.pricing import MILLION  # noqa: E402
 from imagegen.insight import analysis, charts  # noqa: E402
-from imagegen.storage.store import Store, money  # noqa: E402
+from imagegen.storage.store import Store, decimal_text  # noqa: E402
 
 TARGET_S = 2.0
 MODELS = ("gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2")
@@ -96,7 +96,7 @@ def fill(store: Store, rows: int, seed: int = 7) -> int:
                     t_cost = text * price.text_input / MILLION
                     o_cost = tokens * price.image_output / MILLION
                     results.append((rid, run_id, cell.index, rep, "ok", None, None, req.size, req.quality, text, 0,
-                                    tokens, 0, documented, money(t_cost + o_cost), money(t_cost), "0", money(o_cost),
+                                    tokens, 0, documented, decimal_text(t_cost + o_cost), decimal_text(t_cost), "0", decimal_text(o_cost),
                                     "0", price.key, latency, first_partial, 1, 1, created))
                     size_bytes = int(tokens * {"png": 900, "jpeg": 180, "webp": 120}[fmt] * rng.uniform(0.8, 1.2))
                     images.append((rid, 0, f"{rid:064x}", f"images/bench/{rid}.{fmt}", size_bytes, 1024, 1024, fmt))

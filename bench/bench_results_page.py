@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from imagegen.core.catalog import default_catalog  # noqa: E402
 from imagegen.core.grid import GridSpec, Limits, estimate_grid  # noqa: E402
 from imagegen.core.pricing import MILLION  # noqa: E402
-from imagegen.storage.store import Store, money  # noqa: E402
+from imagegen.storage.store import Store, decimal_text  # noqa: E402
 
 TARGET_S = 1.0
 MODELS = ("gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2")
@@ -84,7 +84,7 @@ def fill(store: Store, rows: int, cells: int, seed: int = 11) -> int:
                     latency = 2.0 + tokens / 133.0 + rng.gauss(0, 0.5)
                     cost = est.input_text_tokens * price.text_input / MILLION + tokens * price.image_output / MILLION
                     results.append((next_id, run_id, cell.index, 0, "ok", None, None, cell.request.size,
-                                    cell.request.quality, est.input_text_tokens, tokens, money(cost), price.key,
+                                    cell.request.quality, est.input_text_tokens, tokens, decimal_text(cost), price.key,
                                     latency, 1, 1, at))
                 next_id += 1
                 written += 1
@@ -96,7 +96,7 @@ def fill(store: Store, rows: int, cells: int, seed: int = 11) -> int:
             conn.execute("UPDATE runs SET status = 'finished', created_at = ?, finished_at = ?, cost_usd = ?"
                          " WHERE run_id = ?", (created.isoformat(timespec="milliseconds"),
                                                (created + timedelta(minutes=5)).isoformat(timespec="milliseconds"),
-                                               money(total), run_id))
+                                               decimal_text(total), run_id))
         i += 1
     return written
 

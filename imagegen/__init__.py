@@ -13,29 +13,46 @@ the contracts in ``pyproject.toml``):
   ``execution``; neither imports the other);
 - ``cli``: ``python -m imagegen``.
 
-The names below are the stable entry points; heavier modules (SDK, pandas, plotly) load on use.
+The names below are the stable entry points, imported on first use; heavier modules (SDK, pandas,
+plotly, the tokenizer) load only where they are used.
 """
 
-from imagegen.core.catalog import Catalog, default_catalog, load_catalog
-from imagegen.core.grid import GridSpec, estimate_grid, load_spec, loads_spec
-from imagegen.core.pricing import Estimate, Usage, billed_cost, estimate
-from imagegen.core.request import ImageRequest, validate
-from imagegen.errors import (
-    BudgetExceeded,
-    CatalogError,
-    ConfigError,
-    ImagegenError,
-    InvalidRequest,
-    ProviderError,
-    SpecError,
-    StoreError,
-)
+from importlib import import_module
+
+#: Where each stable name lives; imported on first use (PEP 562), so ``import imagegen`` is instant.
+_EXPORTS = {
+    "Catalog": "imagegen.core.catalog", "default_catalog": "imagegen.core.catalog",
+    "load_catalog": "imagegen.core.catalog",
+    "GridSpec": "imagegen.core.grid", "estimate_grid": "imagegen.core.grid", "load_spec": "imagegen.core.grid",
+    "loads_spec": "imagegen.core.grid",
+    "Estimate": "imagegen.core.pricing", "Usage": "imagegen.core.pricing", "billed_cost": "imagegen.core.pricing",
+    "estimate": "imagegen.core.pricing",
+    "ImageRequest": "imagegen.core.request", "validate": "imagegen.core.request",
+    **{name: "imagegen.errors" for name in ("BudgetExceeded", "CatalogError", "ConfigError", "ErrorKind",
+                                            "ImagegenError", "InvalidRequest", "ProviderError", "SpecError",
+                                            "StoreError")},
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imagegen' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "BudgetExceeded",
     "Catalog",
     "CatalogError",
     "ConfigError",
+    "ErrorKind",
     "Estimate",
     "GridSpec",
     "ImageRequest",

@@ -1,12 +1,57 @@
-"""The project's own error types.
+"""The project's own error types, in one hierarchy.
 
-Every error a user can cause or meet carries a message that names the value, what is
-allowed and the fix. Callers catch :class:`ImagegenError` and show ``str(err)``.
+Every error a user can cause or meet carries a message that names the value, what is allowed
+and the fix. Callers catch :class:`ImagegenError` (or one branch of it) and show ``str(err)``::
+
+    ImagegenError                  everything below; catch this to show any project error
+    ├── CatalogError               a catalog data file is missing or invalid (file, key, fix)
+    │   └── OverrideError          a local price override is invalid (file, key, fix)
+    ├── ConfigError                a setting is missing or wrong (names the variable to set)
+    ├── SpecError                  a grid spec file cannot be read or has an unknown key
+    ├── InvalidRequest             a request the model/provider refuses; before anything is sent
+    │                              (``problems``: one :class:`Problem` per reason)
+    ├── BudgetExceeded             an estimate or reservation would pass the budget cap
+    ├── StoreError                 the SQLite history, a migration or an image file failed
+    ├── PlanError                  a budget plan, plan link or plan CSV cannot be used
+    ├── LayoutError (ValueError)   a grid layout or grid image asked for an axis or size it lacks
+    └── ProviderError              a request reached a provider and failed; ``kind`` is an
+                                   :class:`ErrorKind` (``retryable`` says whether to retry)
+
+Plain ``ValueError`` / ``TypeError`` inside ``imagegen`` mean a programming mistake or a parse
+step whose caller turns it into one of the errors above; they never reach a user as such.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorKind(StrEnum):
+    """The small set of kinds every provider failure is sorted into.
+
+    A ``str`` enum (``StrEnum`` is ``str, Enum`` whose ``str()`` and format are the value): the
+    values are what the history stores in ``error_kind``, the CLI prints and the UI shows, so
+    ``ErrorKind.RATE_LIMITED == "rate_limited"``. The providers, the simulator's fault rules,
+    the runner and the pages all use these names.
+    """
+
+    RATE_LIMITED = "rate_limited"
+    MODERATION = "moderation"
+    AUTH = "auth"
+    NOT_FOUND = "not_found"
+    BAD_REQUEST = "bad_request"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    SERVER_ERROR = "server_error"
+    BAD_RESPONSE = "bad_response"
+
+
+#: The kinds a failed attempt is retried for (plus HTTP 408/409, see ``ProviderError.retryable``).
+RETRYABLE_KINDS = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.TIMEOUT, ErrorKind.CONNECTION, ErrorKind.SERVER_ERROR})
+
+#: Every kind's value, in declaration order (kept for callers that want plain strings).
+ERROR_KINDS = tuple(k.value for k in ErrorKind)
 
 
 class ImagegenError(Exception):
@@ -15,6 +60,10 @@ class ImagegenError(Exception):
 
 class CatalogError(ImagegenError):
     """A catalog data file is missing or invalid (names the file, the key and the fix)."""
+
+
+class OverrideError(CatalogError):
+    """A local price override is invalid (names the file, the key and the fix)."""
 
 
 class ConfigError(ImagegenError):
@@ -56,12 +105,23 @@ class StoreError(ImagegenError):
     """Database, migration or image-file problem."""
 
 
+class PlanError(ImagegenError):
+    """A plan, plan link or plan CSV that cannot be used (names the value and the fix)."""
+
+
+class LayoutError(ImagegenError, ValueError):
+    """A grid layout or grid image names an axis the run lacks, or a size out of range.
+
+    Also a ``ValueError``, which is what these functions raised before the hierarchy existed.
+    """
+
+
 class ProviderError(ImagegenError):
-    """A request reached a provider and failed; ``kind`` sorts it (see ``ERROR_KINDS``)."""
+    """A request reached a provider and failed; ``kind`` (an :class:`ErrorKind`) sorts it."""
 
     def __init__(
         self,
-        kind: str,
+        kind: ErrorKind | str,
         message: str,
         *,
         status: int | None = None,
@@ -73,7 +133,7 @@ class ProviderError(ImagegenError):
         simulated: bool = False,
     ) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.kind = ErrorKind(kind)  # a plain string must be one of the values; anything else is a bug
         self.message = message
         self.status = status
         self.retry_after = retry_after
@@ -86,20 +146,6 @@ class ProviderError(ImagegenError):
     @property
     def retryable(self) -> bool:
         """Only rate limits, timeouts, connection errors, 408/409 and 5xx are retried."""
-        if self.kind in ("rate_limited", "timeout", "connection", "server_error"):
+        if self.kind in RETRYABLE_KINDS:
             return True
         return self.status in (408, 409)
-
-
-#: The small set of kinds every provider failure is sorted into.
-ERROR_KINDS = (
-    "rate_limited",
-    "moderation",
-    "auth",
-    "not_found",
-    "bad_request",
-    "timeout",
-    "connection",
-    "server_error",
-    "bad_response",
-)

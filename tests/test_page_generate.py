@@ -249,7 +249,7 @@ faults = ["rate_limit; match=fox; times=1"]
     assert at.selectbox(key="axis_x_param").value == "output_format"
     assert at.selectbox(key="axis_y_param").value == "(none)"
     assert at.selectbox(key="fixed_output_compression").value == 70
-    assert at.selectbox(key="sim_fault_kind").value == "rate_limit"
+    assert at.selectbox(key="sim_fault_kind").value == "rate_limited"  # the older name, shown as today's
     assert at.number_input(key="repeats").value == 2
     est = estimate_grid(loads_spec(text), CAT)
     m = metrics(at)
@@ -259,7 +259,7 @@ faults = ["rate_limit; match=fox; times=1"]
     again = loads_spec(downloads.fetch(at.get("download_button")[0])[1].decode("utf-8"))
     assert (again.model, again.prompts, again.axes, again.repeats) == (
         "gpt-image-1-mini", ("赤い狐", "a blue fox"), {"output_format": ("jpeg", "webp")}, 2)
-    assert again.params["output_compression"] == 70 and again.simulator["faults"] == ["rate_limit; match=fox; times=1"]
+    assert again.params["output_compression"] == 70 and again.simulator["faults"] == ["rate_limited; match=fox; times=1"]
 
 
 def test_loading_a_bad_spec_names_the_problem(app_env):

@@ -156,9 +156,9 @@ def test_csv_export_is_offered(tmp_path, monkeypatch):
 
 def test_loading_a_plan_csv_replaces_the_plan(tmp_path, monkeypatch):
     from imagegen.insight import planner
-    from imagegen.insight.planner import Plan, PlanLine, Scenario
+    from imagegen.insight.planner import BudgetPlan, PlanLine, Scenario
 
-    plan = Plan((Scenario("from csv", (PlanLine("gpt-image-1.5", "medium", "1024x1024", Decimal(30000), per="month"),)),),
+    plan = BudgetPlan((Scenario("from csv", (PlanLine("gpt-image-1.5", "medium", "1024x1024", Decimal(30000), per="month"),)),),
                 jpy_per_usd=Decimal("140"), rate_date=date(2026, 11, 1))
     at = _run(_app(tmp_path, monkeypatch))
     at.file_uploader(key="pl_csv").set_value(("plan.csv", planner.to_csv(plan).encode("utf-8"), "text/csv")).run()

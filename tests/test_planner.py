@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from imagegen.core.catalog import default_catalog
 from imagegen.core.overrides import make_override
 from imagegen.insight import planner
-from imagegen.insight.planner import Plan, PlanError, PlanLine, Quota, Scenario
+from imagegen.insight.planner import BudgetPlan, PlanError, PlanLine, Quota, Scenario
 
 M = Decimal(1_000_000)
 TODAY = date(2026, 11, 25)
@@ -27,8 +27,8 @@ def catalog():
     return default_catalog()
 
 
-def _plan(*scenarios, **kw) -> Plan:
-    return Plan(scenarios=tuple(scenarios), rate_date=TODAY, **kw)
+def _plan(*scenarios, **kw) -> BudgetPlan:
+    return BudgetPlan(scenarios=tuple(scenarios), rate_date=TODAY, **kw)
 
 
 def test_hand_computed_1000_gpt_image_1_5_medium_a_day(catalog):
@@ -99,7 +99,7 @@ def test_measured_figures_replace_documented_where_measured(catalog):
     measured = pd.DataFrame([{"model": "gpt-image-1.5", "quality": "medium", "size": "1024x1024", "provider": "openai", "images": 4,
                               "results": 4, "cost_usd_per_image": Decimal("0.04"), "simulated": True}])
     plan = planner.with_scenarios(planner.default_plan(TODAY), planner.default_plan(TODAY).scenarios)
-    plan = Plan(plan.scenarios, rate_date=TODAY, source="measured", run_ids=("r1",))
+    plan = BudgetPlan(plan.scenarios, rate_date=TODAY, source="measured", run_ids=("r1",))
     res = planner.evaluate(plan, catalog, measured, on=TODAY)
     mini, one_five = res.scenarios
     assert one_five.lines[0].cost_per_image_usd == Decimal("0.04") and one_five.lines[0].source == "simulated"
@@ -113,7 +113,7 @@ def test_measured_figures_replace_documented_where_measured(catalog):
 def test_documented_label_and_measured_without_runs(catalog):
     res = planner.evaluate(planner.default_plan(TODAY), catalog, on=TODAY)
     assert res.source_label == "documented (catalog estimate)"
-    empty = Plan(planner.default_plan(TODAY).scenarios, rate_date=TODAY, source="measured")
+    empty = BudgetPlan(planner.default_plan(TODAY).scenarios, rate_date=TODAY, source="measured")
     res = planner.evaluate(empty, catalog, on=TODAY)
     assert res.source_label == "documented (catalog estimate)"
     assert any("no run is selected" in w for w in res.warnings)
@@ -199,7 +199,7 @@ def test_scenario_quota_needs(catalog):
 
 
 def test_url_round_trip_is_compact_and_versioned():
-    plan = Plan(
+    plan = BudgetPlan(
         scenarios=(Scenario("A & B!~%", (PlanLine("gpt-image-1.5", "medium", "1024x1024", Decimal("12.5"),
                                                   per="month", prompt_tokens=80, provider="azure"),
                                          PlanLine("gpt-image-1-mini", "low", "1024x1536", Decimal(3)))),
@@ -218,7 +218,7 @@ def test_url_round_trip_is_compact_and_versioned():
 @given(name=st.text(min_size=1, max_size=30), images=st.decimals(min_value=0, max_value=10**7, places=2),
        tokens=st.integers(min_value=0, max_value=5000))
 def test_url_round_trip_property(name, images, tokens):
-    plan = Plan((Scenario(name, (PlanLine("gpt-image-1.5", "low", "1024x1024", images, prompt_tokens=tokens),)),),
+    plan = BudgetPlan((Scenario(name, (PlanLine("gpt-image-1.5", "low", "1024x1024", images, prompt_tokens=tokens),)),),
                 rate_date=TODAY)
     assert planner.from_query(planner.to_query(plan)) == plan
 
@@ -262,9 +262,9 @@ def test_csv_errors_name_the_problem():
 
 
 def test_money_display():
-    assert planner.money(Decimal("1021.26")) == "$1,021.26"
-    assert planner.money(Decimal("0.034042")) == "$0.034042"
-    assert planner.money(Decimal("153189.4")) == "$153,189.40"
-    assert planner.money(Decimal("153189.5"), "JPY") == "¥153,190"
-    assert planner.money(Decimal("-2.5")) == "-$2.50"
-    assert planner.money(None) == "–"
+    assert planner.format_money(Decimal("1021.26")) == "$1,021.26"
+    assert planner.format_money(Decimal("0.034042")) == "$0.034042"
+    assert planner.format_money(Decimal("153189.4")) == "$153,189.40"
+    assert planner.format_money(Decimal("153189.5"), "JPY") == "¥153,190"
+    assert planner.format_money(Decimal("-2.5")) == "-$2.50"
+    assert planner.format_money(None) == "–"

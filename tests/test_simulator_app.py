@@ -412,7 +412,7 @@ rpm_limit = 30
         SimulatorConfig.from_dict({"speed": 2})
     with pytest.raises(ConfigError, match="time_scale"):
         SimulatorConfig(time_scale=-1)
-    assert set(FAULT_KINDS) >= {"rate_limit", "hang", "drop", "malformed", "moderation", "content_filter",
+    assert set(FAULT_KINDS) >= {"rate_limited", "hang", "drop", "malformed", "moderation", "content_filter",
                                 "auth", "not_found", "server_error", "unavailable"}
 
 

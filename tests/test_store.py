@@ -16,7 +16,7 @@ from imagegen.core.pricing import Usage, billed_cost
 from imagegen.core.results import Attempt, Generation
 from imagegen.errors import StoreError
 from imagegen.storage.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
-from imagegen.storage.store import ResultRecord, Store, default_home, file_format, money, request_key
+from imagegen.storage.store import ResultRecord, Store, decimal_text, default_home, file_format, request_key
 
 SPEC = """
 name = "store test"
@@ -89,14 +89,14 @@ def test_result_is_stored_with_original_bytes_under_its_hash(store):
     assert path.suffix == ".jpg" and path.read_bytes() == data
     assert path.stem == row["image_sha256"]
     assert row["image_bytes"] == len(data) and (row["image_width"], row["image_height"]) == (32, 24)
-    assert row["cost_usd"] == money(billed.cost.total)
+    assert row["cost_usd"] == decimal_text(billed.cost.total)
     assert Decimal(row["cost_usd"]) == billed.cost.total  # exact, not a float
     assert row["price_entry"] == billed.cost.price_key
     assert row["attempts"] == 2 and row["simulated"] == 1 and row["reused"] == 0
     assert json.loads(row["coords"]) == {"quality": "low"}
     attempts = store.attempts(rid)
     assert attempts["error_kind"].iloc[0] == "rate_limited" and attempts["ok"].tolist() == [0, 1]
-    assert store.run(run_id)["cost_usd"] == money(billed.cost.total)
+    assert store.run(run_id)["cost_usd"] == decimal_text(billed.cost.total)
 
 
 def test_identical_images_are_written_once(store):
@@ -125,7 +125,7 @@ def test_result_rows_view_columns_and_non_ok_rows(store):
     assert tuple(df.columns) == EXPORT_COLUMNS + EXTRA_COLUMNS
     assert df["status"].tolist() == ["cancelled", "error"]
     assert df["cost_usd"].tolist() == ["0", "0"]
-    assert df["estimated_cost_usd"].iloc[0] == money(grid.estimates[1].cost_usd_max)
+    assert df["estimated_cost_usd"].iloc[0] == decimal_text(grid.estimates[1].cost_usd_max)
     assert df["documented_output_tokens"].iloc[0] == grid.estimates[1].output_tokens_max
 
 

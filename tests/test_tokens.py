@@ -1,6 +1,10 @@
 """Output-token tables and formulas, offline text tokens, input image tokens."""
 
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imagegen.core.catalog import load_catalog
 from imagegen.core.tokens import (
@@ -72,3 +76,24 @@ def test_input_image_tokens_tile_formula():
 def test_parse_size_refuses(bad):
     with pytest.raises(ValueError):
         parse_size(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_text_counts_match_the_bpe_openai_package(text):
+    """The binding loaded on its own counts exactly as the package's tiktoken-style Encoding."""
+    import bpe_openai
+
+    assert count_text_tokens(text) == len(bpe_openai.get_encoding("o200k_base").encode(text, disallowed_special=()))
+
+
+def test_importing_tokens_does_not_load_the_tokenizer():
+    import subprocess
+    import sys
+
+    code = ("import sys, imagegen.core.tokens as t; assert 'bpe_openai' not in sys.modules; "
+            "t.count_text_tokens('a fox'); assert 'bpe_openai._bindings' in sys.modules; "
+            "assert 'bpe_openai.compat' not in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr

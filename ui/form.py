@@ -53,7 +53,7 @@ class FormValues:
     simulator: dict = field(default_factory=dict)
 
 
-def money(value) -> Decimal | None:
+def parse_budget(value) -> Decimal | None:
     """A budget from a widget: None for 0/empty, else an exact Decimal (2 places kept as typed)."""
     if value in (None, "", 0):
         return None

@@ -32,7 +32,7 @@ from imagegen.core.grid import GridEstimate, GridSpec, decode_spec, estimate_gri
 from imagegen.core.request import MAX_PROMPT_CHARS
 from imagegen.errors import ImagegenError, InvalidRequest
 from imagegen.execution.runner import check_simulator
-from imagegen.execution.simulator import FAULT_KINDS
+from imagegen.execution.simulator import FAULT_ALIASES, FAULT_KINDS
 from ui import PROVIDER_LABELS, Context, simulator_defaults
 from ui.form import (
     AXIS_KEYS,
@@ -42,7 +42,7 @@ from ui.form import (
     build_spec,
     expected_duration_s,
     format_duration,
-    money,
+    parse_budget,
     spec_to_form,
     split_prompts,
 )
@@ -227,7 +227,7 @@ def apply_spec(ctx: Context, spec: GridSpec) -> list[str]:
     ss["sim_fault_kind"], ss["sim_fault_match"], ss["sim_fault_times"] = NO_FAULT, "", 0
     if isinstance(fault, str):
         head, *rest = [p.strip() for p in fault.split(";")]
-        ss["sim_fault_kind"] = head
+        ss["sim_fault_kind"] = FAULT_ALIASES.get(head, head)  # an older name (rate_limit) shows as today's
         for item in rest:
             key, _, val = item.partition("=")
             if key.strip() == "match":
@@ -444,7 +444,7 @@ def render_form(ctx: Context) -> FormValues:
     return FormValues(
         prompts_text=ss["prompts"], provider=ss["provider"], model=ss.get("model") or "", axes=axes, params=params,
         repeats=int(ss["repeats"]), concurrency=int(ss["concurrency"]), rpm=float(ss["rpm"]) or None,
-        budget_usd=money(ss["budget_usd"]), timeout_s=float(ss["timeout_s"]), name=ss["run_name"],
+        budget_usd=parse_budget(ss["budget_usd"]), timeout_s=float(ss["timeout_s"]), name=ss["run_name"],
         deployments=dict(getattr(ctx.settings, "deployments", {}) or {}), simulator=simulator,
     )
 
@@ -453,7 +453,7 @@ def render_form(ctx: Context) -> FormValues:
 
 
 @dataclass
-class Plan:
+class RunDraft:
     """What the Run button needs: the spec, its estimate (None when invalid) and whether it may start."""
 
     spec: GridSpec | None
@@ -467,15 +467,15 @@ def usd(value: Decimal) -> str:
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
-def render_estimate(ctx: Context, values: FormValues) -> Plan:
+def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
     """The live estimate (labelled estimated), budget check and the confirmation step."""
     st.subheader("Estimate")
     if not split_prompts(values.prompts_text):
         st.info("Write a prompt to see the estimate.")
-        return Plan(None, None, False, "no prompt")
+        return RunDraft(None, None, False, "no prompt")
     if not values.model:
         st.error("No model is available for this provider. Fix: configure a deployment or pick the simulator.")
-        return Plan(None, None, False, "no model")
+        return RunDraft(None, None, False, "no model")
     for a in values.axes:
         if a is not None and not a.values:
             st.warning(f"Axis {a.param} has no values selected; it is left out. Pick values or click All values.")
@@ -485,10 +485,10 @@ def render_estimate(ctx: Context, values: FormValues) -> Plan:
     except InvalidRequest as exc:
         st.error("This grid would be refused before anything is sent:\n\n"
                  + "\n".join(f"- {p}" for p in exc.problems))
-        return Plan(None, None, False, "invalid")
+        return RunDraft(None, None, False, "invalid")
     except ImagegenError as exc:
         st.error(str(exc))
-        return Plan(None, None, False, "invalid")
+        return RunDraft(None, None, False, "invalid")
     for note in notes:
         st.caption(f"Adjusted: {note}")
     simulated = spec.provider == "simulator" and "provider" not in spec.axes
@@ -511,7 +511,7 @@ def render_estimate(ctx: Context, values: FormValues) -> Plan:
     if est.over_budget():
         st.error(f"The estimate's maximum {usd(est.total_cost_usd_max)} is over the budget cap {usd(cap)}. "
                  "Fix: raise the budget cap or shrink the grid (fewer values, repeats, or a lower quality).")
-        return Plan(spec, est, False, "over budget")
+        return RunDraft(spec, est, False, "over budget")
     threshold = Decimal(str(st.session_state.get("confirm_over_usd") or 0))
     if threshold and est.total_cost_usd_max > threshold:
         amount = f"{est.total_cost_usd_max:.4f}"
@@ -522,8 +522,8 @@ def render_estimate(ctx: Context, values: FormValues) -> Plan:
                    f"confirmation threshold of {usd(threshold)}." + (" It runs on the simulator, so nothing is "
                                                                        "charged." if simulated else ""))
         if not st.checkbox(f"I confirm: run it for up to {usd(est.total_cost_usd_max)}", key="confirm_spend"):
-            return Plan(spec, est, False, "needs confirmation")
-    return Plan(spec, est, True)
+            return RunDraft(spec, est, False, "needs confirmation")
+    return RunDraft(spec, est, True)
 
 
 def spec_file_name(spec: GridSpec) -> str:

@@ -1,4 +1,4 @@
-"""The Planner page's editor: widgets seeded from a plan (URL, CSV or the example) -> a ``Plan``.
+"""The Planner page's editor: widgets seeded from a plan (URL, CSV or the example) -> a ``BudgetPlan``.
 
 Widget values live in ``st.session_state`` under ``pl_*`` keys. :func:`seed` writes a plan into
 them (first visit: from the URL's query parameters; later: from an uploaded CSV); :func:`editor`
@@ -16,7 +16,7 @@ import streamlit as st
 
 from imagegen.core.catalog import PROVIDERS, Catalog
 from imagegen.insight import planner
-from imagegen.insight.planner import Plan, PlanLine, Quota, Scenario
+from imagegen.insight.planner import BudgetPlan, PlanLine, Quota, Scenario
 
 LINE_COLUMNS = ["provider", "model", "quality", "size", "images", "per", "prompt_tokens"]
 SOURCE_LABELS = {"documented": "Documented (catalog estimate)", "measured": "Measured (mean billed cost from runs)"}
@@ -49,7 +49,7 @@ def frame_lines(frame: pd.DataFrame) -> tuple[PlanLine, ...]:
     return tuple(out)
 
 
-def seed(plan: Plan) -> None:
+def seed(plan: BudgetPlan) -> None:
     """Write ``plan`` into the editor's widget state (the data editors start afresh)."""
     ss = st.session_state
     ss[_k("gen")] = ss.get(_k("gen"), 0) + 1
@@ -107,7 +107,7 @@ def _choices(catalog: Catalog) -> tuple[list[str], list[str], list[str]]:
     return models, qualities, sizes
 
 
-def editor(catalog: Catalog, run_labels: dict[str, str]) -> Plan:
+def editor(catalog: Catalog, run_labels: dict[str, str]) -> BudgetPlan:
     """Draw the plan editor; return the plan it describes (PlanError when it is not usable)."""
     ss = st.session_state
     gen = ss[_k("gen")]
@@ -173,7 +173,7 @@ def editor(catalog: Catalog, run_labels: dict[str, str]) -> Plan:
     batch = q4.number_input("Batch of images", min_value=1, step=100, key=_k("batch"))
     hours = q5.number_input("Hours per day", min_value=1.0, max_value=24.0, step=1.0, key=_k("hours"))
 
-    return Plan(
+    return BudgetPlan(
         scenarios=tuple(scenarios), jpy_per_usd=Decimal(str(fx)), rate_date=fx_date, source=source,
         run_ids=tuple(run_ids), days_per_month=Decimal(str(dpm)),
         quota=Quota(rpm=Decimal(str(rpm)), deployments=int(deployments), images_per_request=int(n),
@@ -192,9 +192,9 @@ def format_compare(frame: pd.DataFrame) -> pd.DataFrame:
                 values.append("–")
                 continue
             if "(USD)" in metric:
-                text = planner.money(value, "USD")
+                text = planner.format_money(value, "USD")
             elif "(JPY)" in metric:
-                text = planner.money(value, "JPY")
+                text = planner.format_money(value, "JPY")
             else:
                 text = f"{value.quantize(Decimal('0.01')).normalize():,f}"
             values.append("+" + text if diff and value > 0 else text)
@@ -205,11 +205,11 @@ def format_compare(frame: pd.DataFrame) -> pd.DataFrame:
 def format_breakdown(frame: pd.DataFrame) -> pd.DataFrame:
     """:func:`imagegen.insight.planner.breakdown` as display strings."""
     out = frame.copy()
-    out["cost_per_image_usd"] = [planner.money(v) for v in frame["cost_per_image_usd"]]
+    out["cost_per_image_usd"] = [planner.format_money(v) for v in frame["cost_per_image_usd"]]
     for col in ("images_per_day", "images_per_month"):
         out[col] = [f"{v.quantize(Decimal('0.01')).normalize():,f}" for v in frame[col]]
     for col in ("daily_usd", "monthly_usd", "yearly_usd"):
-        out[col] = [planner.money(v) for v in frame[col]]
+        out[col] = [planner.format_money(v) for v in frame[col]]
     for col in ("daily_jpy", "monthly_jpy", "yearly_jpy"):
-        out[col] = [planner.money(v, "JPY") for v in frame[col]]
+        out[col] = [planner.format_money(v, "JPY") for v in frame[col]]
     return out

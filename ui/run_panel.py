@@ -17,7 +17,7 @@ from imagegen.core.grid import loads_spec
 from imagegen.errors import ImagegenError
 from imagegen.execution.runner import GridRun
 from ui import Context, describe_settings
-from ui.generate_form import Plan, spec_file_name
+from ui.generate_form import RunDraft, spec_file_name
 from ui.grid_view import render_compare, render_grid
 from ui.state import ACTIVE_RUN, OPEN_RUN, bump_store_version
 
@@ -33,7 +33,7 @@ def _running() -> bool:
     return run is not None and not run.done
 
 
-def render_controls(ctx: Context, plan: Plan) -> None:
+def render_controls(ctx: Context, plan: RunDraft) -> None:
     """The Run button (disabled while invalid, unconfirmed or already running) and Save spec."""
     ss = st.session_state
     ss[PLAN] = plan  # what the user sees is what the Run callback starts
@@ -58,12 +58,12 @@ def render_controls(ctx: Context, plan: Plan) -> None:
 
 def _on_run(ctx: Context) -> None:
     # A callback runs before the page is drawn, so the page already shows the run (and a disabled button).
-    plan: Plan | None = st.session_state.get(PLAN)
+    plan: RunDraft | None = st.session_state.get(PLAN)
     if plan is not None and plan.ready and plan.spec is not None and not _running():
         start(ctx, plan)
 
 
-def start(ctx: Context, plan: Plan) -> GridRun | None:
+def start(ctx: Context, plan: RunDraft) -> GridRun | None:
     """Create and start the run; errors (budget, validation, settings) are shown, nothing is sent."""
     spec = plan.spec
     assert spec is not None

@@ -13,15 +13,16 @@ import sys
 from dataclasses import replace
 from decimal import Decimal
 
-from imagegen.core.catalog import default_catalog
-from imagegen.core.grid import estimate_grid, load_spec
 from imagegen.errors import ImagegenError
+
+# The catalog (pydantic) and everything heavier load inside the commands that use them, so that
+# `--help`, `runs` and `export` answer at once (bench/bench_startup.py measures it).
 
 #: Modules that add subcommands (each has ``register(subparsers)``).
 COMMAND_MODULES = ("imagegen.cli", "imagegen.execution.simulator.cli", "imagegen.cli.runs", "imagegen.cli.quality")
 
 
-def money(value: Decimal | str | None, places: int = 4) -> str:
+def format_usd(value: Decimal | str | None, places: int = 4) -> str:
     """``$0.1234`` from a Decimal (or its string); ``-`` when unknown."""
     if value is None or (isinstance(value, float) and value != value):
         return "-"
@@ -29,6 +30,8 @@ def money(value: Decimal | str | None, places: int = 4) -> str:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from imagegen.core.catalog import default_catalog
+
     catalog = default_catalog()
     if args.json:
         out = {}
@@ -70,6 +73,8 @@ def _with_configured_deployments(spec):
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
+    from imagegen.core.catalog import default_catalog
+    from imagegen.core.grid import estimate_grid, load_spec
     from imagegen.execution.runner import check_simulator
 
     spec = load_spec(args.spec)
@@ -84,13 +89,13 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     for cell, e in zip(est.cells, est.estimates):
         tokens = f"{e.output_tokens_min}" if e.output_tokens_min == e.output_tokens_max else \
             f"{e.output_tokens_min}-{e.output_tokens_max}"
-        cost = money(e.cost_usd_max) if e.cost_usd_min == e.cost_usd_max else \
-            f"{money(e.cost_usd_min)}-{money(e.cost_usd_max)}"
+        cost = format_usd(e.cost_usd_max) if e.cost_usd_min == e.cost_usd_max else \
+            f"{format_usd(e.cost_usd_min)}-{format_usd(e.cost_usd_max)}"
         print(f"  [{cell.index:>3}] {cell.label:<50} out {tokens:>11} tok ({e.token_status})  {cost}")
-    print(f"total: {money(est.total_cost_usd_min)} - {money(est.total_cost_usd_max)} (budget uses the max)")
+    print(f"total: {format_usd(est.total_cost_usd_min)} - {format_usd(est.total_cost_usd_max)} (budget uses the max)")
     if est.over_budget():
-        print(f"refused: the estimate's maximum {money(est.total_cost_usd_max)} is over the budget "
-              f"{money(spec.limits.budget_usd)}. Fix: raise [limits] budget_usd or shrink the grid.", file=sys.stderr)
+        print(f"refused: the estimate's maximum {format_usd(est.total_cost_usd_max)} is over the budget "
+              f"{format_usd(spec.limits.budget_usd)}. Fix: raise [limits] budget_usd or shrink the grid.", file=sys.stderr)
         return 2
     return 0
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imagegen.cli import money
+from imagegen.cli import format_usd
 from imagegen.errors import ConfigError
 
 if TYPE_CHECKING:  # imported inside the commands: `estimate` and `--help` stay fast
@@ -44,9 +44,9 @@ def _print_estimate(run: GridRun) -> None:
     resumed = f", {todo} still to run" if todo != run.total else ""
     print(f"{spec.name or spec.model}: {len(est.cells)} cells x {spec.repeats} repeats = {est.requests} requests "
           f"on {spec.provider}{resumed}")
-    budget = f", budget {money(spec.limits.budget_usd)}" if spec.limits.budget_usd is not None else ""
+    budget = f", budget {format_usd(spec.limits.budget_usd)}" if spec.limits.budget_usd is not None else ""
     rpm = f", {spec.limits.rpm:g} rpm" if spec.limits.rpm else ""
-    print(f"estimated cost: {money(est.total_cost_usd_min)} - {money(est.total_cost_usd_max)}{budget}; "
+    print(f"estimated cost: {format_usd(est.total_cost_usd_min)} - {format_usd(est.total_cost_usd_max)}{budget}; "
           f"concurrency {spec.limits.concurrency}{rpm}")
 
 
@@ -59,7 +59,7 @@ def _progress(run: GridRun):
     def on_event(event: RunEvent) -> None:
         if event.kind == "result":
             bar.update(1)
-            bar.set_postfix_str(f"spent {money(event.spent_usd)}", refresh=False)
+            bar.set_postfix_str(f"spent {format_usd(event.spent_usd)}", refresh=False)
             row = event.row or {}
             if row.get("status") == "error":
                 bar.write(f"cell {event.cell_id} repeat {event.repeat}: {row.get('error_kind')}: "
@@ -86,14 +86,14 @@ def _print_summary(store: Store, run: GridRun) -> None:
         status = r.status + ("*" if r.reused else "")
         tokens = "-" if r.output_tokens is None or r.output_tokens != r.output_tokens else f"{int(r.output_tokens)}"
         print(f"{r.cell_id:>4} {r.repeat:>3}  {label[:40]:<40} {status:<9} {_num(r.latency_s):>9} {tokens:>7} "
-              f"{money(r.cost_usd):>9}")
+              f"{format_usd(r.cost_usd):>9}")
     print("-" * len(header))
     ok = f"{summary.ok}/{summary.total} ok"
     extra = [f"{n} {k}" for k, n in (("errors", summary.errors), ("cancelled", summary.cancelled),
                                      ("skipped", summary.skipped), ("reused*", summary.reused),
                                      ("still in flight", summary.in_flight)) if n]
-    print(f"{ok}{', ' + ', '.join(extra) if extra else ''}; billed {money(summary.spent_usd)}{sim} "
-          f"(estimated {money(summary.estimate_min_usd)} - {money(summary.estimate_max_usd)}); "
+    print(f"{ok}{', ' + ', '.join(extra) if extra else ''}; billed {format_usd(summary.spent_usd)}{sim} "
+          f"(estimated {format_usd(summary.estimate_min_usd)} - {format_usd(summary.estimate_max_usd)}); "
           f"wall {summary.wall_s:.1f} s (measured)")
     if summary.error_kinds:
         print("errors by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(summary.error_kinds.items())))
@@ -136,23 +136,25 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     store = _store(args)
-    df = store.runs(limit=args.limit)
     if args.json:
+        df = store.runs(limit=args.limit)
         print(df.drop(columns=["spec_toml"]).to_json(orient="records", indent=2, force_ascii=False))
         return 0
-    if df.empty:
+    rows = store.run_lines(limit=args.limit)  # plain rows: the table needs no pandas (fast start)
+    if not rows:
         print(f"no runs yet in {store.home}")
         return 0
     header = f"{'run id':<23} {'created (UTC)':<19} {'name':<24} {'model':<16} {'status':<9} {'ok':>9} {'cost':>9}"
     print(header)
     print("-" * len(header))
-    for r in df.itertuples(index=False):
-        sim = " sim" if r.simulated else ""
-        print(f"{r.run_id:<23} {r.created_at[:19]:<19} {(r.name or '')[:24]:<24} {r.model[:16]:<16} "
-              f"{r.status:<9} {f'{r.ok}/{r.requests}':>9} {money(r.cost_usd):>9}{sim}")
+    for r in rows:
+        sim = " sim" if r["simulated"] else ""
+        done = f"{r['ok']}/{r['requests']}"
+        print(f"{r['run_id']:<23} {r['created_at'][:19]:<19} {(r['name'] or '')[:24]:<24} {r['model'][:16]:<16} "
+              f"{r['status']:<9} {done:>9} {format_usd(r['cost_usd']):>9}{sim}")
     total = store.count_runs()
-    if total > len(df):
-        print(f"({len(df)} of {total} runs; --limit N for more)")
+    if total > len(rows):
+        print(f"({len(rows)} of {total} runs; --limit N for more)")
     return 0
 
 

@@ -29,17 +29,13 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from imagegen.core.catalog import PROVIDERS, Catalog, PriceEntry, default_catalog
-from imagegen.errors import CatalogError
+from imagegen.errors import OverrideError
 
 OVERRIDES_FILE = "price_overrides.toml"
 PRICE_FIELDS = ("text_input", "cached_text_input", "image_input", "cached_image_input", "image_output", "text_output")
 REQUIRED_PRICES = PRICE_FIELDS[:5]
 ALLOWED_KEYS = ("model", "provider", "effective_from", *PRICE_FIELDS, "source", "checked", "note")
 DEFAULT_SOURCE = "local override"
-
-
-class OverrideError(CatalogError):
-    """A local price override is invalid (names the file, the key and the fix)."""
 
 
 def _show(value) -> str:

@@ -65,7 +65,7 @@ from imagegen.core.grid import Cell, GridEstimate, GridSpec, estimate_grid, load
 from imagegen.core.pricing import Billed, Estimate, Usage, billed_cost
 from imagegen.core.request import ImageRequest
 from imagegen.core.results import Attempt, Generation
-from imagegen.errors import BudgetExceeded, ConfigError, ImagegenError, ProviderError, SpecError
+from imagegen.errors import BudgetExceeded, ConfigError, ErrorKind, ImagegenError, ProviderError, SpecError
 from imagegen.execution.ratelimit import TokenBucket, ideal_wall_s
 from imagegen.execution.retry import DEFAULT_BACKOFF, Backoff, is_retryable
 from imagegen.storage.store import MISSING_STATUSES, ResultRecord, Store
@@ -631,7 +631,7 @@ class GridRun:
             except Exception as exc:  # a provider bug must not take the run down: record it as a bad response
                 attempts.append(Attempt(number, started, time.perf_counter() - t, False, "bad_response",
                                         f"{type(exc).__name__}: {exc}"))
-                return record("error", error_kind="bad_response",
+                return record("error", error_kind=ErrorKind.BAD_RESPONSE,
                               error_message=f"{type(exc).__name__}: {exc}"), Decimal(0)
             wall = time.perf_counter() - t
             attempts.append(Attempt(number, started, wall, True, request_id=gen.request_id))

@@ -21,7 +21,7 @@ from functools import lru_cache
 from PIL import Image, ImageDraw, ImageFont
 
 from imagegen.core.axes import format_value
-from imagegen.errors import ImagegenError
+from imagegen.errors import ImagegenError, LayoutError
 from imagegen.insight.gridlayout import (
     Layout,
     SubGrid,
@@ -306,11 +306,11 @@ def compose_grid(rows, image_loader: Callable[[str], bytes], *, x: str | None, y
     ``None`` leaves a role empty, and axes not named become further sub-grid axes (nothing is
     hidden). ``axes`` (the spec's axes) fixes the order of values; otherwise they keep the order
     they first appear in. ``image_loader(sha256)`` returns the bytes of a row's image (a
-    thumbnail is enough). Raises ValueError for an axis the rows do not have or ``cell_px``
+    thumbnail is enough). Raises LayoutError (a ValueError) for an axis the rows do not have or ``cell_px``
     outside ``MIN_CELL_PX..MAX_CELL_PX``.
     """
     if not isinstance(cell_px, int) or not MIN_CELL_PX <= cell_px <= MAX_CELL_PX:
-        raise ValueError(f"cell_px = {cell_px!r} is out of range. Allowed: an integer {MIN_CELL_PX}..{MAX_CELL_PX}. "
+        raise LayoutError(f"cell_px = {cell_px!r} is out of range. Allowed: an integer {MIN_CELL_PX}..{MAX_CELL_PX}. "
                          f"Fix: pass e.g. cell_px=256.")
     data = records(rows)
     layout = layout_for(data, axes).arranged(x, y, z)

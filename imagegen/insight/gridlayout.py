@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from imagegen.errors import LayoutError
+
 #: One sub-grid's coordinates: ((axis, value), ...) for the Z axes, empty when there are none.
 SubGrid = tuple[tuple[str, Any], ...]
 
@@ -67,17 +69,17 @@ class Layout:
     def arranged(self, x: str | None, y: str | None, z: str | Sequence[str] | None = None) -> Layout:
         """The same axes with ``x``/``y``/``z`` in those roles; axes not named become further sub-grid axes.
 
-        Raises ValueError naming an axis the grid does not have, and the axes it has.
+        Raises LayoutError (a ValueError) naming an axis the grid does not have, and the axes it has.
         """
         known = self.axes
         zs = [z] if isinstance(z, str) else list(z or ())
         wanted = [n for n in (x, y, *zs) if n is not None]
         unknown = [n for n in wanted if n not in known]
         if unknown:
-            raise ValueError(f"axis {unknown[0]!r} is not in this grid. Allowed: {', '.join(known) or 'none (one cell)'}. "
+            raise LayoutError(f"axis {unknown[0]!r} is not in this grid. Allowed: {', '.join(known) or 'none (one cell)'}. "
                              "Fix: pick one of the run's axes or None.")
         if len(set(wanted)) != len(wanted):
-            raise ValueError(f"axes {wanted} name one axis twice. Fix: give each axis one role (x, y or z).")
+            raise LayoutError(f"axes {wanted} name one axis twice. Fix: give each axis one role (x, y or z).")
         rest = [n for n in known if n not in wanted]
         return Layout((x, known[x]) if x else None, (y, known[y]) if y else None,
                       tuple((n, known[n]) for n in [*zs, *rest]))

@@ -1,6 +1,6 @@
 """Budget and quota planning: a mix of settings x volume -> daily, monthly and yearly cost.
 
-A :class:`Plan` holds one or more :class:`Scenario`s (each a list of :class:`PlanLine`: a model,
+A :class:`BudgetPlan` holds one or more :class:`Scenario`s (each a list of :class:`PlanLine`: a model,
 quality and size with a number of images per day or per month), an exchange rate with its
 date, and where cost per image comes from:
 
@@ -32,7 +32,7 @@ import pandas as pd
 from imagegen.core.catalog import PROVIDERS, Catalog
 from imagegen.core.pricing import Usage, auto_candidates, cost_of, documented_output_tokens
 from imagegen.core.request import ImageRequest, problems
-from imagegen.errors import ImagegenError
+from imagegen.errors import PlanError
 
 SOURCES = ("documented", "measured")
 PER = ("day", "month")
@@ -50,10 +50,6 @@ INCLUDED_MEASURED = (
     "Measured lines use the mean billed cost per image of the chosen runs (their real prompts, inputs and "
     "prices at the time); lines without a measurement use the documented estimate."
 )
-
-
-class PlanError(ImagegenError):
-    """A plan, plan link or plan CSV that cannot be used (names the value and the fix)."""
 
 
 def _decimal(value, what: str, *, positive: bool = False) -> Decimal:
@@ -147,7 +143,7 @@ class Quota:
 
 
 @dataclass(frozen=True)
-class Plan:
+class BudgetPlan:
     """Scenarios, currency, figure source and quota: everything a shared link carries."""
 
     scenarios: tuple[Scenario, ...]
@@ -171,9 +167,9 @@ class Plan:
             raise PlanError(f"scenario name(s) {dupes} are used twice. Fix: give every scenario its own name.")
 
 
-def default_plan(today: date | None = None) -> Plan:
+def default_plan(today: date | None = None) -> BudgetPlan:
     """The example: 1,000 images a day of gpt-image-1-mini low vs gpt-image-1.5 medium, 1024x1024."""
-    return Plan(
+    return BudgetPlan(
         scenarios=(
             Scenario("gpt-image-1-mini low", (PlanLine("gpt-image-1-mini", "low", "1024x1024", Decimal(1000)),)),
             Scenario("gpt-image-1.5 medium", (PlanLine("gpt-image-1.5", "medium", "1024x1024", Decimal(1000)),)),
@@ -257,7 +253,7 @@ class ScenarioCost:
 class PlanResult:
     """What :func:`evaluate` computed, with the figures' source and what they include."""
 
-    plan: Plan
+    plan: BudgetPlan
     scenarios: tuple[ScenarioCost, ...]
     warnings: tuple[str, ...]
 
@@ -350,7 +346,7 @@ def measured_lookup(frame: pd.DataFrame | None) -> dict[tuple[str, str, str, str
     return out
 
 
-def evaluate(plan: Plan, catalog: Catalog, measured: pd.DataFrame | None = None,
+def evaluate(plan: BudgetPlan, catalog: Catalog, measured: pd.DataFrame | None = None,
              on: date | None = None) -> PlanResult:
     """Cost every line of every scenario; ``measured`` is used when ``plan.source == "measured"``."""
     table = measured_lookup(measured) if plan.source == "measured" else {}
@@ -440,7 +436,7 @@ def compare(result: PlanResult) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def money(value: Decimal | None, currency: str = "USD") -> str:
+def format_money(value: Decimal | None, currency: str = "USD") -> str:
     """Display form: ``$1,021.26`` or ``¥153,189`` (half-up rounding; the Decimal stays exact)."""
     if value is None:
         return "–"
@@ -524,7 +520,7 @@ def _encode_line(line: PlanLine) -> str:
     return "~".join(fields)
 
 
-def to_query(plan: Plan) -> dict[str, str]:
+def to_query(plan: BudgetPlan) -> dict[str, str]:
     """The plan as URL query parameters (version ``v=1``; see :func:`from_query`)."""
     q = plan.quota
     params = {
@@ -566,7 +562,7 @@ def _decode_line(text: str, where: str) -> PlanLine:
                     provider=parts[6] if len(parts) > 6 else "openai")
 
 
-def from_query(params: Mapping[str, object], today: date | None = None) -> Plan | None:
+def from_query(params: Mapping[str, object], today: date | None = None) -> BudgetPlan | None:
     """A plan from URL query parameters, or None when the URL carries no plan (no ``s0``).
 
     Raises PlanError naming the parameter and the fix for a link that is broken or newer
@@ -605,7 +601,7 @@ def from_query(params: Mapping[str, object], today: date | None = None) -> Plan 
         quota = Quota(rpm=_decimal(parts[0], "q: rpm", positive=True), deployments=_int(parts[1], "q: deployments"),
                       images_per_request=_int(parts[2], "q: n"), batch_images=_int(parts[3], "q: batch"),
                       hours_per_day=_decimal(parts[4], "q: hours", positive=True))
-    return Plan(
+    return BudgetPlan(
         scenarios=tuple(scenarios),
         jpy_per_usd=_decimal(p.get("fx", EXAMPLE_JPY_PER_USD), "URL parameter fx (JPY per USD)", positive=True),
         rate_date=rate_date,
@@ -629,7 +625,7 @@ RESULT_CSV_COLUMNS = (
 )
 
 
-def to_csv(plan: Plan, result: PlanResult | None = None) -> str:
+def to_csv(plan: BudgetPlan, result: PlanResult | None = None) -> str:
     """One row per scenario line: the plan's inputs (read back by :func:`from_csv`), then the results."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -653,7 +649,7 @@ def to_csv(plan: Plan, result: PlanResult | None = None) -> str:
     return out.getvalue()
 
 
-def from_csv(text: str) -> Plan:
+def from_csv(text: str) -> BudgetPlan:
     """Read a plan back from :func:`to_csv` output (result columns are ignored)."""
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in PLAN_CSV_COLUMNS if c not in (reader.fieldnames or [])]
@@ -679,7 +675,7 @@ def from_csv(text: str) -> Plan:
         rate_date = date.fromisoformat(first["rate_date"])
     except ValueError:
         raise PlanError(f"plan CSV: rate_date = {first['rate_date']!r} is not a date. Fix: use YYYY-MM-DD.") from None
-    return Plan(
+    return BudgetPlan(
         scenarios=tuple(Scenario(name, tuple(lines[name])) for name in order),
         jpy_per_usd=_decimal(first["jpy_per_usd"], "plan CSV: jpy_per_usd", positive=True), rate_date=rate_date,
         source=first["source"], run_ids=tuple(r for r in first["run_ids"].split(",") if r),
@@ -689,6 +685,6 @@ def from_csv(text: str) -> Plan:
     )
 
 
-def with_scenarios(plan: Plan, scenarios: Sequence[Scenario]) -> Plan:
+def with_scenarios(plan: BudgetPlan, scenarios: Sequence[Scenario]) -> BudgetPlan:
     """A copy of ``plan`` with other scenarios (validated again)."""
     return replace(plan, scenarios=tuple(scenarios))

@@ -37,7 +37,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def money(value: Decimal | None) -> str | None:
+def decimal_text(value: Decimal | None) -> str | None:
     """Exact decimal string without exponent (``Decimal('0E-7')`` -> ``'0.0000000'``)."""
     return None if value is None else format(value, "f")
 

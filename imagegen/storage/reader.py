@@ -14,13 +14,18 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from imagegen.core.lazy import lazy_module
 from imagegen.errors import StoreError
 from imagegen.storage.db import Database
 from imagegen.storage.files import FileStore
 from imagegen.storage.rows import EXPORT_COLUMNS, ResultRow, select_list
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")  # imported by the first DataFrame read: the CLI's `runs` and `run` never need it
 
 #: Statuses a resume redoes by default (errors are kept unless asked: they may cost again).
 MISSING_STATUSES = ("cancelled", "skipped")
@@ -189,6 +194,17 @@ class StoreReader:
         for col in ("results", "ok", "errors", "cancelled", "skipped", "reused"):
             out[col] = out[col].fillna(0).astype("int64")
         return out[RUNS_COLUMNS]
+
+    def run_lines(self, limit: int = 100) -> list[dict]:
+        """The newest runs as plain dicts (run_id, name, created_at, status, model, simulated, requests,
+        ok, cost_usd): what the CLI's ``runs`` table shows, without loading pandas."""
+        with self.db.read() as conn:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute(
+                "SELECT u.run_id, u.name, u.created_at, u.status, u.model, u.simulated, u.requests, u.cost_usd,"
+                " (SELECT COUNT(*) FROM results r WHERE r.run_id = u.run_id AND r.status = 'ok') AS ok"
+                " FROM runs u ORDER BY u.created_at DESC, u.rowid DESC LIMIT ?", (int(limit),)).fetchall()
+        return [dict(r) for r in rows]
 
     def results(self, run_id: str) -> pd.DataFrame:
         """``result_rows`` of one run (``latest`` allowed), ordered by cell and repeat."""

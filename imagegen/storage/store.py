@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imagegen.storage.db import DB_NAME, Database, default_home, money, now_iso
+from imagegen.storage.db import DB_NAME, Database, default_home, decimal_text, now_iso
 from imagegen.storage.files import FileStore, StoredImage, file_format, image_dimensions
 from imagegen.storage.reader import MISSING_STATUSES, StoreReader
 from imagegen.storage.writer import ResultRecord, StoreWriter, request_key
@@ -41,7 +41,7 @@ from imagegen.storage.writer import ResultRecord, StoreWriter, request_key
 if TYPE_CHECKING:
     import sqlite3
 
-__all__ = ["Store", "ResultRecord", "StoredImage", "MISSING_STATUSES", "DB_NAME", "default_home", "money",
+__all__ = ["Store", "ResultRecord", "StoredImage", "MISSING_STATUSES", "DB_NAME", "default_home", "decimal_text",
            "now_iso", "request_key", "file_format", "image_dimensions"]
 
 

@@ -16,15 +16,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from imagegen.core.grid import GridEstimate, GridSpec
-from imagegen.core.pricing import Billed
-from imagegen.core.request import ImageRequest
-from imagegen.core.results import Attempt, Generation
 from imagegen.errors import StoreError
-from imagegen.storage.db import Database, money, now_iso
+from imagegen.storage.db import Database, decimal_text, now_iso
 from imagegen.storage.files import FileStore, StoredImage
 from imagegen.storage.rows import RESULT_COLUMNS, insert_sql
+
+if TYPE_CHECKING:  # annotations only: opening the history does not need the catalog (pydantic)
+    from imagegen.core.grid import GridEstimate, GridSpec
+    from imagegen.core.pricing import Billed
+    from imagegen.core.request import ImageRequest
+    from imagegen.core.results import Attempt, Generation
 
 RUN_COLUMNS = ("run_id", "name", "provider", "model", "spec_toml", "status", "simulated", "requests", "repeats",
                "estimate_min_usd", "estimate_max_usd", "budget_usd", "created_at")
@@ -85,11 +88,11 @@ def result_values(rec: ResultRecord, images: Sequence[StoredImage]) -> dict:
         "output_tokens": usage.output_tokens if usage else None,
         "output_text_tokens": usage.output_text_tokens if usage else None,
         "documented_output_tokens": billed.documented_output_tokens if billed else None,
-        "cost_usd": money(cost.total) if cost else ("0" if rec.status != "ok" else None),
-        "cost_text_input_usd": money(cost.text_input) if cost else None,
-        "cost_image_input_usd": money(cost.image_input) if cost else None,
-        "cost_image_output_usd": money(cost.image_output) if cost else None,
-        "cost_text_output_usd": money(cost.text_output) if cost else None,
+        "cost_usd": decimal_text(cost.total) if cost else ("0" if rec.status != "ok" else None),
+        "cost_text_input_usd": decimal_text(cost.text_input) if cost else None,
+        "cost_image_input_usd": decimal_text(cost.image_input) if cost else None,
+        "cost_image_output_usd": decimal_text(cost.image_output) if cost else None,
+        "cost_text_output_usd": decimal_text(cost.text_output) if cost else None,
         "price_entry": cost.price_key if cost else None,
         "latency_s": gen.wall_s if gen else (rec.attempts[-1].wall_s if rec.attempts else None),
         "first_partial_s": gen.first_partial_s if gen else None,
@@ -125,8 +128,8 @@ class StoreWriter:
         run = {"run_id": run_id, "name": name if name is not None else spec.name, "provider": spec.provider,
                "model": spec.model, "spec_toml": spec_toml or spec.to_toml(), "status": "running",
                "simulated": int(simulated), "requests": grid.requests, "repeats": spec.repeats,
-               "estimate_min_usd": money(grid.total_cost_usd_min), "estimate_max_usd": money(grid.total_cost_usd_max),
-               "budget_usd": money(spec.limits.budget_usd), "created_at": now_iso()}
+               "estimate_min_usd": decimal_text(grid.total_cost_usd_min), "estimate_max_usd": decimal_text(grid.total_cost_usd_max),
+               "budget_usd": decimal_text(spec.limits.budget_usd), "created_at": now_iso()}
         cells = []
         for cell, est in zip(grid.cells, grid.estimates):
             req = cell.request
@@ -139,7 +142,7 @@ class StoreWriter:
                 "moderation": req.moderation, "n": req.n, "stream": int(req.stream),
                 "partial_images": req.partial_images, "operation": req.operation,
                 "input_fidelity": req.input_fidelity, "request_key": request_key(req, input_files),
-                "estimated_cost_min_usd": money(est.cost_usd_min), "estimated_cost_usd": money(est.cost_usd_max),
+                "estimated_cost_min_usd": decimal_text(est.cost_usd_min), "estimated_cost_usd": decimal_text(est.cost_usd_max),
                 "estimate_price_entry": est.cost_max.price_key, "output_tokens_min": est.output_tokens_min,
                 "output_tokens_max": est.output_tokens_max, "token_status": est.token_status})
         with self.db.write() as conn:
@@ -240,7 +243,7 @@ class StoreWriter:
         current = conn.execute("SELECT cost_usd FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if current is None:
             raise StoreError(f"run {run_id} does not exist. Fix: create the run first.")
-        conn.execute("UPDATE runs SET cost_usd = ? WHERE run_id = ?", (money(Decimal(current[0]) + amount), run_id))
+        conn.execute("UPDATE runs SET cost_usd = ? WHERE run_id = ?", (decimal_text(Decimal(current[0]) + amount), run_id))
 
     # -- edits from the UI -----------------------------------------------------------------------
 

@@ -8,12 +8,15 @@ that is the in-process simulator.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from imagegen.execution.providers.base import Provider
 from imagegen.execution.providers.sdk import SDKProvider, translate_error
-from imagegen.execution.providers.simulator import SimulatorProvider
 from imagegen.execution.settings import Settings
 from imagegen.execution.simulator.config import SimulatorConfig
+
+if TYPE_CHECKING:  # the simulator's app (numpy, Pillow) loads only when a run uses the simulator
+    from imagegen.execution.providers.simulator import SimulatorProvider
 
 
 def make_simulator_provider(config: SimulatorConfig | Mapping | None = None, flavour: str = "openai", *,
@@ -22,6 +25,8 @@ def make_simulator_provider(config: SimulatorConfig | Mapping | None = None, fla
 
     ``flavour`` is ``openai``, ``azure`` (classic) or ``azure_v1``. ``.app`` holds the request log.
     """
+    from imagegen.execution.providers.simulator import SimulatorProvider
+
     return SimulatorProvider(config, flavour, base_url=base_url, **kwargs)
 
 
@@ -44,6 +49,14 @@ def make_provider(settings: Settings, *, simulator: SimulatorConfig | Mapping | 
 
     raise ConfigError(f"provider {settings.provider!r} is unknown. Fix: set IMAGEGEN_PROVIDER to simulator, openai "
                       "or azure.")
+
+
+def __getattr__(name: str):
+    if name == "SimulatorProvider":
+        from imagegen.execution.providers.simulator import SimulatorProvider
+
+        return SimulatorProvider
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Provider", "SDKProvider", "SimulatorProvider", "make_provider", "make_simulator_provider",

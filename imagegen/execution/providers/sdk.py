@@ -30,7 +30,7 @@ import openai
 from imagegen.core.imagefile import sniff_format
 from imagegen.core.request import ImageRequest
 from imagegen.core.results import Generation
-from imagegen.errors import ProviderError
+from imagegen.errors import ErrorKind, ProviderError
 
 #: Error codes that mean "blocked by a safety system" (OpenAI, Azure GPT-image, DALL-E/Azure, chat-style).
 MODERATION_CODES = ("moderation_blocked", "contentFilter", "content_policy_violation", "content_filter")
@@ -116,17 +116,17 @@ def translate_error(exc: Exception, *, where: str, timeout: float | None = None,
         return exc
     if isinstance(exc, openai.APITimeoutError):
         limit = f" within {timeout:g} s" if timeout else ""
-        return ProviderError("timeout", f"{where}: no answer{limit}. High-quality images can take over 2 minutes: "
+        return ProviderError(ErrorKind.TIMEOUT, f"{where}: no answer{limit}. High-quality images can take over 2 minutes: "
                              "raise the timeout (timeout_s) or retry.")
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc.__context__
         detail = f" ({type(cause).__name__}: {cause})" if cause else ""
-        return ProviderError("connection", f"{where}: the connection failed{detail}. Check the endpoint URL and the "
+        return ProviderError(ErrorKind.CONNECTION, f"{where}: the connection failed{detail}. Check the endpoint URL and the "
                              "network; the request is safe to retry.")
     if isinstance(exc, openai.APIStatusError):
         return _translate_status(exc, where, key_hint)
     if isinstance(exc, openai.APIResponseValidationError):
-        return ProviderError("bad_response", f"{where}: the response did not match the Images API schema ({exc}). "
+        return ProviderError(ErrorKind.BAD_RESPONSE, f"{where}: the response did not match the Images API schema ({exc}). "
                              "Check that the endpoint really is an OpenAI-compatible Images API.",
                              status=exc.status_code, request_id=request_id_of(exc.response.headers))
     if isinstance(exc, openai.APIError):  # an error event inside a stream (no HTTP status)
@@ -134,23 +134,23 @@ def translate_error(exc: Exception, *, where: str, timeout: float | None = None,
         code = exc.code or body.get("code")
         if code in MODERATION_CODES:
             stage, cats = _moderation_details(code, body, exc.message)
-            return ProviderError("moderation", _moderation_message(where, code, stage, cats, exc.message),
+            return ProviderError(ErrorKind.MODERATION, _moderation_message(where, code, stage, cats, exc.message),
                                  stage=stage, categories=cats, code=code)
         if code in ("rate_limit_exceeded", "429"):
-            return ProviderError("rate_limited", f"{where}: rate limited inside the stream ({exc.message}). "
+            return ProviderError(ErrorKind.RATE_LIMITED, f"{where}: rate limited inside the stream ({exc.message}). "
                                  "Lower concurrency or rpm and retry.", code=code)
-        kind = "bad_request" if (exc.type or body.get("type")) == "invalid_request_error" else "server_error"
+        kind = ErrorKind.BAD_REQUEST if (exc.type or body.get("type")) == "invalid_request_error" else ErrorKind.SERVER_ERROR
         return ProviderError(kind, f"{where}: the stream reported an error: {exc.message}"
-                             + (" Retry later." if kind == "server_error" else " Fix the request."), code=code)
+                             + (" Retry later." if kind is ErrorKind.SERVER_ERROR else " Fix the request."), code=code)
     if isinstance(exc, (ValueError, binascii.Error, KeyError, TypeError, AttributeError)):
         # json.JSONDecodeError is a ValueError; so is an undecodable base64 image.
-        return ProviderError("bad_response", f"{where}: the response could not be read ({type(exc).__name__}: "
+        return ProviderError(ErrorKind.BAD_RESPONSE, f"{where}: the response could not be read ({type(exc).__name__}: "
                              f"{exc}). The server sent a malformed body; retrying may help, otherwise check the "
                              "endpoint.")
     if isinstance(exc, httpx2.TimeoutException):
-        return ProviderError("timeout", f"{where}: timed out ({exc}). Raise the timeout or retry.")
+        return ProviderError(ErrorKind.TIMEOUT, f"{where}: timed out ({exc}). Raise the timeout or retry.")
     if isinstance(exc, httpx2.TransportError):
-        return ProviderError("connection", f"{where}: the connection failed ({exc}). Check the endpoint and retry.")
+        return ProviderError(ErrorKind.CONNECTION, f"{where}: the connection failed ({exc}). Check the endpoint and retry.")
     raise exc
 
 
@@ -175,41 +175,41 @@ def _translate_status(exc: openai.APIStatusError, where: str, key_hint: str) -> 
     if code in MODERATION_CODES or (status == 403 and code == "Forbidden"):
         stage, cats = _moderation_details(code, body, message)
         if status == 403:
-            return ProviderError("moderation", f"{where}: the resource is blocked for suspected content-policy "
+            return ProviderError(ErrorKind.MODERATION, f"{where}: the resource is blocked for suspected content-policy "
                                  f"violations (HTTP 403 Forbidden){ref}. Review recent prompts and contact Azure "
                                  f"support; retrying will not help. Server said: {message}",
                                  stage=stage or "input", categories=cats, **common)
-        return ProviderError("moderation", _moderation_message(where, code, stage, cats, message) + ref,
+        return ProviderError(ErrorKind.MODERATION, _moderation_message(where, code, stage, cats, message) + ref,
                              stage=stage, categories=cats, **common)
     if status == 429:
         wait = parse_retry_after(headers)
         hint = f" The server asks to wait {wait:g} s." if wait is not None else ""
-        return ProviderError("rate_limited", f"{where}: rate limited (HTTP 429){ref}.{hint} Lower concurrency or "
+        return ProviderError(ErrorKind.RATE_LIMITED, f"{where}: rate limited (HTTP 429){ref}.{hint} Lower concurrency or "
                              f"set [limits] rpm, then retry. Server said: {message}", retry_after=wait, **common)
     if status == 401:
-        return ProviderError("auth", f"{where}: the credentials were rejected (HTTP 401){ref}. Check {key_hint} "
+        return ProviderError(ErrorKind.AUTH, f"{where}: the credentials were rejected (HTTP 401){ref}. Check {key_hint} "
                              f"(and that it belongs to this endpoint). Server said: {message}", **common)
     if status == 403:
-        return ProviderError("auth", f"{where}: permission denied (HTTP 403){ref}. Check that this key's "
+        return ProviderError(ErrorKind.AUTH, f"{where}: permission denied (HTTP 403){ref}. Check that this key's "
                              "organization/project has access to the model (GPT image models need organization "
                              f"verification on OpenAI, an approved limited-access request on Azure). "
                              f"Server said: {message}", **common)
     if status == 404:
-        return ProviderError("not_found", f"{where}: not found (HTTP 404){ref}. Check the model id or Azure "
+        return ProviderError(ErrorKind.NOT_FOUND, f"{where}: not found (HTTP 404){ref}. Check the model id or Azure "
                              "deployment name (AZURE_OPENAI_API_IMAGE_MODEL / IMAGEGEN_AZURE_DEPLOYMENTS) and the "
                              f"endpoint URL. Server said: {message}", **common)
     if status == 408:
-        return ProviderError("timeout", f"{where}: the server timed out (HTTP 408){ref}; retry. Server said: {message}",
+        return ProviderError(ErrorKind.TIMEOUT, f"{where}: the server timed out (HTTP 408){ref}; retry. Server said: {message}",
                              **common)
     if status == 409:
-        return ProviderError("server_error", f"{where}: conflict (HTTP 409){ref}; retry. Server said: {message}",
+        return ProviderError(ErrorKind.SERVER_ERROR, f"{where}: conflict (HTTP 409){ref}; retry. Server said: {message}",
                              **common)
     if status >= 500:
-        return ProviderError("server_error", f"{where}: server error (HTTP {status}){ref}. It is usually temporary: "
+        return ProviderError(ErrorKind.SERVER_ERROR, f"{where}: server error (HTTP {status}){ref}. It is usually temporary: "
                              f"retry later. Server said: {message}", **common)
     param = body.get("param")
     about = f" (parameter {param})" if param else ""
-    return ProviderError("bad_request", f"{where}: the request was refused (HTTP {status}){about}{ref}. Fix the "
+    return ProviderError(ErrorKind.BAD_REQUEST, f"{where}: the request was refused (HTTP {status}){about}{ref}. Fix the "
                          f"request; retrying unchanged will not help. Server said: {message}", **common)
 
 
@@ -263,7 +263,7 @@ class SDKProvider:
             if request.operation == "edit":
                 files = _edit_files(tuple(input_files))
                 if not files:
-                    raise ProviderError("bad_request", f"{self.where}: an edit needs at least one input image. "
+                    raise ProviderError(ErrorKind.BAD_REQUEST, f"{self.where}: an edit needs at least one input image. "
                                         "Attach an image.")
                 raw = images_api.edit(image=files if len(files) > 1 else files[0], **kwargs,
                                       timeout=client_timeout(timeout), extra_headers=headers or None)

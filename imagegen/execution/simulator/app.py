@@ -590,7 +590,7 @@ class SimulatorApp:
         if fault is None:
             return None
         kind = fault.kind
-        if kind == "rate_limit":
+        if kind == "rate_limited":
             return self._rate_limited(flavour, fault.retry_after)
         if kind in ("server_error", "unavailable"):
             status = fault.status or (503 if kind == "unavailable" else 500)

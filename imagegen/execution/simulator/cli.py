@@ -68,7 +68,7 @@ def register(sub) -> None:
     p.add_argument("--api-key", default=None, help="accept only this key (default: any non-empty key)")
     p.add_argument("--rpm", type=int, default=None, help="answer 429 above this many requests per minute")
     p.add_argument("--fault", action="append", default=[],
-                   help='a fault rule, header syntax: "rate_limit; match=fox; times=2; retry_after=1" (repeatable)')
+                   help='a fault rule, header syntax: "rate_limited; match=fox; times=2; retry_after=1" (repeatable)')
     p.add_argument("--deployment", action="append", default=[], metavar="NAME=MODEL",
                    help="an Azure deployment the simulator serves, e.g. my-images=gpt-image-1.5 (repeatable; "
                         "IMAGEGEN_AZURE_DEPLOYMENTS is read too)")

@@ -7,7 +7,7 @@ Plain data, constructible from a grid spec's ``[simulator]`` table::
     fixed_latency_s = 0.05     # or: every answer takes exactly this long (benchmarks, tests)
     tokens_per_s = 133.0       # output tokens per second (Replicate's gpt-image-1 log)
     overhead_s = 2.0           # fixed time per request on top of the tokens
-    faults = [{ kind = "rate_limit", match = "fox", times = 2, retry_after = 0.5 }]
+    faults = [{ kind = "rate_limited", match = "fox", times = 2, retry_after = 0.5 }]
     deployments = { my-images = "gpt-image-1.5" }
 """
 
@@ -23,8 +23,11 @@ from imagegen.core.validation import Strict, check, integer, number, refuse, sho
 from imagegen.errors import ConfigError
 
 #: Faults the simulator can inject (header ``x-simulator-fault: KIND[; key=value...]`` or config rules).
+#: Where a fault answers with one of the providers' error kinds it has that kind's name
+#: (:class:`imagegen.errors.ErrorKind`: rate_limited, server_error, moderation, auth, not_found,
+#: bad_request); the others name how the answer goes wrong (hang, drop, malformed, ...).
 FAULT_KINDS = {
-    "rate_limit": "HTTP 429 with Retry-After / retry-after-ms",
+    "rate_limited": "HTTP 429 with Retry-After / retry-after-ms",
     "server_error": "HTTP 500 (or `status`)",
     "unavailable": "HTTP 503",
     "hang": "no answer until past the client's read timeout",
@@ -42,7 +45,7 @@ FAULT_KINDS = {
     "stream_error": "an error event inside an event stream (server_error)",
 }
 FAULT_ALIASES = {
-    "429": "rate_limit", "rate_limited": "rate_limit", "500": "server_error", "503": "unavailable",
+    "429": "rate_limited", "rate_limit": "rate_limited", "500": "server_error", "503": "unavailable",
     "timeout": "hang", "connection": "drop", "moderation_blocked": "moderation", "contentFilter": "content_filter",
     "401": "auth", "404": "not_found", "403": "forbidden", "400": "bad_request",
     "moderation_input": "moderation", "moderation_output": "moderation",
@@ -86,13 +89,13 @@ class FaultRule:
 
     @classmethod
     def from_value(cls, value: FaultRule | Mapping | str) -> FaultRule:
-        """A rule from a TOML table, a header-style string (``"rate_limit; retry_after=2"``) or a rule."""
+        """A rule from a TOML table, a header-style string (``"rate_limited; retry_after=2"``) or a rule."""
         if isinstance(value, FaultRule):
             return value
         if isinstance(value, str):
             return parse_fault(value)
         if not isinstance(value, Mapping):
-            raise ConfigError(f"simulator fault {value!r} is not a table. Fix: write {{ kind = \"rate_limit\" }}.")
+            raise ConfigError(f"simulator fault {value!r} is not a table. Fix: write {{ kind = \"rate_limited\" }}.")
         table = check(FaultTable, dict(value), "", ConfigError, prefix=("simulator", "faults"))
         return cls(**table.model_dump(exclude_unset=True))
 
@@ -163,9 +166,9 @@ def _fault_table(value: object) -> object:
             return fault_fields(value)
         except ConfigError as exc:
             raise refuse(f"= {show(value)}: {exc}".rsplit(". Fix:", 1)[0], "write a fault such as "
-                         '"rate_limit; retry_after=0.5" or { kind = "rate_limit", times = 2 }') from None
+                         '"rate_limited; retry_after=0.5" or { kind = "rate_limited", times = 2 }') from None
     if not isinstance(value, Mapping):
-        raise refuse(f"= {show(value)} is not a fault", 'write { kind = "rate_limit" } or "rate_limit; times=2"')
+        raise refuse(f"= {show(value)} is not a fault", 'write { kind = "rate_limited" } or "rate_limited; times=2"')
     return value
 
 

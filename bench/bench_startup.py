@@ -1,0 +1,135 @@
+"""Startup: how long the CLI takes before its first request leaves, and before `models` / `runs` answer.
+
+    python bench/bench_startup.py              # 5 repeats each, medians; exit 1 when a target is missed
+    python bench/bench_startup.py --repeats 9
+
+(a) time to first request: ``python -m imagegen run SPEC`` against the Images API simulator served over
+    loopback HTTP (``OPENAI_BASE_URL``, a fake key, the real openai SDK in the child). Measured from just
+    before the child process is spawned until the simulator records the request. Target: <= 0.5 s.
+(b) ``python -m imagegen models`` and ``runs`` (a history of 200 runs): process start to exit. Target: < 0.3 s.
+
+All figures are measured wall times on this machine (the answers themselves come from the simulator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from imagegen.execution.simulator import SimulatorApp, SimulatorConfig  # noqa: E402
+from imagegen.execution.simulator.server import SimulatorServer  # noqa: E402
+
+FIRST_REQUEST_TARGET_S = 0.5
+ANSWER_TARGET_S = 0.3
+SPEC = """name = "startup bench"
+provider = "openai"
+model = "gpt-image-2"
+prompts = ["a red fox in the snow"]
+[params]
+size = "1024x1024"
+quality = "low"
+[limits]
+budget_usd = 1.0
+[simulator]
+fixed_latency_s = 0.0
+"""
+
+
+def _env(home: Path, base_url: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_", "IMAGEGEN_"))}
+    env.update(IMAGEGEN_HOME=str(home), IMAGEGEN_DOTENV=str(home / "none.env"), PYTHONPATH=str(ROOT))
+    if base_url:
+        env.update(OPENAI_API_KEY="test-key-not-real", OPENAI_BASE_URL=base_url + "/v1")
+    return env
+
+
+def time_to_first_request(repeats: int) -> list[float]:
+    """Seconds from spawning ``run`` to the simulator seeing its first request, per repeat."""
+    app = SimulatorApp(SimulatorConfig(fixed_latency_s=0.0))
+    server = SimulatorServer(("127.0.0.1", 0), app)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    out = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp)
+            spec = home / "spec.toml"
+            spec.write_text(SPEC, encoding="utf-8")
+            env = _env(home, server.base_url)
+            for _ in range(repeats):
+                app.reset()
+                start = time.time()  # the simulator stamps requests with time.time()
+                done = subprocess.run([sys.executable, "-m", "imagegen", "run", str(spec)], env=env, cwd=ROOT,
+                                      capture_output=True, text=True, timeout=60)
+                if done.returncode != 0 or not app.requests:
+                    raise SystemExit(f"run failed ({done.returncode}): {done.stderr[-2000:]}")
+                out.append(app.requests[0].at - start)
+    finally:
+        server.shutdown()
+    return out
+
+
+def _seed_history(home: Path, runs: int) -> None:
+    """``runs`` small simulated runs in ``home`` (fast: 1 cell each, no latency)."""
+    from imagegen.core.grid import loads_spec
+    from imagegen.execution.providers import make_simulator_provider
+    from imagegen.execution.runner import GridRun
+    from imagegen.storage.store import Store
+
+    store = Store(home)
+    provider = make_simulator_provider(SimulatorConfig(fixed_latency_s=0.0))
+    spec = loads_spec(SPEC.replace('provider = "openai"', 'provider = "simulator"'))
+    for _ in range(runs):
+        run = GridRun(spec, store=store, provider=provider)
+        run.start()
+        run.wait()
+    store.close()
+
+
+def answer_times(command: str, home: Path, repeats: int) -> list[float]:
+    """Seconds from spawning ``python -m imagegen COMMAND`` to its exit."""
+    env = _env(home)
+    out = []
+    for _ in range(repeats):
+        start = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "imagegen", command], env=env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+        out.append(time.monotonic() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"{command} failed: {done.stderr[-2000:]}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    ok = True
+    first = time_to_first_request(args.repeats)
+    med = statistics.median(first)
+    ok &= med <= FIRST_REQUEST_TARGET_S
+    print(f"(a) run: first request after {med:.3f} s (median of {len(first)}; min {min(first):.3f}, "
+          f"max {max(first):.3f}; target <= {FIRST_REQUEST_TARGET_S} s) {'ok' if med <= FIRST_REQUEST_TARGET_S else 'MISSED'}")
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        _seed_history(home, 200)
+        for command in ("models", "runs"):
+            times = answer_times(command, home, args.repeats)
+            med = statistics.median(times)
+            ok &= med < ANSWER_TARGET_S
+            print(f"(b) {command}: answered in {med:.3f} s (median of {len(times)}; target < {ANSWER_TARGET_S} s) "
+                  f"{'ok' if med < ANSWER_TARGET_S else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
