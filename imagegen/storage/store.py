@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imagegen.storage.db import DB_NAME, Database, default_home, decimal_text, now_iso
+from imagegen.storage.db import DB_NAME, Database, decimal_text, default_home, now_iso
 from imagegen.storage.files import FileStore, StoredImage, file_format, image_dimensions
 from imagegen.storage.reader import MISSING_STATUSES, StoreReader
 from imagegen.storage.writer import ResultRecord, StoreWriter, request_key
