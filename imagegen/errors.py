@@ -13,6 +13,8 @@ and the fix. Callers catch :class:`ImagegenError` (or one branch of it) and show
     ├── BudgetExceeded             an estimate or reservation would pass the budget cap
     ├── StoreError                 the SQLite history, a migration or an image file failed
     ├── PlanError                  a budget plan, plan link or plan CSV cannot be used
+    ├── QualityError               runs that cannot be compared for quality (none, simulated with real)
+    ├── RankingError               votes that cannot be ranked (unknown outcome, a setting against itself)
     ├── LayoutError (ValueError)   a grid layout or grid image asked for an axis or size it lacks
     └── ProviderError              a request reached a provider and failed; ``kind`` is an
                                    :class:`ErrorKind` (``retryable`` says whether to retry)
@@ -107,6 +109,14 @@ class StoreError(ImagegenError):
 
 class PlanError(ImagegenError):
     """A plan, plan link or plan CSV that cannot be used (names the value and the fix)."""
+
+
+class QualityError(ImagegenError):
+    """Runs that cannot be compared (nothing to compare, simulated mixed with real, …)."""
+
+
+class RankingError(ImagegenError):
+    """Votes that cannot be ranked (unknown outcome, a setting compared with itself, …)."""
 
 
 class LayoutError(ImagegenError, ValueError):

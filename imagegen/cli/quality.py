@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from imagegen.cli import money
+from imagegen.cli import format_usd
 from imagegen.errors import ImagegenError
 
 
@@ -61,7 +61,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
     print("Bradley-Terry scores (ties = half a win), 95% bootstrap intervals:")
     print(f"  {'#':>2} {'setting':<48} {'score':>6} {'interval':>15} {'votes':>5} {'cost/image':>12}")
     for r in rep.rows():
-        cost = "-" if r["cost_usd"] is None else f"{money(r['cost_usd'])} {r['cost_source'][:4]}"
+        cost = "-" if r["cost_usd"] is None else f"{format_usd(r['cost_usd'])} {r['cost_source'][:4]}"
         mark = " <- cheapest as good as the best" if r["cheapest_as_good_as_best"] else ""
         print(f"  {r['rank']:>2} {r['setting'][:48]:<48} {r['score']:+6.2f} {r['low']:+7.2f}..{r['high']:+6.2f} "
               f"{r['votes']:>5} {cost:>12}{mark}")
@@ -74,7 +74,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
     for label, j in rep.judges.items():
         rate = "-" if j["agreement_with_humans"] is None else f"{j['agreement_with_humans']:.0%}"
         print(f"  {label} (prompt {j['prompt_version']}, {j['figures']}): agrees with humans on {rate} of "
-              f"{j['compared_votes']} votes; cost {money(j['cost_usd'])}")
+              f"{j['compared_votes']} votes; cost {format_usd(j['cost_usd'])}")
     if rep.cheapest_as_good:
         print(f"cheapest setting as good as the best ({rep.best}): {rep.cheapest_as_good}")
     return 0
@@ -93,14 +93,14 @@ def cmd_judge(args: argparse.Namespace) -> int:
     todo = judge.pending(store, items, rubric, args.model)
     est = judge.estimate(todo, rubric, args.model, settings)
     print(f"{judge.label(args.model)} on {settings.provider}: {len(todo)} of {len(items)} images to score with "
-          f"prompt {rubric.version}; estimated at most {money(est.total, 6)} "
+          f"prompt {rubric.version}; estimated at most {format_usd(est.total, 6)} "
           f"({est.price_entry}, prices {est.status})")
     if args.estimate or not todo:
         return 0
     done = judge.run_judge(store, todo, rubric, args.model, settings)
     total = sum((s.cost_usd for s in done), start=est.total * 0)
     simulated = " (simulated)" if any(s.simulated for s in done) else ""
-    print(f"scored {len(done)} images{simulated}; cost {money(total, 6)}, added to each run's spend")
+    print(f"scored {len(done)} images{simulated}; cost {format_usd(total, 6)}, added to each run's spend")
     return 0
 
 

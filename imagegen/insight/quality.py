@@ -22,17 +22,13 @@ from decimal import Decimal
 
 import pandas as pd
 
-from imagegen.errors import ImagegenError
+from imagegen.errors import QualityError
 from imagegen.insight import frontier, pairing, ranking
 
 #: Image parameters that become part of the setting label when they vary across a pool.
 EXTRA_PARAMS = ("background", "output_format", "output_compression", "moderation")
 POOL_COLUMNS = ["result_id", "run_id", "prompt", "group", "setting", "provider", "model", "quality", "size",
                 "cost_usd", "estimated_cost_usd", "reused", "simulated", "rating", "image_sha256", "image_path"]
-
-
-class QualityError(ImagegenError):
-    """Runs that cannot be compared (nothing to compare, simulated mixed with real, …)."""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from imagegen.errors import ImagegenError
+from imagegen.errors import RankingError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -36,10 +36,6 @@ LEVEL = 0.95
 OUTCOMES = ("left", "right", "tie")
 #: z for a two-sided 5 % test plus z for 80 % power (votes-to-separate).
 _Z_SEPARATE = 1.959964 + 0.841621
-
-
-class RankingError(ImagegenError):
-    """Votes that cannot be ranked (unknown outcome, a setting compared with itself, …)."""
 
 
 @dataclass(frozen=True, eq=False)

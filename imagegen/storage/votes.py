@@ -21,7 +21,7 @@ from decimal import Decimal
 import pandas as pd
 
 from imagegen.errors import StoreError
-from imagegen.storage.store import Store, money, now_iso
+from imagegen.storage.store import Store, decimal_text, now_iso
 from imagegen.storage.writer import StoreWriter
 
 CHOICES = ("left", "right", "tie", "skip")
@@ -154,7 +154,7 @@ def record_judge_score(store: Store, score: JudgeScore) -> int:
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (score.result_id, run_id, score.judge, score.provider, score.model, score.prompt_version,
              score.adherence, score.text_rendering, score.artifacts, float(score.overall), score.rationale,
-             score.input_tokens, score.output_tokens, money(score.cost_usd), money(score.estimated_cost_usd),
+             score.input_tokens, score.output_tokens, decimal_text(score.cost_usd), decimal_text(score.estimated_cost_usd),
              score.price_entry, score.latency_s, int(score.simulated), now_iso()))
         if score.cost_usd:
             StoreWriter._add_cost(conn, run_id, score.cost_usd)
