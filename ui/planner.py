@@ -2,7 +2,7 @@
 
 Widget values live in ``st.session_state`` under ``pl_*`` keys. :func:`seed` writes a plan into
 them (first visit: from the URL's query parameters; later: from an uploaded CSV); :func:`editor`
-draws the widgets and reads them back into a :class:`imagegen.insight.planner.Plan`, which raises
+draws the widgets and reads them back into a :class:`imagegen.insight.planner.BudgetPlan`, which raises
 ``PlanError`` (shown by the page) for anything it cannot use.
 """
 

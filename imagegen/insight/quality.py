@@ -377,7 +377,7 @@ def planner_plan(rep: Report, images_per_day: int = 1000, today=None):
     Budgets use a real provider's prices: a simulated or compatible pool is planned at OpenAI's.
     Returns None while there is no answer (no votes, or no known cost).
     """
-    from imagegen.insight.planner import Plan, PlanLine, Scenario
+    from imagegen.insight.planner import BudgetPlan, PlanLine, Scenario
 
     if rep.cheapest_as_good is None or rep.best is None:
         return None
@@ -393,4 +393,4 @@ def planner_plan(rep: Report, images_per_day: int = 1000, today=None):
     if rep.best != rep.cheapest_as_good:
         scenarios.append(Scenario(f"best: {rep.best}", (line(rep.best),)))
     kwargs = {"rate_date": today} if today is not None else {}
-    return Plan(scenarios=tuple(scenarios), **kwargs)
+    return BudgetPlan(scenarios=tuple(scenarios), **kwargs)
