@@ -28,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from imagegen.redaction import redact
+
 
 class ErrorKind(StrEnum):
     """The small set of kinds every provider failure is sorted into.
@@ -47,6 +49,7 @@ class ErrorKind(StrEnum):
     CONNECTION = "connection"
     SERVER_ERROR = "server_error"
     BAD_RESPONSE = "bad_response"
+    INTERNAL = "internal"      # an unexpected exception inside one cell (a bug); the grid goes on
 
 
 #: The kinds a failed attempt is retried for (plus HTTP 408/409, see ``ProviderError.retryable``).
@@ -57,7 +60,14 @@ ERROR_KINDS = tuple(k.value for k in ErrorKind)
 
 
 class ImagegenError(Exception):
-    """Base class of every error raised by ``imagegen``."""
+    """Base class of every error raised by ``imagegen``.
+
+    Its message is redacted on construction (configured keys and anything shaped like a key or a
+    Bearer token), so no error can carry a secret to a message, a row, an export or a page.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class CatalogError(ImagegenError):
@@ -142,6 +152,7 @@ class ProviderError(ImagegenError):
         code: str | None = None,
         simulated: bool = False,
     ) -> None:
+        message = redact(message)
         super().__init__(message)
         self.kind = ErrorKind(kind)  # a plain string must be one of the values; anything else is a bug
         self.message = message
@@ -152,6 +163,11 @@ class ProviderError(ImagegenError):
         self.categories = categories
         self.code = code
         self.simulated = simulated  # answered by the built-in simulator (even as a "compatible" endpoint)
+        self.request_id = redact(request_id)[:200] if request_id else request_id
+        #: HTTP 200 came back (the request was billed) but the response failed the boundary checks.
+        self.answered = False
+        #: The validated ``pricing.Usage`` of an answered bad response (None when usage itself was bad).
+        self.usage: object | None = None
 
     @property
     def retryable(self) -> bool:

@@ -142,7 +142,7 @@ AZURE_FAULTS = [
     ("unavailable", "server_error", 503, None),
     ("drop", "connection", None, None),
     ("hang", "timeout", None, None),
-    ("malformed", "bad_response", None, None),
+    ("malformed", "bad_response", 200, None),
 ]
 
 

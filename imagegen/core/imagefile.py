@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+#: Largest image accepted or decoded anywhere, in pixels (checked from the header before any decode). The
+#: largest size any catalog model documents is 3840x2160 = 8,294,400 px; this leaves room for 4096x4096.
+MAX_IMAGE_PIXELS = 4096 * 4096
+
 #: File extension per format (JPEG files are saved as .jpg).
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "gif": "gif", "svg": "svg"}
 

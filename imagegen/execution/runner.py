@@ -65,9 +65,18 @@ from imagegen.core.grid import Cell, GridEstimate, GridSpec, estimate_grid, load
 from imagegen.core.pricing import Billed, Estimate, Usage, billed_cost
 from imagegen.core.request import ImageRequest
 from imagegen.core.results import Attempt, Generation
-from imagegen.errors import BudgetExceeded, ConfigError, ErrorKind, ImagegenError, ProviderError, SpecError
+from imagegen.errors import (
+    BudgetExceeded,
+    ConfigError,
+    ErrorKind,
+    ImagegenError,
+    ProviderError,
+    SpecError,
+    StoreError,
+)
 from imagegen.execution.ratelimit import TokenBucket, ideal_wall_s
 from imagegen.execution.retry import DEFAULT_BACKOFF, Backoff, is_retryable
+from imagegen.redaction import redact
 from imagegen.storage.store import MISSING_STATUSES, ResultRecord, Store
 
 if TYPE_CHECKING:  # the providers package imports the openai SDK; load it only when a run needs it
@@ -77,6 +86,8 @@ if TYPE_CHECKING:  # the providers package imports the openai SDK; load it only 
 __all__ = ["GridRun", "RunEvent", "RunSummary", "BudgetGuard", "run_grid", "ideal_wall_s"]
 
 ProviderArg = "Provider | Mapping[str, Provider] | Callable[[str], Provider] | None"
+#: Longest Retry-After honoured when the spec does not set ``[limits] max_retry_after_s``.
+DEFAULT_MAX_RETRY_AFTER_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -298,6 +309,7 @@ class GridRun:
         self._error_kinds: Counter[str] = Counter()
         self._simulated = self._uses_simulator
         self._thread: threading.Thread | None = None
+        self._t0: float | None = None
         self.summary: RunSummary | None = None
         self.error: BaseException | None = None
 
@@ -432,7 +444,7 @@ class GridRun:
                     self.on_event(event)
 
     def _main(self) -> None:
-        t0 = time.perf_counter()
+        t0 = self._t0 = time.perf_counter()
         status = "finished"
         try:
             self._emit("started", message=f"{len(self.jobs)} of {self.total} requests to run")
@@ -495,6 +507,11 @@ class GridRun:
                         self._slots_free.wait(0.05)
                 if self._cancel.is_set():
                     break
+                left = self._run_time_left()
+                if left is not None and left <= 0:
+                    self._record_cancelled(list(pending), self._deadline_message())
+                    pending.clear()
+                    break
                 job = pending.popleft()
                 reserved = self.budget.reserve(job.max_cost, self._cancel)
                 if reserved is None:
@@ -522,9 +539,9 @@ class GridRun:
         finally:
             pool.shutdown(wait=False, cancel_futures=False)
 
-    def _record_cancelled(self, jobs: list[Job]) -> None:
+    def _record_cancelled(self, jobs: list[Job], why: str = "cancelled before it was sent") -> None:
         recs = [ResultRecord(self.run_id or "", j.cell.index, j.repeat, "cancelled",
-                             error_message="cancelled before it was sent") for j in jobs]
+                             error_message=why) for j in jobs]
         ids = self.store.record_results(recs)
         rows = self.store.result_rows(ids)
         for job, rid in zip(jobs, ids):
@@ -557,7 +574,16 @@ class GridRun:
                     self._slots_free.notify_all()
 
         try:
-            rec, actual = self._attempts(job)
+            try:
+                rec, actual = self._attempts(job)
+            except StoreError:
+                raise
+            except Exception as exc:  # a bug in one cell is that cell's error; the grid goes on
+                rec = ResultRecord(self.run_id or "", job.cell.index, job.repeat, "error", error_kind=ErrorKind.INTERNAL,
+                                   error_message=redact(f"unexpected {type(exc).__name__} in this cell: {exc}. "
+                                                        "Its reservation stays counted as spent."),
+                                   charged_usd=job.max_cost)
+                actual = job.max_cost
             self.budget.settle(reserved, actual)
             reserved = Decimal(0)
             # The request is over: let the next one go while this thread stores the result.
@@ -605,8 +631,15 @@ class GridRun:
             started = time.time()
             t = time.perf_counter()
             first = t if first is None else first
+            timeout = limits.timeout_s
+            left = self._run_time_left()
+            if left is not None:
+                if left <= 0:
+                    return record("cancelled", error_kind=last.kind if last else None,
+                                  error_message=self._deadline_message(number)), Decimal(0)
+                timeout = min(timeout, left)
             try:
-                gen = provider.generate(req, timeout=limits.timeout_s, input_files=self.input_files)
+                gen = provider.generate(req, timeout=timeout, input_files=self.input_files)
             except ProviderError as exc:
                 wall = time.perf_counter() - t
                 last = exc
@@ -614,6 +647,14 @@ class GridRun:
                     simulated = self._simulated = True
                 attempts.append(Attempt(number, started, wall, False, exc.kind, exc.message, exc.status,
                                         exc.retry_after, exc.request_id))
+                if exc.answered:  # HTTP 200 that failed the boundary checks: billed, never retried
+                    return self._bad_answer(job, exc, record, number)
+                max_wait = float(getattr(limits, "max_retry_after_s", None) or DEFAULT_MAX_RETRY_AFTER_S)
+                if exc.retry_after is not None and exc.retry_after > max_wait and is_retryable(exc):
+                    return record("error", error_kind=exc.kind, http_status=exc.status, error_message=(
+                        f"{exc.message} Not waiting: the server asks for {exc.retry_after:,.0f} s, more than "
+                        f"[limits] max_retry_after_s = {max_wait:g} s. Fix: retry later (resume the run), or raise "
+                        "max_retry_after_s.")), Decimal(0)
                 if is_retryable(exc) and number < limits.max_attempts:
                     delay = self.backoff.delay(number, exc, self.rng)
                     if exc.retry_after is not None and limiter is not None:
@@ -629,10 +670,11 @@ class GridRun:
                 return record("error", error_kind=exc.kind, error_message=exc.message + tried,
                               http_status=exc.status), Decimal(0)
             except Exception as exc:  # a provider bug must not take the run down: record it as a bad response
-                attempts.append(Attempt(number, started, time.perf_counter() - t, False, "bad_response",
-                                        f"{type(exc).__name__}: {exc}"))
-                return record("error", error_kind=ErrorKind.BAD_RESPONSE,
-                              error_message=f"{type(exc).__name__}: {exc}"), Decimal(0)
+                why = redact(f"{type(exc).__name__}: {exc}")
+                attempts.append(Attempt(number, started, time.perf_counter() - t, False, ErrorKind.BAD_RESPONSE, why))
+                # Whether it was billed is unknown: keep the reservation charged (never frees budget).
+                return record("error", error_kind=ErrorKind.BAD_RESPONSE, error_message=why,
+                              charged_usd=job.max_cost), job.max_cost
             wall = time.perf_counter() - t
             attempts.append(Attempt(number, started, wall, True, request_id=gen.request_id))
             if gen.simulated:
@@ -641,6 +683,36 @@ class GridRun:
             # Without usage the billed cost is unknown: keep the whole reservation charged.
             return rec, rec.billed.cost.total if rec.billed is not None else job.max_cost
         raise AssertionError("unreachable: the loop returns on its last attempt")
+
+    def _bad_answer(self, job: Job, exc: ProviderError, record: Callable[..., ResultRecord],
+                    number: int) -> tuple[ResultRecord, Decimal]:
+        """An answered (billed) response that failed the checks: an error whose cost stays counted as spent.
+
+        With usage that passed the checks the cost is what it billed; without, the whole reservation
+        (the estimated maximum) stays charged, so bad usage never frees budget.
+        """
+        tried = f" (attempt {number})" if number > 1 else ""
+        usage = exc.usage if isinstance(exc.usage, Usage) else None
+        if usage is not None:
+            billed = billed_cost(usage, job.cell.request, self.catalog, None, None, self._today)
+            return record("error", error_kind=exc.kind, http_status=exc.status, billed=billed,
+                          error_message=exc.message + tried), billed.cost.total
+        note = f" Its cost is unknown: the estimated maximum ${job.max_cost:.4f} is counted as spent."
+        return record("error", error_kind=exc.kind, http_status=exc.status, charged_usd=job.max_cost,
+                      error_message=exc.message + note + tried), job.max_cost
+
+    def _run_time_left(self) -> float | None:
+        """Seconds left of ``[limits] run_deadline_s`` (None without one)."""
+        deadline = getattr(self.spec.limits, "run_deadline_s", None)
+        if deadline is None or self._t0 is None:
+            return None
+        return float(deadline) - (time.perf_counter() - self._t0)
+
+    def _deadline_message(self, number: int | None = None) -> str:
+        when = f" before attempt {number}" if number and number > 1 else " before it was sent"
+        return (f"not sent{when}: the run's deadline ([limits] run_deadline_s = "
+                f"{getattr(self.spec.limits, 'run_deadline_s', None)} s) passed. Fix: resume the run, or raise "
+                "run_deadline_s.")
 
     def _success(self, job: Job, gen: Generation, record: Callable[..., ResultRecord]) -> ResultRecord:
         usage = Usage.from_api(gen.usage)

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from imagegen.core.catalog import Catalog, default_catalog
 from imagegen.errors import ConfigError
+from imagegen.redaction import register_secret
 
 PROVIDER_CHOICES = ("simulator", "openai", "azure", "compatible")
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -47,6 +48,10 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "use_entra_id": ("AZURE_OPENAI_USE_ENTRA_ID",),
     "deployments": ("IMAGEGEN_AZURE_DEPLOYMENTS",),
 }
+
+
+#: Settings whose values are secrets (registered for redaction when read).
+SECRET_SETTINGS = ("openai_api_key", "azure_api_key", "azure_ad_token")
 
 
 def mask(secret: str | None) -> str | None:
@@ -203,13 +208,21 @@ def _collect(layers: list[tuple[str, Mapping]]) -> dict[str, tuple[str, str]]:
             if hit:
                 found[setting] = (hit[1], f"{layer}:{hit[0]}")
                 break
+    for setting in SECRET_SETTINGS:  # redacted from every message from now on, wherever they turn up
+        if setting in found:
+            register_secret(found[setting][0])
     return found
 
 
 def _check_url(value: str, variable: str, example: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{variable}={value!r} is not a URL. Fix: set {variable} to a URL like {example}.")
+        # Never echo it: a value that is not a URL is often the key, pasted into the wrong variable.
+        register_secret(value)
+        looks_like_key = " " not in value and "/" not in value and len(value) >= 16
+        hint = (" It looks like an API key: are the key and the URL swapped in your .env?" if looks_like_key else "")
+        raise ConfigError(f"{variable} is not a URL (its value, {len(value)} characters, is not shown).{hint} "
+                          f"Fix: set {variable} to a URL like {example}.")
     if "YOUR-RESOURCE" in value.upper():
         raise ConfigError(f"{variable} is still the placeholder {value!r}. "
                           f"Fix: set {variable} to your resource's URL, e.g. {example}.")

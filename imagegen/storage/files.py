@@ -17,11 +17,12 @@ import os
 import re
 import struct
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from imagegen.core.imagefile import EXTENSIONS, sniff_format
+from imagegen.core.imagefile import EXTENSIONS, MAX_IMAGE_PIXELS, sniff_format
 from imagegen.errors import StoreError
 
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -112,8 +113,22 @@ class FileStore:
             return cached.read_bytes()
         from PIL import Image
 
-        with Image.open(source) as im:
-            im.thumbnail((max_px, max_px))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                im = Image.open(source)
+        except FileNotFoundError:
+            raise StoreError(f"image {sha256[:12]}… is missing from {self.images_dir}") from None
+        except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise StoreError(f"image {sha256[:12]}… cannot be read ({type(exc).__name__})") from None
+        with im:
+            if im.width * im.height > MAX_IMAGE_PIXELS:  # read from the header: never decode a bomb
+                raise StoreError(f"image {sha256[:12]}… is {im.width}x{im.height}, above the "
+                                 f"{MAX_IMAGE_PIXELS:,}-pixel limit")
+            try:
+                im.thumbnail((max_px, max_px))
+            except (OSError, ValueError, SyntaxError) as exc:  # truncated or damaged data
+                raise StoreError(f"image {sha256[:12]}… is damaged ({type(exc).__name__})") from None
             if im.mode not in ("RGB", "RGBA"):
                 im = im.convert("RGBA" if "A" in im.getbands() or im.mode == "P" else "RGB")
             buf = io.BytesIO()

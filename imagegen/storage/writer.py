@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from imagegen.errors import StoreError
+from imagegen.redaction import redact, redact_optional
 from imagegen.storage.db import Database, decimal_text, now_iso
 from imagegen.storage.files import FileStore, StoredImage
 from imagegen.storage.rows import RESULT_COLUMNS, insert_sql
@@ -68,6 +69,18 @@ class ResultRecord:
     elapsed_s: float | None = None                # first attempt start -> end, with retry waits
     simulated: bool = False
     images: Sequence[StoredImage] = field(default_factory=tuple)
+    #: Counted as spent although no usage says what it billed (an answered response whose usage failed
+    #: the checks, or an unexpected failure after sending): the reservation, i.e. the estimated maximum.
+    charged_usd: Decimal | None = None
+
+
+#: ``price_entry`` of a result charged at its estimated maximum because its usage is unknown.
+UNKNOWN_USAGE_PRICE = "unknown-usage:estimated-maximum"
+
+
+def _json_redacted(value: object) -> str | None:
+    """JSON text with every secret redacted (a server can put anything into usage or headers)."""
+    return None if value is None else redact(json.dumps(value, default=str))
 
 
 def result_values(rec: ResultRecord, images: Sequence[StoredImage]) -> dict:
@@ -75,10 +88,12 @@ def result_values(rec: ResultRecord, images: Sequence[StoredImage]) -> dict:
     gen, billed = rec.generation, rec.billed
     usage = billed.usage if billed else None
     cost = billed.cost if billed else None
+    charged = rec.charged_usd if cost is None else None
     last_request_id = next((a.request_id for a in reversed(rec.attempts) if a.request_id), None)
     values = {
         "run_id": rec.run_id, "cell_id": rec.cell_id, "repeat": rec.repeat, "status": rec.status,
-        "error_kind": rec.error_kind, "error_message": rec.error_message, "http_status": rec.http_status,
+        "error_kind": rec.error_kind, "error_message": redact_optional(rec.error_message),
+        "http_status": rec.http_status,
         "resolved_size": gen.resolved_size if gen else None,
         "resolved_quality": gen.resolved_quality if gen else None,
         "resolved_background": gen.resolved_background if gen else None,
@@ -88,22 +103,23 @@ def result_values(rec: ResultRecord, images: Sequence[StoredImage]) -> dict:
         "output_tokens": usage.output_tokens if usage else None,
         "output_text_tokens": usage.output_text_tokens if usage else None,
         "documented_output_tokens": billed.documented_output_tokens if billed else None,
-        "cost_usd": decimal_text(cost.total) if cost else ("0" if rec.status != "ok" else None),
+        "cost_usd": decimal_text(cost.total) if cost else (decimal_text(charged) if charged is not None else
+                                                    ("0" if rec.status != "ok" else None)),
         "cost_text_input_usd": decimal_text(cost.text_input) if cost else None,
         "cost_image_input_usd": decimal_text(cost.image_input) if cost else None,
         "cost_image_output_usd": decimal_text(cost.image_output) if cost else None,
         "cost_text_output_usd": decimal_text(cost.text_output) if cost else None,
-        "price_entry": cost.price_key if cost else None,
+        "price_entry": cost.price_key if cost else (UNKNOWN_USAGE_PRICE if charged is not None else None),
         "latency_s": gen.wall_s if gen else (rec.attempts[-1].wall_s if rec.attempts else None),
         "first_partial_s": gen.first_partial_s if gen else None,
         "elapsed_s": rec.elapsed_s,
         "processing_ms": gen.processing_ms if gen else None,
         "partial_images_received": gen.partial_images_received if gen else None,
         "attempts": len(rec.attempts),
-        "request_id": (gen.request_id if gen else None) or last_request_id,
+        "request_id": redact_optional((gen.request_id if gen else None) or last_request_id),
         "simulated": int(rec.simulated), "reused": 0, "reused_from": None,
-        "usage_json": json.dumps(gen.usage) if gen and gen.usage is not None else None,
-        "ratelimit_json": json.dumps(gen.ratelimit) if gen and gen.ratelimit else None,
+        "usage_json": _json_redacted(gen.usage) if gen and gen.usage is not None else None,
+        "ratelimit_json": _json_redacted(gen.ratelimit) if gen and gen.ratelimit else None,
         "created_at": now_iso(),
     }
     assert tuple(values) == RESULT_COLUMNS, "result_values must fill exactly rows.RESULT_COLUMNS"
@@ -184,6 +200,8 @@ class StoreWriter:
             conn.execute("UPDATE runs SET simulated = 1 WHERE run_id = ? AND simulated = 0", (rec.run_id,))
         if rec.billed is not None and rec.billed.cost.total:
             self._add_cost(conn, rec.run_id, rec.billed.cost.total)
+        elif rec.billed is None and rec.charged_usd:
+            self._add_cost(conn, rec.run_id, rec.charged_usd)
         return result_id
 
     def record_results(self, recs: Sequence[ResultRecord]) -> list[int]:
@@ -220,8 +238,9 @@ class StoreWriter:
         conn.executemany(insert_sql("attempts", ATTEMPT_COLUMNS), [
             {"result_id": result_id, "number": a.number,
              "started_at": datetime.fromtimestamp(a.started_at, UTC).isoformat(timespec="milliseconds"),
-             "wall_s": a.wall_s, "ok": int(a.ok), "error_kind": a.error_kind, "error_message": a.error_message,
-             "http_status": a.http_status, "retry_after_s": a.retry_after_s, "request_id": a.request_id}
+             "wall_s": a.wall_s, "ok": int(a.ok), "error_kind": a.error_kind,
+             "error_message": redact_optional(a.error_message), "http_status": a.http_status,
+             "retry_after_s": a.retry_after_s, "request_id": redact_optional(a.request_id)}
             for a in attempts])
         conn.executemany(insert_sql("images", IMAGE_COLUMNS), [
             {"result_id": result_id, "idx": i, "sha256": im.sha256, "path": im.path, "bytes": im.bytes,

@@ -20,8 +20,10 @@ import openai
 
 from imagegen.core.request import ImageRequest
 from imagegen.errors import ConfigError
+from imagegen.execution.providers.deadline import deadline_http_client
 from imagegen.execution.providers.sdk import SDKProvider, client_timeout
 from imagegen.execution.settings import Settings
+from imagegen.redaction import register_secret
 
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 DEFAULT_CLIENT_TIMEOUT_S = 600.0
@@ -52,6 +54,10 @@ class AzureOpenAIProvider(SDKProvider):
         if settings.use_entra_id and token_provider is None:
             token_provider = entra_token_provider()
         timeout = client_timeout(DEFAULT_CLIENT_TIMEOUT_S)
+        register_secret(settings.api_key)
+        register_secret(settings.azure_ad_token)
+        if http_client is None:
+            http_client = deadline_http_client()
         if self.flavour == "v1":
             api_key: str | Callable[[], str] = token_provider or settings.api_key or settings.azure_ad_token or ""
             client: openai.OpenAI = openai.OpenAI(

@@ -8,8 +8,10 @@ from urllib.parse import urlsplit
 import httpx2
 import openai
 
+from imagegen.execution.providers.deadline import deadline_http_client
 from imagegen.execution.providers.sdk import SDKProvider, client_timeout
 from imagegen.execution.settings import OPENAI_DEFAULT_BASE_URL, Settings
+from imagegen.redaction import register_secret
 
 DEFAULT_CLIENT_TIMEOUT_S = 600.0
 
@@ -25,9 +27,10 @@ class OpenAIProvider(SDKProvider):
                  extra_headers: Mapping[str, str] | None = None) -> None:
         base_url = (base_url or OPENAI_DEFAULT_BASE_URL).rstrip("/")
         is_openai = urlsplit(base_url).netloc.lower() == "api.openai.com"
+        register_secret(api_key)
         client = openai.OpenAI(api_key=api_key, base_url=base_url, organization=organization, project=project,
                                max_retries=0, timeout=client_timeout(DEFAULT_CLIENT_TIMEOUT_S),
-                               http_client=http_client)
+                               http_client=http_client if http_client is not None else deadline_http_client())
         name = "openai" if is_openai else "compatible"
         super().__init__(client, name=name, where=f"{'OpenAI' if is_openai else 'endpoint ' + base_url}",
                          extra_headers=extra_headers, key_hint="OPENAI_API_KEY")

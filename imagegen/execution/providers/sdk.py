@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - the stdlib gives identical bytes, just
     _b64decode = base64.b64decode
 import binascii
 import json
+import math
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -31,10 +32,14 @@ from imagegen.core.imagefile import sniff_format
 from imagegen.core.request import ImageRequest
 from imagegen.core.results import Generation
 from imagegen.errors import ErrorKind, ProviderError
+from imagegen.execution.providers.deadline import attempt_deadline
+from imagegen.execution.providers.response_checks import BadResponse, check_answer, check_usage
+from imagegen.redaction import redact, redact_mapping
 
 #: Error codes that mean "blocked by a safety system" (OpenAI, Azure GPT-image, DALL-E/Azure, chat-style).
 MODERATION_CODES = ("moderation_blocked", "contentFilter", "content_policy_violation", "content_filter")
 CONNECT_TIMEOUT_S = 5.0
+MAX_SERVER_MESSAGE = 500
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 
 
@@ -43,47 +48,61 @@ def client_timeout(timeout: float) -> httpx2.Timeout:
     return httpx2.Timeout(timeout, connect=min(CONNECT_TIMEOUT_S, timeout))
 
 
+def _seconds(text: str, scale: float = 1.0) -> float | None:
+    """A finite, non-negative number of seconds, or None (negative, NaN, inf and garbage fall back to backoff)."""
+    try:
+        value = float(text) * scale
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
 def parse_retry_after(headers: Mapping[str, str] | httpx2.Headers | None) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` (first) or ``retry-after`` (seconds or an HTTP date)."""
+    """Seconds to wait from ``retry-after-ms`` (first) or ``retry-after`` (seconds or an HTTP date).
+
+    None when absent or unusable (negative, NaN, infinite, garbage): the runner then uses its backoff.
+    """
     if not headers:
         return None
     ms = headers.get("retry-after-ms")
     if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
+        wait = _seconds(ms, 1 / 1000)
+        if wait is not None:
+            return wait
     value = headers.get("retry-after")
     if not value:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError, IndexError):
-        return None
+    wait = _seconds(value)
+    if wait is not None:
+        return wait
+    if any(c.isalpha() for c in value):  # an HTTP date ("Wed, 21 Oct 2026 07:28:00 GMT")
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return None
 
 
 def ratelimit_headers(headers: Mapping[str, str] | httpx2.Headers) -> dict[str, str]:
-    """The ``x-ratelimit-*`` (and retry-after) headers, as sent."""
-    return {k.lower(): v for k, v in headers.items()
-            if k.lower().startswith("x-ratelimit-") or k.lower().startswith("retry-after")}
+    """The ``x-ratelimit-*`` (and retry-after) headers, as sent (secrets redacted, each value at most 200 chars)."""
+    return redact_mapping({k.lower(): v[:200] for k, v in headers.items()
+                           if k.lower().startswith("x-ratelimit-") or k.lower().startswith("retry-after")})
 
 
 def request_id_of(headers: Mapping[str, str] | httpx2.Headers | None) -> str | None:
     if not headers:
         return None
-    return headers.get("x-request-id") or headers.get("apim-request-id")
+    rid = headers.get("x-request-id") or headers.get("apim-request-id")
+    return redact(rid)[:200] if rid else None
 
 
 def _processing_ms(headers: Mapping[str, str] | httpx2.Headers) -> int | None:
     value = headers.get("openai-processing-ms")
     try:
-        return int(float(value)) if value is not None else None
-    except ValueError:
+        ms = int(float(value)) if value is not None else None
+    except (ValueError, OverflowError):
         return None
+    return ms if ms is None or 0 <= ms <= 10**9 else None
 
 
 def _error_body(exc: openai.APIError) -> dict:
@@ -168,6 +187,8 @@ def _translate_status(exc: openai.APIStatusError, where: str, key_hint: str) -> 
     code = exc.code or body.get("code")
     code = str(code) if code is not None else None
     message = str(body.get("message") or exc.message)
+    if len(message) > MAX_SERVER_MESSAGE:  # a server's text is an excerpt, never a whole body
+        message = message[:MAX_SERVER_MESSAGE - 1] + "…"
     headers = exc.response.headers if exc.response is not None else None
     rid = exc.request_id or request_id_of(headers)
     common = dict(status=status, request_id=rid, code=code)
@@ -220,6 +241,20 @@ def decode_image(b64: object) -> bytes:
     return _b64decode(b64, validate=True)
 
 
+def _images_of(payload: object) -> tuple[bytes, ...]:
+    """The decoded ``data[].b64_json`` images of a response body; BadResponse naming what is wrong."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, list):
+        raise BadResponse(f"data is {type(data).__name__}, not a list of images")
+    out = []
+    for i, item in enumerate(data):
+        try:
+            out.append(decode_image(item.get("b64_json") if isinstance(item, dict) else None))
+        except (ValueError, binascii.Error):
+            raise BadResponse(f"image {i + 1} has no valid base64 b64_json") from None
+    return tuple(out)
+
+
 def _edit_files(input_files: tuple[bytes, ...]) -> list[tuple[str, bytes, str]]:
     files = []
     for i, data in enumerate(input_files):
@@ -259,19 +294,8 @@ class SDKProvider:
         headers = {**self.extra_headers, **(extra_headers or {})}
         start = time.perf_counter()
         try:
-            images_api = self.client.images.with_raw_response
-            if request.operation == "edit":
-                files = _edit_files(tuple(input_files))
-                if not files:
-                    raise ProviderError(ErrorKind.BAD_REQUEST, f"{self.where}: an edit needs at least one input image. "
-                                        "Attach an image.")
-                raw = images_api.edit(image=files if len(files) > 1 else files[0], **kwargs,
-                                      timeout=client_timeout(timeout), extra_headers=headers or None)
-            else:
-                raw = images_api.generate(**kwargs, timeout=client_timeout(timeout), extra_headers=headers or None)
-            if request.stream:
-                return self._read_stream(raw, request, start)
-            return self._read_response(raw, request, start)
+            with attempt_deadline(timeout):  # connect + headers + body, however slowly the bytes come
+                return self._send(request, kwargs, headers, timeout, input_files, start)
         except ProviderError as err:
             err.simulated = err.simulated or self.simulated
             raise
@@ -281,6 +305,33 @@ class SDKProvider:
             err.simulated = self._simulated(response.headers if response is not None else {})
             raise err from exc
 
+    def _send(self, request: ImageRequest, kwargs: dict, headers: dict, timeout: float,
+              input_files: tuple[bytes, ...], start: float) -> Generation:
+        images_api = self.client.images.with_raw_response
+        if request.operation == "edit":
+            files = _edit_files(tuple(input_files))
+            if not files:
+                raise ProviderError(ErrorKind.BAD_REQUEST, f"{self.where}: an edit needs at least one input image. "
+                                    "Attach an image.")
+            raw = images_api.edit(image=files if len(files) > 1 else files[0], **kwargs,
+                                  timeout=client_timeout(timeout), extra_headers=headers or None)
+        else:
+            raw = images_api.generate(**kwargs, timeout=client_timeout(timeout), extra_headers=headers or None)
+        if request.stream:
+            return self._read_stream(raw, request, start)
+        return self._read_response(raw, request, start)
+
+    def _bad(self, reason: str, usage, headers) -> ProviderError:
+        """An HTTP 200 whose answer failed the boundary checks: billed, so never retried, cost kept as spent."""
+        err = ProviderError(ErrorKind.BAD_RESPONSE, f"{self.where}: the answer failed the checks: {reason}. It was "
+                            "answered (HTTP 200), so what it cost stays counted as spent, and it is not retried. "
+                            "Check that the endpoint really is an OpenAI-compatible Images API.",
+                            status=200, request_id=request_id_of(headers))
+        err.answered = True
+        err.usage = usage
+        err.simulated = self._simulated(headers or {})
+        return err
+
     def _simulated(self, headers) -> bool:
         # Anything the built-in simulator answered is marked, even when reached as a "compatible" endpoint.
         return self.simulated or headers.get("x-simulator") == "true"
@@ -288,12 +339,25 @@ class SDKProvider:
     def _read_response(self, raw, request: ImageRequest, start: float) -> Generation:
         final_s = time.perf_counter() - start  # the body has been received when with_raw_response returns
         headers = raw.headers
-        payload = json.loads(raw.http_response.content)
-        if not isinstance(payload, dict) or not isinstance(payload.get("data"), list) or not payload["data"]:
-            raise ValueError("the response has no data[] images")
-        images = tuple(decode_image(item.get("b64_json") if isinstance(item, dict) else None)
-                       for item in payload["data"])
+        try:
+            payload = json.loads(raw.http_response.content)
+        except (ValueError, UnicodeDecodeError):
+            raise self._bad("the body is not JSON", None, headers) from None
+        images = self._checked(payload, headers, request, lambda: _images_of(payload))
         return self._generation(payload, images, headers, request, start, final_s)
+
+    def _checked(self, body: object, headers, request: ImageRequest, images_of, expected: int | None = None
+                 ) -> tuple[bytes, ...]:
+        """The decoded images of an answer that passed every boundary check; else a bad_response error."""
+        usage = None
+        try:
+            if isinstance(body, dict):
+                usage = check_usage(body.get("usage"), request)
+            images = images_of()
+            check_answer(body, images, request, expected_images=expected)
+        except BadResponse as exc:
+            raise self._bad(exc.reason, exc.usage or usage, headers) from None
+        return images
 
     def _read_stream(self, raw, request: ImageRequest, start: float) -> Generation:
         headers = raw.headers
@@ -318,6 +382,7 @@ class SDKProvider:
             stream.close()
         if not images or final_s is None:
             raise ValueError("the event stream ended without an image_generation.completed event")
+        self._checked(final, headers, request, lambda: tuple(images))
         return self._generation(final, tuple(images), headers, request, start, final_s,
                                 first_partial_s=first_partial, partial_images_received=partials)
 

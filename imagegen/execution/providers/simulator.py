@@ -13,6 +13,7 @@ import openai
 
 from imagegen.core.request import ImageRequest
 from imagegen.core.results import Generation
+from imagegen.execution.providers.deadline import deadline_http_client
 from imagegen.execution.providers.sdk import SDKProvider, client_timeout
 from imagegen.execution.simulator.app import SimulatorApp
 from imagegen.execution.simulator.config import SimulatorConfig
@@ -39,7 +40,7 @@ class SimulatorProvider(SDKProvider):
             root, http = IN_PROCESS_URL, http_client(self.app)
         else:
             self.app = app
-            root, http = base_url.rstrip("/"), None
+            root, http = base_url.rstrip("/"), deadline_http_client()
         self.base_url = root
         timeout = client_timeout(600.0)
         if flavour == "openai":

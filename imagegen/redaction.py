@@ -1,0 +1,91 @@
+"""One redaction function for secrets: every message, header and body excerpt passes through it.
+
+Removes (a) every configured key or token registered with :func:`register_secret` (settings and
+providers register theirs when they load them), and (b) anything *shaped* like a credential even
+when nobody registered it: OpenAI keys (``sk-…``), ``Bearer …`` tokens, JWTs (Entra ID / AD tokens),
+Azure keys (32 hex digits, or the newer 84-character keys) and the value of any ``api-key`` /
+``key=`` / ``authorization`` pair. This module is the lowest layer: it imports nothing of imagegen.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping
+
+REDACTED = "[REDACTED]"
+#: Registered secrets shorter than this are not searched for (a 3-character "key" would blank out words).
+MIN_SECRET_CHARS = 8
+
+_PATTERNS = [
+    # OpenAI keys: sk-..., sk-proj-..., sk-svcacct-... (and the simulator's sk-simulator-0000)
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{4,}"),
+    # Authorization: Bearer <token> (any token, any case)
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=\-]{6,}"),
+    # JSON web tokens (AD / Entra ID tokens)
+    re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"),
+    # Azure keys: 32 hex digits standing alone (request ids are UUIDs with dashes or req_<hex>)
+    re.compile(r"(?<![A-Za-z0-9_\-])[0-9a-fA-F]{32}(?![A-Za-z0-9_\-])"),
+    # newer Azure keys: 84 letters/digits standing alone
+    re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9]{84}(?![A-Za-z0-9+/_\-])"),
+]
+# "api-key: v", "api_key=v", '"x-api-key": "v"', "key=v" in a URL, "authorization: v", "subscription-key: v"
+_PAIR = re.compile(
+    r"(?i)(?P<name>\b(?:x-)?api[-_ ]?key|\bkey|\bsubscription[-_]key|\bocp-apim-subscription-key|\bauthorization"
+    r"|\baccess[-_]token|\bpassword|\bsecret|\btoken)(?P<sep>[\"']?\s*[:=]\s*[\"']?)(?P<value>[^\s\"',;&<>]{6,})")
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+
+def register_secret(value: object) -> None:
+    """Remember a configured key/token so that :func:`redact` removes it wherever it turns up."""
+    if isinstance(value, str):
+        value = value.strip()
+        if len(value) >= MIN_SECRET_CHARS:
+            with _lock:
+                _secrets.add(value)
+
+
+def registered_count() -> int:
+    """How many secrets are registered (for tests; the values themselves are never exposed)."""
+    with _lock:
+        return len(_secrets)
+
+
+def redact(text: object, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every registered or given secret and every credential-shaped string replaced.
+
+    Non-strings are converted with ``str`` first; ``None`` stays ``""``.
+    """
+    if text is None:
+        return ""
+    out = text if isinstance(text, str) else str(text)
+    with _lock:
+        known = sorted({*_secrets, *(s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_CHARS)},
+                       key=len, reverse=True)
+    for secret in known:  # longest first: a key that contains another is removed whole
+        if secret in out:
+            out = out.replace(secret, REDACTED)
+    out = _PAIR.sub(lambda m: m.group(0) if m.group("value") == REDACTED or m.group("value").startswith("[")
+                    else f"{m.group('name')}{m.group('sep')}{REDACTED}", out)
+    for pattern in _PATTERNS:
+        out = pattern.sub(REDACTED, out)
+    return out
+
+
+def redact_optional(text: str | None) -> str | None:
+    """:func:`redact`, keeping ``None`` as ``None``."""
+    return None if text is None else redact(text)
+
+
+def redact_mapping(values: Mapping[str, object]) -> dict[str, str]:
+    """Every value of a header-like mapping redacted (names are kept; a secret-named header is blanked)."""
+    out: dict[str, str] = {}
+    for name, value in values.items():
+        lowered = str(name).lower()
+        if lowered in ("authorization", "api-key", "x-api-key", "ocp-apim-subscription-key", "cookie", "set-cookie"):
+            out[str(name)] = REDACTED
+        else:
+            out[str(name)] = redact(value)
+    return out
