@@ -1,0 +1,198 @@
+"""Hostile-endpoint cases: each mode of tests/fakes/hostile.py in a grid beside a good cell.
+
+Shared by the tests (tests/test_hostile.py) and the README's reliability table
+(``python bench/reliability.py``). A case *holds* when the grid finished, the bad cell is recorded
+not ok (or ok, for the few modes that are harmless), the good cell is ok, an answered bad response
+still counts what it cost, a slow server never holds a cell past its deadline, and the key is in
+none of: the run's events and summary, its CSV/JSON export, the SQLite files.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from imagegen.execution.providers.openai_api import OpenAIProvider
+from imagegen.execution.retry import Backoff
+from imagegen.execution.runner import GridRun
+from imagegen.storage.store import Store
+from tests.fakes import hostile
+
+TODAY = date(2026, 12, 1)
+#: Obviously fake keys, assembled at run time (a literal of the real shape would trip the commit hook).
+OPENAI_KEY = "sk-" + "proj-" + "H0STILE" + "-test-key-not-real-" + "q" * 8
+AZURE_KEY = "".join(["0f1e2d3c"] * 4)  # Azure's 32-hex shape
+TIMEOUT_S = 1.5
+FAST_BACKOFF = Backoff(base_s=0.01, cap_s=0.05)
+#: A slow mode's cell may take its deadline plus this (set-up, a last read, scheduling on 2 busy cores).
+DEADLINE_SLACK_S = 1.5
+SLOW_MODES = ("drip", "drip_headers", "stall")
+ANSWERED_MODES_PREFIXES = ("usage_", "quality_", "size_", "background_", "format_", "data_", "b64_", "text_",
+                           "svg_", "html_image", "truncated_png", "truncated_jpeg", "bad_crc", "bomb", "small_",
+                           "wrong_format", "not_json", "json_")
+
+
+def spec_text(mode: str, *, provider: str = "compatible", model: str = "gpt-image-1-mini") -> str:
+    prompt = f"mode:{mode} a red fox"
+    fmt = "jpeg" if mode == "truncated_jpeg" else "png"
+    return f"""
+name = "hostile {mode}"
+provider = "{provider}"
+model = "{model}"
+prompts = ["a red fox, good", "{prompt}"]
+[params]
+size = "1024x1024"
+quality = "low"
+output_format = "{fmt}"
+[limits]
+concurrency = 2
+timeout_s = {TIMEOUT_S}
+max_attempts = 2
+"""
+
+
+@dataclass
+class CaseResult:
+    """One case: held or not, and every problem found."""
+
+    group: str
+    name: str
+    problems: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def held(self) -> bool:
+        return not self.problems
+
+
+def key_places(home: Path, keys: tuple[str, ...]) -> list[str]:
+    """Files under ``home`` (the SQLite database, its WAL, every file) that contain a key."""
+    found = []
+    for path in sorted(home.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            for key in keys:
+                if key.encode() in data:
+                    found.append(f"{path.name} holds the key")
+    return found
+
+
+def check_run(run: GridRun, store: Store, mode: str, keys: tuple[str, ...], events: list) -> list[str]:
+    """Everything a hostile case must show, as a list of problems (empty = held)."""
+    problems = []
+    expected_ok = hostile.MODES[mode][1] if mode in hostile.MODES else True
+    if run.error is not None:
+        problems.append(f"the run failed: {type(run.error).__name__}: {run.error}")
+    s = run.summary
+    if s is None or s.status != "finished":
+        problems.append(f"the grid did not finish (status {getattr(s, 'status', None)})")
+        return problems
+    rows = store.results(run.run_id).to_dict("records")
+    by_prompt = {r["prompt"]: r for r in rows}
+    good = next((r for p, r in by_prompt.items() if not p.startswith("mode:")), None)
+    bad = next((r for p, r in by_prompt.items() if p.startswith("mode:")), None)
+    if good is None or good["status"] != "ok":
+        problems.append(f"the good cell is not ok: {good and (good['status'], good['error_message'])}")
+    if bad is None:
+        problems.append("the bad cell has no row")
+        return problems
+    if expected_ok and bad["status"] != "ok":
+        problems.append(f"a harmless mode was not ok: {bad['error_kind']}: {(bad['error_message'] or '')[:200]}")
+    if not expected_ok and bad["status"] == "ok":
+        problems.append("the bad answer was recorded ok")
+    if not expected_ok and bad["status"] == "error" and not bad["error_message"]:
+        problems.append("the bad cell has no reason")
+    if mode.startswith(ANSWERED_MODES_PREFIXES) and not expected_ok:
+        if bad["error_kind"] != "bad_response":
+            problems.append(f"an answered bad response was recorded as {bad['error_kind']}")
+        if not bad["cost_usd"] or float(bad["cost_usd"]) <= 0:
+            problems.append("an answered (billed) bad response counts nothing as spent")
+        if float(bad["cost_usd"] or 0) < 0:
+            problems.append("a negative cost was recorded")
+    if mode in SLOW_MODES:
+        if bad["error_kind"] != "timeout":
+            problems.append(f"a slow server ended as {bad['error_kind']}, not timeout")
+        per_attempt = [a for a in store.attempts(int(bad["result_id"]))["wall_s"].tolist()]
+        if any(w > TIMEOUT_S + DEADLINE_SLACK_S for w in per_attempt):
+            problems.append(f"an attempt outlived its {TIMEOUT_S} s deadline: {per_attempt}")
+    if mode.startswith("retry_after"):
+        if bad["error_kind"] != "rate_limited":
+            problems.append(f"an endless 429 ended as {bad['error_kind']}")
+        if mode in ("retry_after_huge", "retry_after_ms_huge") and "999,999" not in (bad["error_message"] or ""):
+            problems.append("the refused wait is not named in the message")
+        if s.wall_s > 10:
+            problems.append(f"the run slept on a Retry-After ({s.wall_s:.1f} s)")
+    texts = [repr(s)] + [e.message for e in events] + [store.export(run.run_id, "csv"), store.export(run.run_id,
+                                                                                                      "json")]
+    for key in keys:
+        if any(key in t for t in texts):
+            problems.append("the key is in an event, the summary or an export")
+    return problems
+
+
+def openai_provider(server: hostile.HostileServer) -> OpenAIProvider:
+    return OpenAIProvider(OPENAI_KEY, base_url=f"{server.base_url}/v1")
+
+
+def azure_settings(server: hostile.HostileServer, tmp: Path):
+    from imagegen.execution.settings import load_settings
+
+    return load_settings(env={"AZURE_OPENAI_API_IMAGE_KEY": AZURE_KEY, "AZURE_OPENAI_API_IMAGE_ENDPOINT":
+                              server.base_url, "AZURE_OPENAI_API_IMAGE_MODEL": "my-images",
+                              "IMAGEGEN_AZURE_DEPLOYMENTS": "my-images=gpt-image-1.5",
+                              "IMAGEGEN_PROVIDER": "azure"}, dotenv_path=tmp / "absent.env")
+
+
+def run_case(mode: str, server: hostile.HostileServer, store: Store, *, flavour: str = "openai",
+             tmp: Path | None = None) -> CaseResult:
+    """Run one mode (beside a good cell) and check it."""
+    t0 = time.perf_counter()
+    events: list = []
+    if flavour == "azure":
+        from imagegen.execution.providers.azure_openai import AzureOpenAIProvider
+
+        settings = azure_settings(server, tmp or store.home)
+        provider = AzureOpenAIProvider(settings)
+        spec = spec_text(mode, provider="azure", model="gpt-image-1.5")
+        keys = (AZURE_KEY,)
+    else:
+        settings, provider, spec, keys = None, openai_provider(server), spec_text(mode), (OPENAI_KEY,)
+    result = CaseResult(f"hostile endpoint ({flavour})", mode)
+    try:
+        run = GridRun(spec, provider=provider, store=store, today=TODAY, backoff=FAST_BACKOFF, settings=settings,
+                      on_event=events.append)
+        run.start()
+        if not run.wait(30):
+            run.cancel()
+            result.problems.append("the grid hung (30 s)")
+        else:
+            result.problems += check_run(run, store, mode, keys, events)
+    except Exception as exc:  # the case itself crashed: that is a failure to hold, not a test error
+        result.problems.append(f"{type(exc).__name__}: {exc}")
+    result.wall_s = time.perf_counter() - t0
+    return result
+
+
+AZURE_MODES = ("echo_key_body", "echo_bearer_body", "echo_key_headers_error", "echo_key_headers_ok",
+               "echo_key_not_json", "markdown_error", "usage_huge", "bomb", "drip", "retry_after_huge")
+
+
+def all_cases(home: Path) -> list[CaseResult]:
+    """Every mode on the OpenAI route, the key-echo and a few others on the Azure route, then the files."""
+    server = hostile.start()
+    out: list[CaseResult] = []
+    try:
+        store = Store(home)
+        for mode in hostile.MODES:
+            out.append(run_case(mode, server, store))
+        for mode in AZURE_MODES:
+            out.append(run_case(mode, server, store, flavour="azure", tmp=home))
+        store.close()
+        files = CaseResult("hostile endpoint (files)", "no key in the SQLite files or images")
+        files.problems = key_places(home, (OPENAI_KEY, AZURE_KEY))
+        out.append(files)
+    finally:
+        hostile.stop(server)
+    return out
