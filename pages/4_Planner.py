@@ -10,6 +10,7 @@ from imagegen.errors import ImagegenError
 from imagegen.insight import analysis, charts, planner
 from ui import planner as editor
 from ui.charts import PNG_HINT, show_chart
+from ui.plain import md_escape
 from ui.state import store_version
 
 ctx = ui.page_setup("Planner")
@@ -33,7 +34,7 @@ if problem:
     st.error(problem)
 csv_error = st.session_state.pop("pl_csv_error", None)
 if csv_error:
-    st.error(f"That CSV could not be loaded as a plan: {csv_error}")
+    st.error(f"That CSV could not be loaded as a plan: {md_escape(csv_error)}")
 
 
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
@@ -52,7 +53,7 @@ try:
         measured = analysis.measured_costs(ctx.store.query, plan.run_ids)
     result = planner.evaluate(plan, ctx.catalog, measured)
 except ImagegenError as exc:
-    st.error(str(exc))
+    st.error(md_escape(exc))
     st.stop()
 
 st.query_params.from_dict(planner.to_query(plan))

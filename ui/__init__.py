@@ -31,6 +31,7 @@ from imagegen.execution.providers import Provider, make_provider, make_simulator
 from imagegen.execution.settings import Settings, load_settings
 from imagegen.execution.simulator import SimulatorConfig
 from imagegen.storage.store import Store
+from ui.plain import md_escape
 
 APP_TITLE = "Image model cost & latency"
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,7 +189,7 @@ def _sidebar(ctx: Context) -> None:
                        "labelled simulated. Set OPENAI_API_KEY or the Azure variables (see .env.example) to use a "
                        "real service.")
         for problem in ctx.problems:
-            st.warning(problem)
+            st.warning(md_escape(problem))
 
 
 def page_setup(title: str, icon: str = ":material/image:") -> Context:
@@ -200,7 +201,7 @@ def page_setup(title: str, icon: str = ":material/image:") -> Context:
     try:
         store = store_for(str(home))
     except StoreError as exc:  # e.g. an unwritable IMAGEGEN_HOME: nothing works without the store
-        st.error(str(exc))
+        st.error(md_escape(exc))
         st.stop()
     catalog = _catalog(home, problems)
     ctx = Context(settings=settings, store=store, catalog=catalog,

@@ -46,6 +46,7 @@ from ui.form import (
     spec_to_form,
     split_prompts,
 )
+from ui.plain import md_escape
 
 SEED_PROMPT = "F1レーサーを躍動感あるように描いて。"
 DEFAULT_AXES = {"x": ("quality", ["low", "medium", "high"]), "y": ("size", ["1024x1024", "1024x1536", "1536x1024"])}
@@ -260,11 +261,11 @@ def render_load(ctx: Context) -> None:
             spec = loads_spec(decode_spec(upload.getvalue(), upload.name), where=upload.name)
             check_simulator(spec, upload.name)
         except ImagegenError as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))
             return
         for warning in apply_spec(ctx, spec):
-            st.warning(warning)
-        st.success(f"Loaded {upload.name}: {spec.name or spec.model}.")
+            st.warning(md_escape(warning))
+        st.success(f"Loaded {md_escape(upload.name)}: {md_escape(spec.name or spec.model)}.")
 
 
 # -- the form ------------------------------------------------------------------------------------
@@ -484,10 +485,10 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
         est = estimate_grid(spec, ctx.catalog)
     except InvalidRequest as exc:
         st.error("This grid would be refused before anything is sent:\n\n"
-                 + "\n".join(f"- {p}" for p in exc.problems))
+                 + "\n".join(f"- {md_escape(p)}" for p in exc.problems))
         return RunDraft(None, None, False, "invalid")
     except ImagegenError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
         return RunDraft(None, None, False, "invalid")
     for note in notes:
         st.caption(f"Adjusted: {note}")

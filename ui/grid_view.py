@@ -9,6 +9,7 @@ are read only for "Enlarge", "Compare" and a download click. Where each row goes
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import pandas as pd
@@ -30,6 +31,7 @@ from imagegen.insight.gridlayout import (
     rows_by_cell,
 )
 from ui import store_for
+from ui.plain import md_escape
 from ui.state import bump_store_version
 
 THUMB_PX = 384
@@ -125,6 +127,48 @@ def _thumb(home: str, sha256: str, px: int) -> bytes:
     return store_for(home).thumbnail(sha256, px)
 
 
+def image_problem(path) -> str | None:
+    """Why the image file at ``path`` cannot be shown (missing, unreadable, too large), or None.
+
+    The pixel limit is checked from the header, before the decode that proves the file whole."""
+    from PIL import Image
+
+    from imagegen.core.imagefile import MAX_IMAGE_PIXELS
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > MAX_IMAGE_PIXELS:  # from the header: a bomb is never decoded
+                    return f"the image is {w}x{h}, above the {MAX_IMAGE_PIXELS:,}-pixel limit"
+                im.load()  # st.image decodes it next: a truncated file must fail here, not there
+    except FileNotFoundError:
+        return "the image file is missing from the store"
+    except Exception as exc:  # any reason at all: a placeholder, never a crashed page
+        return f"the image file cannot be read ({type(exc).__name__})"
+    return None
+
+
+def placeholder(reason: str) -> None:
+    """What a page draws instead of an image it cannot show: the reason, as plain text."""
+    st.warning(f"Image unavailable: {md_escape(reason)}", icon=":material/broken_image:")
+
+
+def show_image(store, rel_path: str) -> None:
+    """A stored image at full size, or a placeholder saying why it cannot be shown."""
+    try:
+        path = store.image_path(str(rel_path))
+    except Exception as exc:
+        placeholder(str(exc))
+        return
+    problem = image_problem(path)
+    if problem:
+        placeholder(problem)
+    else:
+        st.image(str(path), width="stretch")
+
+
 def _original_bytes(store, rel_path: str):
     """A deferred reader for ``st.download_button``: the file is read only when clicked."""
     return lambda: store.image_path(rel_path).read_bytes()
@@ -138,10 +182,10 @@ def _rate(store, result_id: int, widget_key: str) -> None:
 
 @st.dialog("Full image", width="large")
 def _enlarge(store, row: dict) -> None:
-    st.markdown(f"**{cell_label(row)}**")
+    st.markdown(f"**{md_escape(cell_label(row))}**")
     images = store.images(int(row["result_id"]))
     for rel in images["path"].tolist() or [row.get("image_path")]:
-        st.image(str(store.image_path(rel)), width="stretch")
+        show_image(store, rel)
     for line in cell_figures(row):
         st.caption(line)
 
@@ -161,12 +205,17 @@ def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool) ->
     status = row.get("status")
     rid = int(row["result_id"])
     if status == "ok" and row.get("image_sha256"):
-        st.image(_thumb(str(store.home), str(row["image_sha256"]), THUMB_PX), width="stretch")
+        try:
+            thumb = _thumb(str(store.home), str(row["image_sha256"]), THUMB_PX)
+        except Exception as exc:  # missing, damaged, too large: the reason instead of a crashed page
+            placeholder(str(exc))
+        else:
+            st.image(thumb, width="stretch")
         n = int(as_float(row.get("n")) or 1)
         if n > 1:
             st.caption(f"first of {n} images (all in Enlarge)")
     elif status == "error":
-        st.error(f"**{row.get('error_kind') or 'error'}**: {row.get('error_message') or 'no message'}")
+        st.error(f"**{md_escape(row.get('error_kind') or 'error')}**: {md_escape(row.get('error_message') or 'no message')}")
     else:
         st.info(STATUS_TEXT.get(str(status), str(status)))
     for line in cell_figures(row):
@@ -231,18 +280,18 @@ def render_grid(store, rows: pd.DataFrame, *, key: str, axes: dict[str, Sequence
     xs, ys = layout.xs, layout.ys
     for zv in layout.sub_grids():
         if zv:
-            st.subheader(" · ".join(f"{n} = {_short(format_value(n, v), 80)}" for n, v in zv))
+            st.subheader(" · ".join(f"{md_escape(n)} = {md_escape(_short(format_value(n, v), 80))}" for n, v in zv))
         widths = [0.6] + [1] * len(xs) if layout.y else [1] * len(xs)
         if layout.x:
             head = st.columns(widths)
             if layout.y:
-                head[0].markdown(f"**{layout.y[0]} ↓ · {layout.x[0]} →**")
+                head[0].markdown(f"**{md_escape(layout.y[0])} ↓ · {md_escape(layout.x[0])} →**")
             for col, xv in zip(head[1:] if layout.y else head, xs):
-                col.markdown(f"**{layout.x[0]} = {_short(format_value(layout.x[0], xv))}**")
+                col.markdown(f"**{md_escape(layout.x[0])} = {md_escape(_short(format_value(layout.x[0], xv)))}**")
         for yv in ys:
             cols = st.columns(widths)
             if layout.y:
-                cols[0].markdown(f"**{layout.y[0]} = {_short(format_value(layout.y[0], yv), 60)}**")
+                cols[0].markdown(f"**{md_escape(layout.y[0])} = {md_escape(_short(format_value(layout.y[0], yv), 60))}**")
             for col, xv in zip(cols[1:] if layout.y else cols, xs):
                 with col:
                     cell_rows = by_cell.get(cell_key(layout.coords(zv, xv, yv), layout.names), [])
@@ -269,7 +318,7 @@ def render_compare(store, rows: pd.DataFrame, *, key: str) -> None:
         for col, rid in zip(cols, picked):
             row = by_id[rid]
             with col:
-                st.markdown(f"**{labels[rid]}**")
-                st.image(str(store.image_path(str(row["image_path"]))), width="stretch")
+                st.markdown(f"**{md_escape(labels[rid])}**")
+                show_image(store, str(row["image_path"]))
                 for line in cell_figures(row):
                     st.caption(line)

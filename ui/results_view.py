@@ -21,6 +21,7 @@ from imagegen.core.grid import loads_spec
 from imagegen.errors import ImagegenError
 from ui import PROVIDER_LABELS, Context, describe_settings, store_for
 from ui.grid_view import render_compare, render_grid
+from ui.plain import md_escape
 from ui.state import OPEN_RUN, bump_store_version, flash, show_flashes, store_version
 
 PAGE_SIZE = 25
@@ -245,7 +246,7 @@ def _render_resume(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
                       "the run continues on the Generate page"):
         if run_panel.resume(ctx, info["run_id"]) is not None:
             st.switch_page("pages/1_Generate.py")
-        st.error(st.session_state.pop(run_panel.START_ERROR, "Not resumed."))
+        st.error(md_escape(st.session_state.pop(run_panel.START_ERROR, "Not resumed.")))
 
 
 def render(ctx: Context) -> None:

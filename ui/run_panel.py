@@ -19,6 +19,7 @@ from imagegen.execution.runner import GridRun
 from ui import Context, describe_settings
 from ui.generate_form import RunDraft, spec_file_name
 from ui.grid_view import render_compare, render_grid
+from ui.plain import md_escape
 from ui.state import ACTIVE_RUN, OPEN_RUN, bump_store_version
 
 POLL_S = 0.5
@@ -38,7 +39,7 @@ def render_controls(ctx: Context, plan: RunDraft) -> None:
     ss = st.session_state
     ss[PLAN] = plan  # what the user sees is what the Run callback starts
     if ss.get(START_ERROR):
-        st.error(ss.pop(START_ERROR))
+        st.error(md_escape(ss.pop(START_ERROR)))
     st.checkbox("Reuse identical results from history (cost $0, marked reused)", key="reuse_history",
                 help="A cell × repeat whose exact request (provider, model, every parameter, prompt) already "
                      "succeeded is taken from the history instead of being sent (`run --reuse`)")
@@ -143,7 +144,7 @@ def _live(ctx: Context) -> None:
     if run.cancelled:
         c2.caption("Cancelling: nothing more is sent; waiting for requests in flight.")
     elif st.session_state.get(RETRY_NOTE):
-        c2.caption(f"Retrying — {st.session_state[RETRY_NOTE]}")
+        c2.caption(f"Retrying — {md_escape(st.session_state[RETRY_NOTE])}")
     render_grid(ctx.store, rows, key="gen", axes=_axes(run), expected=st.session_state.get(EXPECTED, ()),
                 settings_info=describe_settings(ctx.settings), live=True)
 
@@ -165,7 +166,7 @@ _late_fragment = st.fragment(run_every=POLL_S)(_late)
 def _finished(ctx: Context, run: GridRun) -> None:
     s = run.summary
     if run.error is not None:
-        st.error(f"The run stopped early: {run.error}. What completed is kept in the history.")
+        st.error(f"The run stopped early: {md_escape(run.error)}. What completed is kept in the history.")
     # Counts come from the store, not the summary: requests in flight at a cancel land later.
     rows = ctx.store.results(run.run_id)
     counts = rows["status"].value_counts().to_dict()
@@ -195,7 +196,7 @@ def render_active(ctx: Context) -> None:
     run: GridRun | None = st.session_state.get(ACTIVE_RUN)
     if run is None:
         return
-    st.subheader(f"Run {run.spec.name or run.run_id}")
+    st.subheader(f"Run {md_escape(run.spec.name or run.run_id)}")
     if run.done:
         _finished(ctx, run)
     else:

@@ -11,6 +11,8 @@ import threading
 
 import streamlit as st
 
+from ui.plain import md_escape
+
 _lock = threading.Lock()
 _counter = 0
 
@@ -46,7 +48,7 @@ def flash(message: str, kind: str = "success") -> None:
 def show_flashes() -> None:
     """Show and clear queued messages."""
     for kind, message in st.session_state.pop(FLASH, []):
-        getattr(st, kind, st.info)(message)
+        getattr(st, kind, st.info)(md_escape(message))  # names and errors are plain text
 
 
 # --- blind comparison (pages/6_Compare.py, ui/compare.py) -------------------------------------------

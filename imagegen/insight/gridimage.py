@@ -21,7 +21,7 @@ from functools import lru_cache
 from PIL import Image, ImageDraw, ImageFont
 
 from imagegen.core.axes import format_value
-from imagegen.errors import ImagegenError, LayoutError
+from imagegen.errors import LayoutError
 from imagegen.insight.gridlayout import (
     Layout,
     SubGrid,
@@ -273,7 +273,7 @@ def _draw_cell(canvas: Image.Image, draw: ImageDraw.ImageDraw, box, cell_rows: S
     if status == "ok" and sha:
         try:
             _paste_image(canvas, box, image_loader(sha))
-        except (OSError, ValueError, KeyError, ImagegenError) as err:  # a deleted file, an unreadable thumbnail
+        except Exception as err:  # a deleted file, an unreadable thumbnail, a bomb: a placeholder, never a crash
             _boxed_note(draw, box, NOT_SENT, "image unavailable", type(err).__name__, g)
     elif status == "error":
         message = " ".join(_text(row.get("error_message")).split()) or "no message"

@@ -26,13 +26,10 @@ import warnings
 import zlib
 from dataclasses import dataclass
 
-from imagegen.core.imagefile import sniff_format
+from imagegen.core.imagefile import MAX_IMAGE_PIXELS, sniff_format
 from imagegen.core.pricing import Usage
 from imagegen.core.request import ImageRequest
 
-#: Largest image accepted, in pixels (read from the header before any decode). The largest size any
-#: catalog model documents is 3840x2160 = 8,294,400 px; this leaves room for 4096x4096.
-MAX_IMAGE_PIXELS = 4096 * 4096
 #: Sane bounds on usage: output tokens per megapixel per image (documented tables sit near 4,000/MP
 #: at high quality), and input tokens per request (a 32,000-character prompt plus 16 input images).
 MAX_OUTPUT_TOKENS_PER_MEGAPIXEL = 50_000
