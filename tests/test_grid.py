@@ -85,7 +85,7 @@ def test_azure_needs_a_deployment_mapping_and_never_sends_the_catalog_id():
 
 
 @pytest.mark.parametrize("text, needle", [
-    ('provider = "simulator"\nprompts = ["x"]\n', "`model` is missing"),
+    ('provider = "simulator"\nprompts = ["x"]\n', "spec: model is missing. Fix: add model = "),
     ('model = "gpt-image-1"\nprompts = []\n', "non-empty list"),
     ('model = "gpt-image-1"\nprompts = ["x"]\ncolour = 1\n', "colour is an unknown key"),
     ('model = "gpt-image-1"\nprompts = ["x"]\n[params]\nseed = 1\n', "params.seed is an unknown key: not a request parameter"),

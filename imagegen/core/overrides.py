@@ -25,10 +25,12 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import ValidationError
 
 from imagegen.core.catalog import PROVIDERS, Catalog, PriceEntry, default_catalog
+from imagegen.core.validation import Strict, check, number, one_of, text, toml_date
 from imagegen.errors import OverrideError
 
 OVERRIDES_FILE = "price_overrides.toml"
@@ -36,6 +38,31 @@ PRICE_FIELDS = ("text_input", "cached_text_input", "image_input", "cached_image_
 REQUIRED_PRICES = PRICE_FIELDS[:5]
 ALLOWED_KEYS = ("model", "provider", "effective_from", *PRICE_FIELDS, "source", "checked", "note")
 DEFAULT_SOURCE = "local override"
+
+
+Price = number(0, 1_000_000, lo_open=False, example="35.2", what="a price of 0 or more (USD per 1M tokens)",
+               as_decimal=True)
+
+
+class OverrideTable(Strict):
+    """One ``[[override]]`` table as written in the file (types only; the catalog checks come after)."""
+
+    missing_fix: ClassVar[dict[str, str]] = {
+        key: 'add it (e.g. model = "gpt-image-1.5", provider = "azure", effective_from = 2026-11-01)'
+        for key in ("model", "provider", "effective_from")}
+
+    model: text(max_len=200, example="gpt-image-1.5", what="a model id")
+    provider: one_of(PROVIDERS, "use openai or azure (the simulator follows openai's prices)")
+    effective_from: toml_date()
+    text_input: Price | None = None
+    cached_text_input: Price | None = None
+    image_input: Price | None = None
+    cached_image_input: Price | None = None
+    image_output: Price | None = None
+    text_output: Price | None = None
+    source: text(max_len=500, example="my contract", empty_ok=True, what="text") = DEFAULT_SOURCE
+    checked: toml_date("2026-11-25") | None = None
+    note: text(max_len=2000, example="swedencentral regional price", empty_ok=True, what="text") = ""
 
 
 def _show(value) -> str:
@@ -131,20 +158,10 @@ def parse_overrides(text: str, catalog: Catalog | None = None, where: str = OVER
     seen: dict[tuple, int] = {}
     for i, body in enumerate(raw):
         at = f"{where}: override[{i}]"
-        unknown = sorted(set(body) - set(ALLOWED_KEYS))
-        if unknown:
-            raise OverrideError(f"{at}: unknown key(s) {unknown}. Fix: use only {', '.join(ALLOWED_KEYS)}.")
-        for key in ("model", "provider", "effective_from"):
-            if key not in body:
-                raise OverrideError(f"{at}.{key} is missing. Fix: add it (e.g. model = \"gpt-image-1.5\", "
-                                    "provider = \"azure\", effective_from = 2026-11-01).")
-        checked = body.get("checked")
-        if checked is not None and not isinstance(checked, date):
-            raise OverrideError(f"{at}.checked = {checked!r} is not a date. Fix: write a TOML date such as 2026-11-25.")
+        table: OverrideTable = check(OverrideTable, body, where, OverrideError, prefix=("override", i))
         entry = make_override(
-            catalog, body["model"], body["provider"], body["effective_from"], note=str(body.get("note", "")),
-            source=str(body.get("source", DEFAULT_SOURCE)), checked=checked, where=at,
-            **{k: body[k] for k in PRICE_FIELDS if k in body},
+            catalog, table.model, table.provider, table.effective_from, note=table.note, source=table.source,
+            checked=table.checked, where=at, **{k: getattr(table, k) for k in PRICE_FIELDS if getattr(table, k) is not None},
         )
         ident = (entry.model, entry.provider, entry.effective_from)
         if ident in seen:

@@ -20,6 +20,7 @@ import types
 import typing
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Union
 
@@ -186,6 +187,28 @@ def boolean() -> Any:
             raise refuse(f"= {show(value)} is {type_name(value)}, not true or false", "write true or false (no quotes)")
         return value
     return Annotated[bool, BeforeValidator(check)]
+
+
+def one_of(options: Sequence[str], fix: str | None = None) -> Any:
+    """One of ``options`` (text); a near miss is named ("did you mean")."""
+    listed = ", ".join(options)
+
+    def check(value: object) -> str:
+        if isinstance(value, str) and value in options:
+            return value
+        hint = suggest(value, options) if isinstance(value, str) else ""
+        raise refuse(f"= {show(value)} is not allowed: one of {listed}{hint}",
+                     fix or (f"use {hint.split(chr(34))[1]}" if hint else f"use one of {listed}"))
+    return Annotated[str, BeforeValidator(check)]
+
+
+def toml_date(example: str = "2026-11-01") -> Any:
+    """A TOML date (written without quotes); text such as "November" or a date-time is refused."""
+    def check(value: object) -> date:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        raise refuse(f"= {show(value)} is not a date", f"write a TOML date such as {example} (no quotes)")
+    return Annotated[date, BeforeValidator(check)]
 
 
 def control_problem(text: str) -> str | None:
@@ -365,7 +388,7 @@ def explain(exc: ValidationError, where: str = "", *, model: type[BaseModel] | N
             lines.append(f"{head}{path} {what}{hint}. Fix: {fix}.")
         elif kind == "missing":
             fix = (owner.missing_fix.get(str(loc[-1])) if owner is not None and loc else None) or "add it"
-            lines.append(f"{head}`{path}` is missing. Fix: {fix}.")
+            lines.append(f"{head}{path} is missing. Fix: {fix}.")
         elif kind in ("model_type", "dict_type", "model_attributes_type", "dataclass_type"):
             lines.append(f"{head}{path} = {shown} is {type_name(value)}, not a table. "
                          "Fix: write it as a table: a [name] line followed by key = value lines, or { key = value }.")
