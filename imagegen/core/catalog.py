@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from imagegen.core.validation import explain
 from imagegen.errors import CatalogError
 
 DATA_DIR = Path(__file__).with_name("data")
@@ -425,18 +427,16 @@ def _read_toml(path: Path) -> dict:
 
 
 def _explain(path: Path, prefix: str, exc: ValidationError) -> CatalogError:
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            fix = "remove the key or check its spelling against the field reference at the top of the file"
-        elif err["type"] == "missing":
-            fix = "add the key"
-        else:
-            fix = "correct the value"
-        lines.append(f"{path.name}: {loc}: {msg}. Fix: {fix}.")
-    return CatalogError(" ".join(lines))
+    """The shared formatter's message (``file: key.path = value …. Fix: ….``) for a catalog table.
+
+    ``prefix`` is ``"models.<id>"``, ``"tokens.<key>"`` or ``"price[<i>]"``; ids may hold dots, so only the
+    first one separates.
+    """
+    m = re.fullmatch(r"(\w+)\[(\d+)\]", prefix)
+    parts: tuple = (m.group(1), int(m.group(2))) if m else tuple(prefix.split(".", 1))
+    model = globals().get(exc.title)
+    model = model if isinstance(model, type) and issubclass(model, BaseModel) else None
+    return CatalogError(explain(exc, path.name, model=model, prefix=parts))
 
 
 def load_catalog(data_dir: Path | str | None = None) -> Catalog:

@@ -380,14 +380,14 @@ def explain(exc: ValidationError, where: str = "", *, model: type[BaseModel] | N
             known = list(owner.model_fields) if owner is not None else []
             name = str(loc[-1]) if loc else "?"
             hint = suggest(name, known)
-            what = owner.unknown_what if owner is not None else "is an unknown key"
+            what = getattr(owner, "unknown_what", "is an unknown key")
             if hint:
                 fix = f"rename it to {hint.split(chr(34))[1]}"
             else:
                 fix = f"remove it; use only {', '.join(known)}" if known else "remove it"
             lines.append(f"{head}{path} {what}{hint}. Fix: {fix}.")
         elif kind == "missing":
-            fix = (owner.missing_fix.get(str(loc[-1])) if owner is not None and loc else None) or "add it"
+            fix = (getattr(owner, "missing_fix", {}).get(str(loc[-1])) if loc else None) or "add it"
             lines.append(f"{head}{path} is missing. Fix: {fix}.")
         elif kind in ("model_type", "dict_type", "model_attributes_type", "dataclass_type"):
             lines.append(f"{head}{path} = {shown} is {type_name(value)}, not a table. "
