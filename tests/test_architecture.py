@@ -37,3 +37,32 @@ def test_pages_import_no_sdk_or_sqlite():
         if page.exists():
             mods = imports(page)
             assert not {m for m in mods if m.split(".")[0] in ("openai", "httpx2", "sqlite3")}, page.name
+
+
+def _ui_and_pages() -> list[Path]:
+    files = [ROOT / "dashboard.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
+    return [f for f in files if f.exists()]
+
+
+def test_only_ui_state_touches_session_state():
+    """Every session key is declared in ui/state.py; nothing else reads or writes st.session_state."""
+    offenders = []
+    for path in _ui_and_pages():
+        if path == ROOT / "ui" / "state.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+            if name == "session_state" or (isinstance(node, ast.alias) and node.name == "session_state"):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == [], "use a page's state object in ui/state.py instead: " + ", ".join(offenders)
+
+
+def test_results_does_not_import_generates_run_panel():
+    """Starting and resuming runs is shared (ui/runs.py); the live-run panel belongs to Generate alone."""
+    for path in _ui_and_pages():
+        if path.name not in ("run_panel.py", "1_Generate.py"):
+            mods = imports(path)
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            names = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "ui"
+                     for a in n.names}
+            assert "ui.run_panel" not in mods and "run_panel" not in names, path.name

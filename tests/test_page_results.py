@@ -138,7 +138,7 @@ def test_open_a_run_rate_rename_export_and_delete(app_env, downloads):
 def test_a_run_from_generate_opens_directly(app_env):
     run_id = make_run(app_env, "foxes", ("low",))
     at = open_app()
-    at.session_state["open_run_id"] = run_id
+    at.session_state["open_run"] = run_id  # one key: the selectbox's, kept by ui.state
     at.switch_page(PAGE).run()
     assert at.selectbox(key="open_run").value == run_id
     assert len(at.image) == 1

@@ -26,11 +26,12 @@ import streamlit as st
 
 from imagegen.core.catalog import Catalog, default_catalog
 from imagegen.core.overrides import load_overrides
-from imagegen.errors import CatalogError, ConfigError, StoreError
+from imagegen.errors import CatalogError, ConfigError, ImagegenError, StoreError
 from imagegen.execution.providers import Provider, make_provider, make_simulator_provider
 from imagegen.execution.settings import Settings, load_settings
 from imagegen.execution.simulator import SimulatorConfig
 from imagegen.storage.store import Store
+from ui import state
 from ui.plain import md_escape
 
 APP_TITLE = "Image model cost & latency"
@@ -192,9 +193,19 @@ def _sidebar(ctx: Context) -> None:
             st.warning(md_escape(problem))
 
 
+def or_stop(call: Callable, *args, **kwargs):
+    """``call(*args, **kwargs)``; a project error is shown (``st.error``) and stops the page instead."""
+    try:
+        return call(*args, **kwargs)
+    except ImagegenError as exc:
+        st.error(md_escape(exc))  # messages quote user and server text: shown as plain text
+        st.stop()
+
+
 def page_setup(title: str, icon: str = ":material/image:") -> Context:
     """Set up a page: config, settings, sidebar; return the Context. Call it first on every page."""
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide")
+    state.restore(title)  # widget values this page keeps across page switches (ui/state.py)
     problems: list[str] = []
     settings = _settings(problems)
     home = _home()

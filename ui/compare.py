@@ -60,8 +60,8 @@ def _past(votes: pd.DataFrame) -> list[pairing.PastVote]:
 
 def _vote(store, choice: str) -> None:
     """Button callback: store the vote on the pair on screen, then clear it so a new pair is drawn."""
-    pair: pairing.Pair | None = st.session_state.get(state.COMPARE_PAIR)
-    rater = st.session_state.get("cmp_rater", "")
+    pair: pairing.Pair | None = state.compare.pair
+    rater = state.compare.widgets.get("cmp_rater", "")
     if pair is None:
         return
     session, _ = state.compare_session()
@@ -70,22 +70,22 @@ def _vote(store, choice: str) -> None:
     except ImagegenError as exc:
         state.flash(str(exc), "error")
         return
-    st.session_state[state.COMPARE_PAIR] = None
-    st.session_state[state.COMPARE_COUNT] = st.session_state.get(state.COMPARE_COUNT, 0) + 1
+    state.compare.pair = None
+    state.compare.count += 1
     state.bump_store_version()
 
 
 def _undo(store) -> None:
     session, _ = state.compare_session()
     try:
-        removed = vote_store.undo_last_vote(store, st.session_state.get("cmp_rater", ""), session)
+        removed = vote_store.undo_last_vote(store, state.compare.widgets.get("cmp_rater", ""), session)
     except ImagegenError as exc:
         state.flash(str(exc), "error")
         return
     if removed is not None:
-        st.session_state[state.COMPARE_COUNT] = max(0, st.session_state.get(state.COMPARE_COUNT, 0) - 1)
+        state.compare.count = max(0, state.compare.count - 1)
         state.flash("Your last vote was removed.", "info")
-    st.session_state[state.COMPARE_PAIR] = None
+    state.compare.pair = None
 
 
 def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
@@ -96,11 +96,11 @@ def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
         st.info("Type your name to start voting. Several people can vote, in this session or in their own.")
         return
     session, seed = state.compare_session()
-    pair: pairing.Pair | None = st.session_state.get(state.COMPARE_PAIR)
+    pair: pairing.Pair | None = state.compare.pair
     valid = set(pool.items["result_id"].astype(int))
     if pair is None or pair.left_result_id not in valid or pair.right_result_id not in valid:
         pair = pairing.next_pair(pool.pair_items(), _past(votes), rater, seed)
-        st.session_state[state.COMPARE_PAIR] = pair
+        state.compare.pair = pair
     if pair is None:
         st.warning("Nothing to compare: these runs need at least two settings with an image of the same prompt. "
                    "Fix: pick a run with a grid of settings.")
@@ -122,7 +122,7 @@ def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
                    "secondary")
     st.html(EQUALS_KEY_JS, unsafe_allow_javascript=True)
     mine = int((votes["rater"] == rater).sum()) if len(votes) else 0
-    st.caption(f"{rater}: {mine} vote(s) stored ({st.session_state.get(state.COMPARE_COUNT, 0)} in this session "
+    st.caption(f"{rater}: {mine} vote(s) stored ({state.compare.count} in this session "
                f"{session}). Keys: ← left · → right · = or ↓ tie · S skip. Settings stay hidden until you look at "
                "the Ranking tab.")
     st.button("Undo my last vote", key="cmp_undo", on_click=_undo, args=(store,))
@@ -189,7 +189,7 @@ def frontier_panel(rep: quality.Report, today) -> None:
         from ui import planner as planner_editor
 
         planner_editor.seed(plan)
-        st.session_state["pl_seeded"] = True
+        state.planner.seeded = True
         st.switch_page("pages/4_Planner.py", query_params=planner.to_query(plan))
 
 

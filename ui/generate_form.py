@@ -2,8 +2,8 @@
 the live estimate, budget confirmation and spec save/load.
 
 Every widget has an explicit key (tests and Playwright address them by key or label). Widget
-values live in ``st.session_state``; a shadow copy (``_generate_form``) restores them when the
-user comes back from another page (Streamlit drops a page's widget state when it is left).
+values are declared in :class:`ui.state.GenerateState` (``ui.state.generate``), which also keeps
+the form across page switches (Streamlit drops a page's widget state when it is left).
 Allowed values come from :mod:`imagegen.core.axes`; the spec from :mod:`ui.form`; the estimate from
 :func:`imagegen.core.grid.estimate_grid`.
 """
@@ -47,15 +47,13 @@ from ui.form import (
     split_prompts,
 )
 from ui.plain import md_escape
+from ui.state import generate as gen_state
 
 SEED_PROMPT = "F1レーサーを躍動感あるように描いて。"
 DEFAULT_AXES = {"x": ("quality", ["low", "medium", "high"]), "y": ("size", ["1024x1024", "1024x1536", "1536x1024"])}
 DEFAULT_CONFIRM_OVER_USD = 1.0
 DEFAULT_BUDGET_USD = 5.0
 NO_FAULT = "(none)"
-KEEP = "_generate_form"
-SIM_KEYS = ("sim_time_scale", "sim_fixed_latency_s", "sim_fault_kind", "sim_fault_match", "sim_fault_times")
-LIMIT_KEYS = ("repeats", "concurrency", "rpm", "timeout_s", "budget_usd", "confirm_over_usd", "run_name")
 
 
 #: Shown for "no output_compression" (a selectbox treats None as "nothing selected").
@@ -68,15 +66,8 @@ def _fixed_key(param: str) -> str:
 
 def _fixed_value(param: str):
     """A fixed parameter's value from its widget (``unset`` compression -> None)."""
-    value = st.session_state.get(_fixed_key(param))
+    value = gen_state.widgets.get(_fixed_key(param))
     return None if value == UNSET else value
-
-
-def _form_keys() -> list[str]:
-    keys = ["prompts", "provider", "model", *LIMIT_KEYS, *SIM_KEYS]
-    keys += [f"axis_{a}_param" for a in AXIS_KEYS] + [f"axis_{a}_values" for a in AXIS_KEYS]
-    keys += [_fixed_key(p) for p in FIXED_PARAMS]
-    return keys
 
 
 # -- state helpers -------------------------------------------------------------------------------
@@ -87,7 +78,7 @@ def _deployments(ctx: Context) -> dict[str, str]:
 
 
 def _axis_param(a: str) -> str:
-    return st.session_state.get(f"axis_{a}_param", NO_AXIS)
+    return gen_state.widgets.get(f"axis_{a}_param", NO_AXIS)
 
 
 def _axes_now() -> dict[str, tuple]:
@@ -96,14 +87,14 @@ def _axes_now() -> dict[str, tuple]:
     for a in AXIS_KEYS:
         param = _axis_param(a)
         if param != NO_AXIS:
-            out[param] = tuple(st.session_state.get(f"axis_{a}_values") or ())
+            out[param] = tuple(gen_state.widgets.get(f"axis_{a}_values") or ())
     return out
 
 
 def _models_providers() -> tuple:
     axes = _axes_now()
-    model = axes.get("model") or st.session_state.get("model")
-    provider = axes.get("provider") or st.session_state.get("provider", "simulator")
+    model = axes.get("model") or gen_state.widgets.get("model")
+    provider = axes.get("provider") or gen_state.widgets.get("provider", "simulator")
     return model, provider
 
 
@@ -123,11 +114,8 @@ def _choice(ctx: Context, param: str):
 
 
 def init_state(ctx: Context) -> None:
-    """Defaults on first visit; restore the form after a page switch."""
-    ss = st.session_state
-    for key, value in ss.get(KEEP, {}).items():
-        if key not in ss:
-            ss[key] = value
+    """Defaults on first visit (a page switch restores the form: ui.state.GenerateState.persist)."""
+    ss = gen_state.widgets  # kept values were restored by ui.page_setup (ui.state.restore)
     choices = ctx.provider_choices()
     if ss.get("provider") not in choices:
         ss["provider"] = choices[0]
@@ -148,8 +136,8 @@ def init_state(ctx: Context) -> None:
 
 
 def remember_form() -> None:
-    """Shadow-copy the form so it survives leaving the page."""
-    st.session_state[KEEP] = {k: st.session_state[k] for k in _form_keys() if k in st.session_state}
+    """Keep the form as it is now, so it survives leaving the page (ui.state.GenerateState.persist)."""
+    gen_state.keep()
 
 
 # -- callbacks (run before the script, so they may set widget values) ------------------------------
@@ -165,7 +153,7 @@ def _default_model(ctx: Context, provider: str) -> str | None:
 
 
 def _on_provider(ctx: Context) -> None:
-    ss = st.session_state
+    ss = gen_state.widgets
     names, _ = model_values(ctx.catalog, ss["provider"], _deployments(ctx))
     if ss.get("model") not in names:
         ss["model"] = _default_model(ctx, ss["provider"])
@@ -173,17 +161,17 @@ def _on_provider(ctx: Context) -> None:
 
 def _on_axis_param(ctx: Context, a: str) -> None:
     param = _axis_param(a)
-    st.session_state[f"axis_{a}_values"] = [] if param == NO_AXIS else list(_choice(ctx, param).values)
+    gen_state.widgets[f"axis_{a}_values"] = [] if param == NO_AXIS else list(_choice(ctx, param).values)
 
 
 def _on_all_values(ctx: Context, a: str) -> None:
     param = _axis_param(a)
     if param != NO_AXIS:
-        st.session_state[f"axis_{a}_values"] = list(_choice(ctx, param).values)
+        gen_state.widgets[f"axis_{a}_values"] = list(_choice(ctx, param).values)
 
 
 def _on_swap(i: str, j: str) -> None:
-    ss = st.session_state
+    ss = gen_state.widgets
     for suffix in ("param", "values"):
         ki, kj = f"axis_{i}_{suffix}", f"axis_{j}_{suffix}"
         ss[ki], ss[kj] = ss.get(kj, NO_AXIS if suffix == "param" else []), ss.get(ki, NO_AXIS if suffix == "param"
@@ -195,7 +183,7 @@ def _on_swap(i: str, j: str) -> None:
 
 def apply_spec(ctx: Context, spec: GridSpec) -> list[str]:
     """Put a loaded spec into the form's widget state; return warnings about what could not be kept."""
-    ss = st.session_state
+    ss = gen_state.widgets
     values = spec_to_form(spec)
     warnings = []
     provider = values.provider
@@ -253,10 +241,10 @@ def render_load(ctx: Context) -> None:
                                   help="A spec saved from this page or written for `python -m imagegen run`.")
         if upload is None:
             return
-        if st.session_state.get("spec_loaded_id") == upload.file_id:
+        if gen_state.spec_loaded_id == upload.file_id:
             st.caption(f"Loaded {upload.name}.")
             return
-        st.session_state["spec_loaded_id"] = upload.file_id
+        gen_state.spec_loaded_id = upload.file_id
         try:  # the same checks and messages as `python -m imagegen run`
             spec = loads_spec(decode_spec(upload.getvalue(), upload.name), where=upload.name)
             check_simulator(spec, upload.name)
@@ -303,7 +291,7 @@ def render_prompts() -> list[str]:
 
 
 def render_provider_model(ctx: Context) -> None:
-    ss = st.session_state
+    ss = gen_state.widgets
     c1, c2 = st.columns(2)
     choices = ctx.provider_choices()
     c1.selectbox("Provider", choices, key="provider", format_func=lambda p: PROVIDER_LABELS.get(p, p),
@@ -320,7 +308,7 @@ def render_provider_model(ctx: Context) -> None:
 
 
 def render_axes(ctx: Context) -> list[Axis | None]:
-    ss = st.session_state
+    ss = gen_state.widgets
     st.markdown("**Axes** — up to three parameters to compare; X runs across, Y down, Z makes sub-grids.")
     for a in AXIS_KEYS:
         used = {_axis_param(o) for o in AXIS_KEYS if o != a} - {NO_AXIS}
@@ -353,7 +341,7 @@ def render_axes(ctx: Context) -> list[Axis | None]:
 
 def render_fixed(ctx: Context) -> dict:
     """Selectors for every parameter not on an axis, offering only valid values."""
-    ss = st.session_state
+    ss = gen_state.widgets
     on_axis = set(_axes_now())
     params = [p for p in FIXED_PARAMS if p not in on_axis]
     st.markdown("**Fixed parameters** (the same in every cell)")
@@ -412,7 +400,7 @@ def render_simulator() -> dict:
                      help="Answer matching requests with this error, as the real API would")
         c4.text_input("…in prompts containing (empty = all)", key="sim_fault_match")
         c5.number_input("…this many times (0 = always)", min_value=0, max_value=1000, step=1, key="sim_fault_times")
-    ss = st.session_state
+    ss = gen_state.widgets
     sim: dict = {}
     if float(ss["sim_time_scale"]) != 1.0:
         sim["time_scale"] = float(ss["sim_time_scale"])
@@ -438,7 +426,7 @@ def render_form(ctx: Context) -> FormValues:
     axes = render_axes(ctx)
     params = render_fixed(ctx)
     render_limits()
-    ss = st.session_state
+    ss = gen_state.widgets
     uses_sim = ss["provider"] == "simulator" or "simulator" in _axes_now().get("provider", ())
     simulator = render_simulator() if uses_sim else {}
     remember_form()
@@ -513,12 +501,12 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
         st.error(f"The estimate's maximum {usd(est.total_cost_usd_max)} is over the budget cap {usd(cap)}. "
                  "Fix: raise the budget cap or shrink the grid (fewer values, repeats, or a lower quality).")
         return RunDraft(spec, est, False, "over budget")
-    threshold = Decimal(str(st.session_state.get("confirm_over_usd") or 0))
+    threshold = Decimal(str(gen_state.widgets.get("confirm_over_usd") or 0))
     if threshold and est.total_cost_usd_max > threshold:
         amount = f"{est.total_cost_usd_max:.4f}"
-        if st.session_state.get("confirm_for") != amount:
-            st.session_state["confirm_for"] = amount
-            st.session_state["confirm_spend"] = False
+        if gen_state.widgets.get("confirm_for") != amount:
+            gen_state.widgets["confirm_for"] = amount
+            gen_state.widgets["confirm_spend"] = False
         st.warning(f"This grid may cost up to {usd(est.total_cost_usd_max)} ({est.requests} requests), above your "
                    f"confirmation threshold of {usd(threshold)}." + (" It runs on the simulator, so nothing is "
                                                                        "charged." if simulated else ""))

@@ -32,7 +32,7 @@ from imagegen.insight.gridlayout import (
 )
 from ui import store_for
 from ui.plain import md_escape
-from ui.state import bump_store_version
+from ui.state import bump_store_version, widget_value
 
 THUMB_PX = 384
 GRID_PNG_CELL_PX = 256
@@ -175,7 +175,7 @@ def _original_bytes(store, rel_path: str):
 
 
 def _rate(store, result_id: int, widget_key: str) -> None:
-    value = st.session_state.get(widget_key)
+    value = widget_value(widget_key)
     store.rate(int(result_id), None if value is None else int(value) + 1)
     bump_store_version()
 

@@ -1,6 +1,6 @@
 """The Planner page's editor: widgets seeded from a plan (URL, CSV or the example) -> a ``BudgetPlan``.
 
-Widget values live in ``st.session_state`` under ``pl_*`` keys. :func:`seed` writes a plan into
+Widget values live under ``pl_*`` keys (declared in :class:`ui.state.PlannerState`). :func:`seed` writes a plan into
 them (first visit: from the URL's query parameters; later: from an uploaded CSV); :func:`editor`
 draws the widgets and reads them back into a :class:`imagegen.insight.planner.BudgetPlan`, which raises
 ``PlanError`` (shown by the page) for anything it cannot use.
@@ -17,6 +17,7 @@ import streamlit as st
 from imagegen.core.catalog import PROVIDERS, Catalog
 from imagegen.insight import planner
 from imagegen.insight.planner import BudgetPlan, PlanLine, Quota, Scenario
+from ui.state import planner as pl_state
 
 LINE_COLUMNS = ["provider", "model", "quality", "size", "images", "per", "prompt_tokens"]
 SOURCE_LABELS = {"documented": "Documented (catalog estimate)", "measured": "Measured (mean billed cost from runs)"}
@@ -51,7 +52,7 @@ def frame_lines(frame: pd.DataFrame) -> tuple[PlanLine, ...]:
 
 def seed(plan: BudgetPlan) -> None:
     """Write ``plan`` into the editor's widget state (the data editors start afresh)."""
-    ss = st.session_state
+    ss = pl_state.widgets
     ss[_k("gen")] = ss.get(_k("gen"), 0) + 1
     ss[_k("count")] = len(plan.scenarios)
     for i, sc in enumerate(plan.scenarios):
@@ -72,9 +73,9 @@ def seed(plan: BudgetPlan) -> None:
 
 def seed_once(query_params: dict, today: date) -> str | None:
     """On a session's first visit, seed from the URL (or the example); return an error for a broken link."""
-    if st.session_state.get(_k("seeded")):
+    if pl_state.widgets.get(_k("seeded")):
         return None
-    st.session_state[_k("seeded")] = True
+    pl_state.widgets[_k("seeded")] = True
     try:
         plan = planner.from_query(query_params, today)
     except planner.PlanError as exc:
@@ -85,7 +86,7 @@ def seed_once(query_params: dict, today: date) -> str | None:
 
 
 def _add_scenario() -> None:
-    ss = st.session_state
+    ss = pl_state.widgets
     i = ss[_k("count")]
     ss[_k(f"name_{i}")] = f"scenario {i + 1}"
     ss[_k(f"base_{i}")] = ss[_k(f"base_{i - 1}")].copy() if i else lines_frame(())
@@ -93,7 +94,7 @@ def _add_scenario() -> None:
 
 
 def _remove_scenario() -> None:
-    ss = st.session_state
+    ss = pl_state.widgets
     if ss[_k("count")] > 1:
         ss[_k("count")] -= 1
 
@@ -109,7 +110,7 @@ def _choices(catalog: Catalog) -> tuple[list[str], list[str], list[str]]:
 
 def editor(catalog: Catalog, run_labels: dict[str, str]) -> BudgetPlan:
     """Draw the plan editor; return the plan it describes (PlanError when it is not usable)."""
-    ss = st.session_state
+    ss = pl_state.widgets
     gen = ss[_k("gen")]
     models, qualities, sizes = _choices(catalog)
 

@@ -20,12 +20,13 @@ import streamlit as st
 from imagegen.core.grid import loads_spec
 from imagegen.errors import ImagegenError
 from ui import PROVIDER_LABELS, Context, describe_settings, store_for
+from ui import runs as live_runs
 from ui.grid_view import render_compare, render_grid
 from ui.plain import md_escape
-from ui.state import OPEN_RUN, bump_store_version, flash, show_flashes, store_version
+from ui.state import OPEN_RUN, app, bump_store_version, flash, show_flashes, store_version
+from ui.state import results as res_state
 
 PAGE_SIZE = 25
-_SEEN = "_open_run_seen"
 ALL = "All"
 TABLE_COLUMNS = {
     "name": "Name", "created": "Created (UTC)", "provider": "Provider", "source": "Figures", "model": "Model",
@@ -103,7 +104,7 @@ def history_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def render_history(ctx: Context, filters: Filters, version: tuple) -> pd.DataFrame:
     """The paged history table; returns the runs of the current page."""
-    ss = st.session_state
+    ss = res_state.widgets
     page = int(ss.get("runs_page", 1))
     runs, total = runs_page(str(ctx.store.home), version, filters, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     pages = max(1, math.ceil(total / PAGE_SIZE))
@@ -133,7 +134,7 @@ def _run_label(runs: pd.DataFrame, run_id: str) -> str:
 
 
 def _rename(ctx: Context, run_id: str) -> None:
-    name = st.session_state.get("rename_to", "").strip()
+    name = res_state.widgets.get("rename_to", "").strip()
     try:
         ctx.store.rename_run(run_id, name)
     except ImagegenError as exc:
@@ -150,36 +151,28 @@ def _delete(ctx: Context, run_id: str) -> None:
         flash(str(exc), "error")
         return
     bump_store_version()
-    st.session_state.pop(OPEN_RUN, None)
-    st.session_state.pop("open_run", None)
-    st.session_state["confirm_delete"] = False
+    del app.open_run
+    res_state.widgets["confirm_delete"] = False
     flash(f"Deleted run {run_id} ({removed} image files no other run uses were removed).")
 
 
 def render_open(ctx: Context, runs: pd.DataFrame, version: tuple) -> None:
     """Pick a run, then its totals, actions (rename, delete, export) and its grid."""
-    ss = st.session_state
     ids = runs["run_id"].tolist() if not runs.empty else []
-    wanted = ss.get(OPEN_RUN)
+    wanted = app.open_run  # the selectbox's own key, kept across page switches (ui.state.ResultsState)
     if wanted and wanted not in ids:
         try:  # a run from Generate (or another page of the history) stays openable
             ctx.store.resolve_run_id(wanted)
             ids = [wanted, *ids]
         except ImagegenError:
-            ss.pop(OPEN_RUN, None)
-            wanted = None
+            del app.open_run
     if not ids:
         return
-    if "open_run" not in ss or ss.get(_SEEN) != wanted:
-        # The widget's own state is dropped when the page is left; the plain OPEN_RUN key is not.
-        ss["open_run"] = wanted
-        ss[_SEEN] = wanted
-    if ss.get("open_run") not in ids:
-        ss["open_run"] = None
+    if app.open_run not in ids:
+        app.open_run = None
     st.subheader("Open a run")
-    run_id = st.selectbox("Run", ids, key="open_run", index=None, placeholder="Choose a run to see its grid",
+    run_id = st.selectbox("Run", ids, key=OPEN_RUN, index=None, placeholder="Choose a run to see its grid",
                           format_func=lambda r: _run_label(runs, r))
-    ss[OPEN_RUN] = ss[_SEEN] = run_id
     if run_id is None:
         return
     info = ctx.store.run(run_id)
@@ -234,19 +227,16 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
 
 def _render_resume(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
     """A button that sends only the missing cells (cancelled, skipped, never recorded) and shows them filling in."""
-    from ui import run_panel  # the live-run panel lives with Generate
-
     done = int(rows["status"].isin(["ok", "error"]).sum())
     missing = int(info.get("requests") or 0) - done
-    live = st.session_state.get(run_panel.ACTIVE_RUN)
-    if missing <= 0 or (live is not None and live.run_id == info["run_id"] and not live.done):
+    if missing <= 0 or live_runs.is_live(info["run_id"]):
         return
     if st.button(f"Finish the {missing} missing cell(s)", key="resume_run", icon=":material/play_arrow:",
                  help="Sends only what was cancelled, skipped or never recorded (`python -m imagegen run --resume`); "
                       "the run continues on the Generate page"):
-        if run_panel.resume(ctx, info["run_id"]) is not None:
+        if live_runs.resume(ctx, info["run_id"]) is not None:
             st.switch_page("pages/1_Generate.py")
-        st.error(md_escape(st.session_state.pop(run_panel.START_ERROR, "Not resumed.")))
+        st.error(md_escape(live_runs.take_start_error("Not resumed.")))
 
 
 def render(ctx: Context) -> None:

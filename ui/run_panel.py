@@ -13,33 +13,26 @@ from decimal import Decimal
 
 import streamlit as st
 
-from imagegen.core.grid import loads_spec
-from imagegen.errors import ImagegenError
 from imagegen.execution.runner import GridRun
-from ui import Context, describe_settings
+from ui import Context, describe_settings, runs
 from ui.generate_form import RunDraft, spec_file_name
 from ui.grid_view import render_compare, render_grid
 from ui.plain import md_escape
-from ui.state import ACTIVE_RUN, OPEN_RUN, bump_store_version
+from ui.state import app, bump_store_version
+from ui.state import generate as gen_state
 
 POLL_S = 0.5
-EXPECTED = "active_run_expected"
-RETRY_NOTE = "active_run_retry"
-PLAN = "generate_plan"
-START_ERROR = "run_start_error"
 
 
 def _running() -> bool:
-    run = st.session_state.get(ACTIVE_RUN)
-    return run is not None and not run.done
+    return runs.running()
 
 
 def render_controls(ctx: Context, plan: RunDraft) -> None:
     """The Run button (disabled while invalid, unconfirmed or already running) and Save spec."""
-    ss = st.session_state
-    ss[PLAN] = plan  # what the user sees is what the Run callback starts
-    if ss.get(START_ERROR):
-        st.error(md_escape(ss.pop(START_ERROR)))
+    gen_state.draft = plan  # what the user sees is what the Run callback starts
+    if gen_state.start_error:
+        st.error(md_escape(runs.take_start_error()))
     st.checkbox("Reuse identical results from history (cost $0, marked reused)", key="reuse_history",
                 help="A cell × repeat whose exact request (provider, model, every parameter, prompt) already "
                      "succeeded is taken from the history instead of being sent (`run --reuse`)")
@@ -59,54 +52,15 @@ def render_controls(ctx: Context, plan: RunDraft) -> None:
 
 def _on_run(ctx: Context) -> None:
     # A callback runs before the page is drawn, so the page already shows the run (and a disabled button).
-    plan: RunDraft | None = st.session_state.get(PLAN)
+    plan: RunDraft | None = gen_state.draft
     if plan is not None and plan.ready and plan.spec is not None and not _running():
         start(ctx, plan)
 
 
 def start(ctx: Context, plan: RunDraft) -> GridRun | None:
     """Create and start the run; errors (budget, validation, settings) are shown, nothing is sent."""
-    spec = plan.spec
-    assert spec is not None
-
-    def provider(name: str):
-        return ctx.provider_factory(name, simulator=spec.simulator)
-
-    try:
-        run = GridRun(spec, provider=provider, store=ctx.store, catalog=ctx.catalog, settings=ctx.settings,
-                      name=spec.name or None, reuse=bool(st.session_state.get("reuse_history")))
-        run.start()
-    except ImagegenError as exc:
-        st.session_state[START_ERROR] = f"Not started: {exc}"
-        return None
-    return _activate(run)
-
-
-def resume(ctx: Context, run_id: str) -> GridRun | None:
-    """Finish the cells of a past run that were cancelled, skipped or never recorded (`run --resume`)."""
-    spec_simulator = ctx.store.run(run_id).get("spec_toml") or ""
-    try:
-        simulator = loads_spec(spec_simulator).simulator if spec_simulator else None
-    except ImagegenError:
-        simulator = None
-    try:
-        run = GridRun(None, resume=run_id, provider=lambda name: ctx.provider_factory(name, simulator=simulator),
-                      store=ctx.store, catalog=ctx.catalog, settings=ctx.settings)
-        run.start()
-    except ImagegenError as exc:
-        st.session_state[START_ERROR] = f"Not resumed: {exc}"
-        return None
-    return _activate(run)
-
-
-def _activate(run: GridRun) -> GridRun:
-    """Make ``run`` the page's live run (progress, grid filling in, Cancel)."""
-    st.session_state[ACTIVE_RUN] = run
-    st.session_state[EXPECTED] = [cell.coords for cell in run.estimate.cells]
-    st.session_state[OPEN_RUN] = run.run_id
-    st.session_state.pop(RETRY_NOTE, None)
-    bump_store_version()
-    return run
+    assert plan.spec is not None
+    return runs.start(ctx, plan.spec, reuse=bool(gen_state.widgets.get("reuse_history")))
 
 
 def _axes(run: GridRun) -> dict:
@@ -121,13 +75,13 @@ def _spent_label(run: GridRun, spent) -> str:
 
 
 def _live(ctx: Context) -> None:
-    run: GridRun | None = st.session_state.get(ACTIVE_RUN)
+    run: GridRun | None = app.active_run
     if run is None:
         return
     events = run.poll()
     for event in events:
         if event.kind == "retry":
-            st.session_state[RETRY_NOTE] = f"cell {event.cell_id}: {event.message}"
+            gen_state.retry_note = f"cell {event.cell_id}: {event.message}"
     if run.done:
         bump_store_version()
         st.rerun()  # the whole page: re-enable Run, show the finished grid with its controls
@@ -143,9 +97,9 @@ def _live(ctx: Context) -> None:
               help="Stop sending now; requests already out are still recorded when they return")
     if run.cancelled:
         c2.caption("Cancelling: nothing more is sent; waiting for requests in flight.")
-    elif st.session_state.get(RETRY_NOTE):
-        c2.caption(f"Retrying — {md_escape(st.session_state[RETRY_NOTE])}")
-    render_grid(ctx.store, rows, key="gen", axes=_axes(run), expected=st.session_state.get(EXPECTED, ()),
+    elif gen_state.retry_note:
+        c2.caption(f"Retrying — {md_escape(gen_state.retry_note)}")
+    render_grid(ctx.store, rows, key="gen", axes=_axes(run), expected=gen_state.expected_cells,
                 settings_info=describe_settings(ctx.settings), live=True)
 
 
@@ -154,7 +108,7 @@ _live_fragment = st.fragment(run_every=POLL_S)(_live)
 
 def _late(ctx: Context, seen: int) -> None:
     """After a cancel: poll until the requests that were in flight have landed, then redraw the page."""
-    run: GridRun | None = st.session_state.get(ACTIVE_RUN)
+    run: GridRun | None = app.active_run
     if run is not None and len(ctx.store.results(run.run_id)) > seen:
         bump_store_version()
         st.rerun()
@@ -187,13 +141,13 @@ def _finished(ctx: Context, run: GridRun) -> None:
                    "recorded (and shown here) when they return.")
         _late_fragment(ctx, len(rows))
     render_compare(ctx.store, rows, key="gen")
-    render_grid(ctx.store, rows, key="gen", axes=_axes(run), expected=st.session_state.get(EXPECTED, ()),
+    render_grid(ctx.store, rows, key="gen", axes=_axes(run), expected=gen_state.expected_cells,
                 settings_info=describe_settings(ctx.settings))
 
 
 def render_active(ctx: Context) -> None:
     """The current (or last) run of this session: live while it runs, complete when done."""
-    run: GridRun | None = st.session_state.get(ACTIVE_RUN)
+    run: GridRun | None = app.active_run
     if run is None:
         return
     st.subheader(f"Run {md_escape(run.spec.name or run.run_id)}")

@@ -1,0 +1,171 @@
+"""The one door the dashboard's pages use: each page turns its widgets into one call here, then renders.
+
+The pages (``dashboard.py``, ``pages/*.py``) import only ``ui`` and this module; ``ui`` holds the
+Streamlit side (widgets, state, caching, rendering). Every function here is plain Python over the
+layers below (core, storage, execution, insight) and never imports Streamlit::
+
+    start_run(spec, ...) / resume_run(run_id, ...)      Generate, Results: a GridRun, started
+    history(store) / analyse(store, selection, cells)   Analytics: the cell frame, then the figures
+    make_plan(plan, catalog, store)                     Planner: a plan's costs, quota and warnings
+    plan_from_link(params, today) / plan_from_csv(text) Planner: a shared plan back from its link or CSV
+
+Errors are the project's own (:mod:`imagegen.errors`); the pages show ``str(err)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from imagegen.errors import ImagegenError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from imagegen.core.catalog import Catalog
+    from imagegen.core.grid import GridSpec
+    from imagegen.execution.runner import GridRun
+    from imagegen.insight.analysis import Analysis, Selection
+    from imagegen.insight.planner import BudgetPlan, PlanResult, QuotaResult
+    from imagegen.storage.store import Store
+
+#: ``factory(name, simulator=table)`` -> a provider (``ui.Context.provider_factory``).
+ProviderFactory = Callable[..., Any]
+
+
+# --- runs (Generate, Results) --------------------------------------------------------------------
+
+
+def start_run(spec: GridSpec, *, provider_factory: ProviderFactory, store: Store, catalog: Catalog,
+              settings=None, reuse: bool = False) -> GridRun:
+    """Validate, price and start a grid run in the background (raises before anything is sent)."""
+    from imagegen.execution.runner import GridRun
+
+    run = GridRun(spec, provider=lambda name: provider_factory(name, simulator=spec.simulator), store=store,
+                  catalog=catalog, settings=settings, name=spec.name or None, reuse=reuse)
+    run.start()
+    return run
+
+
+def resume_run(run_id: str, *, provider_factory: ProviderFactory, store: Store, catalog: Catalog,
+               settings=None) -> GridRun:
+    """Finish the cells of a past run that were cancelled, skipped or never recorded (``run --resume``).
+
+    The run's own stored spec configures the simulator, as it did the first time.
+    """
+    from imagegen.core.grid import loads_spec
+    from imagegen.execution.runner import GridRun
+
+    spec_toml = store.run(run_id).get("spec_toml") or ""
+    try:
+        simulator = loads_spec(spec_toml).simulator if spec_toml else None
+    except ImagegenError:  # an old or hand-edited spec: the environment's simulator settings
+        simulator = None
+    run = GridRun(None, resume=run_id, provider=lambda name: provider_factory(name, simulator=simulator),
+                  store=store, catalog=catalog, settings=settings)
+    run.start()
+    return run
+
+
+# --- analytics ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class History:
+    """What the Analytics filters offer: every stored cell, and the options drawn from them."""
+
+    cells: pd.DataFrame
+    options: pd.DataFrame      # provider, model, first_day, last_day (analysis.filter_options)
+    runs: dict[str, str]       # run_id -> label for the Runs filter
+
+    @property
+    def empty(self) -> bool:
+        return self.options.empty
+
+
+def history(store: Store) -> History:
+    """The run history as Analytics filters it (one pass over the store)."""
+    from imagegen.insight import analysis
+
+    cells = analysis.cell_frame(store.query)
+    labels = {r.run_id: f"{r.run_name or '(unnamed)'} · {r.models} · {r.results:,} results · {r.run_id}"
+              for r in analysis.run_options(cells).itertuples()}
+    return History(cells, analysis.filter_options(cells), labels)
+
+
+def analyse(store: Store, selection: Selection, cells: pd.DataFrame | None = None) -> Analysis:
+    """Every Analytics figure for ``selection`` (successful, non-reused results only)."""
+    from imagegen.insight import analysis
+
+    return analysis.analyse(store.query, selection, cells=cells)
+
+
+def selection(*, providers=(), models=(), run_ids=(), dates=(), kind: str | None = "all") -> Selection:
+    """An analysis Selection from the Analytics widgets (``kind``: all | simulated | measured)."""
+    from imagegen.insight.analysis import Selection
+
+    dates = tuple(dates) if isinstance(dates, (tuple, list)) else ((dates,) if dates else ())
+    return Selection(providers=tuple(providers), models=tuple(models), run_ids=tuple(run_ids),
+                     since=dates[0] if dates else None, until=dates[1] if len(dates) > 1 else None,
+                     simulated={"simulated": True, "measured": False}.get(kind or "all"))
+
+
+# --- planner --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """A plan with everything the Planner page shows about it."""
+
+    plan: BudgetPlan
+    result: PlanResult
+    compare: pd.DataFrame      # scenarios side by side (planner.compare)
+    breakdown: pd.DataFrame    # per setting and period (planner.breakdown)
+    capacity: QuotaResult      # what the quota allows
+    needs: pd.DataFrame        # each scenario's share of it (planner.scenario_quota)
+    query: dict[str, str]      # the plan as the page's link
+    csv: str                   # the plan as CSV
+
+
+def make_plan(plan: BudgetPlan, catalog: Catalog, store: Store | None = None) -> PlanOutcome:
+    """Cost a budget plan: documented prices, or what the chosen runs really cost (``plan.source``)."""
+    from imagegen.insight import analysis, planner
+
+    measured = None
+    if plan.source == "measured" and plan.run_ids and store is not None:
+        measured = analysis.measured_costs(store.query, plan.run_ids)
+    result = planner.evaluate(plan, catalog, measured)
+    capacity = planner.quota_capacity(plan.quota)
+    return PlanOutcome(plan, result, planner.compare(result), planner.breakdown(result), capacity,
+                       planner.scenario_quota(result, capacity), planner.to_query(plan),
+                       planner.to_csv(plan, result))
+
+
+def plan_from_link(params: Mapping[str, object], today: date) -> BudgetPlan | None:
+    """The plan a shared link carries (None when the link has none); PlanError when it is broken."""
+    from imagegen.insight import planner
+
+    return planner.from_query(params, today)
+
+
+def plan_from_csv(data: bytes) -> BudgetPlan:
+    """A plan from an uploaded CSV (the Planner's own export); PlanError naming the line otherwise."""
+    from imagegen.errors import PlanError
+    from imagegen.insight import planner
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PlanError(f"the file is not UTF-8 text ({exc}). Fix: upload the CSV the Planner exported.") from None
+    return planner.from_csv(text)
+
+
+def run_labels(store: Store | None, limit: int = 200) -> dict[str, str]:
+    """run_id -> label of the newest runs (the Planner's measured-cost picker)."""
+    if store is None:
+        return {}
+    runs = store.runs(limit=limit)
+    return {r.run_id: f"{r.name or '(unnamed)'} · {r.model} · {r.ok} ok · {r.run_id}"
+            + (" · simulated" if r.simulated else "") for r in runs.itertuples()}

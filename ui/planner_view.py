@@ -1,0 +1,107 @@
+"""The Planner page's parts: seeding the editor (link, CSV, example) and showing a costed plan.
+
+The editor's widgets are in :mod:`ui.planner`; the costing is one facade call
+(:func:`imagegen.facade.make_plan`); this module draws what it returns.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from imagegen import facade
+from imagegen.errors import ImagegenError
+from ui import Context
+from ui import planner as editor
+from ui.charts import PNG_HINT, show_chart
+from ui.plain import md_escape
+from ui.state import planner as pl_state
+from ui.state import store_version
+
+
+def _load_csv() -> None:
+    upload = pl_state.widgets.get("pl_csv")
+    if upload is None:
+        return
+    try:
+        editor.seed(facade.plan_from_csv(upload.getvalue()))
+    except ImagegenError as exc:
+        pl_state.csv_error = str(exc)
+
+
+def seed(today: date) -> None:
+    """Seed the editor once per session from the page's link (or the example); show a broken link or CSV."""
+    problem = editor.seed_once(st.query_params.to_dict(), today)
+    if problem:
+        st.error(problem)
+    csv_error = pl_state.csv_error
+    if csv_error:
+        del pl_state.csv_error
+        st.error(f"That CSV could not be loaded as a plan: {md_escape(csv_error)}")
+
+
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
+def _run_labels(db: str, version: tuple, _store) -> dict[str, str]:
+    return facade.run_labels(_store)
+
+
+def edit(ctx: Context):
+    """The editor's widgets -> the BudgetPlan they describe (an unusable one is shown and stops the page)."""
+    labels = _run_labels(str(ctx.store.db_path), store_version(ctx.store), ctx.store) if ctx.store else {}
+    try:
+        return editor.editor(ctx.catalog, labels)
+    except ImagegenError as exc:
+        st.error(md_escape(exc))
+        st.stop()
+
+
+def render(outcome: facade.PlanOutcome) -> None:
+    """Scenarios side by side, costs per period, quota and batch time, share and export."""
+    plan, result = outcome.plan, outcome.result
+    st.query_params.from_dict(outcome.query)
+    st.subheader("Scenarios side by side")
+    st.markdown(f"Figures: **{result.source_label}** · exchange rate **{plan.jpy_per_usd} JPY per USD** "
+                f"on {plan.rate_date.isoformat()}")
+    st.caption(f"{result.included} A month is {plan.days_per_month.normalize():f} days; a year is 12 months.")
+    for warning in result.warnings:
+        st.warning(warning)
+    st.dataframe(editor.format_compare(outcome.compare), hide_index=True, key="pl_compare")
+
+    breakdown = outcome.breakdown
+    p1, p2 = st.columns(2)
+    period = p1.segmented_control("Period", ["daily", "monthly", "yearly"], default="monthly", key="pl_period") \
+        or "monthly"
+    currency = p2.segmented_control("Currency", ["USD", "JPY"], default="USD", key="pl_currency") or "USD"
+    from imagegen.insight import charts  # plotly: loaded by the page that draws a chart
+
+    show_chart(charts.plan_costs(breakdown, period, currency), breakdown, "plan_costs")
+    with st.expander("Per setting"):
+        st.dataframe(editor.format_breakdown(breakdown), hide_index=True, key="pl_breakdown")
+
+    st.subheader("Quota and batch time")
+    capacity = outcome.capacity
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Most images per hour", f"{capacity.images_per_hour.normalize():,f}")
+    m2.metric(f"Most images per day ({plan.quota.hours_per_day.normalize():f} h)",
+              f"{capacity.images_per_day.normalize():,f}")
+    m3.metric(f"Time for {plan.quota.batch_images:,} images", str(capacity.batch_time).split(".")[0],
+              help=f"{capacity.batch_requests:,} requests at {capacity.requests_per_minute.normalize():f} per minute")
+    st.caption("A steady rate at the quota: it is enforced over sub-minute windows, so bursts above it are refused "
+               "(HTTP 429) rather than queued.")
+    needs = outcome.needs
+    st.dataframe(needs.assign(
+        images_per_day=[f"{v.quantize(1):,}" for v in needs["images_per_day"]],
+        share_of_capacity=[f"{float(v):.1%}" if v is not None else "–" for v in needs["share_of_capacity"]],
+        hours_needed_per_day=[f"{float(v):.2f}" if v is not None else "–" for v in needs["hours_needed_per_day"]],
+    ), hide_index=True, key="pl_quota")
+
+    st.subheader("Share and export")
+    st.caption("The address bar now holds this plan; copy it to share. The same query string:")
+    st.code("?" + urlencode(outcome.query), language=None)
+    e1, e2 = st.columns(2)
+    e1.download_button("Plan as CSV", outcome.csv.encode("utf-8-sig"), file_name="plan.csv", mime="text/csv",
+                       key="pl_csv_download", icon=":material/download:")
+    e2.file_uploader("Load a plan CSV", type=["csv"], key="pl_csv", on_change=_load_csv)
+    st.caption(PNG_HINT)
