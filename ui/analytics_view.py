@@ -1,0 +1,132 @@
+"""The Analytics page's parts: the selection's widgets, the cached facade calls and the figures.
+
+``history(ctx)`` and ``analyse(ctx, history, selection)`` wrap :func:`imagegen.facade.history` and
+:func:`imagegen.facade.analyse` in ``st.cache_data`` keyed by the store's version, so a rerun
+with the same filters costs nothing; ``render(result)`` draws every chart from the result.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from imagegen import facade
+from ui import Context
+from ui.charts import PNG_HINT, show_chart
+from ui.state import store_version
+
+SIMULATED_NOTE = (":orange-badge[SIMULATED] Simulated results follow the documented token tables and a latency "
+                  "model; they show how the app works, not how OpenAI or Azure perform.")
+
+
+@st.cache_data(ttl=600, max_entries=4, show_spinner="Reading the run history…")
+def _history(db: str, version: tuple, _store) -> facade.History:
+    return facade.history(_store)
+
+
+@st.cache_data(ttl=600, max_entries=32, show_spinner="Aggregating…")
+def _analyse(db: str, version: tuple, selection_key: str, _store, _selection, _cells):
+    return facade.analyse(_store, _selection, _cells)
+
+
+def history(ctx: Context) -> facade.History:
+    """The stored cells and the filters' options (cached); stops the page when there is nothing yet."""
+    if ctx.store is None:
+        st.warning("The run store is not available, so there is nothing to analyse yet.")
+        st.stop()
+    found = _history(str(ctx.store.db_path), store_version(ctx.store), ctx.store)
+    if found.empty:
+        st.info("No results yet. Run a grid on the Generate page (the built-in simulator needs no key), then come back.")
+        st.stop()
+    return found
+
+
+def filters(found: facade.History):
+    """Provider, model, dates, simulated/measured and runs -> an analysis Selection."""
+    options = found.options
+    with st.container(border=True):
+        c1, c2, c3, c4 = st.columns([1, 1, 1.1, 1.3])
+        providers = c1.multiselect("Provider", sorted(options["provider"].dropna().unique()), key="an_providers",
+                                   placeholder="all providers")
+        model_pool = options[options["provider"].isin(providers)] if providers else options
+        models = c2.multiselect("Model", sorted(model_pool["model"].dropna().unique()), key="an_models",
+                                placeholder="all models")
+        first, last = date.fromisoformat(options["first_day"].min()), date.fromisoformat(options["last_day"].max())
+        picked = c3.date_input("Runs started (UTC)", value=(first, last), key="an_dates")
+        kind = c4.segmented_control("Results", ["all", "simulated", "measured"], default="all", key="an_kind",
+                                    help="simulated = answered by the built-in simulator; measured = a real service")
+        run_ids = st.multiselect("Runs", list(found.runs), format_func=found.runs.get, key="an_runs",
+                                 placeholder="all runs")
+    return facade.selection(providers=providers, models=models, run_ids=run_ids, dates=picked, kind=kind)
+
+
+def analyse(ctx: Context, found: facade.History, selection):
+    """Every figure for the selection (cached); stops the page when nothing matches."""
+    result = _analyse(str(ctx.store.db_path), store_version(ctx.store), repr(selection), ctx.store, selection,
+                      found.cells)
+    if result.results == 0:
+        st.info("No successful results match these filters. Widen the dates or clear a filter.")
+        st.stop()
+    return result
+
+
+def render(result) -> None:
+    """Every chart of the selection, each with its data as CSV."""
+    from imagegen.insight import analysis, charts  # plotly: loaded by the page that draws charts
+
+    st.markdown(f"**{result.results:,} results** in **{len(result.summary)} settings** · figures: "
+                f"**{result.provenance}**")
+    if "simulated" in result.provenance:
+        st.caption(SIMULATED_NOTE)
+    st.caption(PNG_HINT)
+
+    st.subheader("Output tokens: measured vs documented")
+    tokens = result.tokens()
+    deviating = int(tokens["deviates"].sum())
+    st.caption(f"Per model × quality × size (auto shown as what it resolved to). {deviating} of {len(tokens)} "
+               f"settings differ from the documented figure by more than {analysis.DEVIATION_TOLERANCE:.1%} (red).")
+    show_chart(charts.tokens_vs_documented(tokens), tokens, "tokens_vs_documented")
+
+    st.subheader("Cost per image: billed vs estimated")
+    costs = result.costs()
+    st.caption("Billed = tokens in the response × the price entry in force, split by token type. Estimated = the "
+               "catalog's figure before sending (bar to the maximum, whisker down to the minimum for auto).")
+    show_chart(charts.cost_per_image(costs), costs, "cost_per_image")
+
+    st.subheader("Latency per setting")
+    latency = result.latency()
+    show_chart(charts.latency_distribution(latency), latency, "latency_distribution")
+    st.dataframe(latency[["setting", "results", "p50_s", "p95_s", "max_s", "provenance"]], hide_index=True,
+                 column_config={"p50_s": st.column_config.NumberColumn("p50 (s)", format="%.2f"),
+                                "p95_s": st.column_config.NumberColumn("p95 (s)", format="%.2f"),
+                                "max_s": st.column_config.NumberColumn("max (s)", format="%.2f")},
+                 key="latency_table")
+
+    st.subheader("Latency vs output tokens")
+    fits = result.fits()
+    st.caption("A least-squares line per model over every selected result: its slope gives output tokens per "
+               f"second, its intercept the fixed overhead per request. Points drawn: {len(result.sample):,} evenly "
+               "spaced results.")
+    show_chart(charts.latency_vs_tokens(result.sample, fits), fits, "latency_vs_tokens")
+
+    st.subheader("Streaming: first partial image vs final image")
+    streaming = result.streaming()
+    show_chart(charts.first_partial_vs_final(streaming), streaming, "first_partial_vs_final")
+
+    st.subheader("File size per output format and compression")
+    sizes = result.file_sizes()
+    st.caption("Output format and compression change the bytes you store and transfer, not the tokens you pay for.")
+    show_chart(charts.file_sizes(sizes), sizes, "file_sizes")
+
+    st.subheader("Cost vs rating")
+    min_rating = st.slider("Cheapest setting rated at least", 1.0, 5.0, 4.0, 0.5, key="an_min_rating")
+    ratings = result.ratings(min_rating)
+    if not ratings.empty and ratings["cheapest"].any():
+        best = ratings[ratings["cheapest"]].iloc[0]
+        st.success(f"Cheapest setting with a mean rating of at least {min_rating:g}: **{best['setting']}** — "
+                   f"${best['cost_usd_per_image']:.4f} per image ({best['cost_source']}, {best['provenance']}), "
+                   f"rated {best['mean_rating']:.2f} by {int(best['ratings'])} rating(s).")
+    elif not ratings.empty:
+        st.info(f"No rated setting reaches a mean rating of {min_rating:g}.")
+    show_chart(charts.cost_vs_rating(ratings, min_rating), ratings, "cost_vs_rating")
