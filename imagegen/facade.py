@@ -8,6 +8,7 @@ layers below (core, storage, execution, insight) and never imports Streamlit::
     history(store) / analyse(store, selection, cells)   Analytics: the cell frame, then the figures
     make_plan(plan, catalog, store)                     Planner: a plan's costs, quota and warnings
     plan_from_link(params, today) / plan_from_csv(text) Planner: a shared plan back from its link or CSV
+    compare(store, run_ids)                             Compare: the image pool, its votes and the report
 
 Errors are the project's own (:mod:`imagegen.errors`); the pages show ``str(err)``.
 """
@@ -169,3 +170,25 @@ def run_labels(store: Store | None, limit: int = 200) -> dict[str, str]:
     runs = store.runs(limit=limit)
     return {r.run_id: f"{r.name or '(unnamed)'} · {r.model} · {r.ok} ok · {r.run_id}"
             + (" · simulated" if r.simulated else "") for r in runs.itertuples()}
+
+
+# --- blind compare --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What the Compare page shows: the pool of images, every vote on it and the ranking report."""
+
+    pool: Any       # insight.quality.Pool
+    votes: pd.DataFrame
+    report: Any     # insight.quality.Report
+
+
+def compare(store: Store, run_ids) -> Comparison:
+    """The images of ``run_ids``, their votes and judge scores, and the ranking/frontier report."""
+    from imagegen.insight import quality
+    from imagegen.storage import votes as vote_store
+
+    pool = quality.load_pool(store, run_ids)
+    votes = vote_store.votes(store, pool.run_ids)
+    return Comparison(pool, votes, quality.report(pool, votes, vote_store.judge_scores(store, pool.run_ids)))

@@ -5,17 +5,14 @@ from datetime import UTC, datetime
 import streamlit as st
 
 import ui
-from imagegen.errors import ImagegenError
-from imagegen.insight import quality
-from imagegen.storage import votes as vote_store
+from imagegen import facade
 from ui import compare
-from ui.state import show_flashes
 
 ctx = ui.page_setup("Compare")
 st.title("Blind compare")
 st.caption("Is high worth 4× medium for our prompts? Vote on pairs of images with the settings hidden; the ranking, "
            "its confidence and the cheapest setting as good as the best follow from the votes.")
-show_flashes()
+ui.state.show_flashes()
 if ctx.store is None:
     st.stop()
 
@@ -23,13 +20,8 @@ run_ids = compare.run_picker(ctx.store)
 if not run_ids:
     st.info("No run to compare yet. Run a grid on Generate first.")
     st.stop()
-try:
-    pool = quality.load_pool(ctx.store, run_ids)
-    votes = vote_store.votes(ctx.store, pool.run_ids)
-    report = quality.report(pool, votes, vote_store.judge_scores(ctx.store, pool.run_ids))
-except ImagegenError as exc:
-    st.error(str(exc))
-    st.stop()
+found = ui.or_stop(facade.compare, ctx.store, run_ids)
+pool, votes, report = found.pool, found.votes, found.report
 if pool.simulated:
     st.caption(":orange-badge[SIMULATED] these images and costs come from the simulator.")
 

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "imagegen"
 
@@ -66,3 +68,58 @@ def test_results_does_not_import_generates_run_panel():
             names = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "ui"
                      for a in n.names}
             assert "ui.run_panel" not in mods and "run_panel" not in names, path.name
+
+
+PAGES = [ROOT / "dashboard.py", *sorted((ROOT / "pages").glob("*.py"))]
+#: What a page may import: Streamlit, the ui package, the facade and a little of the standard library.
+PAGE_IMPORTS = {"streamlit", "ui", "imagegen.facade", "imagegen", "datetime"}
+MAX_PAGE_LINES = 40
+
+
+def _page_imports(tree: ast.Module) -> set[str]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.add(node.module or "")
+            if node.module == "imagegen":
+                found.update(f"imagegen.{a.name}" for a in node.names)
+    return found
+
+
+def _root_name(node: ast.AST) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Call, ast.Subscript)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_pages_import_only_ui_and_the_facade(page):
+    tree = ast.parse(page.read_text(encoding="utf-8"))
+    mods = _page_imports(tree)
+    allowed = {m for m in mods if m in PAGE_IMPORTS or m.startswith("ui.")}
+    assert mods - allowed == set(), f"{page.name} imports {sorted(mods - allowed)}; go through ui or imagegen.facade"
+    assert not {m for m in mods if m.startswith("imagegen.") and m != "imagegen.facade"}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_pages_are_thin(page):
+    """At most ~40 lines: widgets, one facade call and rendering; no functions, loops or error handling."""
+    text = page.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= MAX_PAGE_LINES, f"{page.name} has {len(text.splitlines())} lines"
+    tree = ast.parse(text)
+    imported = {a.asname or a.name.split(".")[0] for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+                for a in n.names}
+    for node in ast.walk(tree):
+        assert not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.While,
+                                     ast.Try, ast.Lambda)), f"{page.name}:{node.lineno}: logic belongs in ui/"
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    # Every call starts from something the page imported (st, ui, a ui module, facade, date) or a value
+    # one of those returned (ctx.catalog, found.pool ...): never a helper defined on the page.
+    names = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in ast.walk(n) if isinstance(t, ast.Name)}
+    for call in calls:
+        root = _root_name(call.func)
+        assert root in imported | names, f"{page.name}:{call.lineno}: {ast.unparse(call.func)}"
+    facade_calls = [c for c in calls if "facade." in ast.unparse(c)]
+    assert len(facade_calls) <= 1, f"{page.name} makes {len(facade_calls)} facade calls; one door, one call"
