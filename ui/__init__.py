@@ -26,6 +26,7 @@ import streamlit as st
 
 from imagegen.core.catalog import Catalog, default_catalog
 from imagegen.core.overrides import load_overrides
+from imagegen.core.token_overrides import load_token_overrides
 from imagegen.errors import CatalogError, ConfigError, ImagegenError, StoreError
 from imagegen.execution.providers import Provider, make_provider, make_simulator_provider
 from imagegen.execution.settings import Settings, load_settings
@@ -110,7 +111,13 @@ def _catalog(home: Path, problems: list[str]) -> Catalog:
     except CatalogError as exc:  # a broken local file must not take the app down: say so, use the catalog
         problems.append(f"Local price overrides were ignored: {exc}")
         return catalog
-    return catalog.with_overrides(list(overrides)) if overrides else catalog
+    catalog = catalog.with_overrides(list(overrides)) if overrides else catalog
+    try:
+        measured = load_token_overrides(home, catalog)
+    except CatalogError as exc:
+        problems.append(f"Local token overrides were ignored: {exc}")
+        return catalog
+    return catalog.with_token_overrides(measured) if measured else catalog
 
 
 def _dotenv() -> Path:

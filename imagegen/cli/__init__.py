@@ -19,7 +19,8 @@ from imagegen.errors import ImagegenError
 # `--help`, `runs` and `export` answer at once (bench/bench_startup.py measures it).
 
 #: Modules that add subcommands (each has ``register(subparsers)``).
-COMMAND_MODULES = ("imagegen.cli", "imagegen.execution.simulator.cli", "imagegen.cli.runs", "imagegen.cli.quality")
+COMMAND_MODULES = ("imagegen.cli", "imagegen.execution.simulator.cli", "imagegen.cli.runs", "imagegen.cli.quality",
+                   "imagegen.cli.calibrate")
 
 
 def format_usd(value: Decimal | str | None, places: int = 4) -> str:
@@ -72,6 +73,16 @@ def _with_configured_deployments(spec):
     return replace(spec, deployments={**configured, **spec.deployments})
 
 
+def local_catalog(home=None):
+    """The catalog with this data dir's local price and token overrides applied (as the dashboard uses it)."""
+    from imagegen.core.overrides import apply_overrides
+    from imagegen.core.token_overrides import apply_token_overrides
+    from imagegen.storage.store import default_home
+
+    home = home or default_home()
+    return apply_token_overrides(apply_overrides(default_catalog(), home), home)
+
+
 def cmd_estimate(args: argparse.Namespace) -> int:
     from imagegen.core.catalog import default_catalog
     from imagegen.core.grid import estimate_grid, load_spec
@@ -80,7 +91,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     check_simulator(spec, args.spec)  # the same checks as `run`: a bad [simulator] table exits 2 here too
     spec = _with_configured_deployments(spec)
-    est = estimate_grid(spec, default_catalog())
+    est = estimate_grid(spec, local_catalog(getattr(args, "home", None)))
     if args.json:
         print(json.dumps(est.to_dict(), indent=2, ensure_ascii=False))
         return 0
@@ -91,7 +102,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
             f"{e.output_tokens_min}-{e.output_tokens_max}"
         cost = format_usd(e.cost_usd_max) if e.cost_usd_min == e.cost_usd_max else \
             f"{format_usd(e.cost_usd_min)}-{format_usd(e.cost_usd_max)}"
-        print(f"  [{cell.index:>3}] {cell.label:<50} out {tokens:>11} tok ({e.token_status})  {cost}")
+        print(f"  [{cell.index:>3}] {cell.label:<50} out {tokens:>11} tok ({e.token_label or e.token_status})  {cost}")
     print(f"total: {format_usd(est.total_cost_usd_min)} - {format_usd(est.total_cost_usd_max)} (budget uses the max)")
     if est.over_budget():
         print(f"refused: the estimate's maximum {format_usd(est.total_cost_usd_max)} is over the budget "
@@ -107,6 +118,7 @@ def register(sub) -> None:
     p = sub.add_parser("estimate", help="price a grid spec without sending anything")
     p.add_argument("spec", help="grid spec TOML file")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--home", default=None, help="data directory whose local overrides apply (default $IMAGEGEN_HOME)")
     p.set_defaults(func=cmd_estimate)
 
 

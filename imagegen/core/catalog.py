@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from imagegen.core.validation import explain
 from imagegen.errors import CatalogError
+
+if TYPE_CHECKING:
+    from imagegen.core.token_overrides import TokenOverride
 
 DATA_DIR = Path(__file__).with_name("data")
 PROVIDERS = ("openai", "azure")
@@ -363,6 +366,8 @@ class Catalog:
     prices: tuple[PriceEntry, ...]
     list_prices: tuple[ListPrice, ...]
     aliases: dict[str, str]
+    #: Local token overrides (our own measurements, ``imagegen.core.token_overrides``); they win over the tables.
+    token_overrides: tuple[TokenOverride, ...] = ()
 
     def model(self, model_id: str) -> ModelSpec:
         """Look up a model by id or dated alias; raise CatalogError naming the known ids."""
@@ -414,7 +419,20 @@ class Catalog:
 
     def with_overrides(self, overrides: list[PriceEntry]) -> Catalog:
         """A copy whose price list also holds ``overrides`` (they win over catalog entries)."""
-        return Catalog(self.models, self.tokens, self.prices + tuple(overrides), self.list_prices, self.aliases)
+        return Catalog(self.models, self.tokens, self.prices + tuple(overrides), self.list_prices, self.aliases,
+                       self.token_overrides)
+
+    def with_token_overrides(self, overrides) -> Catalog:
+        """A copy whose output tokens for the overridden model x quality x size are our measurements."""
+        return Catalog(self.models, self.tokens, self.prices, self.list_prices, self.aliases, tuple(overrides))
+
+    def measured_tokens(self, model_id: str, quality: str, size: str) -> TokenOverride | None:
+        """The local token override (ours, measured) for one model x quality x size, if one is adopted."""
+        mid = self.aliases.get(model_id, model_id)
+        for entry in self.token_overrides:
+            if (entry.model, entry.quality, entry.size) == (mid, quality, size):
+                return entry
+        return None
 
 
 def _read_toml(path: Path) -> dict:

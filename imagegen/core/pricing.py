@@ -13,10 +13,10 @@ from decimal import Decimal
 from imagegen.core.catalog import STANDARD_QUALITIES, Catalog, PriceEntry, weakest
 from imagegen.core.request import ImageRequest, warnings
 from imagegen.core.tokens import (
+    TokenFigure,
     count_text_tokens,
     edit_input_tokens,
     partial_tokens,
-    request_output_range,
     request_output_tokens,
     token_figure,
 )
@@ -137,6 +137,29 @@ def figure_label(catalog: Catalog, model_id: str, quality: str, size: str, compl
     return token_figure(tm, quality, size, complexity).label
 
 
+def expected_figure(catalog: Catalog, model_id: str, quality: str, size: str,
+                    complexity: str | None = None) -> TokenFigure:
+    """The output-token figure an estimate uses for one image: ours when adopted, else the catalog's.
+
+    A local token override (our own measurement, ``calibrate --adopt``) wins, status ``measured``,
+    labelled ``measured (ours, n = …)``; it covers requests without ``complexity`` (it was measured so).
+    Removing the override restores the catalog's figure and label.
+    """
+    model = catalog.model(model_id)
+    ours = catalog.measured_tokens(model.id, quality, size) if not complexity else None
+    if ours is not None:
+        return TokenFigure(ours.output_tokens, ours.output_tokens, ours.output_tokens, "measured", ours.label)
+    return token_figure(catalog.token_model(model), quality, size, complexity)
+
+
+def expected_output_tokens(catalog: Catalog, model_id: str, quality: str, size: str, n: int = 1,
+                           partial_images: int = 0, complexity: str | None = None) -> tuple[int, str]:
+    """(output tokens of a request at the point figure, the figure's label): ours when adopted, else the catalog's."""
+    fig = expected_figure(catalog, model_id, quality, size, complexity)
+    tm = catalog.token_model(catalog.model(model_id))
+    return fig.tokens * n + partial_tokens(tm, n, partial_images)[1], fig.label
+
+
 def request_input_image_tokens(catalog: Catalog, req: ImageRequest) -> int:
     """Estimated input image tokens of an edit: the first image at the requested fidelity, the rest low."""
     rule = catalog.token_model(catalog.model(req.model)).input_image
@@ -154,14 +177,15 @@ def estimate(req: ImageRequest, catalog: Catalog, on: date | None = None) -> Est
     partial = req.partial_images if req.stream else 0
     qualities, sizes = auto_candidates(catalog, req)
     complexity = req.complexity
-    ranges = [request_output_range(tm, q, s, req.n, partial, complexity) for q in qualities for s in sizes]
-    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    figures = {(q, s): expected_figure(catalog, model.id, q, s, complexity) for q in qualities for s in sizes}
+    p_lo, p_hi = partial_tokens(tm, req.n, partial)
+    lo = min(f.low * req.n + p_lo for f in figures.values())
+    hi = max(f.high * req.n + p_hi for f in figures.values())
     cost_lo = cost_of(Usage(text_tokens, image_tokens, lo), price)
     cost_hi = cost_of(Usage(text_tokens, image_tokens, hi), price)
     list_price = None
     if len(qualities) == 1 and len(sizes) == 1:
         list_price = catalog.list_price(model.id, req.provider, qualities[0], sizes[0])
-    figures = {(q, s): token_figure(tm, q, s, complexity) for q in qualities for s in sizes}
     status = weakest(f.status for f in figures.values())
     labels = {f.label for f in figures.values()}
     label = labels.pop() if len(labels) == 1 else status

@@ -30,7 +30,7 @@ from urllib.parse import quote, unquote
 import pandas as pd
 
 from imagegen.core.catalog import PROVIDERS, Catalog
-from imagegen.core.pricing import Usage, auto_candidates, cost_of, documented_output_tokens
+from imagegen.core.pricing import Usage, auto_candidates, cost_of, expected_output_tokens
 from imagegen.core.request import ImageRequest, problems
 from imagegen.errors import PlanError
 
@@ -264,6 +264,10 @@ class PlanResult:
     def source_label(self) -> str:
         """``documented (catalog estimate)`` or ``measured (mean billed cost per image from N runs)``."""
         used = {lc.source for sc in self.scenarios for lc in sc.lines}
+        ours = sorted(u for u in used if u.startswith("measured (ours"))
+        if ours and used <= {"documented", *ours}:
+            text = "catalog estimate with our adopted token measurements: " + ", ".join(ours)
+            return text + (" + documented elsewhere" if "documented" in used else "")
         if self.plan.source == "documented" or used == {"documented"}:
             return "documented (catalog estimate)"
         kind = "simulated" if used <= {"simulated", "documented"} and "simulated" in used else "measured"
@@ -308,16 +312,23 @@ def check_line(line: PlanLine, catalog: Catalog, today: date | None = None) -> l
 
 def documented_cost(line: PlanLine, catalog: Catalog, on: date | None = None) -> tuple[Decimal, str]:
     """Catalog estimate per image (one image per request) and a sentence saying how it was made."""
+    cost, detail, _ = catalog_cost(line, catalog, on)
+    return cost, detail
+
+
+def catalog_cost(line: PlanLine, catalog: Catalog, on: date | None = None) -> tuple[Decimal, str, str]:
+    """(cost per image, how it was made, the tokens' status): ``measured (ours, n = …)`` for adopted tokens."""
     model = catalog.model(line.model)
     qualities, sizes = auto_candidates(catalog, _request(line))
-    tokens = max(documented_output_tokens(catalog, model.id, q, s) for q in qualities for s in sizes)
+    tokens, status = max(expected_output_tokens(catalog, model.id, q, s) for q in qualities for s in sizes)
     price = catalog.price_for(model.id, line.provider, on)
     cost = cost_of(Usage(input_text_tokens=line.prompt_tokens, output_tokens=tokens), price).total
     rates = f"${price.image_output}/1M image output, ${price.text_input}/1M text input"
     override = " (local override)" if price.override else ""
+    ours = f", output tokens {status}" if status.startswith("measured (ours") else ""
     detail = (f"{tokens:,} output + {line.prompt_tokens} text input tokens at {rates} "
-              f"[{price.key}{override}]")
-    return cost, detail
+              f"[{price.key}{override}{ours}]")
+    return cost, detail, status
 
 
 @dataclass(frozen=True)
@@ -369,8 +380,8 @@ def evaluate(plan: BudgetPlan, catalog: Catalog, measured: pd.DataFrame | None =
                 cost, source = hit.cost_per_image_usd, kind
                 detail = f"mean billed cost of {hit.images:,} images ({hit.results:,} results) in the chosen runs"
             else:
-                cost, detail = documented_cost(line, catalog, on)
-                source = "documented"
+                cost, detail, status = catalog_cost(line, catalog, on)
+                source = status if status.startswith("measured (ours") else "documented"
                 if plan.source == "measured" and plan.run_ids:
                     warnings.append(f"{line.label}: not measured in the chosen runs; the documented estimate is used.")
             costs.append(LineCost(line, cost, source, detail, line.images_per_day(plan.days_per_month),
