@@ -67,14 +67,21 @@ def test_entries_become_stale_after_90_days(catalog):
 
 def test_assumed_entries_and_conflicts_are_listed(catalog):
     report = check_catalog(catalog, vocab(), DAY, ignored={})
-    assumed = [f.subject for f in report.findings if f.kind == "assumed"]
-    expected = [f"tokens.{k}.{field}" for k, t in catalog.tokens.items() for field in ("status", "formula_status")
-                if getattr(t, field) == "assumed"]
-    assert sorted(assumed) == sorted(expected)
-    conflicts = [f for f in report.findings if f.kind == "conflict"]
-    notes = {n for m in catalog.models.values() for n in [m.note, *(p.note for p in m.providers.values())]
-             if "conflict" in n.lower()}
-    assert {f.detail for f in conflicts} == notes
+    assumed = {f.subject for f in report.findings if f.kind == "assumed"}
+    expected = {f"tokens.{k}.{field}" for k, t in catalog.tokens.items()
+                for field in ("status", "formula_status") if getattr(t, field) == "assumed"}
+    expected |= {f"tokens.{k}.quality_status.{q}" for k, t in catalog.tokens.items()
+                 for q, st in t.quality_status.items() if st == "assumed"}
+    expected |= {f"tokens.{k}.complexity_status" for k, t in catalog.tokens.items()
+                 if t.complexity_multiplier and t.complexity_status == "assumed"}
+    assert expected and expected <= assumed
+    assert "tokens.gpt-image-1.status" not in assumed  # documented
+    assert "tokens.gpt-image-1.complexity_status" not in assumed  # no complexity parameter: nothing rests on it
+    conflicts = {f.subject: f.detail for f in report.findings if f.kind == "conflict"}
+    azure_15 = catalog.models["gpt-image-1.5"].providers["azure"]
+    texts = [t for t in (azure_15.note, getattr(azure_15, "conflict", "")) if "conflict" in str(t).lower()]
+    assert conflicts["models.gpt-image-1.5.providers.azure"] in texts
+    assert all("conflict" in d.lower() for d in conflicts.values())
 
 
 def test_cli_exits_1_when_something_needs_attention(capsys, monkeypatch):

@@ -35,7 +35,7 @@ import pandas as pd
 
 from imagegen.core.catalog import PROVIDER_FLAVOUR, Catalog
 from imagegen.core.token_overrides import TokenOverride
-from imagegen.core.tokens import count_text_tokens, request_output_tokens
+from imagegen.core.tokens import count_text_tokens, request_output_tokens, token_figure
 
 QueryFn = Callable[[str, Sequence], pd.DataFrame]
 #: Where real results come from (the same filter for every figure).
@@ -175,20 +175,20 @@ def _real_filter(cols: set[str]) -> str:
     return where
 
 
-def _catalog_figure(catalog: Catalog, model: str, quality: str, size: str, n: int,
-                    partials: int) -> tuple[int | None, str]:
-    """The catalog's own figure (local overrides ignored) and its status for a resolved setting."""
+def _catalog_figure(catalog: Catalog, model: str, quality: str, size: str, n: int, partials: int,
+                    complexity: str | None = None) -> tuple[int | None, str]:
+    """The catalog's own figure (local overrides ignored) and its status label for a resolved setting."""
     if not catalog.has_model(model):
         return None, "not in the catalog"
     tm = catalog.token_model(catalog.model(model))
     if quality not in tm.qualities():
         return None, f"no figure for quality {quality!r}"
     try:
-        tokens = request_output_tokens(tm, quality, size, n, partials)
+        tokens = request_output_tokens(tm, quality, size, n, partials, complexity or None)
+        label = token_figure(tm, quality, size, complexity or None).label
     except (ValueError, KeyError):
         return None, f"no figure for size {size!r}"
-    status = tm.status if tm.table.get(quality, {}).get(size) else tm.formula_status
-    return tokens, status
+    return tokens, label
 
 
 def _cells(query: QueryFn, cols: set[str]) -> pd.DataFrame:
@@ -245,7 +245,7 @@ def _output(rows: pd.DataFrame, catalog: Catalog) -> tuple[list[OutputEntry], in
         total += cnt
         mean = a["sx"] / cnt
         sd = math.sqrt(max(0.0, a["sxx"] / cnt - mean * mean))
-        figure, status = _catalog_figure(catalog, model, q, s, n_images, p)
+        figure, status = _catalog_figure(catalog, model, q, s, n_images, p, cx)
         ours = catalog.measured_tokens(model, q, s)
         out.append(OutputEntry(model, provider, q, s, n_images, p, cx, cnt, mean, a["lo"], a["hi"], sd, figure,
                                status, ours.label if ours else None, tuple(sorted(a["runs"])),
