@@ -9,6 +9,7 @@ import streamlit as st
 from imagegen.core.catalog import PROVIDERS, status_label
 from ui import Context
 from ui import catalog_tables as tables
+from ui.calibration_panel import render_calibration, render_catalog_check
 from ui.overrides_form import render_overrides
 from ui.state import show_flashes
 
@@ -60,3 +61,5 @@ def render(ctx: Context, today: date) -> None:
                "prompt tokens not included. The Generate page's estimates and the planner use the same prices.")
 
     render_overrides(ctx, today)
+    render_calibration(ctx, today)
+    render_catalog_check(ctx, today)

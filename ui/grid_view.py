@@ -47,8 +47,10 @@ STATUS_TEXT = {"cancelled": "Cancelled before it was sent", "skipped": "Skipped 
 def cell_figures(row: dict) -> list[str]:
     """The labelled figures shown under a cell's image (latency, tokens, cost, file)."""
     simulated = bool(as_float(row.get("simulated")))
-    measured = "simulated" if simulated else "measured"
-    billed = "billed (simulated)" if simulated else "billed"
+    replayed = row.get("replayed_from") if isinstance(row.get("replayed_from"), str) else None
+    # A replayed answer is a copy of a recorded one: say where from, never "measured".
+    measured = replayed or ("simulated" if simulated else "measured")
+    billed = f"billed ({replayed})" if replayed else "billed (simulated)" if simulated else "billed"
     out = []
     latency = as_float(row.get("latency_s"))
     if latency is not None:

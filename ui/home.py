@@ -6,6 +6,7 @@ from datetime import date
 
 import streamlit as st
 
+from imagegen.execution.providers.sdk_vocabulary import catalog_freshness
 from ui import PROVIDER_LABELS, ROOT, Context, describe_settings, provider_lines
 
 PAGES = (
@@ -68,6 +69,13 @@ def render(ctx: Context) -> None:
         overrides = [p for p in ctx.catalog.prices if p.override]
         if overrides:
             st.caption(f"{len(overrides)} local price override(s) in use.")
+        if ctx.catalog.token_overrides:
+            st.caption(f"{len(ctx.catalog.token_overrides)} output-token figure(s) measured by us in use "
+                       "(`calibrate --adopt`).")
+        report = catalog_freshness(ctx.catalog, date.today())
+        icon = ":material/warning:" if report.needs_attention else ":material/check_circle:"
+        st.page_link("pages/5_Catalog.py", label=report.summary(), icon=icon,
+                     help="Details on the Catalog page (Catalog check), or `python -m imagegen catalog check`")
     st.subheader("Pages")
     for path, label, icon, what in PAGES:
         if (ROOT / path).exists():  # pages are added by different parts of the project

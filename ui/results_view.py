@@ -185,14 +185,17 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
     run_id = info["run_id"]
     simulated = bool(info.get("simulated"))
     ok = rows[rows["status"] == "ok"]
+    replayed = sorted({r for r in rows.get("replayed_from", pd.Series(dtype=object)).dropna() if r})
+    kind = "; ".join(replayed) if replayed else "simulated" if simulated else "measured"
     latency = ok.loc[ok["reused"] == 0, "latency_s"].median() if not ok.empty else float("nan")
     cost = Decimal(str(info.get("cost_usd") or 0))  # the store's exact running total of the run
     m = st.columns(5)
     m[0].metric("Cells × repeats", f"{len(rows):,}", help=f"{info['requests']} requested")
     m[1].metric("OK / failed", f"{len(ok)} / {int((rows['status'] == 'error').sum())}")
-    m[2].metric(f"Cost USD ({'simulated' if simulated else 'billed'})", f"{cost:.4f}",
+    m[2].metric(f"Cost USD ({'billed, ' + kind if replayed else 'simulated' if simulated else 'billed'})",
+                f"{cost:.4f}",
                 help=f"Estimate before sending: {info.get('estimate_min_usd')}–{info.get('estimate_max_usd')} USD")
-    m[3].metric(f"Median latency s ({'simulated' if simulated else 'measured'})",
+    m[3].metric(f"Median latency s ({kind})",
                 "—" if math.isnan(latency) else f"{latency:.2f}")
     m[4].metric("Status", str(info["status"]))
     c1, c2, c3 = st.columns([2, 1.2, 1.6], vertical_alignment="bottom")

@@ -20,7 +20,7 @@ from imagegen.errors import ImagegenError
 
 #: Modules that add subcommands (each has ``register(subparsers)``).
 COMMAND_MODULES = ("imagegen.cli", "imagegen.execution.simulator.cli", "imagegen.cli.runs", "imagegen.cli.quality",
-                   "imagegen.cli.calibrate", "imagegen.cli.catalog_cmd")
+                   "imagegen.cli.calibrate", "imagegen.cli.catalog_cmd", "imagegen.cli.recording")
 
 
 def format_usd(value: Decimal | str | None, places: int = 4) -> str:

@@ -31,10 +31,9 @@ HEADINGS = {
 def freshness_report(today: date):
     """The report for the packaged catalog and the installed SDK (what the CLI and the home page show)."""
     from imagegen.core.catalog import default_catalog
-    from imagegen.core.freshness import check_catalog
-    from imagegen.execution.providers.sdk_vocabulary import sdk_vocabulary
+    from imagegen.execution.providers.sdk_vocabulary import catalog_freshness
 
-    return check_catalog(default_catalog(), sdk_vocabulary(), today)
+    return catalog_freshness(default_catalog(), today)
 
 
 def cmd_catalog_check(args: argparse.Namespace) -> int:

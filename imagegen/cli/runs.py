@@ -75,7 +75,10 @@ def _print_summary(store: Store, run: GridRun) -> None:
     rows = store.results(summary.run_id)
     sim = " (simulated)" if summary.simulated else ""
     print()
-    if summary.simulated:
+    replayed = sorted({r for r in rows["replayed_from"].dropna() if r}) if "replayed_from" in rows else []
+    for label in replayed:
+        print(f"latency, tokens and cost below are {label}: a recording served by the simulator, not measured now")
+    if summary.simulated and not replayed:
         print("latency, tokens and cost below are SIMULATED (built-in simulator), not measured on a real service")
     header = f"{'cell':>4} {'rep':>3}  {'settings':<40} {'status':<9} {'latency s':>9} {'out tok':>7} {'cost':>9}"
     print(header)

@@ -28,6 +28,8 @@ class Generation:
     request_id: str | None = None
     ratelimit: dict[str, str] = field(default_factory=dict)
     simulated: bool = False
+    #: ``replayed from <run> (<date>, <provider>)`` when a simulator served it from a recording.
+    replayed_from: str | None = None
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,8 @@ ROW: tuple[Column, ...] = (
     _e("attempts", "r.attempts", int), _e("image_bytes", "i.bytes", int), _e("image_width", "i.width", int),
     _e("image_height", "i.height", int), _e("image_path", "i.path", doc="relative to the home directory"),
     _e("request_id", "r.request_id"), _e("simulated", "r.simulated", int, "0/1"), _e("created_at", "r.created_at"),
+    _e("replayed_from", "r.replayed_from",
+       doc="'replayed from <run> (<date>, <provider>)' when a simulator served it from a recording, else NULL"),
     _x("result_id", "r.result_id", int, "primary key of the result row (ratings refer to it)"),
     _x("run_name", "u.name"), _x("stream", "c.stream", int),
     _x("coords", "c.coords", doc="JSON object: axis name -> value for this cell"),
@@ -94,6 +96,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "cost_usd", "cost_text_input_usd", "cost_image_input_usd", "cost_image_output_usd", "cost_text_output_usd",
     "price_entry", "latency_s", "first_partial_s", "elapsed_s", "processing_ms", "partial_images_received",
     "attempts", "request_id", "simulated", "reused", "reused_from", "usage_json", "ratelimit_json", "created_at",
+    "replayed_from",
 )
 
 

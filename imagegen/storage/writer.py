@@ -121,6 +121,7 @@ def result_values(rec: ResultRecord, images: Sequence[StoredImage]) -> dict:
         "usage_json": _json_redacted(gen.usage) if gen and gen.usage is not None else None,
         "ratelimit_json": _json_redacted(gen.ratelimit) if gen and gen.ratelimit else None,
         "created_at": now_iso(),
+        "replayed_from": gen.replayed_from if gen else None,
     }
     assert tuple(values) == RESULT_COLUMNS, "result_values must fill exactly rows.RESULT_COLUMNS"
     return values

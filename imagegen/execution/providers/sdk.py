@@ -29,6 +29,7 @@ import httpx2
 import openai
 
 from imagegen.core.imagefile import sniff_format
+from imagegen.core.recording import REPLAY_HEADER
 from imagegen.core.request import ImageRequest
 from imagegen.core.results import Generation
 from imagegen.errors import ErrorKind, ProviderError
@@ -402,5 +403,6 @@ class SDKProvider:
             request_id=request_id_of(headers),
             ratelimit=ratelimit_headers(headers),
             simulated=self._simulated(headers),
+            replayed_from=headers.get(REPLAY_HEADER) or None,
             **streaming,
         )

@@ -8,11 +8,13 @@ output formats and parameters. :func:`sdk_vocabulary` reads them for ``imagegen.
 from __future__ import annotations
 
 import typing
+from datetime import date
 
 import openai
 from openai.types import image_edit_params, image_generate_params, image_model
 
-from imagegen.core.freshness import SdkVocabulary
+from imagegen.core.catalog import Catalog
+from imagegen.core.freshness import FreshnessReport, SdkVocabulary, check_catalog
 
 
 def _literals(tp) -> list[str]:
@@ -40,3 +42,8 @@ def sdk_vocabulary() -> SdkVocabulary:
     backgrounds = tuple(dict.fromkeys(_literals(gen.get("background"))))
     params = tuple(dict.fromkeys([*gen, *edit, "stream"]))
     return SdkVocabulary(openai.__version__, models, qualities, formats, params, backgrounds)
+
+
+def catalog_freshness(catalog: Catalog, today: date) -> FreshnessReport:
+    """``catalog check`` for ``catalog`` against the installed SDK on ``today`` (the CLI and the home page)."""
+    return check_catalog(catalog, sdk_vocabulary(), today)

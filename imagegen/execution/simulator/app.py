@@ -43,12 +43,14 @@ from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 from imagegen.core.catalog import Catalog, ModelSpec, default_catalog
+from imagegen.core.recording import REPLAY_HEADER
 from imagegen.core.request import ImageRequest, problems
 from imagegen.core.tokens import count_text_tokens, input_image_tokens, parse_size, request_output_tokens
 from imagegen.errors import ImagegenError
 from imagegen.execution.simulator import judge_route
 from imagegen.execution.simulator.config import FaultRule, SimulatorConfig, parse_fault
 from imagegen.execution.simulator.render import image_size, render
+from imagegen.execution.simulator.replay import Replay
 
 FAULT_HEADER = "x-simulator-fault"
 ROUTE_OPENAI = re.compile(r"^/v1/images/(?P<op>generations|edits)/?$")
@@ -190,9 +192,13 @@ def resolve_background(prompt: str, model: ModelSpec, output_format: str) -> str
 class SimulatorApp:
     """The Images API simulator as a pure handler (no sockets); thread-safe."""
 
-    def __init__(self, config: SimulatorConfig | Mapping | None = None, catalog: Catalog | None = None) -> None:
+    def __init__(self, config: SimulatorConfig | Mapping | None = None, catalog: Catalog | None = None, *,
+                 replay: Replay | None = None) -> None:
         self.config = SimulatorConfig.from_dict(config) if not isinstance(config, SimulatorConfig) else config
         self.catalog = catalog or default_catalog()
+        #: A recording to serve (``[simulator] replay = FILE``); None = answer from the profile only.
+        self.replay = replay if replay is not None else (
+            Replay.from_file(self.config.replay, self.config.replay_fallback) if self.config.replay else None)
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._rule_hits: dict[int, int] = {}
@@ -481,6 +487,9 @@ class SimulatorApp:
             raise _ApiError(400, self._moderation_payload(fault))
         if fault is not None and fault.kind in ("content_filter", "content_policy_violation") and fault.stage == "input":
             raise _ApiError(400, self._content_filter_payload(fault))
+        replayed = self._replay_answer(start, flavour, headers, req)
+        if replayed is not None:
+            return replayed
 
         quality = req.quality if req.quality != "auto" else resolve_quality(model, flavour)
         size = req.size if req.size != "auto" else resolve_size(req.prompt, model)
@@ -534,6 +543,47 @@ class SimulatorApp:
         base_headers["content-type"] = "application/json"
         base_headers["openai-processing-ms"] = str(max(1, round(latency * 1000)))
         return Reply(200, base_headers, body, ready_at=start + latency)
+
+    def _replay_answer(self, start: float, flavour: str, headers: dict[str, str], req: ImageRequest) -> Reply | None:
+        """The recorded answer of ``req`` when a recording is served (None: answer from the profile).
+
+        The recorded image bytes, usage and resolved settings come back as they were received, after the
+        recorded latency (times ``time_scale``); the ``x-imagegen-replayed`` header carries the label.
+        """
+        if self.replay is None:
+            return None
+        entry = self.replay.lookup(req)
+        if entry is None:
+            if self.replay.fallback == "profile":
+                return None
+            raise _ApiError(400, _openai_error(self.replay.missing_message(req), code="not_in_recording"))
+        rec = entry.response
+        latency = rec.latency_s * self.config.time_scale
+        out = self._common_headers(flavour, headers, start)
+        out.update({k: v for k, v in rec.headers.items() if k.startswith("x-ratelimit-")})
+        out[REPLAY_HEADER] = self.replay.label(entry)
+        if rec.processing_ms is not None:
+            out["openai-processing-ms"] = str(rec.processing_ms)
+        resolved = {k: v for k, v in (("background", rec.resolved_background), ("output_format", rec.output_format),
+                                      ("quality", rec.resolved_quality), ("size", rec.resolved_size)) if v is not None}
+        if req.stream:
+            # Partial images are not recorded: a streamed replay sends each final image, at the recorded time.
+            prefix = "image_generation" if req.operation == "generate" else "image_edit"
+            out["content-type"] = "text/event-stream; charset=utf-8"
+            count = len(rec.images)
+
+            def events() -> Iterator[tuple[float, bytes]]:
+                for i, im in enumerate(rec.images):
+                    data = {"type": f"{prefix}.completed", "b64_json": im.b64, "created_at": int(time.time()),
+                            **resolved, "usage": rec.usage}
+                    yield start + latency * (i + 1) / count, \
+                        f"event: {prefix}.completed\ndata: {json.dumps(data)}\n\n".encode()
+            return Reply(200, out, events=events(), ready_at=time.monotonic())
+        payload = {"created": int(time.time()), **resolved, "data": [{"b64_json": im.b64} for im in rec.images]}
+        if rec.usage is not None:
+            payload["usage"] = rec.usage
+        out["content-type"] = "application/json"
+        return Reply(200, out, json.dumps(payload).encode(), ready_at=start + latency)
 
     def _events(self, start: float, latency: float, req: ImageRequest, resolved: dict, usage: dict,
                 image, fault: FaultRule | None) -> Iterator[tuple[float, bytes]]:

@@ -25,9 +25,17 @@ def cmd_simulator(args: argparse.Namespace) -> int:
     deployments = _deployments(args.deployment, os.environ.get("IMAGEGEN_AZURE_DEPLOYMENTS", ""))
     if deployments:
         data["deployments"] = deployments
+    if args.replay:
+        data["replay"] = args.replay
+        data["replay_fallback"] = args.fallback
     config = SimulatorConfig.from_dict(data)
-    server = SimulatorServer((args.host, args.port), SimulatorApp(config))
+    app = SimulatorApp(config)  # a bad recording is refused here, before the port is opened
+    server = SimulatorServer((args.host, args.port), app)
     base = server.base_url
+    if app.replay is not None:
+        print(f"replaying {args.replay}: {app.replay.describe()}; not in the recording -> "
+              f"{'simulated from the profile' if args.fallback == 'profile' else 'HTTP 400 not_in_recording'}",
+              file=sys.stderr, flush=True)
     print(f"imagegen simulator on {base} (simulated answers; time_scale={config.time_scale:g}"
           f"{f', latency={config.fixed_latency_s:g}s' if config.fixed_latency_s is not None else ''})\n"
           f"  OpenAI:         OPENAI_BASE_URL={base}/v1 OPENAI_API_KEY=anything\n"
@@ -72,4 +80,8 @@ def register(sub) -> None:
     p.add_argument("--deployment", action="append", default=[], metavar="NAME=MODEL",
                    help="an Azure deployment the simulator serves, e.g. my-images=gpt-image-1.5 (repeatable; "
                         "IMAGEGEN_AZURE_DEPLOYMENTS is read too)")
+    p.add_argument("--replay", default=None, metavar="FILE",
+                   help="serve this recording (`recording export`): matching requests get the recorded answers")
+    p.add_argument("--fallback", choices=("error", "profile"), default="error",
+                   help="a request not in the recording: error (HTTP 400, default) or profile (simulate it)")
     p.set_defaults(func=cmd_simulator)

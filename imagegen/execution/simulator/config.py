@@ -206,6 +206,10 @@ class SimulatorTable(Strict):
     api_key: text(max_len=500, example="anything", what="text") | None = None
     rpm_limit: integer(1, 1_000_000, example=60, what="requests per minute") | None = None
     hang_s: number(0, 86400, lo_open=False, example="600", what="seconds") = 600.0
+    #: Serve this recording (``recording export``): matching requests get the recorded answers.
+    replay: text(max_len=4096, example="examples/recordings/demo-3-cells.json", what="a recording file") | None = None
+    #: A request not in the recording: "error" (HTTP 400 not_in_recording) or "profile" (simulate it).
+    replay_fallback: Literal["error", "profile"] = "error"
 
     @field_validator("deployments", mode="before")
     @classmethod
@@ -244,8 +248,13 @@ class SimulatorConfig:
     api_key: str | None = field(default=None, repr=False)
     rpm_limit: int | None = None
     hang_s: float = 600.0
+    replay: str | None = None
+    replay_fallback: str = "error"
 
     def __post_init__(self) -> None:
+        if self.replay_fallback not in ("error", "profile"):
+            raise ConfigError(f"[simulator] replay_fallback = {self.replay_fallback!r} is not allowed: error or "
+                              "profile. Fix: error (refuse requests not in the recording) or profile (simulate them).")
         object.__setattr__(self, "faults", tuple(FaultRule.from_value(f) for f in self.faults))
         deps = self.deployments
         if isinstance(deps, Mapping):
