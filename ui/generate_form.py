@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import streamlit as st
 
@@ -47,6 +48,7 @@ from ui.form import (
     split_prompts,
 )
 from ui.plain import md_escape
+from ui.replay_panel import render_replay
 from ui.state import generate as gen_state
 
 SEED_PROMPT = "F1レーサーを躍動感あるように描いて。"
@@ -386,9 +388,10 @@ def render_limits() -> None:
     c7.text_input("Run name (optional)", key="run_name", placeholder="e.g. quality x size, budget meeting")
 
 
-def render_simulator() -> dict:
-    """Simulator knobs (latency scale and an injected fault), saved in the spec's [simulator] table."""
-    with st.expander("Simulator settings (latency model, fault injection)", expanded=False):
+def render_simulator(home: Path | None = None) -> dict:
+    """Simulator knobs (latency scale, an injected fault, a recording to replay), saved in the spec's [simulator]."""
+    replay: dict = {}
+    with st.expander("Simulator settings (latency model, fault injection, replay)", expanded=False):
         c1, c2 = st.columns(2)
         c1.number_input("Time scale (1 = modelled latency)", min_value=0.0, max_value=100.0, step=0.1,
                         format="%.4f", key="sim_time_scale",
@@ -400,8 +403,10 @@ def render_simulator() -> dict:
                      help="Answer matching requests with this error, as the real API would")
         c4.text_input("…in prompts containing (empty = all)", key="sim_fault_match")
         c5.number_input("…this many times (0 = always)", min_value=0, max_value=1000, step=1, key="sim_fault_times")
+        if home is not None:
+            replay = render_replay(home)
     ss = gen_state.widgets
-    sim: dict = {}
+    sim: dict = dict(replay)
     if float(ss["sim_time_scale"]) != 1.0:
         sim["time_scale"] = float(ss["sim_time_scale"])
     if float(ss["sim_fixed_latency_s"]) > 0:
@@ -428,7 +433,7 @@ def render_form(ctx: Context) -> FormValues:
     render_limits()
     ss = gen_state.widgets
     uses_sim = ss["provider"] == "simulator" or "simulator" in _axes_now().get("provider", ())
-    simulator = render_simulator() if uses_sim else {}
+    simulator = render_simulator(ctx.home) if uses_sim else {}
     remember_form()
     return FormValues(
         prompts_text=ss["prompts"], provider=ss["provider"], model=ss.get("model") or "", axes=axes, params=params,

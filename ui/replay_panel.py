@@ -1,0 +1,41 @@
+"""Generate's simulator panel: load a recording for the simulator to replay (issue 12).
+
+An uploaded recording is validated, saved under ``<IMAGEGEN_HOME>/recordings/<sha>.json`` and named
+in the spec's ``[simulator]`` table (``replay``, ``replay_fallback``), so a saved spec replays the same
+file. Results it serves are labelled "replayed from <run> (<date>, <provider>)".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import streamlit as st
+
+from imagegen.core.recording import parse_recording
+from imagegen.errors import ImagegenError
+
+FALLBACK_LABELS = {"error": "refuse it (not in the recording)", "profile": "simulate it from the profile"}
+
+
+def render_replay(home: Path) -> dict:
+    """The uploader and the fallback choice; returns the ``[simulator]`` keys to add (empty = no replay)."""
+    upload = st.file_uploader("Replay a recording (`recording export`)", type=["json"], key="sim_replay_upload",
+                              help="Requests that match a recorded one get its images, usage and latency back")
+    if upload is None:
+        return {}
+    data = upload.getvalue()
+    try:
+        recording = parse_recording(data, where=upload.name)
+    except ImagegenError as exc:
+        st.error(str(exc))
+        return {}
+    path = Path(home) / "recordings" / f"{hashlib.sha256(data).hexdigest()[:16]}.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    fallback = st.radio("A request that is not in the recording:", list(FALLBACK_LABELS), horizontal=True,
+                        format_func=FALLBACK_LABELS.get, key="sim_replay_fallback")
+    runs = ", ".join(f"{r.run_id} ({r.provider}{', simulated' if r.simulated else ''})" for r in recording.runs)
+    st.caption(f"Replaying {len(recording.entries)} recorded answers from {runs}.")
+    return {"replay": str(path), "replay_fallback": fallback}
