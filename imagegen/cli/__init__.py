@@ -75,6 +75,7 @@ def _with_configured_deployments(spec):
 
 def local_catalog(home=None):
     """The catalog with this data dir's local price and token overrides applied (as the dashboard uses it)."""
+    from imagegen.core.catalog import default_catalog
     from imagegen.core.overrides import apply_overrides
     from imagegen.core.token_overrides import apply_token_overrides
     from imagegen.storage.store import default_home
@@ -84,7 +85,6 @@ def local_catalog(home=None):
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    from imagegen.core.catalog import default_catalog
     from imagegen.core.grid import estimate_grid, load_spec
     from imagegen.execution.runner import check_simulator
 
