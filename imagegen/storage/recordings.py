@@ -2,13 +2,12 @@
 
 Only successful, non-reused generations are recorded (a reused result is another run's answer; an
 edit's input images are not kept by the store, so edits cannot be replayed and are refused).
-Headers and error texts are scrubbed of anything that looks like a key before they are written.
+Headers and request ids pass through the shared redaction function (``imagegen.redaction``) first.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -27,19 +26,12 @@ from imagegen.core.recording import (
     match_params,
 )
 from imagegen.core.request import ImageRequest
-
-# Until the shared redaction function is on main everywhere, scrub the obvious key shapes here too.
-_KEYISH = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+\S+|(?<!req_)\b[A-Fa-f0-9]{32,}\b)")
+from imagegen.redaction import redact
 
 
 def scrub(text: str) -> str:
-    """``text`` with anything key-like replaced (the shared ``imagegen.redaction`` when available)."""
-    try:
-        from imagegen.redaction import redact  # type: ignore[import-not-found]
-    except ImportError:
-        redact = None
-    out = redact(text) if redact is not None else text
-    return _KEYISH.sub("[redacted]", out)
+    """``text`` with every registered key and anything key-shaped removed (the shared redaction function)."""
+    return redact(text)
 
 
 def _none(value):
