@@ -5,13 +5,15 @@ and the fix. Callers catch :class:`ImagegenError` (or one branch of it) and show
 
     ImagegenError                  everything below; catch this to show any project error
     ├── CatalogError               a catalog data file is missing or invalid (file, key, fix)
-    │   └── OverrideError          a local price override is invalid (file, key, fix)
+    │   ├── OverrideError          a local price override is invalid (file, key, fix)
+    │   └── TokenOverrideError     a local token override or calibration file is invalid or refused
     ├── ConfigError                a setting is missing or wrong (names the variable to set)
     ├── SpecError                  a grid spec file cannot be read or has an unknown key
     ├── InvalidRequest             a request the model/provider refuses; before anything is sent
     │                              (``problems``: one :class:`Problem` per reason)
     ├── BudgetExceeded             an estimate or reservation would pass the budget cap
     ├── StoreError                 the SQLite history, a migration or an image file failed
+    ├── RecordingError             a recording file is malformed, or a request is not in it
     ├── PlanError                  a budget plan, plan link or plan CSV cannot be used
     ├── QualityError               runs that cannot be compared for quality (none, simulated with real)
     ├── RankingError               votes that cannot be ranked (unknown outcome, a setting against itself)
@@ -76,6 +78,14 @@ class CatalogError(ImagegenError):
 
 class OverrideError(CatalogError):
     """A local price override is invalid (names the file, the key and the fix)."""
+
+
+class TokenOverrideError(CatalogError):
+    """A local token override or a calibration file is invalid, or from another catalog version."""
+
+
+class RecordingError(ImagegenError):
+    """A recording file is malformed, or a request is not in it (the message names the fix)."""
 
 
 class ConfigError(ImagegenError):

@@ -32,7 +32,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from imagegen.core.request import ImageRequest
-from imagegen.errors import ImagegenError
+from imagegen.errors import RecordingError
 
 FORMAT = "imagegen-recording"
 FORMAT_VERSION = 1
@@ -45,9 +45,6 @@ REPLAY_HEADER = "x-imagegen-replayed"
 _BOOL = {"stream"}
 _INT = {"n", "partial_images", "output_compression"}
 
-
-class RecordingError(ImagegenError):
-    """A recording file is malformed, or a request is not in it (the message names the fix)."""
 
 
 class _Strict(BaseModel):

@@ -38,13 +38,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from imagegen.core.catalog import PROVIDERS, Catalog
-from imagegen.errors import CatalogError
+from imagegen.errors import TokenOverrideError
 
 TOKEN_OVERRIDES_FILE = "token_overrides.toml"
 
-
-class TokenOverrideError(CatalogError):
-    """A local token override is invalid (names the file, the key and the fix)."""
 
 
 class TokenOverride(BaseModel):
