@@ -18,8 +18,8 @@ REDACTED = "[REDACTED]"
 MIN_SECRET_CHARS = 8
 
 _PATTERNS = [
-    # OpenAI keys: sk-..., sk-proj-..., sk-svcacct-... (and the simulator's sk-simulator-0000)
-    re.compile(r"\bsk-[A-Za-z0-9_\-]{4,}"),
+    # OpenAI keys: sk-..., sk-proj-..., sk-svcacct-..., even glued to other text ("task-force" has no digit)
+    re.compile(r"sk-(?=[A-Za-z0-9_\-]*[0-9])[A-Za-z0-9_\-]{12,}"),
     # Authorization: Bearer <token> (any token, any case)
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=\-]{6,}"),
     # JSON web tokens (AD / Entra ID tokens)
@@ -67,11 +67,11 @@ def redact(text: object, secrets: Iterable[str] = ()) -> str:
     for secret in known:  # longest first: a key that contains another is removed whole
         if secret in out:
             out = out.replace(secret, REDACTED)
-    out = _PAIR.sub(lambda m: m.group(0) if m.group("value") == REDACTED or m.group("value").startswith("[")
-                    else f"{m.group('name')}{m.group('sep')}{REDACTED}", out)
     for pattern in _PATTERNS:
         out = pattern.sub(REDACTED, out)
-    return out
+    # after the shapes, so "authorization: [REDACTED]" (a Bearer token already gone) is left alone
+    return _PAIR.sub(lambda m: m.group(0) if m.group("value").startswith("[")
+                     else f"{m.group('name')}{m.group('sep')}{REDACTED}", out)
 
 
 def redact_optional(text: str | None) -> str | None:

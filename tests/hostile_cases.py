@@ -9,11 +9,15 @@ none of: the run's events and summary, its CSV/JSON export, the SQLite files.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from bench.reliability_cases import CaseResult
 from imagegen.execution.providers.openai_api import OpenAIProvider
 from imagegen.execution.retry import Backoff
 from imagegen.execution.runner import GridRun
@@ -51,20 +55,6 @@ concurrency = 2
 timeout_s = {TIMEOUT_S}
 max_attempts = 2
 """
-
-
-@dataclass
-class CaseResult:
-    """One case: held or not, and every problem found."""
-
-    group: str
-    name: str
-    problems: list[str] = field(default_factory=list)
-    wall_s: float = 0.0
-
-    @property
-    def held(self) -> bool:
-        return not self.problems
 
 
 def key_places(home: Path, keys: tuple[str, ...]) -> list[str]:
@@ -196,3 +186,59 @@ def all_cases(home: Path) -> list[CaseResult]:
     finally:
         hostile.stop(server)
     return out
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli_case(tmp: Path) -> CaseResult:
+    """One grid of every mode through ``python -m imagegen run``, then ``export``: exit 1, each cell as its
+    mode expects, the key in none of stdout, stderr, the SQLite files, the CSV or JSON export."""
+    result = CaseResult("hostile endpoint (CLI)", "every mode in one grid via `python -m imagegen run` + export")
+    t0 = time.perf_counter()
+    server = hostile.start()
+    try:
+        modes = [m for m in hostile.MODES if m != "truncated_jpeg"]  # that one needs a jpeg spec
+        prompts = ["a red fox, good"] + [f"mode:{m} x" for m in modes]
+        spec = tmp / "all.toml"
+        spec.write_text(
+            'name = "every hostile mode"\nprovider = "compatible"\nmodel = "gpt-image-1-mini"\n'
+            f"prompts = {json.dumps(prompts)}\n"
+            '[params]\nsize = "1024x1024"\nquality = "low"\n'
+            f"[limits]\nconcurrency = 12\ntimeout_s = {TIMEOUT_S}\nmax_attempts = 2\n", encoding="utf-8")
+        home = tmp / "cli-home"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_OPENAI", "OPENAI_"))}
+        env.update({"IMAGEGEN_HOME": str(home), "IMAGEGEN_PROVIDER": "compatible", "PYTHONPATH": str(ROOT),
+                    "OPENAI_BASE_URL": f"{server.base_url}/v1", "OPENAI_API_KEY": OPENAI_KEY})
+        run = subprocess.run([sys.executable, "-m", "imagegen", "run", str(spec), "--yes"], cwd=tmp, env=env,
+                             capture_output=True, text=True, timeout=180)
+        if run.returncode == 2 and "--yes" in run.stderr:  # a CLI without the confirmation flag
+            run = subprocess.run([sys.executable, "-m", "imagegen", "run", str(spec)], cwd=tmp, env=env,
+                                 capture_output=True, text=True, timeout=180)
+        exports = [subprocess.run([sys.executable, "-m", "imagegen", "export", "latest", "--format", fmt], cwd=tmp,
+                                  env=env, capture_output=True, text=True, timeout=60) for fmt in ("csv", "json")]
+    finally:
+        hostile.stop(server)
+    if run.returncode != 1:
+        result.problems.append(f"exit {run.returncode}, not 1: {run.stderr[-500:]}")
+    for label, text in (("stdout", run.stdout), ("stderr", run.stderr), ("the CSV export", exports[0].stdout),
+                        ("the JSON export", exports[1].stdout), ("export stderr", exports[0].stderr + exports[1].stderr)):
+        if OPENAI_KEY in text:
+            result.problems.append(f"the key is in {label}")
+    result.problems += key_places(home, (OPENAI_KEY,))
+    try:
+        rows = {r["prompt"]: r for r in json.loads(exports[1].stdout)}
+    except ValueError:
+        result.problems.append(f"the JSON export is not JSON: {exports[1].stderr[-300:]}")
+        return result
+    if rows.get("a red fox, good", {}).get("status") != "ok":
+        result.problems.append("the good cell is not ok")
+    for m in modes:
+        row = rows.get(f"mode:{m} x")
+        if row is None:
+            result.problems.append(f"{m}: no row")
+        elif (row["status"] == "ok") != hostile.MODES[m][1]:
+            result.problems.append(f"{m}: recorded {row['status']} ({row['error_kind']})")
+    result.wall_s = time.perf_counter() - t0
+    result.figures = {"cells": str(len(rows)), "wall": f"{result.wall_s:.1f} s"}
+    return result

@@ -6,11 +6,7 @@ same cases make the README's reliability table (``python bench/reliability.py``)
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -63,38 +59,8 @@ def test_the_cases_can_fail(tmp_path):
 def test_cli_run_against_every_mode_prints_and_stores_no_key(tmp_path):
     """One grid of every mode through ``python -m imagegen run``: exit 1, bad cells failed, good cells ok,
     the key in none of stdout, stderr, the SQLite files, the CSV or JSON export."""
-    server = hostile.start()
-    try:
-        modes = [m for m in hostile.MODES if m != "truncated_jpeg"]  # that one needs a jpeg spec
-        prompts = ["a red fox, good"] + [f"mode:{m} x" for m in modes]
-        spec = tmp_path / "all.toml"
-        spec.write_text(
-            'name = "every hostile mode"\nprovider = "compatible"\nmodel = "gpt-image-1-mini"\n'
-            f"prompts = {json.dumps(prompts)}\n"
-            '[params]\nsize = "1024x1024"\nquality = "low"\n'
-            f"[limits]\nconcurrency = 12\ntimeout_s = {hc.TIMEOUT_S}\nmax_attempts = 2\n", encoding="utf-8")
-        home = tmp_path / "home"
-        env = {**os.environ, "IMAGEGEN_HOME": str(home), "IMAGEGEN_PROVIDER": "compatible",
-               "OPENAI_BASE_URL": f"{server.base_url}/v1", "OPENAI_API_KEY": hc.OPENAI_KEY,
-               "PYTHONPATH": str(ROOT)}
-        env.pop("AZURE_OPENAI_API_IMAGE_KEY", None)
-        run = subprocess.run([sys.executable, "-m", "imagegen", "run", str(spec)], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=120)
-        assert run.returncode == 1, run.stderr[-2000:]
-        exports = [subprocess.run([sys.executable, "-m", "imagegen", "export", "latest", "--format", fmt],
-                                  cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
-                   for fmt in ("csv", "json")]
-        rows = json.loads(exports[1].stdout)
-    finally:
-        hostile.stop(server)
-    for text in (run.stdout, run.stderr, *(e.stdout for e in exports), *(e.stderr for e in exports)):
-        assert hc.OPENAI_KEY not in text
-    assert hc.key_places(home, (hc.OPENAI_KEY,)) == []
-    by_prompt = {r["prompt"]: r for r in rows}
-    assert by_prompt["a red fox, good"]["status"] == "ok"
-    for m in modes:
-        row = by_prompt[f"mode:{m} x"]
-        assert (row["status"] == "ok") == hostile.MODES[m][1], (m, row["status"], row["error_message"])
+    result = hc.cli_case(tmp_path)
+    assert result.held, result.problems
 
 
 # -- pages ---------------------------------------------------------------------------------------
@@ -165,3 +131,44 @@ def test_pages_draw_a_placeholder_for_missing_or_damaged_images(app_env):
     at.multiselect(key="res_compare").set_value(list(rows["result_id"].astype(int))[1:3]).run()
     assert not at.exception, at.exception
     assert len([w for w in at.warning if str(w.value).startswith("Image unavailable")]) == 5
+
+
+def test_an_unexpected_exception_in_one_cell_is_that_cells_error(monkeypatch, tmp_path):
+    """A bug while pricing one cell: that cell is an `internal` error charged at its reservation; the grid goes on."""
+    from imagegen.execution import runner as runner_module
+
+    real = runner_module.billed_cost
+
+    def flaky(usage, req, *args, **kwargs):
+        if "boom" in req.prompt:
+            raise RuntimeError(f"pricing blew up near {hc.OPENAI_KEY}")
+        return real(usage, req, *args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "billed_cost", flaky)
+    spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("a fox", "boom"), name="one bug",
+                    params={"size": "1024x1024", "quality": "low"}, limits=Limits(concurrency=2))
+    store = Store(tmp_path)
+    summary = GridRun(spec, provider=make_simulator_provider({"time_scale": 0}), store=store).run()
+    assert summary.status == "finished" and summary.ok == 1 and summary.errors == 1
+    bad = store.results(summary.run_id).set_index("prompt").loc["boom"]
+    assert bad["error_kind"] == "internal" and "RuntimeError" in bad["error_message"]
+    assert hc.OPENAI_KEY not in bad["error_message"] and float(bad["cost_usd"]) > 0
+
+
+@pytest.mark.parametrize("env", [
+    {"OPENAI_API_KEY": "https://api.openai.com/v1", "OPENAI_BASE_URL": hc.OPENAI_KEY},
+    {"AZURE_OPENAI_API_IMAGE_KEY": "https://res.openai.azure.com/", "AZURE_OPENAI_API_IMAGE_ENDPOINT": hc.AZURE_KEY,
+     "AZURE_OPENAI_API_IMAGE_MODEL": "gpt-image-1.5"},
+    {"AZURE_OPENAI_API_IMAGE_KEY": hc.AZURE_KEY, "AZURE_OPENAI_BASE_URL": "test-key-not-real-but-secret-42"},
+])
+def test_a_key_and_url_swapped_in_the_environment_are_never_echoed(env, tmp_path):
+    from imagegen.errors import ConfigError
+    from imagegen.execution.settings import load_settings
+
+    with pytest.raises(ConfigError) as info:
+        load_settings(env=env, dotenv_path=tmp_path / "absent.env")
+    message = str(info.value)
+    for value in env.values():
+        if not value.startswith("https://") and value != "gpt-image-1.5":
+            assert value not in message, message
+    assert "is not a URL" in message and "Fix:" in message
