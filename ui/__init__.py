@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -28,10 +29,12 @@ from imagegen.core.catalog import Catalog, default_catalog
 from imagegen.core.overrides import load_overrides
 from imagegen.core.token_overrides import load_token_overrides
 from imagegen.errors import CatalogError, ConfigError, ImagegenError, StoreError
-from imagegen.execution.providers import Provider, make_provider, make_simulator_provider
 from imagegen.execution.settings import Settings, load_settings
 from imagegen.execution.simulator import SimulatorConfig
 from imagegen.storage.store import Store
+
+if TYPE_CHECKING:
+    from imagegen.execution.providers import Provider
 from ui import state
 from ui.plain import md_escape
 
@@ -146,6 +149,9 @@ def make_provider_factory(settings: Settings) -> Callable[..., Provider]:
     """
 
     def factory(name: str | None = None, simulator: dict | None = None) -> Provider:
+        # The providers import the openai SDK (~0.5 s): only a page that builds one pays for it.
+        from imagegen.execution.providers import make_provider, make_simulator_provider
+
         name = name or settings.provider
         config = simulator_config(simulator)
         if name == "simulator":

@@ -1,0 +1,139 @@
+"""Every page in a real browser (Playwright + Debian Chromium) over a history of 100,000 results.
+
+    python bench/bench_pages.py                  # 100,000 results, 3 rounds; exit 1 when a target is missed
+    python bench/bench_pages.py --rows 20000 --rounds 2
+
+Starts ``streamlit run dashboard.py`` on a free port against a throw-away ``IMAGEGEN_HOME`` filled
+by ``bench_analytics.fill`` (real runs and cells, results written in bulk), then, per page, times
+from ``page.goto`` until the script is idle (``stApp[data-test-script-state=notRunning]`` after the
+page's title is drawn) **and** every plotly chart has been drawn in the browser (``.main-svg`` in
+each ``stPlotlyChart``). "first" is the first visit of a page after the server started (cold
+imports and caches); "repeat" is the median of the later visits (each ``goto`` is a new session,
+as a reload is). Targets: every page < 1 s on a repeat visit; Analytics < 2 s on a first visit.
+Figures are measured wall times on this machine; the results themselves are simulated rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+PAGES = {"Home": "", "Generate": "Generate", "Results": "Results", "Analytics": "Analytics", "Planner": "Planner"}
+TITLES = {"Home": "Image model", "Generate": "Generate", "Results": "Results", "Analytics": "Analytics",
+          "Planner": "Budget planner"}
+REPEAT_TARGET_S = 1.0
+ANALYTICS_FIRST_TARGET_S = 2.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_ok(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+def fill_home(home: Path, rows: int) -> None:
+    from bench.bench_analytics import fill
+    from imagegen.storage.store import Store
+
+    store = Store(home)
+    t0 = time.perf_counter()
+    fill(store, rows)
+    store.close()
+    print(f"filled {rows:,} results in {time.perf_counter() - t0:.1f} s ({home})")
+
+
+def visit(page, url: str, title: str, timeout_ms: int = 60_000) -> float:
+    """Seconds from navigation until the script is idle and every chart is drawn."""
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    page.get_by_role("heading", name=title).first.wait_for(timeout=timeout_ms)
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached",
+                                                                                         timeout=timeout_ms)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
+        ".every(c => c.querySelector('.main-svg'))", timeout=timeout_ms)
+    return time.perf_counter() - t0
+
+
+def measure(base: str, rounds: int) -> dict[str, list[float]]:
+    from playwright.sync_api import sync_playwright
+
+    times: dict[str, list[float]] = {name: [] for name in PAGES}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                                     "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1440, "height": 1400})
+        for _ in range(rounds):
+            for name, path in PAGES.items():
+                times[name].append(visit(page, f"{base}/{path}", TITLES[name]))
+        browser.close()
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3, help="visits per page (the first is the first visit)")
+    parser.add_argument("--home", help="use (and keep) this data directory")
+    args = parser.parse_args(argv)
+    tmp = None
+    home = Path(args.home) if args.home else None
+    if home is None:
+        tmp = tempfile.TemporaryDirectory(prefix="imagegen-pages-")
+        home = Path(tmp.name)
+    if not (home / "imagegen.db").exists():
+        fill_home(home, args.rows)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_", "IMAGEGEN_"))}
+    env.update(IMAGEGEN_HOME=str(home), IMAGEGEN_DOTENV=str(home / "none.env"))
+    port = _free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
+           "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ok = True
+    try:
+        _wait_ok(f"http://127.0.0.1:{port}/_stcore/health")
+        times = measure(f"http://127.0.0.1:{port}", max(2, args.rounds))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if tmp is not None:
+            tmp.cleanup()
+    print(f"{'page':<10} {'first visit':>12} {'repeat visit':>13}   (seconds, navigation -> script idle + charts drawn)")
+    for name, values in times.items():
+        first, repeat = values[0], statistics.median(values[1:])
+        miss = repeat >= REPEAT_TARGET_S or (name == "Analytics" and first >= ANALYTICS_FIRST_TARGET_S)
+        ok &= not miss
+        print(f"{name:<10} {first:>12.2f} {repeat:>13.2f}   {'MISSED' if miss else 'ok'}")
+    print(f"targets: repeat < {REPEAT_TARGET_S} s on every page; Analytics first < {ANALYTICS_FIRST_TARGET_S} s")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          "(the targets assume a quiet machine)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
