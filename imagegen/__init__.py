@@ -4,14 +4,16 @@ The library behind the dashboard and ``python -m imagegen``; it never imports St
 Layers, lowest first (each imports only from those below it; ``lint-imports`` enforces this with
 the contracts in ``pyproject.toml``):
 
-- ``errors``: the project's exception hierarchy;
+- ``errors``: the project's exception hierarchy (drawn in its docstring) and ``ErrorKind``;
 - ``core``: the catalog as validated data, token tables, request validation, estimates, price
   overrides, grid specs and axes;
-- ``storage``: the SQLite history and its migrations;
+- ``storage``: the SQLite history (``store`` over ``db``, ``writer``, ``reader``, ``files``; ``rows``
+  defines the result row once), its migrations and the votes;
 - ``execution``: settings, providers over the openai SDK, the simulator, rate limits, retries, runs;
 - ``insight``: analytics, charts, the planner, code snippets, grid layout and image (beside
   ``execution``; neither imports the other);
-- ``cli``: ``python -m imagegen``.
+- ``cli`` and ``facade``: the two doors, ``python -m imagegen`` and the dashboard's pages (which
+  import only ``ui`` and ``imagegen.facade``).
 
 The names below are the stable entry points, imported on first use; heavier modules (SDK, pandas,
 plotly, the tokenizer) load only where they are used.

@@ -6,8 +6,8 @@
   ``openai-processing-ms``, ``x-ratelimit-*``) next to the parsed body.
 * ``b64_json`` is decoded to the original bytes and never re-encoded (re-encoding loses the
   format and the C2PA provenance data).
-* Every SDK exception and stream error becomes a :class:`ProviderError` with a ``kind`` from
-  ``ERROR_KINDS`` and a message a user can act on.
+* Every SDK exception and stream error becomes a :class:`ProviderError` whose ``kind`` is an
+  :class:`imagegen.errors.ErrorKind`, with a message a user can act on.
 """
 
 from __future__ import annotations
