@@ -2,6 +2,7 @@
 compare, enlarge, view code, original-bytes download, budget and confirmation, save and load a spec."""
 
 import json
+import re
 import time
 import tomllib
 from datetime import date
@@ -267,6 +268,22 @@ def test_loading_a_bad_spec_names_the_problem(app_env):
     at.file_uploader(key="spec_upload").set_value(("bad.toml", b'model = "x"\nprompts = ["p"]\ncolour = 1\n',
                                                    "application/toml")).run()
     assert any("bad.toml: colour is an unknown key" in e and "Fix:" in e for e in texts(at.error))
+
+
+@pytest.mark.parametrize("case", ["non-UTF-8 file", "rpm = nan", "1024X1024", "operation = 'edit'", "n = [1, 1.0]",
+                                  "ESC in a prompt", "[simulator] wrong type", "simulator = 1"])
+def test_the_upload_shows_the_same_messages_as_the_cli(app_env, case):
+    """The dashboard's spec upload runs the CLI's checks: the same message, nothing loaded."""
+    from tests.test_spec_input import BAD_SPECS
+
+    body, needle = next((b, n) for c, b, n in BAD_SPECS if c == case)
+    raw = body if isinstance(body, bytes) else body.encode("utf-8")
+    at = open_app(PAGE)
+    before = at.session_state["prompts"]
+    at.file_uploader(key="spec_upload").set_value(("bad.toml", raw, "application/toml")).run()
+    errors = [re.sub(r"\\(.)", r"\1", e) for e in texts(at.error)]  # shown markdown-escaped (plain text)
+    assert any(needle in e and "bad.toml" in e and "Fix:" in e for e in errors), errors
+    assert not at.exception and at.session_state["prompts"] == before
 
 
 # -- the form's pure helpers -------------------------------------------------------------------------
