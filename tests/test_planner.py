@@ -230,11 +230,19 @@ def test_url_round_trip_property(name, images, tokens):
     ({"s0": "a"}, "has no line"),
     ({"s0": "a!gpt-image-1.5~low~1024x1024~1~d", "fxd": "yesterday"}, "not a date"),
     ({"s0": "a!gpt-image-1.5~low~1024x1024~1~d", "q": "9~1"}, "rpm~deployments~n~batch~hours"),
+    ({"s0": "a!gpt-image-1.5~low~1024X1024~1~d"}, 'URL parameter s0: size = "1024X1024" is not in the canonical form'),
+    ({"s0": "a!gpt-image-1.5~low~1024x1024~nan~d"}, "URL parameter s0: images = nan is not allowed"),
+    ({"s0": "a!gpt-image-1.5~low~1024x1024~lots~d"}, 'images = "lots" is text, not a number of images'),
+    ({"s0": "a!gpt-image-1.5~low~1024x1024~1~d~2.5"}, "prompt_tokens = 2.5 is a float"),
+    ({"s0": "a!gpt-image-1.5~low~1024x1024~1~d~50~azur"}, 'provider = "azur" is not allowed: one of openai, azure '
+                                                           '(did you mean "azure"?)'),
+    ({"s0": "a!gpt-image-1.5~low~1024x1024~1~d", "q": "9~1~11~1000~24"}, "URL parameter q: images_per_request = 11"),
+    ({"s0": "a!gpt-image-1.5~low~1024x1024~1~d", "q": "inf~1~1~1000~24"}, "URL parameter q: rpm = inf is not allowed"),
 ])
 def test_broken_links_say_what_is_wrong(params, message):
     with pytest.raises(PlanError) as exc:
         planner.from_query(params)
-    assert message in str(exc.value)
+    assert message in str(exc.value) and "Fix:" in str(exc.value)
 
 
 def test_no_plan_in_the_url_gives_none():

@@ -147,11 +147,30 @@ def _range_text(lo, hi, lo_open: bool) -> str:
     return low if hi is None else f"{low} and <= {_plain(hi)}"
 
 
-def integer(lo: int | None, hi: int | None, example: int = 1, what: str = "an integer") -> Any:
-    """An integer field within ``lo..hi`` (None: unbounded): floats (even ``2.0``), booleans and text are refused."""
+def _from_text(value: object, whole: bool) -> object:
+    """Text from a URL or CSV cell as the number it spells (left as it is when it spells none)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        num = Decimal(value.strip().replace(",", "").replace("_", ""))
+    except InvalidOperation:
+        return value
+    if whole and num.is_finite() and num == num.to_integral_value() and "." not in value and "e" not in value.lower():
+        return int(num)
+    return num
+
+
+def integer(lo: int | None, hi: int | None, example: int = 1, what: str = "an integer", *,
+            from_text: bool = False) -> Any:
+    """An integer field within ``lo..hi`` (None: unbounded): floats (even ``2.0``), booleans and text are refused.
+
+    ``from_text``: the value comes from a URL or CSV, so text spelling a whole number (``"50"``) is read.
+    """
     allowed = f"{what} {lo}..{hi}" if lo is not None and hi is not None else what
 
     def check(value: object) -> int:
+        if from_text:
+            value = _from_text(value, whole=True)
         if isinstance(value, bool):
             raise refuse(f"= {show(value)} is a boolean, not {allowed}", f"write a whole number such as {example}")
         if isinstance(value, int):
@@ -166,11 +185,16 @@ def integer(lo: int | None, hi: int | None, example: int = 1, what: str = "an in
 
 
 def number(lo: float, hi: float | None, *, lo_open: bool = True, example: str = "1", what: str = "a number",
-           as_decimal: bool = False) -> Any:
-    """A finite number (TOML int or float) in the range; booleans, text, ``nan`` and ``inf`` are refused."""
+           as_decimal: bool = False, from_text: bool = False) -> Any:
+    """A finite number (TOML int or float) in the range; booleans, text, ``nan`` and ``inf`` are refused.
+
+    ``from_text``: the value comes from a URL or CSV, so text spelling a number (``"12.5"``) is read.
+    """
     allowed = f"{what}, finite, {_range_text(lo, hi, lo_open)}"
 
     def check(value: object):
+        if from_text:
+            value = _from_text(value, whole=False)
         num = _number(value)
         if num is None:
             raise refuse(f"= {show(value)} is {type_name(value)}, not {allowed}", f"write a number such as {example}")

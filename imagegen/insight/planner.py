@@ -32,6 +32,8 @@ import pandas as pd
 from imagegen.core.catalog import PROVIDERS, Catalog
 from imagegen.core.pricing import Usage, auto_candidates, cost_of, expected_output_tokens
 from imagegen.core.request import ImageRequest, problems
+from imagegen.core.specmodel import Size
+from imagegen.core.validation import Strict, check, integer, number, one_of, text
 from imagegen.errors import PlanError
 
 SOURCES = ("documented", "measured")
@@ -74,6 +76,35 @@ def _int(value, what: str, *, minimum: int = 0) -> int:
     if i < minimum:
         raise PlanError(f"{what} = {value!r} is below {minimum}. Fix: use {minimum} or more.")
     return i
+
+
+class LineFields(Strict):
+    """One plan line as it arrives in a shared link or a plan CSV (text), in the shared validation style."""
+
+    model: text(max_len=200, example="gpt-image-1.5", what="a model id")
+    quality: text(max_len=50, example="low", what="a quality")
+    size: Size
+    images: number(0, None, lo_open=False, example="1000", what="a number of images", as_decimal=True, from_text=True)
+    per: one_of(PER)
+    prompt_tokens: integer(0, 1_000_000, example=DEFAULT_PROMPT_TOKENS, what="a whole number of prompt tokens",
+                           from_text=True) = DEFAULT_PROMPT_TOKENS
+    provider: one_of(PROVIDERS, "pick openai or azure (budgets use a real provider's prices)") = "openai"
+
+    def line(self) -> PlanLine:
+        return PlanLine(**self.model_dump())
+
+
+class QuotaFields(Strict):
+    """A quota as it arrives in a shared link (``q``) or a plan CSV."""
+
+    rpm: number(0, 1_000_000, example="9", what="requests per minute", as_decimal=True, from_text=True)
+    deployments: integer(1, 10_000, example=1, what="deployments", from_text=True)
+    images_per_request: integer(1, 10, example=1, what="images per request (n)", from_text=True)
+    batch_images: integer(1, 10**9, example=1000, what="a batch size", from_text=True)
+    hours_per_day: number(0, 24, example="24", what="hours per day", as_decimal=True, from_text=True)
+
+    def quota(self) -> Quota:
+        return Quota(**self.model_dump())
 
 
 @dataclass(frozen=True)
@@ -567,10 +598,12 @@ def _decode_line(text: str, where: str) -> PlanLine:
     if per not in ("d", "m"):
         raise PlanError(f"URL parameter {where}: per = {per!r} in {text!r}; expected d (day) or m (month). "
                         "Fix: copy the whole link again.")
-    return PlanLine(model=model, quality=quality, size=size, images=_decimal(images, f"{where}: images"),
-                    per="day" if per == "d" else "month",
-                    prompt_tokens=_int(parts[5], f"{where}: prompt tokens") if len(parts) > 5 else DEFAULT_PROMPT_TOKENS,
-                    provider=parts[6] if len(parts) > 6 else "openai")
+    fields = {"model": model, "quality": quality, "size": size, "images": images, "per": "day" if per == "d" else "month"}
+    if len(parts) > 5:
+        fields["prompt_tokens"] = parts[5]
+    if len(parts) > 6:
+        fields["provider"] = parts[6]
+    return check(LineFields, fields, f"URL parameter {where}", PlanError).line()
 
 
 def from_query(params: Mapping[str, object], today: date | None = None) -> BudgetPlan | None:
@@ -609,9 +642,7 @@ def from_query(params: Mapping[str, object], today: date | None = None) -> Budge
         if len(parts) != 5:
             raise PlanError(f"URL parameter q = {p['q']!r}; expected rpm~deployments~n~batch~hours. "
                             "Fix: copy the whole link again.")
-        quota = Quota(rpm=_decimal(parts[0], "q: rpm", positive=True), deployments=_int(parts[1], "q: deployments"),
-                      images_per_request=_int(parts[2], "q: n"), batch_images=_int(parts[3], "q: batch"),
-                      hours_per_day=_decimal(parts[4], "q: hours", positive=True))
+        quota = check(QuotaFields, dict(zip(QuotaFields.model_fields, parts)), "URL parameter q", PlanError).quota()
     return BudgetPlan(
         scenarios=tuple(scenarios),
         jpy_per_usd=_decimal(p.get("fx", EXAMPLE_JPY_PER_USD), "URL parameter fx (JPY per USD)", positive=True),
@@ -677,10 +708,7 @@ def from_csv(text: str) -> BudgetPlan:
         if name not in lines:
             order.append(name)
             lines[name] = []
-        lines[name].append(PlanLine(
-            model=row["model"], quality=row["quality"], size=row["size"],
-            images=_decimal(row["images"], f"{where}: images"), per=row["per"],
-            prompt_tokens=_int(row["prompt_tokens"], f"{where}: prompt_tokens"), provider=row["provider"]))
+        lines[name].append(check(LineFields, {k: row[k] for k in LineFields.model_fields}, where, PlanError).line())
     first = rows[0]
     try:
         rate_date = date.fromisoformat(first["rate_date"])
@@ -691,8 +719,7 @@ def from_csv(text: str) -> BudgetPlan:
         jpy_per_usd=_decimal(first["jpy_per_usd"], "plan CSV: jpy_per_usd", positive=True), rate_date=rate_date,
         source=first["source"], run_ids=tuple(r for r in first["run_ids"].split(",") if r),
         days_per_month=_decimal(first["days_per_month"], "plan CSV: days_per_month", positive=True),
-        quota=Quota(rpm=first["rpm"], deployments=first["deployments"], images_per_request=first["images_per_request"],
-                    batch_images=first["batch_images"], hours_per_day=first["hours_per_day"]),
+        quota=check(QuotaFields, {k: first[k] for k in QuotaFields.model_fields}, "plan CSV line 2", PlanError).quota(),
     )
 
 
