@@ -274,7 +274,7 @@ def test_loading_a_bad_spec_names_the_problem(app_env):
                                   "ESC in a prompt", "[simulator] wrong type", "simulator = 1"])
 def test_the_upload_shows_the_same_messages_as_the_cli(app_env, case):
     """The dashboard's spec upload runs the CLI's checks: the same message, nothing loaded."""
-    from tests.test_spec_input import BAD_SPECS
+    from tests.spec_cases import BAD_SPECS
 
     body, needle = next((b, n) for c, b, n in BAD_SPECS if c == case)
     raw = body if isinstance(body, bytes) else body.encode("utf-8")
