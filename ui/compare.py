@@ -176,7 +176,12 @@ def frontier_panel(rep: quality.Report, today) -> None:
     if not rep.votes:
         st.info("No votes yet: the frontier appears after the first vote.")
         return
-    if rep.cheapest_as_good:
+    if rep.cheapest_as_good and len(rep.indistinguishable) == len(rep.pooled.settings) > 1:
+        cost, source = rep.costs[rep.cheapest_as_good]
+        st.warning(f"Not enough votes to tell the settings apart yet: every setting's 95% interval overlaps the best's "
+                   f"({rep.best}), so the cheapest, **{rep.cheapest_as_good}** (${cost:.4f} per image, {source}), "
+                   "is formally as good as the best. The Ranking tab says how many more votes would separate them.")
+    elif rep.cheapest_as_good:
         cost, source = rep.costs[rep.cheapest_as_good]
         st.success(f"Cheapest setting statistically indistinguishable from the best ({rep.best}): "
                    f"**{rep.cheapest_as_good}** at ${cost:.4f} per image ({source}). Its 95% interval overlaps the "

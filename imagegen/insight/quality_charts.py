@@ -60,5 +60,5 @@ def frontier_figure(rep: Report) -> go.Figure:
     source = sorted({p[2] for p in pts}) or ["-"]
     fig.update_layout(title="Cost–quality frontier (score with 95% interval)",
                       xaxis={"title": f"cost per image, USD ({', '.join(source)})", "tickformat": "$.3f"},
-                      yaxis={"title": "Bradley–Terry score"}, height=460, legend={"orientation": "h"})
+                      yaxis={"title": "Bradley–Terry score"}, height=480, legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
     return fig
