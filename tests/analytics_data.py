@@ -37,6 +37,14 @@ def row(**values) -> dict:
         "price_entry": "openai/gpt-image-1.5@2025-12-16",
     })
     base.update(values)
+    if base["latency_scale"] is None:  # as the store's view labels it
+        scale, fixed = base["sim_time_scale"], base["sim_fixed_latency_s"]
+        base["latency_scale"] = "measured" if not base["simulated"] else \
+            f"simulated, fixed {fixed} s" if fixed is not None else \
+            f"simulated, time scale {scale}" if scale is not None else "simulated, time scale not recorded"
+    if base["modelled_latency_s"] is None and base["simulated"] and base["sim_fixed_latency_s"] is None \
+            and base["sim_time_scale"] and base["latency_s"] is not None:
+        base["modelled_latency_s"] = base["latency_s"] / base["sim_time_scale"]
     if base["resolved_size"] is None and base["size"] != "auto":
         base["resolved_size"] = base["size"]
     if base["resolved_quality"] is None and base["quality"] != "auto":

@@ -113,9 +113,13 @@ def test_a_3x3_grid_runs_end_to_end_with_its_figures(app_env):
     captions = texts(at.caption)
     for row in rows.to_dict("records"):
         # each cell shows its billed vs documented tokens, billed vs estimated cost, latency and file size
-        assert row["output_tokens"] == row["documented_output_tokens"]  # the simulator follows the table
-        assert f":material/token: {row['output_tokens']:,} output tokens billed (simulated) · " \
-               f"{row['documented_output_tokens']:,} documented" in captions
+        image_tokens = row["output_tokens"] - (row["output_text_tokens"] or 0)
+        assert image_tokens == row["documented_output_tokens"]  # the simulator follows the documented table
+        assert row["output_text_tokens"] > 0  # gpt-image-1.5 bills text output: the simulator reports it
+        assert f":material/token: {image_tokens:,} image output tokens billed (simulated) · " \
+               f"{row['documented_output_tokens']:,} {row['token_status']} · " \
+               f"{row['output_text_tokens']:,} text output tokens" in captions
+        assert row["token_status"] == "documented"  # gpt-image-1.5's table is documented
         assert f":material/payments: ${Decimal(row['cost_usd']):.4f} billed (simulated) · " \
                f"${Decimal(row['estimated_cost_usd']):.4f} estimated (max)" in captions
         assert f":material/timer: {row['latency_s']:.2f} s latency (simulated)" in captions

@@ -51,7 +51,9 @@ def test_classic_sends_the_deployment_in_the_path_with_api_version_and_api_key(s
     assert {k: v for k, v in seen.body.items() if k != "model"} == {
         "prompt": "a blue fox", "size": "1536x1024", "quality": "high", "background": "auto",
         "output_format": "png", "n": 1, "moderation": "auto"}
-    assert g.usage["output_tokens"] == 6208 and g.simulated
+    # gpt-image-1.5 bills text output: the simulator reports the split in output_tokens_details
+    assert g.usage["output_tokens_details"]["image_tokens"] == 6208 and g.simulated
+    assert g.usage["output_tokens"] == 6208 + g.usage["output_tokens_details"]["text_tokens"]
     assert g.request_id and "x-ratelimit-remaining-requests" in g.ratelimit
 
 
@@ -94,7 +96,7 @@ def test_streaming(sim_http, no_dotenv, flavour):
     g = make_provider(s).generate(req(stream=True, partial_images=3), timeout=10)
     assert app.requests[-1].body["stream"] is True
     assert g.partial_images_received == 3 and g.first_partial_s <= g.final_s
-    assert g.usage["output_tokens"] == 272 + 300
+    assert g.usage["output_tokens_details"]["image_tokens"] == 272 + 300
 
 
 @pytest.mark.parametrize("flavour", ["classic", "v1"])

@@ -66,7 +66,7 @@ def test_simulated_and_real_runs_do_not_share_a_pool(voted):
         conn.execute("INSERT INTO cells SELECT 'real-1', cell_id, coords, 'openai', model, deployment, prompt, size,"
                      " quality, background, output_format, output_compression, moderation, n, stream, partial_images,"
                      " operation, input_fidelity, request_key, estimated_cost_min_usd, estimated_cost_usd,"
-                     " estimate_price_entry, output_tokens_min, output_tokens_max, token_status FROM cells"
+                     " estimate_price_entry, output_tokens_min, output_tokens_max, token_status, complexity FROM cells"
                      " WHERE run_id = ? AND cell_id = 0", (run_id,))
         rid = conn.execute("INSERT INTO results (run_id, cell_id, repeat, status, cost_usd, simulated, created_at)"
                            " VALUES ('real-1', 0, 0, 'ok', '0.01', 0, '2026-12-01')").lastrowid

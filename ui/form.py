@@ -16,6 +16,7 @@ from imagegen.core.catalog import Catalog
 from imagegen.core.grid import GridEstimate, GridSpec, Limits
 from imagegen.execution.ratelimit import ideal_wall_s
 from imagegen.execution.simulator import SimulatorConfig
+from imagegen.execution.simulator.profile import default_profile, modelled_latency_s
 
 AXIS_KEYS = ("x", "y", "z")
 AXIS_LABELS = {"x": "X (columns)", "y": "Y (rows)", "z": "Z (sub-grids)"}
@@ -107,16 +108,19 @@ def spec_to_form(spec: GridSpec) -> FormValues:
     )
 
 
-def request_latency_s(output_tokens: float, simulator: dict | None, simulated: bool) -> float:
-    """Modelled latency of one request: the simulator's model (its config) or the same priors unscaled.
+def request_latency_s(output_tokens: float, simulator: dict | None, simulated: bool, model: str = "",
+                      complexity: str | None = None) -> float:
+    """Modelled latency of one request: the simulator's profile for ``model`` (and its config) or the
+    same priors unscaled.
 
-    Real services have no published latency model; the priors (tokens per second and overhead
-    from public logs, ``SimulatorConfig`` defaults) give an *estimate*, labelled as such.
+    Real services have no published latency model; the priors (per-model rates in the simulator
+    profile, from public logs and third-party measurements) give an *estimate*, labelled as such.
     """
     cfg = SimulatorConfig.from_dict({k: v for k, v in (simulator or {}).items() if k != "faults"})
     if simulated and cfg.fixed_latency_s is not None:
         return cfg.fixed_latency_s
-    base = cfg.overhead_s + output_tokens / cfg.tokens_per_s
+    base = modelled_latency_s(default_profile(), model, int(output_tokens), complexity, cfg.tokens_per_s,
+                              cfg.overhead_s)
     return base * cfg.time_scale if simulated else base
 
 
@@ -130,7 +134,8 @@ def expected_duration_s(estimate: GridEstimate, simulator: dict | None = None) -
     if not estimate.estimates:
         return 0.0
     latencies = [request_latency_s((e.output_tokens_min + e.output_tokens_max) / 2, simulator,
-                                   e.request.provider == "simulator") for e in estimate.estimates]
+                                   e.request.provider == "simulator", e.request.model, e.request.complexity)
+                 for e in estimate.estimates]
     mean = sum(latencies) / len(latencies)
     return ideal_wall_s(estimate.requests, mean, spec.limits.concurrency, spec.limits.rpm)
 

@@ -44,6 +44,22 @@ ICON = {"latency": ":material/timer:", "tokens": ":material/token:", "cost": ":m
 STATUS_TEXT = {"cancelled": "Cancelled before it was sent", "skipped": "Skipped (budget or earlier stop)"}
 
 
+def token_caption(row: dict, billed: str) -> str:
+    """Image output tokens billed next to the catalog figure with its real status (and text output apart).
+
+    The status is the cell's ``token_status``: documented, measured (by whom, when), derived or
+    assumed; older rows without one say "catalog".
+    """
+    tokens = as_float(row.get("output_tokens")) or 0.0
+    text = as_float(row.get("output_text_tokens")) or 0.0
+    documented = as_float(row.get("documented_output_tokens"))
+    status = row.get("token_status") if isinstance(row.get("token_status"), str) and row.get("token_status") \
+        else "catalog"
+    doc = f" · {documented:,.0f} {status}" if documented is not None else " · no catalog figure"
+    extra = f" · {text:,.0f} text output tokens" if text else ""
+    return f"{tokens - text:,.0f} image output tokens {billed}{doc}{extra}"
+
+
 def cell_figures(row: dict) -> list[str]:
     """The labelled figures shown under a cell's image (latency, tokens, cost, file)."""
     simulated = bool(as_float(row.get("simulated")))
@@ -59,10 +75,8 @@ def cell_figures(row: dict) -> list[str]:
         if first is not None:
             text += f" · first partial {first:.2f} s"
         out.append(text)
-    tokens, documented = as_float(row.get("output_tokens")), as_float(row.get("documented_output_tokens"))
-    if tokens is not None:
-        doc = f" · {documented:,.0f} documented" if documented is not None else " · no documented figure"
-        out.append(f"{ICON['tokens']} {tokens:,.0f} output tokens {billed}{doc}")
+    if as_float(row.get("output_tokens")) is not None:
+        out.append(f"{ICON['tokens']} " + token_caption(row, billed))
     cost, estimated = as_decimal(row.get("cost_usd")), as_decimal(row.get("estimated_cost_usd"))
     if cost is not None or estimated is not None:
         parts = []

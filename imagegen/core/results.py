@@ -30,6 +30,10 @@ class Generation:
     simulated: bool = False
     #: ``replayed from <run> (<date>, <provider>)`` when a simulator served it from a recording.
     replayed_from: str | None = None
+    #: The simulator's time scale (and fixed latency, when set) this answer was produced at, so
+    #: latency statistics never mix scales; None for real services.
+    sim_time_scale: float | None = None
+    sim_fixed_latency_s: float | None = None
 
 
 @dataclass(frozen=True)

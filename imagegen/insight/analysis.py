@@ -43,15 +43,17 @@ from imagegen.core.catalog import PROVIDER_FLAVOUR
 
 QueryFn = Callable[[str, Sequence], pd.DataFrame]
 
-#: The request settings a result is grouped by (one group = one "setting").
+#: The request settings a result is grouped by (one group = one "setting"). ``latency_scale`` (measured,
+#: or the simulator's time scale / fixed latency) is part of it so no statistic pools different clocks.
 SETTING_COLUMNS = (
     "provider", "model", "quality", "resolved_quality", "size", "resolved_size", "output_format",
-    "output_compression", "background", "moderation", "n", "stream", "partial_images",
+    "output_compression", "background", "moderation", "n", "stream", "partial_images", "complexity",
+    "latency_scale",
 )
 #: Columns of a cell that are the same for all its results (the request it sends).
-CELL_COLUMNS = tuple(c for c in SETTING_COLUMNS if not c.startswith("resolved_"))
-#: The key of :func:`cell_frame` rows.
-CELL_KEYS = ("run_id", "cell_id", "resolved_quality", "resolved_size")
+CELL_COLUMNS = tuple(c for c in SETTING_COLUMNS if not c.startswith("resolved_") and c != "latency_scale")
+#: The key of :func:`cell_frame` rows (a resumed run may answer one cell at two time scales).
+CELL_KEYS = ("run_id", "cell_id", "latency_scale", "resolved_quality", "resolved_size")
 #: Always part of a setting's label; other setting columns join the label only when they vary.
 LABEL_CORE = ("model", "quality", "size")
 #: Additive columns of a summary (re-grouping sums them).
@@ -60,7 +62,7 @@ SUM_COLUMNS = (
     "cost_sum", "cost_n", "cost_text_input_sum", "cost_image_input_sum", "cost_image_output_sum",
     "cost_text_output_sum", "estimated_sum", "estimated_min_sum", "estimated_n",
     "latency_sum", "latency_n", "fit_n", "sx", "sy", "sxx", "sxy", "syy", "first_partial_sum", "first_partial_n",
-    "final_streamed_sum", "bytes_sum", "bytes_images", "rating_sum", "rating_n",
+    "final_streamed_sum", "bytes_sum", "bytes_images", "rating_sum", "rating_n", "modelled_sum", "modelled_n",
 )
 MINMAX_COLUMNS = {"tokens_min": "min", "tokens_max": "max", "latency_min": "min", "latency_max": "max"}
 #: A token count differing from the documented one by more than this share is highlighted.
@@ -108,11 +110,12 @@ class Selection:
 
 
 _CELL_SQL = f"""
-SELECT run_id, cell_id, {{resolved}},
+SELECT run_id, cell_id, latency_scale, {{resolved}},
   {", ".join(CELL_COLUMNS)}, run_name, MIN(created_at) AS first_at,
   COUNT(*) AS rows, SUM(COALESCE(simulated, 0)) AS simulated_rows,
-  SUM(output_tokens) AS tokens_sum, COUNT(output_tokens) AS tokens_n,
-  MIN(output_tokens) AS tokens_min, MAX(output_tokens) AS tokens_max,
+  SUM(output_tokens - COALESCE(output_text_tokens, 0)) AS tokens_sum, COUNT(output_tokens) AS tokens_n,
+  MIN(output_tokens - COALESCE(output_text_tokens, 0)) AS tokens_min,
+  MAX(output_tokens - COALESCE(output_text_tokens, 0)) AS tokens_max,
   SUM(documented_output_tokens) AS documented_sum, COUNT(documented_output_tokens) AS documented_n,
   SUM(CAST(cost_usd AS REAL)) AS cost_sum, COUNT(cost_usd) AS cost_n,
   SUM(CAST(cost_text_input_usd AS REAL)) AS cost_text_input_sum,
@@ -123,6 +126,7 @@ SELECT run_id, cell_id, {{resolved}},
   MAX(CAST(COALESCE(estimated_cost_min_usd, estimated_cost_usd) AS REAL)) AS estimated_min_cell,
   COUNT(estimated_cost_usd) AS estimated_n,
   SUM(latency_s) AS latency_sum, COUNT(latency_s) AS latency_n,
+  SUM(modelled_latency_s) AS modelled_sum, COUNT(modelled_latency_s) AS modelled_n,
   MIN(latency_s) AS latency_min, MAX(latency_s) AS latency_max,
   COUNT(output_tokens * latency_s) AS fit_n,
   SUM(CASE WHEN latency_s IS NOT NULL THEN output_tokens END) AS sx,
@@ -148,7 +152,7 @@ _CELL_NUMERIC = (
     "cost_text_input_sum", "cost_image_input_sum", "cost_image_output_sum", "cost_text_output_sum",
     "estimated_cell", "estimated_min_cell", "estimated_n", "latency_sum", "latency_n", "fit_n", "sx", "sy", "sxx",
     "sxy", "syy", "first_partial_sum", "first_partial_n", "final_streamed_sum", "bytes_sum", "bytes_images",
-    "rating_sum", "rating_n",
+    "rating_sum", "rating_n", "modelled_sum", "modelled_n",
 )
 
 
@@ -189,7 +193,7 @@ def cell_frame(query: QueryFn, parts: int = PARALLEL_QUERIES) -> pd.DataFrame:
     date filter.
     """
     columns = (*CELL_KEYS, *CELL_COLUMNS, "run_name", "first_at", *_CELL_NUMERIC, *MINMAX_COLUMNS)
-    df = _frame(_cell_query(query, _RESOLVED_RANGE, "run_id, cell_id", parts=parts),
+    df = _frame(_cell_query(query, _RESOLVED_RANGE, "run_id, cell_id, latency_scale", parts=parts),
                 (*columns, "rq_max", "rq_n", "rs_max", "rs_n"))
     rows = pd.to_numeric(df["rows"], errors="coerce")
     mixed = ((df["resolved_quality"] != df["rq_max"]) & df["rq_max"].notna()) \
@@ -199,8 +203,9 @@ def cell_frame(query: QueryFn, parts: int = PARALLEL_QUERIES) -> pd.DataFrame:
     if mixed.any():
         runs = sorted(set(df.loc[mixed, "run_id"]))
         split = _frame(_cell_query(query, "resolved_quality, resolved_size",
-                                   "run_id, cell_id, resolved_quality, resolved_size", runs), columns)
-        split = split.merge(df.loc[mixed, ["run_id", "cell_id"]], on=["run_id", "cell_id"], how="inner")
+                                   "run_id, cell_id, latency_scale, resolved_quality, resolved_size", runs), columns)
+        split = split.merge(df.loc[mixed, ["run_id", "cell_id", "latency_scale"]],
+                            on=["run_id", "cell_id", "latency_scale"], how="inner")
         df = pd.concat([df[~mixed], split[df.columns]], ignore_index=True)
     for col in _CELL_NUMERIC:
         df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0.0)
@@ -431,8 +436,9 @@ def latency_fit(frame: pd.DataFrame) -> pd.DataFrame:
     Columns: model, results, tokens_per_s (rate; NaN when the tokens do not vary or the slope is
     not positive), overhead_s (intercept), slope_s_per_token, r2, provenance.
     """
-    cols = ["model", "results", "tokens_per_s", "overhead_s", "slope_s_per_token", "r2", "provenance"]
-    g = _regroup(frame, ("model",))
+    cols = ["model", "latency_scale", "results", "tokens_per_s", "overhead_s", "slope_s_per_token", "r2",
+            "provenance"]
+    g = _regroup(frame, ("model", "latency_scale"))
     if g.empty:
         return pd.DataFrame(columns=cols)
     n, sx, sy, sxx, sxy, syy = (g[c].astype(float) for c in ("fit_n", "sx", "sy", "sxx", "sxy", "syy"))
@@ -444,7 +450,8 @@ def latency_fit(frame: pd.DataFrame) -> pd.DataFrame:
     intercept = ((sy - slope * sx) / n).where(n > 0)
     r2 = ((n * sxy - sx * sy) ** 2 / (var_x * var_y)).where(~flat & (var_y > 0))
     out = pd.DataFrame({
-        "model": g["model"], "results": n.astype(int), "tokens_per_s": (1 / slope).where(slope > 0),
+        "model": g["model"], "latency_scale": g["latency_scale"], "results": n.astype(int),
+        "tokens_per_s": (1 / slope).where(slope > 0),
         "overhead_s": intercept, "slope_s_per_token": slope, "r2": r2,
         "provenance": row_provenance(g),
     })
@@ -505,7 +512,8 @@ def latency_quantiles(sample: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame
     selection), simulated_rows, min_s, q1_s, p50_s, q3_s, p95_s, max_s, mean_s, method (``exact``
     or ``sample of N (1 in k results)``). Min, max and mean are exact (cell sums) either way.
     """
-    cols = (*SETTING_COLUMNS, "rows", "simulated_rows", "min_s", *QUANTILES, "max_s", "mean_s", "method")
+    cols = (*SETTING_COLUMNS, "rows", "simulated_rows", "min_s", *QUANTILES, "max_s", "mean_s",
+            "modelled_mean_s", "method")
     if sample.empty:
         return _frame(pd.DataFrame(), cols)
     stride = int(sample.attrs.get("stride", 1))
@@ -522,21 +530,25 @@ def latency_quantiles(sample: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame
         out[name] = ordered[starts + _rank(percent, counts) - 1]
     stats = _regroup(cells, SETTING_COLUMNS)
     out = out.merge(stats[[*SETTING_COLUMNS, "rows", "simulated_rows", "latency_min", "latency_max", "latency_sum",
-                           "latency_n"]], on=list(SETTING_COLUMNS), how="left")
+                           "latency_n", "modelled_sum", "modelled_n"]], on=list(SETTING_COLUMNS), how="left")
     out["min_s"], out["max_s"] = out["latency_min"].astype(float), out["latency_max"].astype(float)
     out["mean_s"] = _div(out["latency_sum"], out["latency_n"])
+    # the simulator's modelled latency: wall time scaled back to time scale 1 (NaN for real results)
+    out["modelled_mean_s"] = _div(out["modelled_sum"], out["modelled_n"])
     out["method"] = "exact" if stride == 1 else f"sample of {len(sample):,} (1 in {stride} results)"
     return _frame(out, cols)[list(cols)].reset_index(drop=True)
 
 
 def latency_table(quantiles: pd.DataFrame) -> pd.DataFrame:
     """The p50/p95/max table (plus min, quartiles, mean) with readable setting labels."""
-    cols = ["setting", "results", "min_s", "q1_s", "p50_s", "q3_s", "p95_s", "max_s", "mean_s", "method",
-            "provenance"]
+    cols = ["setting", "latency_scale", "results", "min_s", "q1_s", "p50_s", "q3_s", "p95_s", "max_s", "mean_s",
+            "modelled_mean_s", "method", "provenance"]
     if quantiles.empty:
         return pd.DataFrame(columns=cols)
-    out = quantiles[["min_s", "q1_s", "p50_s", "q3_s", "p95_s", "max_s", "mean_s"]].astype(float).copy()
+    out = quantiles[["min_s", "q1_s", "p50_s", "q3_s", "p95_s", "max_s", "mean_s",
+                     "modelled_mean_s"]].astype(float).copy()
     out.insert(0, "results", quantiles["rows"].astype(int))
+    out.insert(0, "latency_scale", quantiles["latency_scale"])
     out.insert(0, "setting", setting_labels(quantiles))
     out["method"] = quantiles["method"]
     out["provenance"] = row_provenance(quantiles)

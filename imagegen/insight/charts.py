@@ -167,10 +167,21 @@ def latency_vs_tokens(points: pd.DataFrame, fits: pd.DataFrame) -> go.Figure:
         return _empty("Latency vs output tokens")
     prov = _prov(fits) if not fits.empty else "measured"
     fig = go.Figure()
-    for i, (model, part) in enumerate(points.groupby("model", sort=True)):
+    # one series per model x latency clock: simulator time scales are never pooled into one fit
+    keys = ["model", "latency_scale"] if "latency_scale" in points.columns else ["model"]
+    per_model = points.groupby("model")[keys[-1]].nunique(dropna=False) if len(keys) > 1 else None
+    for i, (key, part) in enumerate(points.groupby(keys, sort=True, dropna=False)):
+        key = key if isinstance(key, tuple) else (key,)
+        model, scale = key[0], (key[1] if len(key) > 1 else None)
         colour = SERIES[i % len(SERIES)]
         fit = fits[fits["model"] == model]
+        if scale is not None and "latency_scale" in fits.columns:
+            fit = fit[fit["latency_scale"] == scale]
         label = fit["provenance"].iloc[0] if not fit.empty and "provenance" in fit.columns else prov
+        if scale is not None and str(scale).startswith("simulated"):
+            label = str(scale)  # the simulator clock the latencies are on
+        if per_model is not None and per_model.get(model, 1) > 1:
+            model = f"{model} [{scale}]"  # same model on several clocks: separate series and fits
         fig.add_scatter(name=f"{model} ({label})", x=_nums(part["output_tokens"]), y=_nums(part["latency_s"]),
                         mode="markers", marker={"color": colour, "size": 6, "opacity": 0.6},
                         legendgroup=str(model),

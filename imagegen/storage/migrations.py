@@ -375,6 +375,92 @@ def m006_replayed_from(conn: sqlite3.Connection) -> None:
     conn.execute("DROP VIEW IF EXISTS result_rows")
     conn.execute(M006_VIEW)
 
+
+#: The view as m007 built it (frozen text; later column changes are new steps).
+M007_VIEW = """
+    CREATE VIEW result_rows AS
+    SELECT
+        r.run_id AS "run_id",
+        r.cell_id AS "cell_id",
+        r.repeat AS "repeat",
+        c.provider AS "provider",
+        c.model AS "model",
+        c.deployment AS "deployment",
+        c.prompt AS "prompt",
+        c.size AS "size",
+        c.quality AS "quality",
+        c.background AS "background",
+        c.output_format AS "output_format",
+        c.output_compression AS "output_compression",
+        c.moderation AS "moderation",
+        c.n AS "n",
+        c.partial_images AS "partial_images",
+        r.status AS "status",
+        r.error_kind AS "error_kind",
+        r.error_message AS "error_message",
+        r.resolved_size AS "resolved_size",
+        r.resolved_quality AS "resolved_quality",
+        r.input_text_tokens AS "input_text_tokens",
+        r.input_image_tokens AS "input_image_tokens",
+        r.output_tokens AS "output_tokens",
+        COALESCE(r.documented_output_tokens, CASE WHEN c.output_tokens_min = c.output_tokens_max THEN c.output_tokens_max END) AS "documented_output_tokens",
+        c.estimated_cost_usd AS "estimated_cost_usd",
+        r.cost_usd AS "cost_usd",
+        r.latency_s AS "latency_s",
+        r.first_partial_s AS "first_partial_s",
+        r.attempts AS "attempts",
+        i.bytes AS "image_bytes",
+        i.width AS "image_width",
+        i.height AS "image_height",
+        i.path AS "image_path",
+        r.request_id AS "request_id",
+        r.simulated AS "simulated",
+        r.created_at AS "created_at",
+        r.replayed_from AS "replayed_from",
+        c.complexity AS "complexity",
+        c.token_status AS "token_status",
+        r.sim_time_scale AS "sim_time_scale",
+        r.sim_fixed_latency_s AS "sim_fixed_latency_s",
+        CASE WHEN r.simulated = 1 AND r.sim_fixed_latency_s IS NULL AND r.sim_time_scale > 0 THEN r.latency_s / r.sim_time_scale END AS "modelled_latency_s",
+        r.result_id AS "result_id",
+        u.name AS "run_name",
+        c.stream AS "stream",
+        c.coords AS "coords",
+        r.output_text_tokens AS "output_text_tokens",
+        c.estimated_cost_min_usd AS "estimated_cost_min_usd",
+        r.cost_text_input_usd AS "cost_text_input_usd",
+        r.cost_image_input_usd AS "cost_image_input_usd",
+        r.cost_image_output_usd AS "cost_image_output_usd",
+        r.cost_text_output_usd AS "cost_text_output_usd",
+        r.price_entry AS "price_entry",
+        r.processing_ms AS "processing_ms",
+        r.reused AS "reused",
+        g.stars AS "rating",
+        i.sha256 AS "image_sha256",
+        CASE WHEN COALESCE(r.simulated, 0) = 0 THEN 'measured' WHEN r.sim_fixed_latency_s IS NOT NULL THEN 'simulated, fixed ' || r.sim_fixed_latency_s || ' s' WHEN r.sim_time_scale IS NULL THEN 'simulated, time scale not recorded' ELSE 'simulated, time scale ' || r.sim_time_scale END AS "latency_scale"
+    FROM results r
+    JOIN cells c ON c.run_id = r.run_id AND c.cell_id = r.cell_id
+    JOIN runs u ON u.run_id = r.run_id
+    LEFT JOIN images i ON i.result_id = r.result_id AND i.idx = 0
+    LEFT JOIN ratings g ON g.result_id = r.result_id
+
+"""
+
+
+@migration
+def m007_simulator_scale_and_complexity(conn: sqlite3.Connection) -> None:
+    # Issue 11: each simulated result records the simulator's time scale (and fixed latency) it was
+    # produced at, so latency statistics never mix scales; cells record gpt-image-2.6's complexity.
+    # The view gains complexity, token_status, the two simulator columns, modelled_latency_s (wall
+    # time scaled back to time scale 1) and latency_scale (which clock a latency is on).
+    _run(conn, """
+    ALTER TABLE cells ADD COLUMN complexity TEXT;
+    ALTER TABLE results ADD COLUMN sim_time_scale REAL;
+    ALTER TABLE results ADD COLUMN sim_fixed_latency_s REAL
+    """)
+    conn.execute("DROP VIEW IF EXISTS result_rows")
+    conn.execute(M007_VIEW)
+
 def schema_version() -> tuple[int, str]:
     """(number of steps, name of the last step) this version of imagegen knows."""
     return len(MIGRATIONS), MIGRATIONS[-1].__name__

@@ -66,6 +66,14 @@ ROW: tuple[Column, ...] = (
     _e("request_id", "r.request_id"), _e("simulated", "r.simulated", int, "0/1"), _e("created_at", "r.created_at"),
     _e("replayed_from", "r.replayed_from",
        doc="'replayed from <run> (<date>, <provider>)' when a simulator served it from a recording, else NULL"),
+    _e("complexity", "c.complexity", doc="gpt-image-2.6 complexity, NULL = omitted"),
+    _e("token_status", "c.token_status",
+       doc="how the catalog figure is known: documented | measured (by whom, when) | derived | assumed"),
+    _e("sim_time_scale", "r.sim_time_scale", float, "simulator time scale the latency was produced at (NULL = real)"),
+    _e("sim_fixed_latency_s", "r.sim_fixed_latency_s", float, "simulator fixed latency, when one was set"),
+    _e("modelled_latency_s", "CASE WHEN r.simulated = 1 AND r.sim_fixed_latency_s IS NULL AND r.sim_time_scale > 0 "
+                             "THEN r.latency_s / r.sim_time_scale END", float,
+       "simulated latency scaled back to time scale 1 (the simulator's latency model); NULL for real results"),
     _x("result_id", "r.result_id", int, "primary key of the result row (ratings refer to it)"),
     _x("run_name", "u.name"), _x("stream", "c.stream", int),
     _x("coords", "c.coords", doc="JSON object: axis name -> value for this cell"),
@@ -78,6 +86,12 @@ ROW: tuple[Column, ...] = (
     _x("reused", "r.reused", int, "1 when taken from history (--reuse), cost 0"),
     _x("rating", "g.stars", int, "1..5 or NULL"),
     _x("image_sha256", "i.sha256"),
+    _x("latency_scale", "CASE WHEN COALESCE(r.simulated, 0) = 0 THEN 'measured' "
+                        "WHEN r.sim_fixed_latency_s IS NOT NULL THEN 'simulated, fixed ' || r.sim_fixed_latency_s || ' s' "
+                        "WHEN r.sim_time_scale IS NULL THEN 'simulated, time scale not recorded' "
+                        "ELSE 'simulated, time scale ' || r.sim_time_scale END",
+       doc="which clock the latency is on: measured, or the simulator's time scale / fixed latency; latency "
+           "statistics are never pooled across values"),
 )
 
 EXPORT_COLUMNS: tuple[str, ...] = tuple(c.name for c in ROW if c.export)
@@ -97,6 +111,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "price_entry", "latency_s", "first_partial_s", "elapsed_s", "processing_ms", "partial_images_received",
     "attempts", "request_id", "simulated", "reused", "reused_from", "usage_json", "ratelimit_json", "created_at",
     "replayed_from",
+    "sim_time_scale", "sim_fixed_latency_s",
 )
 
 

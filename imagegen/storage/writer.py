@@ -35,7 +35,7 @@ RUN_COLUMNS = ("run_id", "name", "provider", "model", "spec_toml", "status", "si
 CELL_COLUMNS = ("run_id", "cell_id", "coords", "provider", "model", "deployment", "prompt", "size", "quality",
                 "background", "output_format", "output_compression", "moderation", "n", "stream", "partial_images",
                 "operation", "input_fidelity", "request_key", "estimated_cost_min_usd", "estimated_cost_usd",
-                "estimate_price_entry", "output_tokens_min", "output_tokens_max", "token_status")
+                "estimate_price_entry", "output_tokens_min", "output_tokens_max", "token_status", "complexity")
 ATTEMPT_COLUMNS = ("result_id", "number", "started_at", "wall_s", "ok", "error_kind", "error_message", "http_status",
                    "retry_after_s", "request_id")
 IMAGE_COLUMNS = ("result_id", "idx", "sha256", "path", "bytes", "width", "height", "format")
@@ -48,6 +48,9 @@ REUSE_COPIED = tuple(c for c in RESULT_COLUMNS if c not in {
 def request_key(req: ImageRequest, input_files: Sequence[bytes] = ()) -> str:
     """Identity of a request for ``--reuse``: provider, model/deployment, every parameter, prompt, inputs."""
     body = req.params()
+    for key in ("complexity", "frame_count", "frame_duration_ms"):  # newer fields: unset keeps old keys valid
+        if body.get(key) is None:
+            body.pop(key, None)
     body["input_images"] = [hashlib.sha256(f).hexdigest() for f in input_files]
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -122,6 +125,8 @@ def result_values(rec: ResultRecord, images: Sequence[StoredImage]) -> dict:
         "ratelimit_json": _json_redacted(gen.ratelimit) if gen and gen.ratelimit else None,
         "created_at": now_iso(),
         "replayed_from": gen.replayed_from if gen else None,
+        "sim_time_scale": gen.sim_time_scale if gen else None,
+        "sim_fixed_latency_s": gen.sim_fixed_latency_s if gen else None,
     }
     assert tuple(values) == RESULT_COLUMNS, "result_values must fill exactly rows.RESULT_COLUMNS"
     return values
@@ -161,7 +166,9 @@ class StoreWriter:
                 "input_fidelity": req.input_fidelity, "request_key": request_key(req, input_files),
                 "estimated_cost_min_usd": decimal_text(est.cost_usd_min), "estimated_cost_usd": decimal_text(est.cost_usd_max),
                 "estimate_price_entry": est.cost_max.price_key, "output_tokens_min": est.output_tokens_min,
-                "output_tokens_max": est.output_tokens_max, "token_status": est.token_status})
+                "output_tokens_max": est.output_tokens_max,
+                # the label says who measured it and when, e.g. "measured (third party, 2026-09-16)"
+                "token_status": est.token_label or est.token_status, "complexity": req.complexity})
         with self.db.write() as conn:
             conn.execute(insert_sql("runs", RUN_COLUMNS), run)
             conn.executemany(insert_sql("cells", CELL_COLUMNS), cells)

@@ -404,5 +404,17 @@ class SDKProvider:
             ratelimit=ratelimit_headers(headers),
             simulated=self._simulated(headers),
             replayed_from=headers.get(REPLAY_HEADER) or None,
+            sim_time_scale=_float_header(headers, "x-simulator-time-scale") if self._simulated(headers) else None,
+            sim_fixed_latency_s=_float_header(headers, "x-simulator-fixed-latency-s") if self._simulated(headers)
+            else None,
             **streaming,
         )
+
+
+def _float_header(headers, name: str) -> float | None:
+    """A numeric response header (the simulator's time scale), or None when absent or not a number."""
+    try:
+        value = float(headers.get(name))
+    except (TypeError, ValueError):
+        return None
+    return value if value == value and value >= 0 else None  # no NaN, no negatives

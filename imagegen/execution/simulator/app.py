@@ -1,13 +1,19 @@
 """The Images API as a pure request handler: ``SimulatorApp.handle(method, target, headers, body)``.
 
-It answers like the real OpenAI / Azure OpenAI Images API, driven by the catalog:
+It answers like the real OpenAI / Azure OpenAI Images API, driven by its OWN profile
+(``profile.toml``: usage, acceptance rules, latency per model), not by the estimator's catalog, so
+a wrong catalog entry shows up as a deviation:
 
 * routes ``POST /v1/images/{generations,edits}`` (OpenAI), ``/openai/deployments/{dep}/images/...
   ?api-version=...`` (Azure classic) and ``/openai/v1/images/...`` (Azure v1);
 * validation with :func:`imagegen.core.request.problems` -> HTTP 400 with the real error shape; the
   Azure routes refuse ``webp``;
-* ``usage`` from the catalog's token tables (+100 output tokens per partial image), the resolved
-  ``quality``/``size``/``background``/``output_format`` echoed;
+* ``usage`` from the profile (+100 output tokens per streamed partial image, each of the n x
+  partial_images partials billed), a content-dependent spread where no figure is published
+  (deterministic per prompt), ``output_tokens_details`` for models that bill text output; the
+  resolved ``quality``/``size``/``background``/``output_format`` echoed;
+* access-gated output (gif, svg) is refused with HTTP 400 ``preview_access_required`` unless the
+  config's ``access`` grants it (the real error for a missing preview is not documented);
 * latency proportional to output tokens (see :class:`SimulatorConfig`); the handler does not
   sleep: it returns *when* each part may be sent (``Reply.ready_at``, streamed events' times)
   and the HTTP server / in-process transport wait, so render time counts towards the latency;
@@ -45,12 +51,15 @@ from urllib.parse import parse_qs, urlsplit
 from imagegen.core.catalog import Catalog, ModelSpec, default_catalog
 from imagegen.core.recording import REPLAY_HEADER
 from imagegen.core.request import ImageRequest, problems
-from imagegen.core.tokens import count_text_tokens, input_image_tokens, parse_size, request_output_tokens
+from imagegen.core.tokens import count_text_tokens, parse_size
 from imagegen.errors import ImagegenError
 from imagegen.execution.simulator import judge_route
+from imagegen.execution.simulator import profile as sim_profile
 from imagegen.execution.simulator.config import FaultRule, SimulatorConfig, parse_fault
 from imagegen.execution.simulator.render import image_size, render
 from imagegen.execution.simulator.replay import Replay
+from imagegen.execution.simulator.profile import Profile, default_profile
+from imagegen.execution.simulator.render import image_size, render, render_gif, render_svg
 
 FAULT_HEADER = "x-simulator-fault"
 ROUTE_OPENAI = re.compile(r"^/v1/images/(?P<op>generations|edits)/?$")
@@ -61,10 +70,12 @@ AZURE_MIN_API_VERSION = "2025-04-01-preview"
 
 GENERATE_PARAMS = {"model", "prompt", "size", "quality", "background", "output_format", "output_compression",
                    "moderation", "n", "stream", "partial_images", "user", "safety_identifier", "response_format",
-                   "style"}
+                   "style", "complexity", "frame_count", "frame_duration_ms", "svg"}
 EDIT_PARAMS = (GENERATE_PARAMS - {"moderation", "style"}) | {"image", "image[]", "mask", "input_fidelity"}
 #: Real API parameters the simulator does not model (gated or newer features).
-UNSUPPORTED_PARAMS = {"complexity", "frame_count", "frame_duration_ms", "svg", "markup"}
+UNSUPPORTED_PARAMS = {"markup"}
+#: Access-gated output formats and the preview each one needs (SDK 3.57 docstrings).
+GATED = {"gif": "the GIF preview", "svg": "SVG model selection"}
 LANDSCAPE_WORDS = ("landscape", "wide", "panorama", "panoramic", "banner", "widescreen", "横長", "横向き", "ワイド")
 PORTRAIT_WORDS = ("portrait", "tall", "vertical", "poster", "縦長", "縦向き", "ポスター")
 TRANSPARENT_WORDS = ("transparent background", "transparent", "no background", "透明", "背景なし")
@@ -192,10 +203,14 @@ def resolve_background(prompt: str, model: ModelSpec, output_format: str) -> str
 class SimulatorApp:
     """The Images API simulator as a pure handler (no sockets); thread-safe."""
 
-    def __init__(self, config: SimulatorConfig | Mapping | None = None, catalog: Catalog | None = None, *,
-                 replay: Replay | None = None) -> None:
+    def __init__(self, config: SimulatorConfig | Mapping | None = None, catalog: Catalog | None = None,
+                 profile: Profile | None = None, *, replay: Replay | None = None) -> None:
         self.config = SimulatorConfig.from_dict(config) if not isinstance(config, SimulatorConfig) else config
         self.catalog = catalog or default_catalog()
+        #: What the simulator bills, accepts and how long it takes (its own data, not the catalog).
+        self.profile = profile or default_profile()
+        #: The catalog's request rules with the profile's acceptance rules in place of the catalog's.
+        self.accepting = self.profile.accepting_catalog(self.catalog)
         #: A recording to serve (``[simulator] replay = FILE``); None = answer from the profile only.
         self.replay = replay if replay is not None else (
             Replay.from_file(self.config.replay, self.config.replay_fallback) if self.config.replay else None)
@@ -455,11 +470,23 @@ class SimulatorApp:
             operation="generate" if operation == "generations" else "edit",
             input_fidelity=get("input_fidelity", None),
             input_images=tuple(dims),
+            complexity=get("complexity", None),
+            frame_count=get("frame_count", None, int),
+            frame_duration_ms=get("frame_duration_ms", None, int),
         )
 
-    def _validate(self, flavour: str, req: ImageRequest, model: ModelSpec) -> None:
+    def _validate(self, flavour: str, req: ImageRequest, model: ModelSpec, fields_: dict | None = None) -> None:
+        fields_ = fields_ or {}
+        if "svg" in fields_ and req.output_format != "svg":
+            raise _ApiError(400, _openai_error("svg options require output_format=svg. Remove svg or set "
+                                               "output_format=svg.", param="svg", code="invalid_value"))
+        gate = req.output_format if req.output_format in model.gated_formats else None
+        if gate is not None and gate not in self.config.access:
+            raise _ApiError(400, _openai_error(
+                f"output_format={gate!r} on {model.id} requires access to {GATED.get(gate, 'a preview')}. Request "
+                "access, or use png, jpeg or webp.", param="output_format", code="preview_access_required"))
         try:
-            found = problems(req, self.catalog, today=date.today())
+            found = problems(req, self.accepting, today=date.today())
         except (TypeError, ValueError, AttributeError) as exc:
             raise _ApiError(400, _openai_error(f"Invalid request: {exc}")) from None
         if flavour.startswith("azure") and req.output_format not in model.formats_for("azure"):
@@ -481,8 +508,9 @@ class SimulatorApp:
             early.headers = {**self._common_headers(flavour, headers, start), **early.headers}
             early.ready_at = start
             return early
+        model = self.accepting.model(model.id)  # the profile's acceptance rules
         req = self._request_from(flavour, operation, model, fields_, uploads)
-        self._validate(flavour, req, model)
+        self._validate(flavour, req, model, fields_)
         if fault is not None and fault.kind == "moderation" and fault.stage == "input":
             raise _ApiError(400, self._moderation_payload(fault))
         if fault is not None and fault.kind in ("content_filter", "content_policy_violation") and fault.stage == "input":
@@ -498,24 +526,30 @@ class SimulatorApp:
         compression = req.output_compression if req.output_compression is not None else (
             100 if fmt in ("jpeg", "webp") else None)
         width, height = parse_size(size)
-        tm = self.catalog.token_model(model)
         partials = req.partial_images if req.stream else 0
-        out_tokens = request_output_tokens(tm, quality, size, req.n, partials)
+        prof = self.profile
+        image_out, text_out = sim_profile.output_usage(prof, model.id, quality, size, req.prompt, req.n, partials,
+                                                       req.complexity)
+        out_tokens = image_out + text_out
         text_tokens = count_text_tokens(req.prompt)
-        fidelity = req.input_fidelity or ("high" if not model.input_fidelity else "low")
-        image_tokens = sum(input_image_tokens(w, h, fidelity if i == 0 else "low")
-                           for i, (w, h) in enumerate(req.input_images))
-        usage = {
+        image_tokens = sim_profile.input_image_tokens(prof, model.id, req.input_images, req.input_fidelity)
+        usage: dict = {
             "input_tokens": text_tokens + image_tokens,
             "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
             "output_tokens": out_tokens,
             "total_tokens": text_tokens + image_tokens + out_tokens,
         }
-        latency = self._latency(out_tokens)
+        if model.id in prof.text_output:  # models that bill text output report the split
+            usage["output_tokens_details"] = {"image_tokens": image_out, "text_tokens": text_out}
+        latency = self._latency(out_tokens, model.id, req.complexity)
         resolved = {"background": background, "output_format": fmt, "quality": quality, "size": size}
 
         def image(i: int, coarsen: int = 0) -> bytes:
             prompt = req.prompt if i == 0 else f"{req.prompt}\n#{i}"
+            if fmt == "gif":
+                return render_gif(prompt, width, height, quality, req.frame_count or 9, req.frame_duration_ms or 200)
+            if fmt == "svg":
+                return render_svg(prompt, width, height)
             return render(prompt, width, height, quality, fmt, compression, background == "transparent", coarsen)
 
         base_headers = self._common_headers(flavour, headers, start)
@@ -716,11 +750,17 @@ class SimulatorApp:
 
     # --- latency and headers --------------------------------------------------------------
 
-    def _latency(self, output_tokens: int) -> float:
+    def modelled_latency_s(self, model_id: str, output_tokens: int, complexity: str | None = None) -> float:
+        """Latency the profile models for a request at time scale 1, before jitter (config overrides win)."""
+        cfg = self.config
+        return sim_profile.modelled_latency_s(self.profile, model_id, output_tokens, complexity,
+                                              cfg.tokens_per_s, cfg.overhead_s)
+
+    def _latency(self, output_tokens: int, model_id: str = "", complexity: str | None = None) -> float:
         cfg = self.config
         if cfg.fixed_latency_s is not None:
             return cfg.fixed_latency_s
-        base = (cfg.overhead_s + output_tokens / cfg.tokens_per_s) * cfg.time_scale
+        base = self.modelled_latency_s(model_id, output_tokens, complexity) * cfg.time_scale
         if cfg.jitter:
             with self._lock:
                 base *= 1 + self._rng.uniform(-cfg.jitter, cfg.jitter)
@@ -728,7 +768,11 @@ class SimulatorApp:
 
     def _common_headers(self, flavour: str | None, headers: dict[str, str], start: float) -> dict[str, str]:
         out = {"x-request-id": f"req_{uuid.uuid4().hex}", "x-simulator": "true",
-               "openai-processing-ms": str(max(1, round((time.monotonic() - start) * 1000)))}
+               "openai-processing-ms": str(max(1, round((time.monotonic() - start) * 1000))),
+               # recorded with each result so latency statistics never mix time scales
+               "x-simulator-time-scale": f"{self.config.time_scale:g}"}
+        if self.config.fixed_latency_s is not None:
+            out["x-simulator-fixed-latency-s"] = f"{self.config.fixed_latency_s:g}"
         limit = self.config.rpm_limit or 50
         with self._lock:
             used = sum(1 for t, _ in self._window if time.monotonic() - t <= 60)

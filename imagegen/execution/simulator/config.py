@@ -5,8 +5,9 @@ Plain data, constructible from a grid spec's ``[simulator]`` table::
     [simulator]
     time_scale = 0.01          # 1.0 = latency as modelled; 0.01 = a hundred times faster
     fixed_latency_s = 0.05     # or: every answer takes exactly this long (benchmarks, tests)
-    tokens_per_s = 133.0       # output tokens per second (Replicate's gpt-image-1 log)
-    overhead_s = 2.0           # fixed time per request on top of the tokens
+    tokens_per_s = 133.0       # output tokens per second for EVERY model (default: per model, profile.toml)
+    overhead_s = 2.0           # fixed time per request on top of the tokens (default: per model)
+    access = ["gif"]           # access-gated features the simulated account has (gif, svg); default none
     faults = [{ kind = "rate_limited", match = "fox", times = 2, retry_after = 0.5 }]
     deployments = { my-images = "gpt-image-1.5" }
 """
@@ -197,8 +198,9 @@ class SimulatorTable(Strict):
 
     time_scale: number(0, 1000, lo_open=False, example="0.05", what="a time scale") = 1.0
     fixed_latency_s: number(0, 3600, lo_open=False, example="0.05", what="seconds") | None = None
-    tokens_per_s: number(0, 1e6, example="133", what="output tokens per second") = 133.0
-    overhead_s: number(0, 3600, lo_open=False, example="2.0", what="seconds") = 2.0
+    tokens_per_s: number(0, 1e6, example="133", what="output tokens per second") | None = None
+    overhead_s: number(0, 3600, lo_open=False, example="2.0", what="seconds") | None = None
+    access: tuple[Literal["gif", "svg"], ...] = ()
     jitter: number(0, 1, lo_open=False, example="0.1", what="a fraction") = 0.1
     seed: integer(None, None, example=0) = 0
     faults: Annotated[list[Annotated[FaultTable, BeforeValidator(_fault_table)]], BeforeValidator(_fault_list)] = []
@@ -233,14 +235,17 @@ class SimulatorConfig:
 
     Latency of an answer = ``fixed_latency_s`` when set, else
     ``(overhead_s + output_tokens / tokens_per_s) * time_scale``, times a deterministic jitter of
-    +-``jitter`` (a fraction). The defaults are priors from public logs, not measurements: the
-    simulator's figures are always labelled simulated.
+    +-``jitter`` (a fraction). ``tokens_per_s``/``overhead_s`` default to None: each model's figures
+    from the simulator profile (``profile.toml``); set them to force one rate for every model. The
+    figures are priors and third-party measurements, not ours: the simulator's output is always
+    labelled simulated. ``access`` lists the access-gated features (gif, svg) the simulated account
+    has; without them such requests are refused like the real API.
     """
 
     time_scale: float = 1.0
     fixed_latency_s: float | None = None
-    tokens_per_s: float = 133.0
-    overhead_s: float = 2.0
+    tokens_per_s: float | None = None
+    overhead_s: float | None = None
     jitter: float = 0.1
     seed: int = 0
     faults: tuple[FaultRule, ...] = ()
@@ -251,7 +256,10 @@ class SimulatorConfig:
     replay: str | None = None
     replay_fallback: str = "error"
 
+    access: tuple[str, ...] = ()
+
     def __post_init__(self) -> None:
+        object.__setattr__(self, "access", tuple(self.access))
         if self.replay_fallback not in ("error", "profile"):
             raise ConfigError(f"[simulator] replay_fallback = {self.replay_fallback!r} is not allowed: error or "
                               "profile. Fix: error (refuse requests not in the recording) or profile (simulate them).")
@@ -262,6 +270,8 @@ class SimulatorConfig:
         object.__setattr__(self, "deployments", tuple((str(k), str(v)) for k, v in deps))
         for name in ("time_scale", "tokens_per_s", "overhead_s", "jitter", "hang_s"):
             value = getattr(self, name)
+            if value is None and name in ("tokens_per_s", "overhead_s"):
+                continue  # per model, from the profile
             if not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"[simulator] {name} = {value!r} must be a number >= 0. Fix: set a non-negative number.")
             object.__setattr__(self, name, float(value))

@@ -171,3 +171,33 @@ def image_size(data: bytes) -> tuple[int, int] | None:
             return img.size
     except Exception:  # any undecodable upload simply has an unknown size
         return None
+
+
+def render_gif(prompt: str, width: int, height: int, quality: str = "high", frames: int = 9,
+               frame_duration_ms: int = 200) -> bytes:
+    """An animated GIF of ``frames`` frames (the scene drifting), deterministic per prompt."""
+    patch = PATCH.get(quality, PATCH["high"])
+    base = Image.fromarray(pixels(prompt, width, height, patch, False, LABEL), "RGB")
+    images = []
+    for i in range(max(1, frames)):
+        shift = (i * max(1, width // max(1, frames))) % max(1, width)
+        arr = np.roll(np.asarray(base), shift, axis=1)
+        images.append(Image.fromarray(arr, "RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=64))
+    buf = io.BytesIO()
+    images[0].save(buf, "GIF", save_all=True, append_images=images[1:], duration=frame_duration_ms, loop=0)
+    return buf.getvalue()
+
+
+def render_svg(prompt: str, width: int, height: int) -> bytes:
+    """A small SVG of the prompt's scene (background gradient and shapes), deterministic per prompt."""
+    top, bottom, shapes = _scene(prompt)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}">',
+             '<defs><linearGradient id="bg" x1="0" y1="0" x2="0" y2="1">'
+             f'<stop offset="0" stop-color="rgb{top}"/><stop offset="1" stop-color="rgb{bottom}"/>'
+             '</linearGradient></defs>', f'<rect width="{width}" height="{height}" fill="url(#bg)"/>']
+    for cx, cy, rx, ry, colour in shapes:
+        parts.append(f'<ellipse cx="{cx * width:.0f}" cy="{cy * height:.0f}" rx="{rx * width:.0f}" '
+                     f'ry="{ry * height:.0f}" fill="rgb{colour}"/>')
+    parts.append(f'<text x="8" y="24" font-size="20" fill="white">{LABEL}</text></svg>')
+    return "".join(parts).encode("utf-8")
