@@ -63,8 +63,26 @@ def _ceil_mul(value: int, factor: Decimal) -> int:
     return math.ceil(Decimal(value) * factor)
 
 
+#: (id(token model), quality, size, complexity) -> (token model, figure). The entry holds the model
+#: itself, so its id cannot be reused by another object while the entry lives. Bounded by clearing.
+_FIGURES: dict[tuple, tuple[TokenModel, TokenFigure]] = {}
+_FIGURES_MAX = 50_000
+
+
 def token_figure(tm: TokenModel, quality: str, size: str, complexity: str | None = None) -> TokenFigure:
     """Output tokens for one image at ``quality``/``size`` (and ``complexity``), with range and status."""
+    key = (id(tm), quality, size, complexity)
+    hit = _FIGURES.get(key)
+    if hit is not None and hit[0] is tm:
+        return hit[1]
+    fig = _token_figure(tm, quality, size, complexity)
+    if len(_FIGURES) >= _FIGURES_MAX:
+        _FIGURES.clear()
+    _FIGURES[key] = (tm, fig)
+    return fig
+
+
+def _token_figure(tm: TokenModel, quality: str, size: str, complexity: str | None) -> TokenFigure:
     if tm.method == "relative":
         assert tm.base_model is not None, "relative token models are resolved by load_catalog"
         base = token_figure(tm.base_model, quality, size)
