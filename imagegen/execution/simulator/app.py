@@ -56,10 +56,9 @@ from imagegen.errors import ImagegenError
 from imagegen.execution.simulator import judge_route
 from imagegen.execution.simulator import profile as sim_profile
 from imagegen.execution.simulator.config import FaultRule, SimulatorConfig, parse_fault
-from imagegen.execution.simulator.render import image_size, render
-from imagegen.execution.simulator.replay import Replay
 from imagegen.execution.simulator.profile import Profile, default_profile
 from imagegen.execution.simulator.render import image_size, render, render_gif, render_svg
+from imagegen.execution.simulator.replay import Replay
 
 FAULT_HEADER = "x-simulator-fault"
 ROUTE_OPENAI = re.compile(r"^/v1/images/(?P<op>generations|edits)/?$")
