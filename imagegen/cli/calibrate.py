@@ -96,11 +96,17 @@ def print_report(cal, out=None) -> None:
 
 
 def _priors():
-    from imagegen.execution.simulator.config import SimulatorConfig
+    from imagegen.execution.simulator.profile import default_profile
     from imagegen.insight.calibration import LatencyPrior
 
-    cfg = SimulatorConfig()
-    return {"*": LatencyPrior(cfg.tokens_per_s, cfg.overhead_s, "simulator prior, assumed")}
+    # the simulator's latency per model comes from its profile (default prior + per-model figures)
+    latency = default_profile().latency
+    priors = {"*": LatencyPrior(latency["default"].tokens_per_s, latency["default"].overhead_s,
+                                "simulator prior, assumed")}
+    for model, lat in latency.items():
+        if model != "default":
+            priors[model] = LatencyPrior(lat.tokens_per_s, lat.overhead_s, f"simulator profile: {lat.source}")
+    return priors
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
