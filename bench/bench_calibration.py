@@ -4,7 +4,7 @@ Fills a throw-away store with ``--rows`` results the way ``bench_analytics.py`` 
 through ``Store.create_run``, result rows in bulk), then marks them real (``simulated = 0``: the
 calibration reads only real results; nothing here reached a real service). Then it measures
 
-1. ``calibrate()``: the SQL aggregation plus the report, in-process, and
+1. ``calibrate(store.rows, …)``: the SQL aggregation plus the report, in-process (no pandas), and
 2. the whole command ``python -m imagegen calibrate --json`` as a subprocess (interpreter start,
    imports, SQL, JSON), which is what a user waits for,
 
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     times = []
     for _ in range(args.repeats + 1):
         t0 = time.perf_counter()
-        cal = calibrate(store.query, catalog)
+        cal = calibrate(store.rows, catalog)
         times.append(time.perf_counter() - t0)
     times = times[1:]  # the first pays for the o200k encoding load and imports
     print(f"calibrate() in-process: median {statistics.median(times):.3f} s, max {max(times):.3f} s, "

@@ -135,3 +135,10 @@ def test_json_document_is_plain(store, catalog):
     assert doc["results"] == 2 and doc["output_tokens"][0]["deviation_pct"] is not None
     first = doc["output_tokens"][0]["first"]
     assert date.fromisoformat(first).isoformat() == first
+
+
+def test_named_tuple_rows_and_dataframes_give_the_same_report(store, catalog):
+    real_run(store, catalog, model=MODEL, quality=QUALITY, size=SIZE, output_tokens=[1800, 1900, 2000],
+             latencies=[9.0, 9.5, 10.0])
+    assert calibrate(store.rows, catalog) == calibrate(store.query, catalog)
+    assert store.rows("SELECT 1 AS one")[0].one == 1

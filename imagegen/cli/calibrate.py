@@ -153,7 +153,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     catalog = apply_token_overrides(base, home)
     with Store(home) as store:
-        cal = calibrate(store.query, catalog, _priors(), token_cache=home / "cache" / "prompt_tokens.json")
+        cal = calibrate(store.rows, catalog, _priors(), token_cache=home / "cache" / "prompt_tokens.json")
     if args.adopt:
         found = proposals(cal, base, adopted_by=who(args), today=today_from_env(), min_n=args.min_n,
                           models=tuple(args.model or ()))

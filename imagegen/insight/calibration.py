@@ -30,14 +30,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from imagegen.core.catalog import PROVIDER_FLAVOUR, Catalog
 from imagegen.core.token_overrides import TokenOverride
 from imagegen.core.tokens import count_text_tokens, request_output_tokens, token_figure
 
-QueryFn = Callable[[str, Sequence], pd.DataFrame]
+#: ``Store.query`` (a DataFrame) or ``Store.rows`` (named tuples, no pandas needed): both work.
+if TYPE_CHECKING:
+    import pandas as pd
+
+QueryFn = Callable[[str, Sequence], "pd.DataFrame | list"]
 #: Where real results come from (the same filter for every figure).
 ENCODING = "o200k_base"
 REAL = ("status = 'ok' AND COALESCE(simulated, 0) = 0 AND COALESCE(reused, 0) = 0")
@@ -164,8 +167,13 @@ class Calibration:
                 "latency": [entry(e) for e in self.latency]}
 
 
+def _records(result) -> list:
+    """Named tuples from a DataFrame (``Store.query``) or a list of them (``Store.rows``)."""
+    return list(result.itertuples(index=False)) if hasattr(result, "itertuples") else list(result)
+
+
 def _columns(query: QueryFn) -> set[str]:
-    return set(query("SELECT * FROM result_rows LIMIT 0", ()).columns)
+    return {r.name for r in _records(query("SELECT name FROM pragma_table_info('result_rows')", ()))}
 
 
 def _real_filter(cols: set[str]) -> str:
@@ -191,12 +199,12 @@ def _catalog_figure(catalog: Catalog, model: str, quality: str, size: str, n: in
     return tokens, label
 
 
-def _cells(query: QueryFn, cols: set[str]) -> pd.DataFrame:
+def _cells(query: QueryFn, cols: set[str]) -> list:
     """One pass over the real results, grouped per run x cell x resolved setting, with every sum we need."""
     cx = "complexity" if "complexity" in cols else "NULL"
     streamed = "COALESCE(stream, 0) = 1"
     plain = f"NOT ({streamed}) AND latency_s IS NOT NULL AND output_tokens IS NOT NULL"
-    return query(
+    return _records(query(
         "SELECT run_id, model, provider, prompt, COALESCE(resolved_quality, quality) AS q,"
         " COALESCE(resolved_size, size) AS s, COALESCE(n, 1) AS n_images,"
         f" CASE WHEN {streamed} THEN COALESCE(partial_images, 0) ELSE 0 END AS p, {cx} AS cx,"
@@ -213,7 +221,7 @@ def _cells(query: QueryFn, cols: set[str]) -> pd.DataFrame:
         f" MIN(CASE WHEN {plain} THEN latency_s END) AS llo, MAX(CASE WHEN {plain} THEN latency_s END) AS lhi"
         " FROM (SELECT *, output_tokens - COALESCE(output_text_tokens, 0) AS t, CAST(output_tokens AS REAL) AS x"
         f" FROM result_rows WHERE {_real_filter(cols)})"
-        " GROUP BY run_id, cell_id, q, s, cx", ())
+        " GROUP BY run_id, cell_id, q, s, cx", ()))
 
 
 def _lo(a, b):
@@ -224,9 +232,9 @@ def _hi(a, b):
     return b if a is None else a if b is None else max(a, b)
 
 
-def _output(rows: pd.DataFrame, catalog: Catalog) -> tuple[list[OutputEntry], int]:
+def _output(rows: list, catalog: Catalog) -> tuple[list[OutputEntry], int]:
     acc: dict[tuple, dict] = {}
-    for r in rows.itertuples(index=False):
+    for r in rows:
         if not r.cnt or r.q in (None, "auto") or r.s in (None, "auto"):
             continue  # no usage, or an auto setting the response did not resolve: nothing to compare
         key = (r.model, PROVIDER_FLAVOUR.get(r.provider, r.provider), r.q, r.s, int(r.n_images), int(r.p), r.cx)
@@ -253,9 +261,9 @@ def _output(rows: pd.DataFrame, catalog: Catalog) -> tuple[list[OutputEntry], in
     return out, total
 
 
-def _input_text(rows: pd.DataFrame, counts: Mapping[str, int]) -> list[InputTextEntry]:
+def _input_text(rows: list, counts: Mapping[str, int]) -> list[InputTextEntry]:
     acc: dict[tuple, list] = {}
-    for r in rows.itertuples(index=False):
+    for r in rows:
         if not r.tcnt:
             continue
         key = (r.model, PROVIDER_FLAVOUR.get(r.provider, r.provider))
@@ -267,9 +275,9 @@ def _input_text(rows: pd.DataFrame, counts: Mapping[str, int]) -> list[InputText
     return [InputTextEntry(m, p, a[0], a[1] / a[0], a[2], a[3], a[4] / a[0]) for (m, p), a in sorted(acc.items())]
 
 
-def _input_image(rows: pd.DataFrame) -> list[InputImageEntry]:
+def _input_image(rows: list) -> list[InputImageEntry]:
     acc: dict[tuple, list] = {}
-    for r in rows.itertuples(index=False):
+    for r in rows:
         if not r.icnt:
             continue
         key = (r.model, PROVIDER_FLAVOUR.get(r.provider, r.provider))
@@ -280,9 +288,9 @@ def _input_image(rows: pd.DataFrame) -> list[InputImageEntry]:
     return [InputImageEntry(m, p, a[0], a[1] / a[0], a[2], a[3]) for (m, p), a in sorted(acc.items())]
 
 
-def _latency(rows: pd.DataFrame, priors: Mapping[str, LatencyPrior]) -> list[LatencyEntry]:
+def _latency(rows: list, priors: Mapping[str, LatencyPrior]) -> list[LatencyEntry]:
     acc: dict[tuple, list] = {}
-    for r in rows.itertuples(index=False):
+    for r in rows:
         if not r.lcnt:
             continue
         key = (r.model, PROVIDER_FLAVOUR.get(r.provider, r.provider))
@@ -343,7 +351,7 @@ def calibrate(query: QueryFn, catalog: Catalog, priors: Mapping[str, LatencyPrio
     cols = _columns(query)
     rows = _cells(query, cols)
     output, total = _output(rows, catalog)
-    counts = prompt_token_counts([str(p) for p in rows.loc[rows["tcnt"] > 0, "prompt"]], token_cache)
+    counts = prompt_token_counts([str(r.prompt) for r in rows if r.tcnt], token_cache)
     dims = ("model", "provider", "quality", "size", "n", "partial_images") + (
         ("complexity",) if "complexity" in cols else ())
     return Calibration(tuple(output), tuple(_input_text(rows, counts)), tuple(_input_image(rows)),

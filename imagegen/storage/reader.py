@@ -85,6 +85,18 @@ class StoreReader:
             except (sqlite3.Error, pd.errors.DatabaseError) as exc:
                 raise StoreError(f"query failed: {exc}. Fix: check the SQL against the result_rows view.") from None
 
+    def rows(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
+        """A read-only query as named tuples, without pandas (the CLI's quick paths, e.g. ``calibrate --json``)."""
+        from collections import namedtuple
+
+        with self.db.read() as conn:
+            try:
+                cur = conn.execute(sql, params)
+            except sqlite3.Error as exc:
+                raise StoreError(f"query failed: {exc}. Fix: check the SQL against the result_rows view.") from None
+            row_type = namedtuple("Row", [d[0] for d in cur.description], rename=True)
+            return [row_type(*r) for r in cur.fetchall()]
+
     def _one(self, sql: str, params: Sequence = ()) -> sqlite3.Row | None:
         with self.db.read() as conn:
             conn.row_factory = sqlite3.Row
