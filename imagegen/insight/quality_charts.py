@@ -50,7 +50,7 @@ def frontier_figure(rep: Report) -> go.Figure:
             continue
         fig.add_trace(go.Scatter(
             x=[p[1] for p in chosen], y=[p[3] for p in chosen], mode="markers+text", name=name,
-            text=[p[0] for p in chosen], textposition="top center",
+            text=[p[0] for p in chosen], textposition="top center", cliponaxis=False,
             marker={"size": 12 if colour == HIGHLIGHT else 9, "color": colour},
             error_y={"type": "data", "symmetric": False, "array": [p[5] - p[3] for p in chosen],
                      "arrayminus": [p[3] - p[4] for p in chosen], "color": colour},
@@ -60,5 +60,5 @@ def frontier_figure(rep: Report) -> go.Figure:
     source = sorted({p[2] for p in pts}) or ["-"]
     fig.update_layout(title="Cost–quality frontier (score with 95% interval)",
                       xaxis={"title": f"cost per image, USD ({', '.join(source)})", "tickformat": "$.3f"},
-                      yaxis={"title": "Bradley–Terry score"}, height=480, legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
+                      yaxis={"title": "Bradley–Terry score"}, height=480, margin={"l": 70, "r": 110}, legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
     return fig

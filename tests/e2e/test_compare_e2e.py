@@ -56,6 +56,8 @@ def test_ten_keyboard_votes_update_ranking_and_frontier(page: Page, compare_url,
     main = page.get_by_test_id("stMainBlockContainer")
     page.get_by_role("tab", name="Ranking").click()
     expect(main.get_by_text("No votes yet: the ranking appears after the first vote.")).to_be_visible()
+    page.get_by_role("tab", name="Frontier").click()
+    expect(main.get_by_text("No votes yet: the frontier appears after the first vote.")).to_be_visible()
     page.get_by_role("tab", name="Vote").click()
     name = page.get_by_label("Your name (every vote is stored under it)")
     name.fill("Aiko")
