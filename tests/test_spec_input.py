@@ -124,3 +124,17 @@ def test_custom_sizes_in_canonical_form_pass_the_spec_check():
     assert spec.params["size"] == "1232x2048"
     with pytest.raises(SpecError, match='write "1232x2048"'):
         loads_spec(GOOD.replace('"1024x1024"', '"1232 × 2048"'))
+
+
+def test_a_spec_built_in_code_gets_the_file_checks_before_anything_is_sent(tmp_path):
+    """The dashboard builds GridSpecs directly; what would not read back on resume is refused up front."""
+    from imagegen.execution.runner import GridRun
+    from imagegen.storage.store import Store
+    from tests.spec_cases import Recorder
+
+    recorder = Recorder()
+    spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("a fox",),
+                    limits=Limits(rpm=0.01, budget_usd=Decimal("1")), simulator={"fixed_latency_s": 0.01})
+    with pytest.raises(SpecError, match=r"limits\.rpm = 0\.01 is not allowed"):
+        GridRun(spec, provider=recorder.factory(spec), store=Store(tmp_path / "home"))
+    assert recorder.built == [] and recorder.sent == 0

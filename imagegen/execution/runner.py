@@ -184,7 +184,9 @@ class BudgetGuard:
 def _read_spec(spec: GridSpec | str | Path) -> tuple[GridSpec, str]:
     """(parsed spec, its TOML text as stored with the run); its [simulator] table is checked too."""
     if isinstance(spec, GridSpec):
+        # Built in code (the dashboard): check it as the file it is stored as, so resume reads it back.
         parsed, text, where = spec, spec.to_toml(), "spec"
+        loads_spec(text, where)
     elif isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and spec.endswith(".toml")):
         parsed, text = read_spec(spec)
         where = str(spec)
