@@ -65,3 +65,19 @@ def test_headers():
 def test_a_key_never_survives_whatever_surrounds_it(before, after):
     assert OPENAI_SHAPED not in redact(before + OPENAI_SHAPED + after)
     assert AZURE_HEX not in redact(before + " " + AZURE_HEX + " " + after)
+
+
+def test_the_cli_redacts_an_unexpected_traceback(monkeypatch, capsys):
+    from imagegen import cli
+
+    def boom(args):
+        raise RuntimeError(f"upstream echoed {OPENAI_SHAPED}")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    args = parser.parse_args(["runs"])
+    monkeypatch.setattr(parser, "parse_args", lambda argv=None: args)
+    monkeypatch.setattr(args, "func", boom)
+    assert cli.main(["runs"]) == 1
+    err = capsys.readouterr().err
+    assert "RuntimeError" in err and OPENAI_SHAPED not in err and "unexpected failure" in err

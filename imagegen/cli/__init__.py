@@ -145,3 +145,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:  # a bug: the traceback helps, but it may quote a server's text or a key
+        import traceback
+
+        from imagegen.redaction import redact
+
+        print(redact(traceback.format_exc()), file=sys.stderr)
+        print("error: an unexpected failure (the traceback above, keys redacted). Please report it.",
+              file=sys.stderr)
+        return 1
