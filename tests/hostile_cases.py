@@ -9,11 +9,14 @@ none of: the run's events and summary, its CSV/JSON export, the SQLite files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -32,6 +35,8 @@ TIMEOUT_S = 1.5
 FAST_BACKOFF = Backoff(base_s=0.01, cap_s=0.05)
 #: A slow mode's cell may take its deadline plus this (set-up, a last read, scheduling on 2 busy cores).
 DEADLINE_SLACK_S = 1.5
+#: Cases run at once by all_cases (2 cores: most of a case's time is waiting on the server).
+CASE_WORKERS = 4
 SLOW_MODES = ("drip", "drip_headers", "stall")
 ANSWERED_MODES_PREFIXES = ("usage_", "quality_", "size_", "background_", "format_", "data_", "b64_", "text_",
                            "svg_", "html_image", "truncated_png", "truncated_jpeg", "bad_crc", "bomb", "small_",
@@ -175,10 +180,10 @@ def all_cases(home: Path) -> list[CaseResult]:
     out: list[CaseResult] = []
     try:
         store = Store(home)
-        for mode in hostile.MODES:
-            out.append(run_case(mode, server, store))
-        for mode in AZURE_MODES:
-            out.append(run_case(mode, server, store, flavour="azure", tmp=home))
+        jobs = [(m, "openai") for m in hostile.MODES] + [(m, "azure") for m in AZURE_MODES]
+        # A few grids at once (the slow modes mostly wait); results keep the list's order.
+        with ThreadPoolExecutor(max_workers=CASE_WORKERS) as pool:
+            out += list(pool.map(lambda job: run_case(job[0], server, store, flavour=job[1], tmp=home), jobs))
         store.close()
         files = CaseResult("hostile endpoint (files)", "no key in the SQLite files or images")
         files.problems = key_places(home, (OPENAI_KEY, AZURE_KEY))
@@ -242,3 +247,125 @@ def cli_case(tmp: Path) -> CaseResult:
     result.wall_s = time.perf_counter() - t0
     result.figures = {"cells": str(len(rows)), "wall": f"{result.wall_s:.1f} s"}
     return result
+
+
+# -- pages (AppTest) ------------------------------------------------------------------------------
+
+PLANTED = "![x](http://127.0.0.1:9/n.png) :red[PAY NOW] [link](http://127.0.0.1:9/pay)"
+#: The planted markdown/HTML, unescaped (escaped, each starts with a backslash and shows literally).
+RAW_MARKUP = re.compile(r"(?<!\\)(!\[x\]|:red\[|\[link\]\(|<img|<script)")
+PAGE_MODES = ("markdown_error", "html_error", "echo_key_body", "echo_key_headers_ok", "echo_bearer_body")
+
+
+def page_texts(at) -> tuple[list[str], list[str]]:
+    """(texts Streamlit renders as markdown, texts it shows as they are: tables, code, select options)."""
+    out = []
+    for kind in ("markdown", "error", "warning", "info", "success", "caption", "subheader", "header", "title"):
+        out += [str(e.value) for e in getattr(at, kind)]
+    out += [str(m.value) + str(m.label) for m in at.metric]
+    plain = [df.value.to_csv() for df in at.dataframe] + [str(e.value) for e in [*at.code, *at.text]]
+    for box in at.selectbox:
+        plain += [str(o) for o in box.options]
+    return out, plain
+
+
+@contextlib.contextmanager
+def page_env(home: Path):
+    """The app on the simulator with its store in ``home``, no real service variables, clean caches."""
+    import streamlit as st
+
+    from tests.ui_support import REAL_SERVICE_VARS
+
+    saved = dict(os.environ)
+    for var in REAL_SERVICE_VARS:
+        os.environ.pop(var, None)
+    os.environ.update({"IMAGEGEN_HOME": str(home), "IMAGEGEN_PROVIDER": "simulator", "IMAGEGEN_SIM_TIME_SCALE": "0",
+                       "IMAGEGEN_DOTENV": str(home / "absent.env")})
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        st.cache_data.clear()
+        st.cache_resource.clear()
+
+
+def _open(at, run_id: str, result: CaseResult) -> bool:
+    at.selectbox(key="open_run").set_value(run_id).run()
+    if at.exception:
+        result.problems.append(f"the page raised: {at.exception[0].message}")
+        return False
+    return True
+
+
+def page_cases(tmp: Path) -> list[CaseResult]:
+    """Results page (AppTest) for runs whose server messages, prompt and name are markdown/HTML or echo the key,
+    and for a run whose image files are missing, truncated or a decompression bomb."""
+    from imagegen.core.grid import GridSpec, Limits
+    from imagegen.execution.providers import make_simulator_provider
+    from tests.ui_support import open_app
+
+    home = tmp / "pages-home"
+    out: list[CaseResult] = []
+    server = hostile.start()
+    try:
+        store = Store(home)
+        runs = []
+        for mode in PAGE_MODES:
+            before = set(store.runs()["run_id"]) if store.count_runs() else set()
+            setup = run_case(mode, server, store)
+            new = [r for r in store.runs()["run_id"] if r not in before]
+            runs.append((f"Results page: {mode}", new[0] if new else None, setup.problems))
+    finally:
+        hostile.stop(server)
+    spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=(PLANTED, "a fox"), name=PLANTED,
+                    params={"size": "1024x1024", "quality": "low"}, limits=Limits(concurrency=2))
+    sim = make_simulator_provider({"time_scale": 0})
+    runs.append(("Results page: markdown in the run name and a prompt", GridRun(spec, provider=sim, store=store)
+                 .run().run_id, []))
+    damaged = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("a fox",), name="damaged",
+                       params={"size": "1024x1024"}, axes={"quality": ("low", "medium", "high")},
+                       limits=Limits(concurrency=3))
+    damaged_id = GridRun(damaged, provider=sim, store=store).run().run_id
+    rows = store.results(damaged_id).sort_values("cell_id")
+    paths = [store.image_path(p) for p in rows["image_path"]]
+    paths[0].unlink()                                   # missing
+    paths[1].write_bytes(paths[1].read_bytes()[:200])    # truncated
+    paths[2].write_bytes(hostile.bomb_png())             # a decompression bomb where an image was
+    with page_env(home):
+        at = open_app("pages/2_Results.py")
+        seen: list[str] = []
+        for name, run_id, setup_problems in runs:
+            result = CaseResult("pages (AppTest)", name, list(setup_problems))
+            if run_id is None or not _open(at, run_id, result):
+                result.problems.append("no run to open" if run_id is None else "")
+                out.append(result)
+                continue
+            shown, plain = page_texts(at)
+            if any(OPENAI_KEY in t for t in shown + plain):
+                result.problems.append("the key is on the page")
+            planted = [t[:120] for t in shown if RAW_MARKUP.search(t)]
+            if planted:
+                result.problems.append(f"markup rendered, not escaped: {planted}")
+            seen += shown
+            out.append(result)
+        literal = CaseResult("pages (AppTest)", "planted markdown shows as literal text (server message and prompt)")
+        if not any(r"\:red\[PAY NOW\]" in t and "bad_request" in t for t in seen):
+            literal.problems.append("the server's markdown message is not on the page, escaped")
+        if not any(r"prompt = \!\[x\]" in t for t in seen):
+            literal.problems.append("the planted prompt is not on the page, escaped")
+        out.append(literal)
+        images = CaseResult("pages (AppTest)", "missing, truncated and bomb images draw a placeholder (grid and compare)")
+        if _open(at, damaged_id, images):
+            n = len([w for w in at.warning if str(w.value).startswith("Image unavailable")])
+            if n != 3:
+                images.problems.append(f"{n} placeholders in the grid, not 3")
+            at.multiselect(key="res_compare").set_value(list(rows["result_id"].astype(int))[1:3]).run()
+            if at.exception:
+                images.problems.append(f"compare raised: {at.exception[0].message}")
+            elif len([w for w in at.warning if str(w.value).startswith("Image unavailable")]) != 5:
+                images.problems.append("compare does not draw placeholders")
+        out.append(images)
+    return out

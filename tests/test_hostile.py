@@ -6,7 +6,6 @@ same cases make the README's reliability table (``python bench/reliability.py``)
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from imagegen.storage.store import Store
 from tests import hostile_cases as hc
 from tests import ui_support
 from tests.fakes import hostile
-from tests.ui_support import open_app
 
 ROOT = Path(__file__).resolve().parents[1]
 app_env = ui_support.app_env  # fixture
@@ -65,72 +63,14 @@ def test_cli_run_against_every_mode_prints_and_stores_no_key(tmp_path):
 
 # -- pages ---------------------------------------------------------------------------------------
 
-PLANTED = "![x](http://127.0.0.1:9/n.png) :red[PAY NOW] [link](http://127.0.0.1:9/pay)"
-#: The planted markdown/HTML, unescaped (escaped, each starts with a backslash and shows literally).
-RAW_MARKUP = re.compile(r"(?<!\\)(!\[x\]|:red\[|\[link\]\(|<img|<script)")
 
-
-def _page_texts(at) -> tuple[list[str], list[str]]:
-    """(texts Streamlit renders as markdown, texts it shows as they are: tables, select options)."""
-    out = []
-    for kind in ("markdown", "error", "warning", "info", "success", "caption", "subheader", "header", "title"):
-        out += [str(e.value) for e in getattr(at, kind)]
-    out += [str(m.value) + str(m.label) for m in at.metric]
-    plain = [df.value.to_csv() for df in at.dataframe] + [str(e.value) for e in [*at.code, *at.text]]
-    for box in at.selectbox:
-        plain += [str(o) for o in box.options]
-    return out, plain
-
-
-def test_results_page_shows_server_and_user_text_literally_and_no_key(app_env):
-    server = hostile.start()
-    try:
-        store = Store(app_env)
-        ids = []
-        for mode in ("markdown_error", "html_error", "echo_key_body", "echo_key_headers_ok", "echo_bearer_body"):
-            result = hc.run_case(mode, server, store)
-            assert result.held, result.problems
-            ids.append(store.runs().iloc[0]["run_id"])
-    finally:
-        hostile.stop(server)
-    spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=(PLANTED, "a fox"), name=PLANTED,
-                    params={"size": "1024x1024", "quality": "low"}, limits=Limits(concurrency=2))
-    ids.append(GridRun(spec, provider=make_simulator_provider({"time_scale": 0}), store=store).run().run_id)
-    at = open_app("pages/2_Results.py")
-    seen: list[str] = []
-    for run_id in ids:
-        at.selectbox(key="open_run").set_value(run_id).run()
-        assert not at.exception, at.exception
-        shown, plain = _page_texts(at)
-        assert not [t for t in shown + plain if hc.OPENAI_KEY in t], run_id
-        planted = [t for t in shown if RAW_MARKUP.search(t)]
-        assert not planted, planted
-        seen += shown
-    # the markdown arrived, escaped: literal on the page (from the server's message and from the prompt)
-    assert any(r"\:red\[PAY NOW\]" in t and "bad_request" in t for t in seen)
-    assert any(r"prompt = \!\[x\]" in t for t in seen)
-
-
-def test_pages_draw_a_placeholder_for_missing_or_damaged_images(app_env):
-    spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("a fox",), name="damaged",
-                    params={"size": "1024x1024"}, axes={"quality": ("low", "medium", "high")},
-                    limits=Limits(concurrency=3))
-    store = Store(app_env)
-    run_id = GridRun(spec, provider=make_simulator_provider({"time_scale": 0}), store=store).run().run_id
-    rows = store.results(run_id).sort_values("cell_id")
-    paths = [store.image_path(p) for p in rows["image_path"]]
-    paths[0].unlink()                                   # missing
-    paths[1].write_bytes(paths[1].read_bytes()[:200])    # truncated
-    paths[2].write_bytes(hostile.bomb_png())             # a decompression bomb where an image was
-    at = open_app("pages/2_Results.py")
-    at.selectbox(key="open_run").set_value(run_id).run()
-    assert not at.exception, "\n".join(at.exception[0].stack_trace)
-    warnings = [w.value for w in at.warning if str(w.value).startswith("Image unavailable")]
-    assert len(warnings) == 3, warnings
-    # compare two cells at full size: placeholders too, never an exception
-    at.multiselect(key="res_compare").set_value(list(rows["result_id"].astype(int))[1:3]).run()
-    assert not at.exception, at.exception
-    assert len([w for w in at.warning if str(w.value).startswith("Image unavailable")]) == 5
+def test_pages_show_server_and_user_text_literally_no_key_and_placeholders_for_bad_images(tmp_path):
+    """Results page (AppTest): markdown/HTML from servers, prompts and names is literal text, the key is nowhere,
+    and missing, truncated or oversized image files draw a placeholder, never an exception."""
+    results = hc.page_cases(tmp_path)
+    assert len(results) == len(hc.PAGE_MODES) + 3
+    failed = [(r.name, r.problems) for r in results if not r.held]
+    assert not failed, failed
 
 
 def test_an_unexpected_exception_in_one_cell_is_that_cells_error(monkeypatch, tmp_path):

@@ -10,10 +10,11 @@ GROUP = "hostile endpoint"
 DESCRIPTION = ("each bad-answer mode beside a good cell (wrong types, absurd usage, wrong image count, non-images, "
                "bombs, drips, stalls, cut connections, odd Retry-After, echoed keys, markdown in errors); held = grid "
                "finished, bad cell not ok with a reason, good cell ok, billed answers still counted as spent, no "
-               "attempt past its deadline, the key in no event, export or SQLite file")
+               "attempt past its deadline, the key in no event, export, SQLite file, CLI output or page (AppTest); "
+               "pages show planted markdown literally and a placeholder for missing, truncated or bomb images")
 
 
 def run(tmp: Path) -> list[CaseResult]:
-    from tests.hostile_cases import all_cases, cli_case
+    from tests.hostile_cases import all_cases, cli_case, page_cases
 
-    return [*all_cases(tmp / "hostile-home"), cli_case(tmp)]
+    return [*all_cases(tmp / "hostile-home"), cli_case(tmp), *page_cases(tmp)]
