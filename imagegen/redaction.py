@@ -18,7 +18,9 @@ REDACTED = "[REDACTED]"
 MIN_SECRET_CHARS = 8
 
 _PATTERNS = [
-    # OpenAI keys: sk-..., sk-proj-..., sk-svcacct-..., even glued to other text ("task-force" has no digit)
+    # OpenAI keys: sk-..., sk-proj-..., sk-svcacct-... standing alone, or glued to other text when they hold a
+    # digit (so "task-management-system" survives)
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{12,}"),
     re.compile(r"sk-(?=[A-Za-z0-9_\-]*[0-9])[A-Za-z0-9_\-]{12,}"),
     # Authorization: Bearer <token> (any token, any case)
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=\-]{6,}"),

@@ -81,3 +81,9 @@ def test_the_cli_redacts_an_unexpected_traceback(monkeypatch, capsys):
     assert cli.main(["runs"]) == 1
     err = capsys.readouterr().err
     assert "RuntimeError" in err and OPENAI_SHAPED not in err and "unexpected failure" in err
+
+
+def test_words_that_merely_contain_sk_survive():
+    assert redact("a task-management-system dashboard, whisk-and-bowl") == \
+        "a task-management-system dashboard, whisk-and-bowl"
+    assert "abcdefghijklmnop" not in redact("key sk-abcdefghijklmnop")
