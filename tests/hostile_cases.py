@@ -31,7 +31,7 @@ TODAY = date(2026, 12, 1)
 #: Obviously fake keys, assembled at run time (a literal of the real shape would trip the commit hook).
 OPENAI_KEY = "sk-" + "proj-" + "H0STILE" + "-test-key-not-real-" + "q" * 8
 AZURE_KEY = "".join(["0f1e2d3c"] * 4)  # Azure's 32-hex shape
-TIMEOUT_S = 1.5
+TIMEOUT_S = 2.0
 FAST_BACKOFF = Backoff(base_s=0.01, cap_s=0.05)
 #: A slow mode's cell may take its deadline plus this (set-up, a last read, scheduling on 2 busy cores).
 DEADLINE_SLACK_S = 1.5

@@ -349,6 +349,8 @@ class _Handler(BaseHTTPRequestHandler):
 def start() -> HostileServer:
     """Serve in a daemon thread; ``stop(server)`` ends it (and every drip and stall)."""
     server = HostileServer()
+    bomb_png()  # built once before serving: an answer must not wait for it (the client's deadline is short)
+    image_bytes()
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
                      name="hostile-server").start()
     return server
