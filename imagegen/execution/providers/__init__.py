@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from imagegen.execution.providers.base import Provider
-from imagegen.execution.providers.sdk import SDKProvider, translate_error
 from imagegen.execution.settings import Settings
 from imagegen.execution.simulator.config import SimulatorConfig
 
-if TYPE_CHECKING:  # the simulator's app (numpy, Pillow) loads only when a run uses the simulator
+if TYPE_CHECKING:  # the SDK (~0.5 s) and the simulator's app (numpy, Pillow) load when a provider is built
+    from imagegen.execution.providers.sdk import SDKProvider, translate_error
     from imagegen.execution.providers.simulator import SimulatorProvider
 
 
@@ -56,6 +56,10 @@ def __getattr__(name: str):
         from imagegen.execution.providers.simulator import SimulatorProvider
 
         return SimulatorProvider
+    if name in ("SDKProvider", "translate_error"):
+        from imagegen.execution.providers import sdk
+
+        return getattr(sdk, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
