@@ -27,6 +27,7 @@ from imagegen.errors import ImagegenError
 from imagegen.execution.providers.sdk_vocabulary import catalog_freshness
 from imagegen.insight.calibration import calibrate, proposals
 from ui import Context
+from ui.plain import md_escape
 from ui.state import flash
 
 
@@ -98,7 +99,7 @@ def render_calibration(ctx: Context, today: date) -> None:
         saved = load_token_overrides(ctx.home, base)
     except ImagegenError as exc:
         saved = []
-        st.error(f"The token overrides file cannot be used: {exc}")
+        st.error(f"The token overrides file cannot be used: {md_escape(exc)}")
     for e in saved:
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
         c1.markdown(f"`{e.model} {e.quality} {e.size}`: {e.output_tokens:,} tokens per image, {e.label} "

@@ -17,6 +17,7 @@ from imagegen.insight import pairing, quality, quality_charts
 from imagegen.storage import votes as vote_store
 from ui import state
 from ui.charts import show_chart
+from ui.plain import md_escape
 
 KEYS = {"left": "Left", "right": "Right", "tie": "Down", "skip": "S"}
 LABELS = {"left": "← Left is better", "right": "Right is better →", "tie": "= Tie (↓)", "skip": "Skip (S)"}
@@ -106,7 +107,7 @@ def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
                    "Fix: pick a run with a grid of settings.")
         return
     prompt = pair.group.split(" | ", 1)[-1]
-    st.markdown(f"**Prompt:** {prompt}")
+    st.markdown(f"**Prompt:** {md_escape(prompt)}")  # a user's text: literal, never markdown
     by_id = pool.items.set_index(pool.items["result_id"].astype(int))
     cols = st.columns(2)
     for col, rid, side in ((cols[0], pair.left_result_id, "Left"), (cols[1], pair.right_result_id, "Right")):
@@ -114,7 +115,7 @@ def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
         try:
             col.image(store.thumbnail(sha, 768), caption=side, width="stretch")
         except (ImagegenError, OSError) as exc:
-            col.error(f"Image {sha[:12]}… cannot be shown ({exc}).")
+            col.error(f"Image {sha[:12]}… cannot be shown ({md_escape(exc)}).")
     buttons = st.columns(4)
     for col, choice in zip(buttons, ("left", "tie", "skip", "right")):
         col.button(LABELS[choice], key=f"cmp_{choice}", shortcut=KEYS[choice], on_click=_vote,

@@ -244,7 +244,7 @@ def render_load(ctx: Context) -> None:
         if upload is None:
             return
         if gen_state.spec_loaded_id == upload.file_id:
-            st.caption(f"Loaded {upload.name}.")
+            st.caption(f"Loaded {md_escape(upload.name)}.")
             return
         gen_state.spec_loaded_id = upload.file_id
         try:  # the same checks and messages as `python -m imagegen run`

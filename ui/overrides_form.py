@@ -11,6 +11,7 @@ from imagegen.core.catalog import PROVIDERS, default_catalog
 from imagegen.errors import ImagegenError
 from ui import Context
 from ui import catalog_tables as tables
+from ui.plain import md_escape
 from ui.state import flash
 
 
@@ -23,7 +24,7 @@ def render_overrides(ctx: Context, today: date) -> None:
         saved = overrides.load_overrides(ctx.home)
     except ImagegenError as exc:
         saved = []
-        st.error(f"The overrides file cannot be used: {exc}")
+        st.error(f"The overrides file cannot be used: {md_escape(exc)}")
 
     for entry in saved:
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
