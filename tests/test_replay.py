@@ -77,6 +77,8 @@ def test_replay_returns_byte_identical_images_and_the_recorded_usage_and_latency
             assert rec.latency_s <= row["latency_s"] < rec.latency_s + 0.5
             assert row["replayed_from"] == f"replayed from {entry.run_id} ({demo.runs[0].created_at[:10]}, simulator)"
             assert row["simulated"] == 1 and row["processing_ms"] == rec.processing_ms
+        exported = json.loads(store.export(summary.run_id, "json"))
+        assert all(r["replayed_from"].startswith("replayed from ") for r in exported)  # exports say so too
         # a replayed result is never real: calibration ignores it
         assert calibrate(store.query, default_catalog()).results == 0
 
