@@ -6,7 +6,7 @@ layers below (core, storage, execution, insight) and never imports Streamlit::
 
     start_run(spec, ...) / resume_run(run_id, ...)      Generate, Results: a GridRun, started
     history(store) / analyse(store, selection, cells)   Analytics: the cell frame, then the figures
-    make_plan(plan, catalog, store)                     Planner: a plan's costs, quota and warnings
+    make_plan(plan, catalog, store, on=day)             Planner: a plan's costs, quota and warnings
     plan_from_link(params, today) / plan_from_csv(text) Planner: a shared plan back from its link or CSV
     compare(store, run_ids)                             Compare: the image pool, its votes and the report
 
@@ -40,18 +40,18 @@ ProviderFactory = Callable[..., Any]
 
 
 def start_run(spec: GridSpec, *, provider_factory: ProviderFactory, store: Store, catalog: Catalog,
-              settings=None, reuse: bool = False) -> GridRun:
-    """Validate, price and start a grid run in the background (raises before anything is sent)."""
+              today: date, settings=None, reuse: bool = False) -> GridRun:
+    """Validate (on ``today``), price and start a grid run in the background (raises before anything is sent)."""
     from imagegen.execution.runner import GridRun
 
     run = GridRun(spec, provider=lambda name: provider_factory(name, simulator=spec.simulator), store=store,
-                  catalog=catalog, settings=settings, name=spec.name or None, reuse=reuse)
+                  catalog=catalog, settings=settings, name=spec.name or None, reuse=reuse, today=today)
     run.start()
     return run
 
 
 def resume_run(run_id: str, *, provider_factory: ProviderFactory, store: Store, catalog: Catalog,
-               settings=None) -> GridRun:
+               today: date, settings=None) -> GridRun:
     """Finish the cells of a past run that were cancelled, skipped or never recorded (``run --resume``).
 
     The run's own stored spec configures the simulator, as it did the first time.
@@ -65,7 +65,7 @@ def resume_run(run_id: str, *, provider_factory: ProviderFactory, store: Store, 
     except ImagegenError:  # an old or hand-edited spec: the environment's simulator settings
         simulator = None
     run = GridRun(None, resume=run_id, provider=lambda name: provider_factory(name, simulator=simulator),
-                  store=store, catalog=catalog, settings=settings)
+                  store=store, catalog=catalog, settings=settings, today=today)
     run.start()
     return run
 
@@ -130,14 +130,15 @@ class PlanOutcome:
     csv: str                   # the plan as CSV
 
 
-def make_plan(plan: BudgetPlan, catalog: Catalog, store: Store | None = None) -> PlanOutcome:
-    """Cost a budget plan: documented prices, or what the chosen runs really cost (``plan.source``)."""
+def make_plan(plan: BudgetPlan, catalog: Catalog, store: Store | None = None, *, on: date) -> PlanOutcome:
+    """Cost a budget plan with the prices and lifecycles of date ``on``: documented prices, or what the chosen
+    runs really cost (``plan.source``)."""
     from imagegen.insight import analysis, planner
 
     measured = None
     if plan.source == "measured" and plan.run_ids and store is not None:
         measured = analysis.measured_costs(store.query, plan.run_ids)
-    result = planner.evaluate(plan, catalog, measured)
+    result = planner.evaluate(plan, catalog, measured, on=on)
     capacity = planner.quota_capacity(plan.quota)
     return PlanOutcome(plan, result, planner.compare(result), planner.breakdown(result), capacity,
                        planner.scenario_quota(result, capacity), planner.to_query(plan),

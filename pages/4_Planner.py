@@ -1,7 +1,5 @@
 """Budget planner: a mix of settings x volume -> daily, monthly and yearly cost, quota and batch time."""
 
-from datetime import date
-
 import streamlit as st
 
 import ui
@@ -13,7 +11,7 @@ st.title("Budget planner")
 st.caption("What a month of images costs under your quota, in USD and JPY. Scenarios sit side by side with their "
            "difference from the first; the plan lives in the page's link, so sharing the link shares the plan.")
 
-view.seed(date.today())
+view.seed(ctx)
 plan = view.edit(ctx)
-outcome = ui.or_stop(facade.make_plan, plan, ctx.catalog, ctx.store)
+outcome = ui.or_stop(facade.make_plan, plan, ctx.catalog, ctx.store, on=ctx.today)
 view.render(outcome)

@@ -1,7 +1,5 @@
 """Catalog: every model with its capabilities, lifecycle, token table and prices, and local price overrides."""
 
-from datetime import date
-
 import streamlit as st
 
 import ui
@@ -11,4 +9,4 @@ ctx = ui.page_setup("Catalog")
 st.title("Model catalog")
 st.caption(f"Everything here is data (imagegen/core/data/*.toml) with its source and the date it was checked; the "
            f"oldest check is {ctx.catalog.oldest_check().isoformat()}. Local price overrides are marked as such.")
-view.render(ctx, date.today())
+view.render(ctx, ctx.today)

@@ -18,6 +18,7 @@ from decimal import Decimal
 import pandas as pd
 
 from imagegen.storage.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
+from tests.clock import TODAY
 
 COLUMNS = (*EXPORT_COLUMNS, *EXTRA_COLUMNS)
 
@@ -136,7 +137,7 @@ def simulated_runs(home, specs=(SPEC_QUALITY_SIZE, SPEC_FORMATS_STREAMED), time_
 
     store = Store(home)
     provider = make_simulator_provider({"time_scale": time_scale, "seed": 1})
-    summaries = [run_grid(spec, provider=provider, store=store) for spec in specs]
+    summaries = [run_grid(spec, provider=provider, store=store, today=TODAY) for spec in specs]
     return store, summaries
 
 

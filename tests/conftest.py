@@ -1,11 +1,70 @@
-"""Shared fixtures: the Images API simulator over loopback HTTP, and clean settings inputs."""
+"""Shared fixtures: the Images API simulator over loopback HTTP, clean settings inputs, the pinned date.
+
+``IMAGEGEN_TEST_CLOCK=2028-01-01`` (or an ISO date-time, read as UTC) moves the wall clock of the whole
+session there with time-machine, still ticking: CI runs the suite a second time that way to prove no
+result depends on the day the tests run (every date that matters is pinned).
+"""
 
 from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, time
 
 import pytest
 
 from imagegen.execution.simulator import SimulatorConfig
 from imagegen.execution.simulator.server import start, stop
+from tests.clock import TODAY
+
+CLOCK_ENV = "IMAGEGEN_TEST_CLOCK"
+
+
+def _clock_target(raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise pytest.UsageError(f"{CLOCK_ENV}={raw!r} is not an ISO date or date-time. "
+                                "Fix: use e.g. 2028-01-01 or 2028-01-01T23:30:00+00:00.") from None
+    if len(raw.strip()) == 10:
+        moment = datetime.combine(moment.date(), time(12, 0))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def pytest_configure(config):
+    raw = os.environ.get(CLOCK_ENV, "").strip()
+    if raw:
+        import time_machine
+
+        target = _clock_target(raw)
+        traveller = time_machine.travel(target, tick=True)
+        traveller.start()
+        config.stash[_TRAVELLER] = (traveller, target)
+
+
+def pytest_unconfigure(config):
+    found = config.stash.get(_TRAVELLER, None)
+    if found is not None:
+        found[0].stop()
+
+
+def pytest_report_header(config):
+    found = config.stash.get(_TRAVELLER, None)
+    if found is not None:
+        return f"wall clock moved to {found[1].isoformat()} ({CLOCK_ENV}); now {datetime.now(UTC).isoformat()}"
+    return None
+
+
+_TRAVELLER = pytest.StashKey[tuple]()
+
+
+@pytest.fixture(autouse=True)
+def pinned_today(monkeypatch):
+    """Every entry point a test drives (CLI main, page setup, CLI subprocesses) works on TODAY, never the clock.
+
+    A test about another date sets IMAGEGEN_TODAY itself (or passes the date to the function).
+    """
+    monkeypatch.setenv("IMAGEGEN_TODAY", TODAY.isoformat())
+    return TODAY
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 
+from imagegen.core import lifecycle
 from imagegen.core.axes import (
     AXIS_PARAMS,
     COMPRESSION_PRESETS,
@@ -27,7 +28,7 @@ TODAY = date(2026, 11, 25)
 
 
 def choice(param, model="gpt-image-1.5", provider="simulator", **kw):
-    return allowed_values(param, CAT, model=model, provider=provider, **kw)
+    return allowed_values(param, CAT, model=model, provider=provider, **{"today": TODAY, **kw})
 
 
 @pytest.mark.parametrize("model", sorted(CAT.models))
@@ -38,7 +39,7 @@ def test_every_offered_value_is_valid_on_its_own(model, provider):
     base = ImageRequest(model=model, prompt="a red fox", provider=provider, deployment="dep" if deployments else None)
     lifecycle = {p.field for p in problems(base, CAT, TODAY) if p.field == "model"}
     for param in FIXED_PARAMS:
-        c = allowed_values(param, CAT, model=name, provider=provider, deployments=deployments)
+        c = allowed_values(param, CAT, model=name, provider=provider, deployments=deployments, today=TODAY)
         for value in c.values:
             changes = {param: value}
             if param == "partial_images" and value:
@@ -73,7 +74,7 @@ def test_azure_lacks_webp():
     assert c.values == ("png", "jpeg") and "WEBP" in c.note
     # a provider axis spanning the simulator and Azure offers only what both take
     both = allowed_values("output_format", CAT, model="gpt-image-1.5", provider=("simulator", "azure"),
-                          deployments={"dep": "gpt-image-1.5"})
+                          deployments={"dep": "gpt-image-1.5"}, today=TODAY)
     assert both.values == ("png", "jpeg")
 
 
@@ -84,7 +85,7 @@ def test_partial_images_need_streaming():
 
 
 def test_several_models_offer_only_common_values():
-    c = allowed_values("quality", CAT, model=("gpt-image-1.5", "gpt-image-2.5-flare"), provider="simulator")
+    c = allowed_values("quality", CAT, model=("gpt-image-1.5", "gpt-image-2.5-flare"), provider="simulator", today=TODAY)
     assert "xhigh" not in c.values and {"low", "medium", "high"} <= set(c.values)
     assert "xhigh" in choice("quality", model="gpt-image-2.5-flare").values
 
@@ -99,9 +100,17 @@ def test_models_offered_per_provider_leave_out_shut_down_ones():
     assert model_values(CAT, "azure", {}, today=TODAY)[0] == ()
 
 
-def test_default_model_prefers_the_seed_family():
-    assert default_model(CAT, "simulator") == "gpt-image-1.5"
-    assert default_model(CAT, "azure", {"mine": "gpt-image-2"}) == "mine"
+def test_default_model_follows_the_data_preference_and_runs_on_the_day():
+    for day in (TODAY, date(2026, 12, 1), date(2027, 5, 1), date(2028, 1, 1)):
+        for provider in ("simulator", "openai"):
+            mid = default_model(CAT, provider, today=day)
+            assert mid == lifecycle.preferred_models(CAT, provider, day)[0]
+            assert lifecycle.status(CAT, mid, "openai", day).state == "live"  # runnable on OpenAI that day
+    assert default_model(CAT, "azure", {"mine": "gpt-image-2"}, today=TODAY) == "mine"
+    deployments = {"old": "gpt-image-1-mini", "new": "gpt-image-1.5"}
+    assert default_model(CAT, "azure", deployments, today=TODAY, preferred="old") == "old"  # the configured one
+    assert default_model(CAT, "azure", deployments, today=date(2027, 5, 1), preferred="old") == "new"  # old shut down
+    assert default_model(CAT, "azure", deployments, today=date(2028, 1, 1)) is None
 
 
 def test_model_and_provider_choices():
@@ -111,8 +120,8 @@ def test_model_and_provider_choices():
 
 
 def test_all_values_and_unknown_parameter():
-    assert all_values("quality", CAT, model="gpt-image-1.5", provider="simulator") == ["low", "medium", "high", "auto"]
-    assert all_values("output_compression", CAT, model="gpt-image-1.5", provider="simulator") == []
+    assert all_values("quality", CAT, model="gpt-image-1.5", provider="simulator", today=TODAY) == ["low", "medium", "high", "auto"]
+    assert all_values("output_compression", CAT, model="gpt-image-1.5", provider="simulator", today=TODAY) == []
     with pytest.raises(ValueError, match="not a grid parameter"):
         choice("style")
 
@@ -127,26 +136,26 @@ def test_swap_axes():
 
 def test_fixed_params_applies_the_rules_and_reports_them():
     params, notes = fixed_params({"output_format": "png", "output_compression": 50, "background": "transparent"},
-                                 CAT, model="gpt-image-1.5", provider="simulator")
+                                 CAT, model="gpt-image-1.5", provider="simulator", today=TODAY)
     assert params == {"background": "transparent"}  # png is the default; compression dropped
     assert any("output_compression" in n for n in notes)
     params, notes = fixed_params({"output_format": "jpeg", "output_compression": 80, "background": "transparent"},
-                                 CAT, model="gpt-image-1.5", provider="simulator")
+                                 CAT, model="gpt-image-1.5", provider="simulator", today=TODAY)
     assert params == {"output_format": "jpeg", "output_compression": 80}
     assert any("transparent" in n for n in notes)
     # parameters on an axis are not fixed
     params, _ = fixed_params({"quality": "high", "size": "1024x1024"}, CAT, model="gpt-image-1.5",
-                             provider="simulator", axes=[Axis("quality", ("low", "high"))])
+                             provider="simulator", axes=[Axis("quality", ("low", "high"))], today=TODAY)
     assert "quality" not in params and params["size"] == "1024x1024"
 
 
 def test_grid_built_from_offered_values_validates():
     """Every combination of two axes' offered values, with consistent fixed params, passes validation."""
     for px, py in itertools.combinations(["quality", "size", "output_format", "moderation", "n"], 2):
-        xs = all_values(px, CAT, model="gpt-image-1-mini", provider="simulator")
-        ys = all_values(py, CAT, model="gpt-image-1-mini", provider="simulator")
+        xs = all_values(px, CAT, model="gpt-image-1-mini", provider="simulator", today=TODAY)
+        ys = all_values(py, CAT, model="gpt-image-1-mini", provider="simulator", today=TODAY)
         fixed, _ = fixed_params({}, CAT, model="gpt-image-1-mini", provider="simulator",
-                                axes=[Axis(px, tuple(xs)), Axis(py, tuple(ys))])
+                                axes=[Axis(px, tuple(xs)), Axis(py, tuple(ys))], today=TODAY)
         for vx, vy in itertools.product(xs, ys):
             req = ImageRequest(model="gpt-image-1-mini", prompt="p", **{**fixed, px: vx, py: vy})
             assert problems(req, CAT, TODAY) == [], (px, vx, py, vy)

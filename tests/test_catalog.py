@@ -10,6 +10,7 @@ from openai.types import image_model
 
 from imagegen.core.catalog import DATA_DIR, load_catalog
 from imagegen.errors import CatalogError
+from tests.clock import TODAY
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def test_unknown_model_names_the_known_ones(catalog):
 def test_price_entry_in_force_by_date(catalog):
     with pytest.raises(CatalogError, match="no price"):
         catalog.price_for("gpt-image-2", "openai", date(2025, 1, 1))
-    assert catalog.price_for("gpt-image-1.5", "openai").key == "openai/gpt-image-1.5@2025-12-16"
+    assert catalog.price_for("gpt-image-1.5", "openai", TODAY).key == "openai/gpt-image-1.5@2025-12-16"
 
 
 def test_oldest_check_is_the_minimum_checked_date(catalog):
@@ -114,8 +115,8 @@ def test_invalid_toml_is_reported(tmp_path):
 
 
 def test_overrides_win(catalog):
-    base = catalog.price_for("gpt-image-1.5", "azure")
+    base = catalog.price_for("gpt-image-1.5", "azure", TODAY)
     over = base.model_copy(update={"image_output": Decimal("35.20"), "override": True})
     c2 = catalog.with_overrides([over])
-    assert c2.price_for("gpt-image-1.5", "azure").image_output == Decimal("35.20")
-    assert c2.price_for("gpt-image-1.5", "azure").key.endswith("+override")
+    assert c2.price_for("gpt-image-1.5", "azure", TODAY).image_output == Decimal("35.20")
+    assert c2.price_for("gpt-image-1.5", "azure", TODAY).key.endswith("+override")

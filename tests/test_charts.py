@@ -10,6 +10,7 @@ import pytest
 from imagegen.core.catalog import default_catalog
 from imagegen.insight import analysis, charts, planner
 from tests.analytics_data import figure_dict, frame, priced, row, sqlite_query, trace
+from tests.clock import TODAY
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +120,9 @@ def test_empty_frames_give_an_explained_empty_chart(fn):
 
 
 def test_plan_costs_stacks_lines_per_scenario():
-    plan = planner.default_plan()
-    res = planner.evaluate(plan, default_catalog())
+    line = "gpt-image-1.5", "medium", "1024x1024", Decimal(1000)
+    plan = planner.Plan((planner.Scenario("gpt-image-1.5 medium", (planner.PlanLine(*line),)),), rate_date=TODAY)
+    res = planner.evaluate(plan, default_catalog(), on=TODAY)
     fig = figure_dict(charts.plan_costs(planner.breakdown(res), "monthly", "USD"))
     assert "documented: catalog estimate" in fig["layout"]["title"]["text"]
     bar = trace(fig, "gpt-image-1.5 medium 1024x1024")

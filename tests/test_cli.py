@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 from imagegen.cli import main
+from imagegen.core.catalog import default_catalog
+from imagegen.core.pricing import documented_output_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "quality-x-size.toml"
@@ -14,7 +16,22 @@ EXAMPLE = ROOT / "examples" / "quality-x-size.toml"
 def test_models_lists_the_catalog(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    assert "gpt-image-1 " in out and "shutdown 2026-10-23" in out and "gpt-image-2.6-sunburst" in out
+    assert "gpt-image-1 " in out and "shut down 2026-10-23" in out and "gpt-image-2.6-sunburst" in out
+    assert "lifecycle on 2026-12-01 (pinned by IMAGEGEN_TODAY)" in out
+
+
+def test_models_on_a_pinned_date_and_a_bad_date(capsys, monkeypatch):
+    monkeypatch.setenv("IMAGEGEN_TODAY", "2027-05-01")
+    assert main(["models", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["gpt-image-1-mini"]["lifecycle"]["azure"]["state"] == "shut_down"  # 2027-04-07
+    assert data["gpt-image-1.5"]["lifecycle"]["azure"] | {"message": ""} == {
+        "on": "2027-05-01", "state": "retiring", "runnable": True, "shutdown": "2027-06-16", "days_left": 46,
+        "successor": "gpt-image-2", "message": ""}
+    monkeypatch.setenv("IMAGEGEN_TODAY", "1 May 2027")
+    assert main(["models"]) == 2
+    err = capsys.readouterr().err
+    assert "IMAGEGEN_TODAY='1 May 2027' is not a date" in err and "YYYY-MM-DD" in err
 
 
 def test_models_json(capsys):
@@ -28,7 +45,8 @@ def test_estimate_json(capsys):
     assert main(["estimate", str(EXAMPLE), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["cells"]) == 9
-    assert data["cells"][0]["quality"] == "low" and data["cells"][0]["output_tokens_max"] == 272
+    low = documented_output_tokens(default_catalog(), "gpt-image-2", "low", "1024x1024")  # the example's model
+    assert data["cells"][0]["quality"] == "low" and data["cells"][0]["output_tokens_max"] == low
     assert set(data) >= {"cells", "total_cost_usd_min", "total_cost_usd_max"}
 
 

@@ -3,9 +3,12 @@
 import ast
 import json
 import shlex
+from datetime import date
 
 import pytest
 
+from imagegen.core import lifecycle
+from imagegen.core.catalog import default_catalog
 from imagegen.core.request import ImageRequest
 from imagegen.execution.settings import load_settings
 from imagegen.insight.codegen import (
@@ -17,7 +20,9 @@ from imagegen.insight.codegen import (
     snippets,
     wire_body,
 )
+from tests.clock import TODAY
 
+CATALOG = default_catalog()
 PROMPT = "F1レーサーを'躍動感'あるように描いて。 \"quotes\" and $HOME"
 REQ = ImageRequest(model="gpt-image-1.5", prompt=PROMPT, provider="azure", deployment="my-images", quality="high",
                    size="1536x1024", output_format="jpeg", output_compression=40)
@@ -116,15 +121,29 @@ def test_env_names_follow_the_variables_the_user_set(tmp_path):
     info = settings.describe()
     assert env_names("azure", info) == {"key": "AZURE_OPENAI_API_IMAGE_KEY", "url": "AZURE_OPENAI_API_IMAGE_ENDPOINT"}
     req = ImageRequest(model="gpt-image-1.5", prompt="fox", provider="azure", deployment="gpt-image-1.5")
-    everything = "\n".join(s.code for s in snippets(req, info))
+    everything = "\n".join(s.code for s in snippets(req, info, catalog=CATALOG, today=TODAY))
     assert "secret-key-123456789" not in everything and "6789" not in everything  # never the key
     assert 'os.environ["AZURE_OPENAI_API_IMAGE_KEY"]' in everything
-    assert snippets(req, info)[0].label.startswith("Python · Azure OpenAI (classic)")
+    assert snippets(req, info, catalog=CATALOG, today=TODAY)[0].label.startswith("Python · Azure OpenAI (classic)")
 
 
 def test_snippets_cover_every_flavour_in_python_and_curl():
-    items = snippets(REQ.with_(provider="openai", deployment=None))
+    items = snippets(REQ.with_(provider="openai", deployment=None), None, catalog=CATALOG, today=TODAY)
     assert [s.language for s in items] == ["python"] * 3 + ["bash"] * 3
     assert items[0].label == "Python · OpenAI"
     with pytest.raises(ValueError, match="flavour"):
         python_code(REQ, "gcp")
+
+
+def test_code_for_a_provider_that_shut_the_model_down_says_so():
+    req = ImageRequest(model="gpt-image-1.5", prompt="fox", provider="openai", quality="low", size="1024x1024")
+    before = snippets(req, None, catalog=CATALOG, today=date(2026, 11, 30))
+    assert all(s.warning == "" and "WARNING" not in s.code for s in before)  # still live on both that day
+    items = {s.label: s for s in snippets(req, None, catalog=CATALOG, today=date(2026, 12, 1))}
+    openai = items["Python · OpenAI"]
+    assert openai.warning == ("gpt-image-1.5 was shut down on openai on 2026-12-01; successor: gpt-image-2.6-sunburst. "
+                              "This code would be refused there on 2026-12-01. Use gpt-image-2.6-sunburst instead.")
+    assert openai.code.startswith(f"# WARNING: {openai.warning}\n") and 'model="gpt-image-1.5"' in openai.code
+    assert items["curl · OpenAI"].warning == openai.warning
+    assert items["Python · Azure OpenAI (classic)"].warning == ""  # Azure runs it until 2027-06-16
+    assert lifecycle.status(CATALOG, "gpt-image-1.5", "azure", date(2026, 12, 1)).runnable

@@ -8,6 +8,7 @@ import pytest
 from imagegen.core.catalog import load_catalog
 from imagegen.core.grid import estimate_grid, expand, loads_spec, parse_spec, validate_grid
 from imagegen.errors import InvalidRequest, SpecError
+from tests.clock import TODAY
 
 CATALOG = load_catalog()
 
@@ -38,7 +39,7 @@ def test_expand_is_the_cartesian_product_in_axis_order():
 
 
 def test_estimate_grid_totals_and_json_shape():
-    est = estimate_grid(loads_spec(SPEC), CATALOG)
+    est = estimate_grid(loads_spec(SPEC), CATALOG, TODAY)
     d = est.to_dict()
     assert est.requests == 18
     assert len(d["cells"]) == 9
@@ -69,16 +70,16 @@ model = ["gpt-image-1.5", "gpt-image-1-mini"]
 def test_invalid_cell_is_named():
     spec = loads_spec(SPEC.replace('output_format = "png"', 'output_format = "jpeg"\nbackground = "transparent"'))
     with pytest.raises(InvalidRequest) as err:
-        validate_grid(spec, CATALOG)
+        validate_grid(spec, CATALOG, TODAY)
     assert "cell 0 (quality=low, size=1024x1024): background" in str(err.value)
 
 
 def test_azure_needs_a_deployment_mapping_and_never_sends_the_catalog_id():
     spec = loads_spec('provider = "azure"\nmodel = "gpt-image-1.5"\nprompts = ["x"]\n')
     with pytest.raises(InvalidRequest, match="IMAGEGEN_AZURE_DEPLOYMENTS"):
-        validate_grid(spec, CATALOG)
+        validate_grid(spec, CATALOG, TODAY)
     mapped = loads_spec('provider = "azure"\nmodel = "my-images"\nprompts = ["x"]\n[deployments]\nmy-images = "gpt-image-1.5"\n')
-    [cell] = validate_grid(mapped, CATALOG)
+    [cell] = validate_grid(mapped, CATALOG, TODAY)
     assert cell.request.model == "gpt-image-1.5"
     assert cell.request.deployment == "my-images"
     assert cell.request.api_body()["model"] == "my-images"
@@ -110,7 +111,7 @@ def test_to_toml_round_trips():
 
 def test_over_budget_is_detected():
     spec = loads_spec(SPEC.replace("budget_usd = 2.0", "budget_usd = 0.5"))
-    assert estimate_grid(spec, CATALOG).over_budget()
+    assert estimate_grid(spec, CATALOG, TODAY).over_budget()
 
 
 def test_ten_thousand_cells_estimate_under_two_seconds():
@@ -119,9 +120,9 @@ def test_ten_thousand_cells_estimate_under_two_seconds():
     from bench.bench_estimate import spec_10k
 
     spec = spec_10k()
-    estimate_grid(parse_spec({"model": "gpt-image-1", "prompts": ["warm"]}), CATALOG)
+    estimate_grid(parse_spec({"model": "gpt-image-1", "prompts": ["warm"]}), CATALOG, TODAY)
     t0 = time.perf_counter()
-    est = estimate_grid(spec, CATALOG)
+    est = estimate_grid(spec, CATALOG, TODAY)
     elapsed = time.perf_counter() - t0
     assert len(est.cells) == 10_000
     assert elapsed < 2.0, f"{elapsed:.2f} s"

@@ -14,6 +14,7 @@ from imagegen.execution.runner import run_grid
 from imagegen.insight.gridimage import FAILED, FONT_DIRS, FONT_FILES, Geometry, compose_grid, figure_lines, font
 from imagegen.storage.store import Store
 from tests.analytics_data import coords, row
+from tests.clock import TODAY
 
 CELL = 128
 QUALITIES = ["low", "medium", "high"]
@@ -35,7 +36,7 @@ def run(tmp_path_factory):
     """A real 3x3 run through the runner on the simulator; the first request is refused (moderation)."""
     store = Store(tmp_path_factory.mktemp("home"))
     provider = make_simulator_provider({"time_scale": 0, "seed": 3, "faults": [{"kind": "moderation", "times": 1}]})
-    summary = run_grid(loads_spec(SPEC), provider=provider, store=store)
+    summary = run_grid(loads_spec(SPEC), provider=provider, store=store, today=TODAY)
     rows = store.results(summary.run_id)
     assert summary.ok == 8 and summary.errors == 1
     return store, rows

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -10,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from imagegen.core import overrides
 from imagegen.core.catalog import default_catalog
+from tests.clock import TODAY
 from tests.ui_support import page_app
 from ui import catalog_tables
 
@@ -43,10 +43,10 @@ def test_every_model_with_capabilities(catalog_page):
 def test_lifecycle_warnings_name_the_successor(catalog_page):
     at, _ = catalog_page
     errors = [e.value for e in at.error]
-    assert "gpt-image-1 was shut down on openai on 2026-10-23. Successor: gpt-image-2.5-sunburst." in errors[0]
-    assert any("gpt-image-1 was shut down on azure" in e and "Successor: gpt-image-1.5" in e for e in errors)
-    expected = [lc.message for lc in catalog_tables.lifecycle(default_catalog(), date.today()) if lc.level == "soon"]
-    assert [w.value for w in at.warning] == expected
+    assert "gpt-image-1 was shut down on openai on 2026-10-23; successor: gpt-image-2.5-sunburst." in errors[0]
+    assert any("gpt-image-1 was shut down on azure" in e and "successor: gpt-image-1.5" in e for e in errors)
+    expected = [lc.sentence for lc in catalog_tables.lifecycle(default_catalog(), TODAY) if lc.state == "retiring"]
+    assert expected and [w.value for w in at.warning] == expected
     life = _table(at, "successor")
     assert set(life["provider"]) == {"openai", "azure"}
     assert life.set_index(["model", "provider"]).loc[("gpt-image-1", "openai"), "status"] == "shut down"
@@ -127,3 +127,12 @@ def test_a_broken_overrides_file_is_reported_not_fatal(tmp_path, monkeypatch):
     assert not at.exception
     assert any("overrides file cannot be used" in e.value and "Fix" in e.value for e in at.error)
     assert _table(at, "kind")["kind"].eq("catalog").all()
+
+
+def test_estimates_mark_models_shut_down_on_the_provider(catalog_page):
+    at, _ = catalog_page
+    status = _table(at, "override").set_index("model")["status"]
+    assert status["gpt-image-1.5"] == "shut down" and status["gpt-image-2"] == "live"  # on openai, 2026-12-01
+    at.selectbox(key="cat_est_provider").set_value("azure").run()
+    status = _table(at, "override").set_index("model")["status"]
+    assert status["gpt-image-1.5"] == "live" and status["gpt-image-1-mini"] == "retiring"  # until 2027-04-07

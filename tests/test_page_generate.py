@@ -14,6 +14,7 @@ from imagegen.core.catalog import default_catalog
 from imagegen.core.grid import estimate_grid, loads_spec
 from imagegen.storage.store import Store
 from tests import ui_support
+from tests.clock import TODAY
 from tests.ui_support import ROOT, open_app, texts, wait_for_run
 from ui.form import FormValues, build_spec, expected_duration_s, format_duration, split_prompts
 from ui.generate_form import usd
@@ -47,7 +48,7 @@ def test_default_form_estimate_matches_the_library(app_env):
     assert at.selectbox(key="axis_x_param").value == "quality"
     assert at.multiselect(key="axis_y_values").value == ["1024x1024", "1024x1536", "1536x1024"]
     spec = loads_spec(EXAMPLE.read_text(encoding="utf-8"))  # the same 3x3 grid, written by hand
-    est = estimate_grid(spec, CAT)
+    est = estimate_grid(spec, CAT, TODAY)
     m = metrics(at)
     assert m["Cells"] == "9" and m["Requests"] == "9"
     assert m["Output tokens (documented)"] == f"{est.output_tokens_max:,}"
@@ -94,7 +95,9 @@ def test_azure_offers_no_webp_and_lists_deployments(app_env, monkeypatch):
     monkeypatch.setenv("IMAGEGEN_AZURE_DEPLOYMENTS", "my-images=gpt-image-1.5,cheap=gpt-image-1-mini")
     at = open_app(PAGE, secrets={"IMAGEGEN_PROVIDER": "azure"})
     assert at.selectbox(key="provider").options == ["Azure OpenAI", "Simulator (built in)"]
-    assert set(at.selectbox(key="model").options) == {"my-images → gpt-image-1.5", "cheap → gpt-image-1-mini"}
+    assert at.selectbox(key="model").options == ["my-images → gpt-image-1.5",  # the data's Azure preference order
+                                                 "cheap → gpt-image-1-mini (shuts down on azure 2027-04-07)"]
+    assert at.selectbox(key="model").value == "my-images"
     at.selectbox(key="axis_x_param").set_value("output_format").run()
     assert at.multiselect(key="axis_x_values").value == ["png", "jpeg"]
     assert any("no WEBP" in c for c in texts(at.caption))
@@ -256,7 +259,7 @@ faults = ["rate_limit; match=fox; times=1"]
     assert at.selectbox(key="fixed_output_compression").value == 70
     assert at.selectbox(key="sim_fault_kind").value == "rate_limited"  # the older name, shown as today's
     assert at.number_input(key="repeats").value == 2
-    est = estimate_grid(loads_spec(text), CAT)
+    est = estimate_grid(loads_spec(text), CAT, TODAY)
     m = metrics(at)
     assert m["Cells"] == str(len(est.cells)) == "4" and m["Requests"] == "8"
     assert m["Cost, USD (estimated)"] == usd(est.total_cost_usd_max)
@@ -305,7 +308,7 @@ def test_expected_duration_uses_the_latency_model_and_rpm(rpm, expected):
         "quality": "low", "size": "1024x1536"}, repeats=3, concurrency=2, rpm=rpm)
     # gpt-image-2 low 1024x1536 = 158 tokens; use gpt-image-1.5 for the documented 408
     values.model, values.params = "gpt-image-1.5", {"quality": "low", "size": "1024x1024"}
-    spec, _ = build_spec(values, CAT)
+    spec, _ = build_spec(values, CAT, TODAY)
     est = estimate_grid(spec, CAT, date(2026, 11, 1))  # pinned: gpt-image-1.5 ran on openai then
     assert expected_duration_s(est) == pytest.approx(expected)
     assert format_duration(75) == "1 min 15 s" and format_duration(3.25) == "3.2 s"
@@ -315,8 +318,8 @@ def test_expected_duration_on_the_simulator_is_scaled():
     values = FormValues(prompts_text="fox", provider="simulator", model="gpt-image-1.5", axes=[],
                         params={"quality": "medium", "size": "1024x1024"}, concurrency=1, repeats=2,
                         simulator={"time_scale": 0.5})
-    spec, _ = build_spec(values, CAT)
-    est = estimate_grid(spec, CAT)
+    spec, _ = build_spec(values, CAT, TODAY)
+    est = estimate_grid(spec, CAT, TODAY)
     assert expected_duration_s(est, spec.simulator) == pytest.approx(2 * 0.5 * (2.0 + 1056 / 133))
     fixed = expected_duration_s(est, {"fixed_latency_s": 1.5})
     assert fixed == pytest.approx(3.0)
@@ -329,13 +332,13 @@ def test_a_local_price_override_changes_the_estimate(app_env):
     from imagegen.core.overrides import add_override, make_override
 
     before = metrics(open_app(PAGE))["Cost, USD (estimated)"]
-    entry = make_override(CAT, "gpt-image-1.5", "openai", date(2026, 11, 1), image_output=Decimal("64"))
+    entry = make_override(CAT, "gpt-image-2", "openai", date(2026, 11, 1), image_output=Decimal("64"))
     add_override(app_env, entry, CAT)
     at = open_app(PAGE)
     spec = loads_spec(EXAMPLE.read_text(encoding="utf-8"))
-    expected = estimate_grid(spec, CAT.with_overrides([entry])).total_cost_usd_max
+    expected = estimate_grid(spec, CAT.with_overrides([entry]), TODAY).total_cost_usd_max
     assert metrics(at)["Cost, USD (estimated)"] == usd(expected) != before
-    assert any("openai/gpt-image-1.5@2026-11-01+override" in c for c in texts(at.caption))
+    assert any("openai/gpt-image-2@2026-11-01+override" in c for c in texts(at.caption))
 
 
 def test_the_form_survives_a_visit_to_another_page(app_env):

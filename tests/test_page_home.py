@@ -5,7 +5,6 @@ from datetime import date
 from imagegen.core.catalog import default_catalog
 from tests import ui_support
 from tests.ui_support import open_app, texts
-from ui import Context
 from ui.home import lifecycle_warnings
 
 app_env = ui_support.app_env  # fixture
@@ -20,8 +19,9 @@ def test_home_on_the_simulator(app_env):
     oldest = default_catalog().oldest_check().isoformat()
     assert f"last checked **{oldest}**" in markdown
     errors = texts(at.error)
-    assert any("gpt-image-1 was shut down on OpenAI on 2026-10-23" in e and "gpt-image-2.5-sunburst" in e
+    assert any("gpt-image-1 was shut down on openai on 2026-10-23" in e and "gpt-image-2.5-sunburst" in e
                for e in errors)
+    assert "Model lifecycle on 2026-12-01" in [h.value for h in at.subheader]
     labels = [link.label for link in at.get("page_link")]
     assert any(label.startswith("Generate") for label in labels)
     assert any(label.startswith("Results") for label in labels)
@@ -46,10 +46,21 @@ def test_a_settings_problem_falls_back_to_the_simulator_and_names_the_variable(a
 
 
 def test_lifecycle_warnings_include_coming_shutdowns():
-    ctx = Context(settings=None, store=None, catalog=default_catalog(), provider_factory=lambda *a: None, home=None)
-    warnings = lifecycle_warnings(ctx, today=date(2026, 11, 25))
-    soon = [t for level, t in warnings if level == "warning"]
-    assert any("gpt-image-1.5 shuts down on OpenAI on 2026-12-01 (in 6 days)" in t for t in soon)
-    later = lifecycle_warnings(ctx, today=date(2028, 1, 1))
+    warnings = lifecycle_warnings(default_catalog(), date(2026, 11, 25))
+    soon = [life.sentence for level, life in warnings if level == "warning"]
+    assert any("gpt-image-1.5 shuts down on openai on 2026-12-01 (in 6 days)" in t for t in soon)
+    later = lifecycle_warnings(default_catalog(), date(2028, 1, 1))
     assert all(level == "error" for level, _ in later) and len(later) > len(
         [w for w in warnings if w[0] == "error"])
+
+
+def test_a_pinned_date_is_shown_on_home_and_in_the_sidebar(app_env, monkeypatch):
+    monkeypatch.setenv("IMAGEGEN_TODAY", "2027-05-01")
+    at = open_app()
+    pinned = "The date is pinned to **2027-05-01** by IMAGEGEN_TODAY"
+    assert any(pinned in i for i in texts(at.main.info)) and any(pinned in i for i in texts(at.sidebar.info))
+    assert any("gpt-image-1-mini was shut down on azure on 2027-04-07" in e for e in texts(at.error))
+    monkeypatch.setenv("IMAGEGEN_TODAY", "2027-13-01")
+    at = open_app()
+    assert any("IMAGEGEN_TODAY='2027-13-01' is not a date" in w and "YYYY-MM-DD" in w for w in texts(at.sidebar.warning))
+    assert not any("pinned to" in i for i in texts(at.sidebar.info))

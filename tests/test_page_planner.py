@@ -9,9 +9,13 @@ from decimal import Decimal
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from imagegen.core import overrides
+from imagegen.core import lifecycle, overrides
 from imagegen.core.catalog import default_catalog
+from imagegen.core.pricing import documented_output_tokens
+from imagegen.insight import planner
+from imagegen.insight.planner import PlanLine
 from tests.analytics_data import SPEC_QUALITY_SIZE, figure_dict, simulated_runs, trace
+from tests.clock import CHECKED, TODAY
 from tests.ui_support import page_app
 
 M = Decimal(1_000_000)
@@ -20,8 +24,26 @@ MINI_LOW_MONTH = 1000 * 30 * (272 * Decimal(8) + 50 * Decimal(2)) / M           
 ONE_FIVE_MEDIUM_MONTH = 1000 * 30 * (1056 * Decimal(32) + 50 * Decimal(5)) / M   # $1,021.26
 
 
+CAT = default_catalog()
+#: The old example as a link: mini low vs 1.5 medium on OpenAI, opened on CHECKED (both still ran there then).
+OLD_EXAMPLE = {"s0": "gpt-image-1-mini low!gpt-image-1-mini~low~1024x1024~1000~d",
+               "s1": "gpt-image-1.5 medium!gpt-image-1.5~medium~1024x1024~1000~d"}
+
+
 def _app(home, monkeypatch, query: dict | None = None) -> AppTest:
     return page_app("4_Planner.py", home, monkeypatch, query)
+
+
+def _old_example(home, monkeypatch) -> AppTest:
+    monkeypatch.setenv("IMAGEGEN_TODAY", CHECKED.isoformat())
+    return _app(home, monkeypatch, OLD_EXAMPLE)
+
+
+def _monthly(line: PlanLine, on: date) -> Decimal:
+    """Documented tokens x the catalog's price in force on ``on`` + 50 prompt tokens, 1,000 a day for 30 days."""
+    price = CAT.price_for(line.model, line.provider, on)
+    tokens = documented_output_tokens(CAT, line.model, line.quality, line.size)
+    return 1000 * 30 * (tokens * price.image_output + 50 * price.text_input) / M
 
 
 def _run(at: AppTest) -> AppTest:
@@ -41,8 +63,18 @@ def _compare(at):
     return next(d.value for d in at.dataframe if "metric" in d.value.columns).set_index("metric")
 
 
-def test_default_example_mini_low_vs_1_5_medium(tmp_path, monkeypatch):
-    at = _run(_app(tmp_path, monkeypatch))
+def test_the_example_compares_models_live_today(tmp_path, monkeypatch):
+    at = _run(_app(tmp_path, monkeypatch))  # IMAGEGEN_TODAY = TODAY (tests/conftest.py)
+    example = planner.default_plan(CAT, TODAY)
+    lines = [sc.lines[0] for sc in example.scenarios]
+    assert all(lifecycle.status(CAT, ln.model, "openai", TODAY).state == "live" for ln in lines)
+    assert _costs(at) == {sc.name: pytest.approx(float(_monthly(sc.lines[0], TODAY))) for sc in example.scenarios}
+    assert not at.warning  # nothing in the example is shut down or retiring
+    assert at.date_input(key="pl_fxd").value == TODAY
+
+
+def test_old_example_mini_low_vs_1_5_medium(tmp_path, monkeypatch):
+    at = _run(_old_example(tmp_path, monkeypatch))
     assert Decimal("68.28") == MINI_LOW_MONTH and Decimal("1021.26") == ONE_FIVE_MEDIUM_MONTH
     assert _costs(at) == {"gpt-image-1-mini low": pytest.approx(68.28), "gpt-image-1.5 medium": pytest.approx(1021.26)}
     table = _compare(at)
@@ -78,7 +110,8 @@ def test_url_round_trip(tmp_path, monkeypatch):
     at.number_input(key="pl_rpm").set_value(12.0).run()
     params = dict(at.query_params)
     assert params["fx"] == "155.5" and params["q"].startswith("12~1~1~")
-    assert params["s1"] == "gpt-image-1.5 medium!gpt-image-1.5~medium~1024x1024~1000~d"
+    second = planner.default_plan(CAT, TODAY).scenarios[1]
+    assert params["s1"] == f"{second.name}!{second.lines[0].model}~medium~1024x1024~1000~d"
     again = _run(_app(tmp_path, monkeypatch, params))
     assert _costs(again) == _costs(at)
     assert again.number_input(key="pl_fx").value == 155.5 and again.number_input(key="pl_rpm").value == 12.0
@@ -89,7 +122,7 @@ def test_url_round_trip(tmp_path, monkeypatch):
 def test_broken_link_falls_back_to_the_example(tmp_path, monkeypatch):
     at = _run(_app(tmp_path, monkeypatch, {"v": "9", "s0": "x!gpt-image-1.5~low~1024x1024~1~d"}))
     assert any("could not be read" in e.value and "version 1" in e.value for e in at.error)
-    assert set(_costs(at)) == {"gpt-image-1-mini low", "gpt-image-1.5 medium"}
+    assert set(_costs(at)) == {sc.name for sc in planner.default_plan(CAT, TODAY).scenarios}
 
 
 def test_invalid_setting_is_refused_with_the_fix(tmp_path, monkeypatch):
@@ -99,7 +132,7 @@ def test_invalid_setting_is_refused_with_the_fix(tmp_path, monkeypatch):
 
 
 def test_add_scenario_compares_three(tmp_path, monkeypatch):
-    at = _run(_app(tmp_path, monkeypatch))
+    at = _run(_old_example(tmp_path, monkeypatch))
     at.button(key="pl_add").click().run()
     table = _compare(at)
     assert "scenario 3 − gpt-image-1-mini low" in table.columns
@@ -138,7 +171,7 @@ def test_a_price_override_changes_the_plan(tmp_path, monkeypatch):
     catalog = default_catalog()
     overrides.add_override(tmp_path, overrides.make_override(catalog, "gpt-image-1.5", "openai", date(2026, 1, 1),
                                                              image_output=40, note="negotiated"))
-    at = _run(_app(tmp_path, monkeypatch))
+    at = _run(_old_example(tmp_path, monkeypatch))
     expected = 1000 * 30 * (1056 * Decimal(40) + 50 * Decimal(5)) / M
     assert _costs(at)["gpt-image-1.5 medium"] == pytest.approx(float(expected))
     assert _costs(at)["gpt-image-1-mini low"] == pytest.approx(float(MINI_LOW_MONTH))

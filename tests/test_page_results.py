@@ -5,7 +5,7 @@ import csv
 import io
 import json
 import time
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from PIL import Image
@@ -17,6 +17,7 @@ from imagegen.execution.runner import GridRun
 from imagegen.insight.gridimage import Geometry
 from imagegen.storage.store import Store
 from tests import ui_support
+from tests.clock import TODAY
 from tests.ui_support import open_app, texts
 from ui.results_view import PAGE_SIZE
 
@@ -31,7 +32,7 @@ def make_run(home, name: str, qualities=("low", "medium"), prompt: str = "a red 
              model: str = "gpt-image-1.5") -> str:
     spec = GridSpec(provider="simulator", model=model, prompts=(prompt,), name=name,
                     params={"size": "1024x1024"}, axes={"quality": tuple(qualities)}, limits=Limits(concurrency=4))
-    run = GridRun(spec, provider=make_simulator_provider({"time_scale": 0}), store=Store(home))
+    run = GridRun(spec, provider=make_simulator_provider({"time_scale": 0}), store=Store(home), today=TODAY)
     return run.run().run_id
 
 
@@ -81,16 +82,21 @@ def test_filters(app_env):
     at.selectbox(key="filter_model").set_value("gpt-image-1-mini").run()
     assert table(at)["Name"].tolist() == ["cats"]
     at.selectbox(key="filter_model").set_value("All").run()
-    at.date_input(key="filter_since").set_value(date.today()).run()
+    # The filter's days are UTC days, like the stored timestamps: take the day the runs were recorded on
+    # (never the local date, which differs from UTC in Japan before 09:00).
+    day = {datetime.fromisoformat(t).astimezone(UTC).date() for t in Store(app_env).runs()["created_at"]}
+    assert len(day) == 1, day
+    (day,) = day
+    at.date_input(key="filter_since").set_value(day).run()
     assert len(table(at)) == 2
-    at.date_input(key="filter_until").set_value(date.today() - timedelta(days=1)).run()
-    assert not at.dataframe  # every run is from today
+    at.date_input(key="filter_until").set_value(day - timedelta(days=1)).run()
+    assert not at.dataframe  # every run is from that day
 
 
 def test_paging(app_env):
     store = Store(app_env)
     spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("p",), params={"quality": "low"})
-    est = estimate_grid(spec, CAT)
+    est = estimate_grid(spec, CAT, TODAY)
     ids = [store.create_run(spec, est, simulated=True, name=f"run {i:02d}") for i in range(PAGE_SIZE + 3)]
     at = open_app(PAGE)
     assert len(table(at)) == PAGE_SIZE
@@ -160,7 +166,7 @@ def test_finish_the_missing_cells_of_a_cancelled_run(app_env):
     spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("a red fox",), name="cut short",
                     params={"size": "1024x1024"}, axes={"quality": ("low", "medium", "high")},
                     limits=Limits(concurrency=1))
-    run = GridRun(spec, provider=make_simulator_provider({"fixed_latency_s": 0.3}), store=Store(app_env))
+    run = GridRun(spec, provider=make_simulator_provider({"fixed_latency_s": 0.3}), store=Store(app_env), today=TODAY)
     run.start()
     run.cancel()
     assert run.wait(3)

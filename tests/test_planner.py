@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from imagegen.core import lifecycle
 from imagegen.core.catalog import default_catalog
 from imagegen.core.overrides import make_override
 from imagegen.insight import planner
@@ -29,6 +30,13 @@ def catalog():
 
 def _plan(*scenarios, **kw) -> BudgetPlan:
     return BudgetPlan(scenarios=tuple(scenarios), rate_date=TODAY, **kw)
+
+
+def _mini_vs_one_five() -> BudgetPlan:
+    """The old example, 1,000 a day of gpt-image-1-mini low vs gpt-image-1.5 medium on OpenAI, priced on
+    TODAY (2026-11-25) when both still ran there: the hand-computed figures below are for these two."""
+    return _plan(Scenario("gpt-image-1-mini low", (PlanLine("gpt-image-1-mini", "low", "1024x1024", Decimal(1000)),)),
+                 Scenario("gpt-image-1.5 medium", (PlanLine("gpt-image-1.5", "medium", "1024x1024", Decimal(1000)),)))
 
 
 def test_hand_computed_1000_gpt_image_1_5_medium_a_day(catalog):
@@ -70,7 +78,7 @@ def test_auto_quality_budgets_the_largest_output(catalog):
 
 
 def test_scenarios_side_by_side_with_differences(catalog):
-    res = planner.evaluate(planner.default_plan(TODAY), catalog, on=TODAY)
+    res = planner.evaluate(_mini_vs_one_five(), catalog, on=TODAY)
     table = planner.compare(res).set_index("metric")
     assert list(table.columns) == ["gpt-image-1-mini low", "gpt-image-1.5 medium",
                                    "gpt-image-1.5 medium − gpt-image-1-mini low"]
@@ -85,7 +93,7 @@ def test_scenarios_side_by_side_with_differences(catalog):
 def test_three_scenarios_compare_to_the_first(catalog):
     third = Scenario("mix", (PlanLine("gpt-image-1-mini", "low", "1024x1024", Decimal(500)),
                              PlanLine("gpt-image-1.5", "medium", "1024x1024", Decimal(500))))
-    plan = planner.default_plan(TODAY)
+    plan = _mini_vs_one_five()
     res = planner.evaluate(planner.with_scenarios(plan, [*plan.scenarios, third]), catalog, on=TODAY)
     table = planner.compare(res).set_index("metric")
     assert table.loc["monthly (USD)", "mix − gpt-image-1-mini low"] == 15000 * ONE_FIVE_MEDIUM - 15000 * MINI_LOW
@@ -98,7 +106,7 @@ def test_three_scenarios_compare_to_the_first(catalog):
 def test_measured_figures_replace_documented_where_measured(catalog):
     measured = pd.DataFrame([{"model": "gpt-image-1.5", "quality": "medium", "size": "1024x1024", "provider": "openai", "images": 4,
                               "results": 4, "cost_usd_per_image": Decimal("0.04"), "simulated": True}])
-    plan = planner.with_scenarios(planner.default_plan(TODAY), planner.default_plan(TODAY).scenarios)
+    plan = planner.with_scenarios(_mini_vs_one_five(), _mini_vs_one_five().scenarios)
     plan = BudgetPlan(plan.scenarios, rate_date=TODAY, source="measured", run_ids=("r1",))
     res = planner.evaluate(plan, catalog, measured, on=TODAY)
     mini, one_five = res.scenarios
@@ -111,9 +119,9 @@ def test_measured_figures_replace_documented_where_measured(catalog):
 
 
 def test_documented_label_and_measured_without_runs(catalog):
-    res = planner.evaluate(planner.default_plan(TODAY), catalog, on=TODAY)
+    res = planner.evaluate(_mini_vs_one_five(), catalog, on=TODAY)
     assert res.source_label == "documented (catalog estimate)"
-    empty = BudgetPlan(planner.default_plan(TODAY).scenarios, rate_date=TODAY, source="measured")
+    empty = BudgetPlan(_mini_vs_one_five().scenarios, rate_date=TODAY, source="measured")
     res = planner.evaluate(empty, catalog, on=TODAY)
     assert res.source_label == "documented (catalog estimate)"
     assert any("no run is selected" in w for w in res.warnings)
@@ -121,24 +129,50 @@ def test_documented_label_and_measured_without_runs(catalog):
 
 def test_a_price_override_changes_the_documented_cost(catalog):
     override = make_override(catalog, "gpt-image-1.5", "openai", date(2026, 1, 1), image_output=40)
-    res = planner.evaluate(planner.default_plan(TODAY), catalog.with_overrides([override]), on=TODAY)
+    res = planner.evaluate(_mini_vs_one_five(), catalog.with_overrides([override]), on=TODAY)
     line = res.scenarios[1].lines[0]
     assert line.cost_per_image_usd == (1056 * Decimal(40) + 50 * Decimal(5)) / M
     assert "+override" in line.detail and "local override" in line.detail
 
 
-def test_lifecycle_warnings(catalog):
-    res = planner.evaluate(planner.default_plan(TODAY), catalog, on=TODAY)
-    assert any("gpt-image-1.5 shuts down on openai on 2026-12-01" in w and "on azure it runs until 2027-06-16" in w
-               for w in res.warnings)
-    later = planner.evaluate(planner.default_plan(TODAY), catalog, on=date(2026, 12, 2))
-    assert any("was shut down there on 2026-12-01" in w for w in later.warnings)
+def test_lifecycle_warnings_read_correctly_for_retiring_shut_down_and_live(catalog):
+    res = planner.evaluate(_mini_vs_one_five(), catalog, on=TODAY)  # 6 days before the OpenAI shutdown
+    assert ("gpt-image-1.5 medium 1024x1024: gpt-image-1.5 shuts down on openai on 2026-12-01 (in 6 days); "
+            "successor: gpt-image-2.6-sunburst. It runs on azure until 2027-06-16. Monthly and yearly figures past "
+            "the shutdown are hypothetical.") in res.warnings
+    later = planner.evaluate(_mini_vs_one_five(), catalog, on=date(2026, 12, 2))
+    assert ("gpt-image-1-mini low 1024x1024: gpt-image-1-mini was shut down on openai on 2026-12-01; successor: "
+            "gpt-image-2.6-sunburst. It runs on azure until 2027-04-07. Its figures are hypothetical: it cannot be "
+            "bought there on this date.") in later.warnings
+    assert not any("still running" in w or "shut down there" in w for w in later.warnings)  # the old garbled one
     current = _plan(Scenario("now", (PlanLine("gpt-image-2", "low", "1024x1024", Decimal(1)),)))
     assert planner.evaluate(current, catalog, on=TODAY).warnings == ()  # no shutdown date on openai
     azure = _plan(Scenario("az", (PlanLine("gpt-image-2", "low", "1024x1024", Decimal(1), provider="azure"),)))
-    assert planner.evaluate(azure, catalog, on=TODAY).warnings == (
-        "gpt-image-2 shuts down on azure on 2027-10-21. Monthly and yearly figures past that date are hypothetical.",)
-    assert planner.evaluate(azure, catalog, on=date(2026, 10, 1)).warnings == ()  # more than a year ahead
+    soon = catalog.model("gpt-image-2").providers["azure"].shutdown - timedelta(days=catalog.soon_days)
+    assert planner.evaluate(azure, catalog, on=soon).warnings == (
+        f"gpt-image-2 low 1024x1024 (azure): gpt-image-2 shuts down on azure on 2027-10-21 (in {catalog.soon_days} "
+        "days). It keeps running on openai (no shutdown scheduled there). Monthly and yearly figures past the "
+        "shutdown are hypothetical.",)
+    assert planner.evaluate(azure, catalog, on=soon - timedelta(days=1)).warnings == ()  # outside the soon window
+
+
+@pytest.mark.parametrize("day", [date(2026, 12, 1), date(2027, 5, 1), date(2027, 8, 1), date(2028, 1, 1)])
+@pytest.mark.parametrize("provider", ["openai", "azure"])
+def test_the_example_plan_compares_models_live_on_the_day(catalog, day, provider):
+    plan = planner.default_plan(catalog, day, provider)
+    assert plan.rate_date == day
+    lines = [sc.lines[0] for sc in plan.scenarios]
+    runs = lifecycle.preferred_models(catalog, lines[0].provider, day)  # live first, then retiring
+    assert [ln.model for ln in lines] == runs[:2]  # the data's preference order, models that run that day
+    assert [ln.quality for ln in lines] == ["low", "medium"]
+    warnings = planner.evaluate(plan, catalog, on=day).warnings
+    assert not any("was shut down" in w or "not offered" in w for w in warnings)
+    assert len(warnings) == sum(lifecycle.status(catalog, ln.model, ln.provider, day).state == "retiring"
+                                for ln in lines)
+    if provider == "openai":
+        assert warnings == ()  # the newest OpenAI models have no shutdown date
+    if provider == "azure":  # nothing runs on Azure on 2028-01-01: the example falls back to OpenAI
+        assert lines[0].provider == ("openai" if day == date(2028, 1, 1) else "azure")
 
 
 @pytest.mark.parametrize(("line", "message"), [
@@ -187,7 +221,7 @@ def test_concurrency_can_bind_before_the_quota():
 
 
 def test_scenario_quota_needs(catalog):
-    res = planner.evaluate(planner.default_plan(TODAY), catalog, on=TODAY)
+    res = planner.evaluate(_mini_vs_one_five(), catalog, on=TODAY)
     cap = planner.quota_capacity(Quota(rpm=Decimal(9), hours_per_day=Decimal(8)))
     needs = planner.scenario_quota(res, cap).set_index("scenario")
     row = needs.loc["gpt-image-1.5 medium"]
@@ -210,8 +244,8 @@ def test_url_round_trip_is_compact_and_versioned():
     params = planner.to_query(plan)
     assert params["v"] == "1"
     assert params["s1"] == "plain!gpt-image-2~high~2048x2048~1~d"  # defaults are left out
-    assert planner.from_query(params) == plan
-    assert planner.from_query({k: [v] for k, v in params.items()}) == plan  # repeated-key form
+    assert planner.from_query(params, TODAY) == plan
+    assert planner.from_query({k: [v] for k, v in params.items()}, TODAY) == plan  # repeated-key form
 
 
 @settings(max_examples=50, deadline=None)
@@ -220,7 +254,7 @@ def test_url_round_trip_is_compact_and_versioned():
 def test_url_round_trip_property(name, images, tokens):
     plan = BudgetPlan((Scenario(name, (PlanLine("gpt-image-1.5", "low", "1024x1024", images, prompt_tokens=tokens),)),),
                 rate_date=TODAY)
-    assert planner.from_query(planner.to_query(plan)) == plan
+    assert planner.from_query(planner.to_query(plan), TODAY) == plan
 
 
 @pytest.mark.parametrize(("params", "message"), [
@@ -241,17 +275,17 @@ def test_url_round_trip_property(name, images, tokens):
 ])
 def test_broken_links_say_what_is_wrong(params, message):
     with pytest.raises(PlanError) as exc:
-        planner.from_query(params)
+        planner.from_query(params, TODAY)
     assert message in str(exc.value) and "Fix:" in str(exc.value)
 
 
 def test_no_plan_in_the_url_gives_none():
-    assert planner.from_query({}) is None
-    assert planner.from_query({"other": "1"}) is None
+    assert planner.from_query({}, TODAY) is None
+    assert planner.from_query({"other": "1"}, TODAY) is None
 
 
 def test_csv_round_trip_with_results(catalog):
-    plan = planner.default_plan(TODAY)
+    plan = _mini_vs_one_five()
     res = planner.evaluate(plan, catalog, on=TODAY)
     text = planner.to_csv(plan, res)
     assert planner.from_csv(text) == plan
@@ -264,7 +298,7 @@ def test_csv_round_trip_with_results(catalog):
 def test_csv_errors_name_the_problem():
     with pytest.raises(PlanError, match="missing column"):
         planner.from_csv("scenario,model\na,b\n")
-    text = planner.to_csv(planner.default_plan(TODAY)).replace(",1000,day,", ",many,day,", 1)
+    text = planner.to_csv(_mini_vs_one_five()).replace(",1000,day,", ",many,day,", 1)
     with pytest.raises(PlanError, match="line 2: images"):
         planner.from_csv(text)
 

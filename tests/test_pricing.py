@@ -9,6 +9,7 @@ from imagegen.core.catalog import load_catalog
 from imagegen.core.pricing import Usage, billed_cost, cost_of, estimate
 from imagegen.core.request import ImageRequest
 from imagegen.core.tokens import count_text_tokens
+from tests.clock import TODAY
 
 CATALOG = load_catalog()
 SIZES = ("1024x1024", "1024x1536", "1536x1024")
@@ -20,7 +21,7 @@ def cents(x: Decimal) -> Decimal:
 
 
 def out_cost(model, quality, size, provider="openai"):
-    est = estimate(ImageRequest(model, "x", provider="simulator", quality=quality, size=size), CATALOG)
+    est = estimate(ImageRequest(model, "x", provider="simulator", quality=quality, size=size), CATALOG, TODAY)
     return est.cost_max.image_output
 
 
@@ -46,7 +47,7 @@ def test_mini_list_price_sits_above_tokens_times_rate():
 
 
 def test_cost_split_by_token_type():
-    price = CATALOG.price_for("gpt-image-1.5", "openai")
+    price = CATALOG.price_for("gpt-image-1.5", "openai", TODAY)
     c = cost_of(Usage(input_text_tokens=50, input_image_tokens=194, output_tokens=4160, output_text_tokens=0), price)
     assert c.text_input == Decimal("0.00025")
     assert c.image_input == Decimal("0.001552")
@@ -66,18 +67,18 @@ def test_usage_without_output_details_is_all_image_tokens():
 
 
 def test_text_output_priced_at_text_rate_for_1_5():
-    price = CATALOG.price_for("gpt-image-1.5", "openai")
+    price = CATALOG.price_for("gpt-image-1.5", "openai", TODAY)
     c = cost_of(Usage(output_tokens=1100, output_text_tokens=44), price)
     assert c.text_output == Decimal(44) * Decimal(10) / Decimal(1_000_000)
     assert c.image_output == Decimal(1056) * Decimal(32) / Decimal(1_000_000)
 
 
 def test_auto_is_a_range_and_budgets_use_the_max():
-    est = estimate(ImageRequest("gpt-image-1", "a red fox", quality="auto", size="auto"), CATALOG)
+    est = estimate(ImageRequest("gpt-image-1", "a red fox", quality="auto", size="auto"), CATALOG, TODAY)
     assert (est.output_tokens_min, est.output_tokens_max) == (272, 6240)
     assert est.cost_usd_min < est.cost_usd_max
     assert est.list_price_per_image is None
-    fixed = estimate(ImageRequest("gpt-image-1", "a red fox", quality="high", size="1024x1024"), CATALOG)
+    fixed = estimate(ImageRequest("gpt-image-1", "a red fox", quality="high", size="1024x1024"), CATALOG, TODAY)
     assert fixed.output_tokens_min == fixed.output_tokens_max == 4160
     assert fixed.list_price_per_image == Decimal("0.167")
 
@@ -85,7 +86,7 @@ def test_auto_is_a_range_and_budgets_use_the_max():
 def test_estimate_counts_prompt_tokens_n_and_partials():
     prompt = "F1レーサーを躍動感あるように描いて。"
     est = estimate(ImageRequest("gpt-image-1.5", prompt, quality="medium", size="1024x1024", n=2,
-                                stream=True, partial_images=2), CATALOG)
+                                stream=True, partial_images=2), CATALOG, TODAY)
     assert est.input_text_tokens == count_text_tokens(prompt)
     # n = 2, partial_images = 2: the guide's "+100 per partial image" may be per request or per image;
     # the budget (max) reserves the larger reading, the min keeps the smaller, and a note says why
@@ -97,7 +98,7 @@ def test_estimate_counts_prompt_tokens_n_and_partials():
 
 def test_edit_input_image_tokens():
     est = estimate(ImageRequest("gpt-image-1", "x", operation="edit", input_images=((1024, 1024), (1024, 1536)),
-                                quality="low", size="1024x1024"), CATALOG)
+                                quality="low", size="1024x1024"), CATALOG, TODAY)
     assert est.input_image_tokens == 194 + 323
 
 
@@ -112,5 +113,5 @@ def test_billed_cost_uses_usage_and_resolved_settings():
 
 def test_azure_prices_come_from_azure_entries():
     est = estimate(ImageRequest("gpt-image-1-mini", "x", provider="azure", quality="low", size="1024x1024",
-                                deployment="d"), CATALOG)
+                                deployment="d"), CATALOG, TODAY)
     assert est.cost_max.price_key.startswith("azure/gpt-image-1-mini@")

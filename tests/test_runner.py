@@ -23,6 +23,7 @@ from imagegen.execution.retry import Backoff
 from imagegen.execution.runner import BudgetGuard, GridRun, run_grid
 from imagegen.storage.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
 from imagegen.storage.store import Store
+from tests.clock import TODAY
 
 FAST = Backoff(base_s=0.01, cap_s=0.02)
 
@@ -75,7 +76,7 @@ class FakeProvider:
             if fault is not None:
                 raise fault
             time.sleep(self.latency)
-            est = estimate(request, self.catalog)
+            est = estimate(request, self.catalog, TODAY)
             out = est.output_tokens_max if self.bill_max else est.output_tokens_min * 9 // 10
             usage = {"input_tokens": est.input_text_tokens,
                      "input_tokens_details": {"text_tokens": est.input_text_tokens, "image_tokens": 0},
@@ -99,7 +100,7 @@ def store(tmp_path):
 def test_runs_every_cell_and_reports_events(store):
     fake = FakeProvider()
     run = GridRun(spec_text(qualities=("low", "medium"), sizes=("1024x1024", "1536x1024"), repeats=2),
-                  provider=fake, store=store)
+                  provider=fake, store=store, today=TODAY)
     assert run.total == 8 and len(fake.calls) == 0  # priced, nothing sent yet
     run.start()
     assert run.wait(10)
@@ -121,28 +122,28 @@ def test_runs_every_cell_and_reports_events(store):
 
 def test_blocking_api_and_callback(store):
     seen = []
-    summary = run_grid(spec_text(), provider=FakeProvider(), store=store, on_event=seen.append)
+    summary = run_grid(spec_text(), provider=FakeProvider(), store=store, on_event=seen.append, today=TODAY)
     assert summary.ok == 2 and [e.kind for e in seen].count("result") == 2
 
 
 def test_concurrency_cap_is_respected(store):
     fake = FakeProvider(latency=0.05)
     run_grid(spec_text(prompts=("a", "b", "c"), qualities=("low", "medium"), sizes=("1024x1024", "1536x1024"),
-                       limits="concurrency = 3"), provider=fake, store=store)
+                       limits="concurrency = 3"), provider=fake, store=store, today=TODAY)
     assert len(fake.calls) == 12 and fake.max_active == 3
 
 
 def test_refused_over_budget_before_any_request(store):
     fake = FakeProvider()
     with pytest.raises(BudgetExceeded, match="budget_usd"):
-        GridRun(spec_text(limits="budget_usd = 0.001"), provider=fake, store=store)
+        GridRun(spec_text(limits="budget_usd = 0.001"), provider=fake, store=store, today=TODAY)
     assert fake.calls == [] and store.count_runs() == 0
 
 
 def test_invalid_spec_refused_before_any_request(store):
     fake = FakeProvider()
     with pytest.raises(InvalidRequest, match="quality"):
-        GridRun(spec_text(qualities=("low", "ultra")), provider=fake, store=store)
+        GridRun(spec_text(qualities=("low", "ultra")), provider=fake, store=store, today=TODAY)
     assert fake.calls == [] and store.count_runs() == 0
 
 
@@ -150,7 +151,7 @@ def test_retry_after_is_waited_then_the_cell_succeeds(store):
     fake = FakeProvider(script={"a red fox": [ProviderError("rate_limited", "slow down", status=429,
                                                             retry_after=0.3)]})
     seen = []
-    run = GridRun(spec_text(qualities=("low",)), provider=fake, store=store, backoff=FAST, on_event=seen.append)
+    run = GridRun(spec_text(qualities=("low",)), provider=fake, store=store, backoff=FAST, on_event=seen.append, today=TODAY)
     summary = run.run()
     assert summary.ok == 1
     (_, _, t1), (_, _, t2) = fake.calls
@@ -167,7 +168,7 @@ def test_retry_after_is_waited_then_the_cell_succeeds(store):
 def test_moderation_and_4xx_are_never_retried(store, kind, status):
     fake = FakeProvider(script={"bad one": [ProviderError(kind, f"{kind} happened", status=status)] * 5})
     run = GridRun(spec_text(prompts=("bad one", "good one"), qualities=("low",)), provider=fake, store=store,
-                  backoff=FAST)
+                  backoff=FAST, today=TODAY)
     summary = run.run()
     assert [p for p, _, _ in fake.calls].count("bad one") == 1
     df = store.results(run.run_id).set_index("prompt")
@@ -179,7 +180,7 @@ def test_moderation_and_4xx_are_never_retried(store, kind, status):
 def test_retryable_errors_stop_after_max_attempts_with_every_attempt_recorded(store):
     fake = FakeProvider(script={"a red fox": [ProviderError("server_error", "boom", status=500)] * 10})
     run = GridRun(spec_text(qualities=("low",), limits="max_attempts = 3"), provider=fake, store=store,
-                  backoff=FAST)
+                  backoff=FAST, today=TODAY)
     run.run()
     row = store.results(run.run_id).iloc[0]
     assert (row["status"], row["error_kind"], row["attempts"]) == ("error", "server_error", 3)
@@ -188,7 +189,7 @@ def test_retryable_errors_stop_after_max_attempts_with_every_attempt_recorded(st
 
 def test_a_provider_bug_is_recorded_not_fatal(store):
     fake = FakeProvider(script={"a red fox": [RuntimeError("oops")]})
-    run = GridRun(spec_text(prompts=("a red fox", "fine")), provider=fake, store=store)
+    run = GridRun(spec_text(prompts=("a red fox", "fine")), provider=fake, store=store, today=TODAY)
     summary = run.run()
     assert summary.ok == 3 and summary.errors == 1 and summary.error_kinds == {"bad_response": 1}
 
@@ -218,8 +219,8 @@ def test_budget_cap_is_never_exceeded_under_concurrency(store, bill_max):
 
     fake = FakeProvider(latency=0.02, bill_max=bill_max, on_call=check)
     with pytest.raises(BudgetExceeded):
-        GridRun(spec, provider=fake, store=store)
-    run = holder["run"] = GridRun(spec, provider=fake, store=store, refuse_over_budget=False)
+        GridRun(spec, provider=fake, store=store, today=TODAY)
+    run = holder["run"] = GridRun(spec, provider=fake, store=store, refuse_over_budget=False, today=TODAY)
     summary = run.run()
     df = store.results(run.run_id)
     spent = sum(Decimal(c) for c in df["cost_usd"])
@@ -233,7 +234,7 @@ def test_budget_cap_is_never_exceeded_under_concurrency(store, bill_max):
 def test_cancel_returns_within_a_second_and_keeps_in_flight_results(store):
     fake = FakeProvider(latency=1.5)
     run = GridRun(spec_text(prompts=tuple(f"p{i}" for i in range(5)), qualities=("low", "medium"),
-                            limits="concurrency = 2"), provider=fake, store=store)
+                            limits="concurrency = 2"), provider=fake, store=store, today=TODAY)
     run.start()
     deadline = time.monotonic() + 5
     while len(fake.calls) < 2 and time.monotonic() < deadline:
@@ -254,7 +255,7 @@ def test_cancel_returns_within_a_second_and_keeps_in_flight_results(store):
 
 def test_cancel_interrupts_a_long_retry_wait(store):
     fake = FakeProvider(script={"a red fox": [ProviderError("rate_limited", "wait", status=429, retry_after=30)]})
-    run = GridRun(spec_text(qualities=("low",)), provider=fake, store=store)
+    run = GridRun(spec_text(qualities=("low",)), provider=fake, store=store, today=TODAY)
     run.start()
     deadline = time.monotonic() + 5
     while not any(e.kind == "retry" for e in run.poll()) and time.monotonic() < deadline:
@@ -272,7 +273,7 @@ def test_cancel_interrupts_a_long_retry_wait(store):
 def test_resume_sends_only_the_missing_cells(store):
     spec = spec_text(prompts=("a", "b", "c"), qualities=("low", "medium"), repeats=2, limits="concurrency = 1")
     first = FakeProvider(latency=0.03)
-    run = GridRun(spec, provider=first, store=store)
+    run = GridRun(spec, provider=first, store=store, today=TODAY)
     run.start()
     while len(first.calls) < 4:
         time.sleep(0.005)
@@ -282,7 +283,7 @@ def test_resume_sends_only_the_missing_cells(store):
     done_before = {k for k, v in store.result_statuses(run.run_id).items() if v == "ok"}
     assert 3 <= len(done_before) <= 5
     second = FakeProvider()
-    resumed = GridRun(None, resume=run.run_id, provider=second, store=store)
+    resumed = GridRun(None, resume=run.run_id, provider=second, store=store, today=TODAY)
     assert len(resumed.jobs) == 12 - len(done_before)
     summary = resumed.run()
     assert len(second.calls) == 12 - len(done_before)
@@ -293,19 +294,19 @@ def test_resume_sends_only_the_missing_cells(store):
 def test_resume_keeps_errors_unless_asked(store):
     spec = spec_text(qualities=("low",), prompts=("bad", "good"))
     run = GridRun(spec, provider=FakeProvider(script={"bad": [ProviderError("moderation", "no", status=400)]}),
-                  store=store)
+                  store=store, today=TODAY)
     run.run()
-    assert GridRun(None, resume=run.run_id, provider=FakeProvider(), store=store).jobs == []
+    assert GridRun(None, resume=run.run_id, provider=FakeProvider(), store=store, today=TODAY).jobs == []
     retry = FakeProvider()
-    summary = GridRun(None, resume=run.run_id, provider=retry, store=store, retry_errors=True).run()
+    summary = GridRun(None, resume=run.run_id, provider=retry, store=store, retry_errors=True, today=TODAY).run()
     assert len(retry.calls) == 1 and summary.ok == 2
 
 
 def test_reuse_takes_identical_requests_from_history_at_zero_cost(store):
     spec = spec_text(qualities=("low", "medium"))
-    run_grid(spec, provider=FakeProvider(), store=store)
+    run_grid(spec, provider=FakeProvider(), store=store, today=TODAY)
     again = FakeProvider()
-    run = GridRun(spec_text(qualities=("low", "medium"), repeats=2), provider=again, store=store, reuse=True)
+    run = GridRun(spec_text(qualities=("low", "medium"), repeats=2), provider=again, store=store, reuse=True, today=TODAY)
     summary = run.run()
     df = store.results(run.run_id)
     # one past result per cell: repeat 0 is reused, repeat 1 is sent
@@ -315,7 +316,7 @@ def test_reuse_takes_identical_requests_from_history_at_zero_cost(store):
     assert reused["image_sha256"].notna().all()
     changed = FakeProvider()
     run_grid(spec_text(qualities=("low", "medium"), prompts=("another prompt",)), provider=changed, store=store,
-             reuse=True)
+             reuse=True, today=TODAY)
     assert len(changed.calls) == 2  # a different prompt is a different request
 
 
@@ -330,7 +331,7 @@ def test_a_store_failure_stops_the_run_and_is_reported(store, monkeypatch):
         return real(rec)
 
     monkeypatch.setattr(store, "record_result", flaky)
-    run = GridRun(spec_text(prompts=("a", "b", "c"), limits="concurrency = 1"), provider=FakeProvider(), store=store)
+    run = GridRun(spec_text(prompts=("a", "b", "c"), limits="concurrency = 1"), provider=FakeProvider(), store=store, today=TODAY)
     with pytest.raises(OSError, match="disk full"):
         run.run()
     assert run.summary.status == "failed"
@@ -340,7 +341,7 @@ def test_a_store_failure_stops_the_run_and_is_reported(store, monkeypatch):
 
 def test_providers_by_name_mapping(store):
     fake = FakeProvider()
-    summary = run_grid(spec_text(), provider={"simulator": fake}, store=store)
+    summary = run_grid(spec_text(), provider={"simulator": fake}, store=store, today=TODAY)
     assert summary.ok == 2 and len(fake.calls) == 2
 
 
@@ -365,7 +366,7 @@ def test_peak_memory_does_not_grow_with_the_number_of_images(store):
         fake = FakeProvider(image=unique_image)
         spec = spec_text(prompts=tuple(f"p{i}" for i in range(n_prompts)), qualities=("low", "medium"),
                          limits="concurrency = 2")
-        run = GridRun(spec, provider=fake, store=store)
+        run = GridRun(spec, provider=fake, store=store, today=TODAY)
         tracemalloc.start()
         tracemalloc.reset_peak()
         run.run()
@@ -385,7 +386,7 @@ def sim_run(store, spec, **kw):
     from imagegen.core.grid import loads_spec
 
     provider = make_simulator_provider(loads_spec(spec).simulator)
-    run = GridRun(spec, provider=provider, store=store, **kw)
+    run = GridRun(spec, provider=provider, store=store, **kw, today=TODAY)
     t = time.perf_counter()
     summary = run.run()
     return run, summary, time.perf_counter() - t, provider
@@ -473,19 +474,19 @@ def test_azure_deployments_from_settings_are_merged_before_expanding(store):
     fake = FakeProvider()
     fake.name = "azure"
     spec = spec_text(qualities=("low",)).replace('provider = "simulator"', 'provider = "azure"')
-    run = GridRun(spec, provider=fake, store=store, settings=settings)
+    run = GridRun(spec, provider=fake, store=store, settings=settings, today=TODAY)
     assert run.estimate.cells[0].request.deployment == "my-images"
     assert run.estimate.estimates[0].cost_max.price_key.startswith("azure/")
     run.run()
     row = store.results(run.run_id).iloc[0]
     assert (row["provider"], row["deployment"], row["status"]) == ("azure", "my-images", "ok")
     with pytest.raises(InvalidRequest, match="deployment"):
-        GridRun(spec, provider=fake, store=store, settings=Settings(provider="azure", flavour="v1"))
+        GridRun(spec, provider=fake, store=store, settings=Settings(provider="azure", flavour="v1"), today=TODAY)
 
 
 def test_a_simulator_run_is_labelled_simulated_even_when_cancelled_before_any_answer(store):
     provider = make_simulator_provider({"fixed_latency_s": 5.0})
-    run = GridRun(spec_text(qualities=("low", "medium")), provider=provider, store=store)
+    run = GridRun(spec_text(qualities=("low", "medium")), provider=provider, store=store, today=TODAY)
     assert run.simulated  # known before anything is sent
     run.start()
     run.cancel()
@@ -494,4 +495,4 @@ def test_a_simulator_run_is_labelled_simulated_even_when_cancelled_before_any_an
     assert store.runs().iloc[0]["simulated"]
     real = FakeProvider()
     real.simulated = False  # a provider that talks to a real service
-    assert not GridRun(spec_text(qualities=("low",)), provider=real, store=store).simulated
+    assert not GridRun(spec_text(qualities=("low",)), provider=real, store=store, today=TODAY).simulated

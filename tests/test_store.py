@@ -17,6 +17,7 @@ from imagegen.core.results import Attempt, Generation
 from imagegen.errors import StoreError
 from imagegen.storage.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
 from imagegen.storage.store import ResultRecord, Store, decimal_text, default_home, file_format, request_key
+from tests.clock import TODAY
 
 SPEC = """
 name = "store test"
@@ -46,7 +47,7 @@ def store(tmp_path):
 
 def make_run(store: Store, spec_text: str = SPEC, simulated: bool = True):
     spec = loads_spec(spec_text)
-    grid = estimate_grid(spec, default_catalog())
+    grid = estimate_grid(spec, default_catalog(), TODAY)
     return store.create_run(spec, grid, simulated=simulated), grid
 
 
@@ -57,7 +58,7 @@ def ok_record(store, run_id, grid, cell_id, repeat, data=None, output_tokens=272
     gen = Generation(images=(data or image_bytes(fmt),), output_format=fmt, resolved_quality=req.quality,
                      resolved_size=req.size, resolved_background="opaque", usage=usage, wall_s=1.25, final_s=1.25,
                      request_id=f"req_{cell_id}_{repeat}", simulated=simulated, processing_ms=1100)
-    billed = billed_cost(Usage.from_api(usage), req, default_catalog(), req.quality, req.size)
+    billed = billed_cost(Usage.from_api(usage), req, default_catalog(), req.quality, req.size, TODAY)
     attempts = [Attempt(1, time.time(), 0.3, False, "rate_limited", "slow down", 429, 0.1),
                 Attempt(2, time.time(), 1.25, True, request_id=gen.request_id)]
     rec = ResultRecord(run_id, cell_id, repeat, "ok", attempts=attempts, generation=gen, billed=billed,

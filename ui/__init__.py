@@ -8,7 +8,9 @@ this package is the only place pages get Streamlit helpers from.
 
 Test hooks (environment variables, read on every run):
 
-- ``IMAGEGEN_HOME``: where the store keeps runs and images.
+- ``IMAGEGEN_HOME``: where the store keeps runs and images (and the local price overrides).
+- ``IMAGEGEN_TODAY``: ``YYYY-MM-DD`` pins the date every page works with (lifecycles, prices,
+  defaults); unset, it is today's date in UTC, read once per run or rerun by :func:`today`.
 - ``IMAGEGEN_DOTENV``: the ``.env`` file to read (default: ``.env`` next to ``dashboard.py``).
 - ``IMAGEGEN_SIM_TIME_SCALE``: multiplies the simulator's modelled latency (``0.001`` makes a
   grid finish in milliseconds; ``0`` means no delay at all).
@@ -20,13 +22,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from imagegen.core.catalog import Catalog, default_catalog
+from imagegen.core.dates import TODAY_ENV, working_date
 from imagegen.core.overrides import load_overrides
+from imagegen.core.paths import data_home
 from imagegen.core.token_overrides import load_token_overrides
 from imagegen.errors import CatalogError, ConfigError, ImagegenError, StoreError
 from imagegen.execution.settings import Settings, load_settings
@@ -55,7 +60,10 @@ class Context:
     catalog: Catalog
     provider_factory: Callable[..., Provider]
     home: Path
+    today: date
     problems: list[str] = field(default_factory=list)
+    #: True when a valid ``IMAGEGEN_TODAY`` pins ``today`` (Home and the sidebar say so).
+    date_pinned: bool = False
 
     @property
     def provider(self) -> str:
@@ -97,7 +105,31 @@ def _secrets_dict() -> dict:
 
 
 def _home() -> Path:
-    return Path(os.environ.get("IMAGEGEN_HOME") or ROOT / ".imagegen")
+    return data_home()
+
+
+def today() -> date:
+    """The pages' working date: ``IMAGEGEN_TODAY`` when set (validated), else today's date in UTC.
+
+    The only clock read of a page run: :func:`page_setup` calls it once and the pages pass
+    ``ctx.today`` on. Raises ConfigError naming the fix for a malformed ``IMAGEGEN_TODAY``.
+    """
+    return working_date(os.environ, datetime.now(UTC))
+
+
+def _today(problems: list[str]) -> tuple[date, bool]:
+    """(the working date, whether IMAGEGEN_TODAY pinned it)."""
+    try:
+        return today(), bool(os.environ.get(TODAY_ENV, "").strip())
+    except ConfigError as exc:  # say so, and use the real date rather than take the app down
+        problems.append(f"{exc} Using today's date (UTC) until this is fixed.")
+        return datetime.now(UTC).date(), False
+
+
+def pinned_date_note(day: date) -> str:
+    """The sentence shown when IMAGEGEN_TODAY pins the date."""
+    return (f"The date is pinned to **{day.isoformat()}** by {TODAY_ENV}: lifecycles, prices and defaults are "
+            "those of that day. Unset it to use today's date.")
 
 
 @st.cache_resource(show_spinner=False)
@@ -202,6 +234,8 @@ def _sidebar(ctx: Context) -> None:
             st.caption("No key configured: every figure comes from the built-in simulator of the Images API and is "
                        "labelled simulated. Set OPENAI_API_KEY or the Azure variables (see .env.example) to use a "
                        "real service.")
+        if ctx.date_pinned:
+            st.info(pinned_date_note(ctx.today), icon=":material/event:")
         for problem in ctx.problems:
             st.warning(md_escape(problem))
 
@@ -220,6 +254,7 @@ def page_setup(title: str, icon: str = ":material/image:") -> Context:
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide")
     state.restore(title)  # widget values this page keeps across page switches (ui/state.py)
     problems: list[str] = []
+    day, pinned = _today(problems)
     settings = _settings(problems)
     home = _home()
     try:
@@ -229,6 +264,7 @@ def page_setup(title: str, icon: str = ":material/image:") -> Context:
         st.stop()
     catalog = _catalog(home, problems)
     ctx = Context(settings=settings, store=store, catalog=catalog,
-                  provider_factory=make_provider_factory(settings), home=home, problems=problems)
+                  provider_factory=make_provider_factory(settings), home=home, today=day, problems=problems,
+                  date_pinned=pinned)
     _sidebar(ctx)
     return ctx

@@ -2,55 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 import pandas as pd
 
 from imagegen.core.catalog import PROVIDERS, STANDARD_QUALITIES, Catalog, PriceEntry
+from imagegen.core.lifecycle import Lifecycle, every_status, status
 from imagegen.core.overrides import PRICE_FIELDS
 from imagegen.core.pricing import Usage, cost_of, documented_output_tokens
 from imagegen.core.tokens import token_figure
 
-#: A shutdown this close (days) is shown as a warning.
-SOON_DAYS = 120
-
-
-@dataclass(frozen=True)
-class Lifecycle:
-    """One model on one provider, with how urgent its shutdown is."""
-
-    model: str
-    provider: str
-    level: str          # shut_down | soon | scheduled | current | not_offered
-    message: str
-
 
 def lifecycle(catalog: Catalog, today: date) -> list[Lifecycle]:
-    """Every model x provider with a status and a sentence (successor included)."""
-    out = []
-    for mid, model in catalog.models.items():
-        for provider in PROVIDERS:
-            spec = model.providers.get(provider)
-            if spec is None or not spec.available:
-                out.append(Lifecycle(mid, provider, "not_offered", f"{mid} is not offered on {provider}."))
-                continue
-            successor = f" Successor: {spec.successor}." if spec.successor else ""
-            if spec.shutdown is not None and spec.shutdown <= today:
-                level = "shut_down"
-                msg = (f"{mid} was shut down on {provider} on {spec.shutdown.isoformat()}.{successor} "
-                       "Its documented behaviour can still be reproduced on the simulator.")
-            elif spec.shutdown is not None and (spec.shutdown - today).days <= SOON_DAYS:
-                level = "soon"
-                msg = (f"{mid} shuts down on {provider} on {spec.shutdown.isoformat()} "
-                       f"(in {(spec.shutdown - today).days} days).{successor}")
-            elif spec.shutdown is not None:
-                level, msg = "scheduled", f"{mid} retires on {provider} on {spec.shutdown.isoformat()}.{successor}"
-            else:
-                level, msg = "current", f"{mid} is current on {provider}."
-            out.append(Lifecycle(mid, provider, level, msg))
-    return out
+    """Every model x provider on ``today`` (:func:`imagegen.core.lifecycle.every_status`)."""
+    return every_status(catalog, today)
 
 
 def models_table(catalog: Catalog) -> pd.DataFrame:
@@ -74,7 +40,7 @@ def models_table(catalog: Catalog) -> pd.DataFrame:
 
 def lifecycle_table(catalog: Catalog, today: date) -> pd.DataFrame:
     """One row per model x provider: dates, successor, status, provider-specific defaults and source."""
-    status = {(lc.model, lc.provider): lc.level.replace("_", " ") for lc in lifecycle(catalog, today)}
+    states = {(lc.model, lc.provider): lc.label for lc in lifecycle(catalog, today)}
     rows = []
     for mid, m in catalog.models.items():
         for provider in PROVIDERS:
@@ -82,7 +48,7 @@ def lifecycle_table(catalog: Catalog, today: date) -> pd.DataFrame:
             if spec is None:
                 continue
             rows.append({
-                "model": mid, "provider": provider, "status": status[(mid, provider)],
+                "model": mid, "provider": provider, "status": states[(mid, provider)],
                 "released": spec.released, "deprecated": spec.deprecated, "shutdown": spec.shutdown,
                 "successor": spec.successor or "", "default_quality": spec.default_quality or "",
                 "formats": ", ".join(spec.output_formats or m.output_formats),
@@ -147,20 +113,20 @@ def prices_table(catalog: Catalog) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def per_image_estimates(catalog: Catalog, provider: str, size: str = "1024x1024", on: date | None = None,
+def per_image_estimates(catalog: Catalog, provider: str, size: str, on: date,
                         prompt_tokens: int = 0) -> pd.DataFrame:
     """Estimated cost of one image per model x standard quality at ``size`` with the prices in force.
 
     Output tokens from the documented table/formula (+ ``prompt_tokens`` of text input), priced
-    with the entry ``Catalog.price_for`` picks (a local override wins); ``price`` names it.
+    with the entry ``Catalog.price_in_force`` picks on ``on`` (a local override wins); ``price`` names
+    it and ``status`` says whether the model is live, retiring or shut down on ``provider`` that day.
     """
     rows = []
     for mid, m in catalog.models.items():
-        try:
-            price = catalog.price_for(mid, provider, on)
-        except Exception:  # no price on this provider: nothing to estimate
+        price = catalog.price_in_force(mid, provider, on)
+        if price is None:  # no price on this provider on that date: nothing to estimate
             continue
-        row: dict = {"model": mid}
+        row: dict = {"model": mid, "status": status(catalog, mid, provider, on).label}
         for quality in STANDARD_QUALITIES:
             if quality not in m.qualities:
                 row[quality] = None
@@ -170,7 +136,7 @@ def per_image_estimates(catalog: Catalog, provider: str, size: str = "1024x1024"
         row["price"] = price.key
         row["override"] = price.override
         rows.append(row)
-    return pd.DataFrame(rows, columns=["model", *STANDARD_QUALITIES, "price", "override"])
+    return pd.DataFrame(rows, columns=["model", "status", *STANDARD_QUALITIES, "price", "override"])
 
 
 def money_cells(frame: pd.DataFrame, columns: tuple[str, ...] = STANDARD_QUALITIES) -> pd.DataFrame:
@@ -183,6 +149,4 @@ def money_cells(frame: pd.DataFrame, columns: tuple[str, ...] = STANDARD_QUALITI
 
 def base_price(catalog: Catalog, model: str, provider: str, on: date) -> PriceEntry | None:
     """The catalog's own entry (overrides ignored) for prefilling the override form."""
-    entries = [p for p in catalog.prices if p.model == model and p.provider == provider and not p.override
-               and p.effective_from <= on]
-    return max(entries, key=lambda p: p.effective_from) if entries else None
+    return catalog.price_in_force(model, provider, on, overrides=False)

@@ -19,16 +19,17 @@ def render(ctx: Context, today: date) -> None:
     catalog = ctx.catalog
     show_flashes()
     for entry in tables.lifecycle(catalog, today):
-        if entry.level == "shut_down":
-            st.error(entry.message, icon=":material/block:")
-        elif entry.level == "soon":
-            st.warning(entry.message, icon=":material/schedule:")
+        if entry.state == "shut_down":
+            st.error(f"{entry.sentence} Its documented behaviour can still be reproduced on the simulator.",
+                     icon=":material/block:")
+        elif entry.state == "retiring":
+            st.warning(entry.sentence, icon=":material/schedule:")
 
     st.subheader("Models")
     st.dataframe(tables.models_table(catalog), hide_index=True, key="cat_models",
                  column_config={"source": st.column_config.LinkColumn("source")})
 
-    st.subheader("Lifecycle per provider")
+    st.subheader(f"Lifecycle per provider on {today.isoformat()}")
     st.dataframe(tables.lifecycle_table(catalog, today), hide_index=True, key="cat_lifecycle",
                  column_config={"source": st.column_config.LinkColumn("source")})
 
@@ -57,8 +58,9 @@ def render(ctx: Context, today: date) -> None:
     est_size = e2.selectbox("Size", ["1024x1024", "1024x1536", "1536x1024"], key="cat_est_size")
     estimates = tables.per_image_estimates(catalog, est_provider, est_size, today)
     st.dataframe(tables.money_cells(estimates), hide_index=True, key="cat_estimates")
-    st.caption("Estimated: documented output tokens × the image-output price in force (a local override wins), "
-               "prompt tokens not included. The Generate page's estimates and the planner use the same prices.")
+    st.caption(f"Estimated: documented output tokens × the image-output price in force on {today.isoformat()} (a "
+               "local override wins), prompt tokens not included. The Generate page's estimates and the planner use "
+               f"the same prices. status: the model on {est_provider} that day (shut down = it can only be simulated).")
 
     render_overrides(ctx, today)
     render_calibration(ctx, today)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from imagegen.core.axes import AXIS_PARAMS, Axis, fixed_params
@@ -65,11 +66,11 @@ def parse_budget(value) -> Decimal | None:
     return d if d > 0 else None
 
 
-def build_spec(values: FormValues, catalog: Catalog) -> tuple[GridSpec, list[str]]:
+def build_spec(values: FormValues, catalog: Catalog, today: date) -> tuple[GridSpec, list[str]]:
     """A GridSpec from the form (fixed parameters made consistent); notes say what was adjusted."""
     axes = [a for a in values.axes if a is not None and a.values]
     params, notes = fixed_params(values.params, catalog, model=_axis_or(values, "model", values.model),
-                                 provider=_axis_or(values, "provider", values.provider), axes=axes,
+                                 provider=_axis_or(values, "provider", values.provider), today=today, axes=axes,
                                  deployments=values.deployments)
     spec = GridSpec(
         provider=values.provider,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from imagegen.core import lifecycle
 from imagegen.core.axes import (
     AXIS_PARAMS,
     COMPRESSION_PRESETS,
@@ -27,7 +28,6 @@ from imagegen.core.axes import (
     format_value,
     keep_allowed,
     model_values,
-    runnable,
 )
 from imagegen.core.grid import GridEstimate, GridSpec, decode_spec, estimate_grid, loads_spec
 from imagegen.core.request import MAX_PROMPT_CHARS
@@ -112,7 +112,7 @@ def _choice(ctx: Context, param: str):
     """The values ``param`` may take given everything else currently in the form."""
     model, provider = _models_providers()
     return allowed_values(param, ctx.catalog, model=model, provider=provider, context=_context(param),
-                          deployments=_deployments(ctx), providers=ctx.provider_choices())
+                          deployments=_deployments(ctx), providers=ctx.provider_choices(), today=ctx.today)
 
 
 def init_state(ctx: Context) -> None:
@@ -146,19 +146,25 @@ def remember_form() -> None:
 
 
 def _default_model(ctx: Context, provider: str) -> str | None:
-    """The configured Azure deployment first (AZURE_OPENAI_API_IMAGE_MODEL), else the catalog's default."""
-    names, _ = model_values(ctx.catalog, provider, _deployments(ctx))
-    preferred = getattr(ctx.settings, "default_deployment", None)
-    if provider == "azure" and preferred in names:
-        return preferred
-    return default_model(ctx.catalog, provider, _deployments(ctx))
+    """The configured Azure deployment first (AZURE_OPENAI_API_IMAGE_MODEL) when it may run on the working
+    date, else the first model of the data's preference order live on ``provider`` that day."""
+    preferred = getattr(ctx.settings, "default_deployment", None) if provider == "azure" else None
+    return default_model(ctx.catalog, provider, _deployments(ctx), today=ctx.today, preferred=preferred)
+
+
+def _model_names(ctx: Context, provider: str) -> tuple[tuple[str, ...], str]:
+    return model_values(ctx.catalog, provider, _deployments(ctx), today=ctx.today)
 
 
 def _on_provider(ctx: Context) -> None:
     ss = gen_state.widgets
-    names, _ = model_values(ctx.catalog, ss["provider"], _deployments(ctx))
+    names, _ = _model_names(ctx, ss["provider"])
     if ss.get("model") not in names:
         ss["model"] = _default_model(ctx, ss["provider"])
+
+
+def _set_model(name: str) -> None:
+    gen_state.widgets["model"] = name
 
 
 def _on_axis_param(ctx: Context, a: str) -> None:
@@ -262,18 +268,19 @@ def render_load(ctx: Context) -> None:
 
 
 def _model_label(ctx: Context, provider: str, name: str) -> str:
-    if provider == "azure":
-        mid = _deployments(ctx).get(name, "?")
-        return f"{name} → {mid}"
-    if not ctx.catalog.has_model(name):
-        return name
-    model = ctx.catalog.model(name)
-    notes = []
-    for p in ("openai", "azure"):
-        why = runnable(model, p)
-        if why and "shut down" in why:
-            notes.append(f"shut down on {p}")
-    return f"{name} ({'; '.join(notes)}; simulated from its documented behaviour)" if notes else name
+    """The picker label: the name, and its lifecycle on ``provider`` unless it is simply live."""
+    mid = _deployments(ctx).get(name) if provider == "azure" else name
+    shown = f"{name} → {mid or '?'}" if provider == "azure" else name
+    if mid is None or not ctx.catalog.has_model(mid):
+        return shown
+    life = lifecycle.status(ctx.catalog, mid, provider, ctx.today)
+    if life.state == "live":
+        return shown
+    if life.runnable and life.state != "retiring":  # the simulator serving a model shut down on the real service
+        return f"{shown} ({life.short}; simulated from its documented behaviour)"
+    if not life.runnable:
+        return f"{shown} ({life.short}: cannot run here)"
+    return f"{shown} ({life.short})"
 
 
 def render_prompts() -> list[str]:
@@ -299,12 +306,17 @@ def render_provider_model(ctx: Context) -> None:
     c1.selectbox("Provider", choices, key="provider", format_func=lambda p: PROVIDER_LABELS.get(p, p),
                  on_change=_on_provider, args=(ctx,),
                  help="The simulator is always available; a real provider appears when its key is configured.")
-    names, note = model_values(ctx.catalog, ss["provider"], _deployments(ctx))
-    if ss.get("model") not in names and names:
+    names, note = _model_names(ctx, ss["provider"])
+    if not ss.get("model") and names:
         ss["model"] = _default_model(ctx, ss["provider"])
+    options = list(names)
+    if ss.get("model") and ss["model"] not in options:
+        # A loaded spec (or a form kept from another date) asks for a model that cannot run here: show it as
+        # it is; the estimate says why and offers the successor as a one-click fix.
+        options.append(ss["model"])
     label = "Deployment (Azure: each serves one model)" if ss["provider"] == "azure" else "Model"
     provider = ss["provider"]  # bound now: format_func is also called outside the script run (AppTest)
-    c2.selectbox(label, names, key="model", format_func=lambda n: _model_label(ctx, provider, n))
+    c2.selectbox(label, options, key="model", format_func=lambda n: _model_label(ctx, provider, n))
     if note and ss["provider"] != "simulator":
         c2.caption(f"Not offered: {note}.")
 
@@ -474,11 +486,12 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
         if a is not None and not a.values:
             st.warning(f"Axis {a.param} has no values selected; it is left out. Pick values or click All values.")
     try:
-        spec, notes = build_spec(values, ctx.catalog)
-        est = estimate_grid(spec, ctx.catalog)
+        spec, notes = build_spec(values, ctx.catalog, ctx.today)
+        est = estimate_grid(spec, ctx.catalog, ctx.today)
     except InvalidRequest as exc:
         st.error("This grid would be refused before anything is sent:\n\n"
                  + "\n".join(f"- {md_escape(p)}" for p in exc.problems))
+        render_successor_fix(ctx, values)  # only when the model cannot run here on this date
         return RunDraft(None, None, False, "invalid")
     except ImagegenError as exc:
         st.error(md_escape(exc))
@@ -518,6 +531,34 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
         if not st.checkbox(f"I confirm: run it for up to {usd(est.total_cost_usd_max)}", key="confirm_spend"):
             return RunDraft(spec, est, False, "needs confirmation")
     return RunDraft(spec, est, True)
+
+
+def successor_for(ctx: Context, values: FormValues) -> str | None:
+    """The model (or Azure deployment) to switch to when the grid's model cannot run on its provider
+    on the working date: the catalog's successor, if it may run there (None otherwise)."""
+    if any(a is not None and a.values and a.param in ("model", "provider") for a in values.axes):
+        return None  # several models or providers: the messages name each; no single fix
+    deployments = _deployments(ctx)
+    mid = deployments.get(values.model) if values.provider == "azure" else values.model
+    if not mid or not ctx.catalog.has_model(mid):
+        return None
+    life = lifecycle.status(ctx.catalog, mid, values.provider, ctx.today)
+    if life.runnable or not life.successor:
+        return None
+    names, _ = _model_names(ctx, values.provider)
+    if values.provider == "azure":
+        return next((d for d in names if deployments.get(d) == life.successor), None)
+    return life.successor if life.successor in names else None
+
+
+def render_successor_fix(ctx: Context, values: FormValues) -> None:
+    """The one-click fix: a button that switches the model to its successor (nothing else changes)."""
+    target = successor_for(ctx, values)
+    if target is None:
+        return
+    st.button(f"Use the successor: {target}", key="use_successor", on_click=_set_model, args=(target,),
+              type="primary", icon=":material/upgrade:",
+              help="Switches only the model; every other setting of the grid stays as it is.")
 
 
 def spec_file_name(spec: GridSpec) -> str:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from datetime import date
 
 import pandas as pd
 import streamlit as st
 
 from imagegen.core.axes import format_value
+from imagegen.core.catalog import Catalog
 from imagegen.core.request import ImageRequest
 from imagegen.insight.codegen import snippets
 from imagegen.insight.gridimage import compose_grid
@@ -207,17 +209,19 @@ def _enlarge(store, row: dict) -> None:
 
 
 @st.dialog("View code", width="large")
-def _code(row: dict, settings_info: dict | None) -> None:
+def _code(row: dict, settings_info: dict | None, catalog: Catalog, today: date) -> None:
     st.caption("The same request with the official openai SDK or curl. Keys and endpoints come from environment "
                "variables; nothing secret is shown.")
-    items = snippets(request_of(row), settings_info)
+    items = snippets(request_of(row), settings_info, catalog=catalog, today=today)
     tabs = st.tabs([s.label for s in items])
     for tab, snippet in zip(tabs, items):
         with tab:
+            if snippet.warning:
+                st.warning(snippet.warning, icon=":material/block:")
             st.code(snippet.code, language=snippet.language)
 
 
-def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool) -> None:
+def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool, catalog: Catalog, today: date) -> None:
     status = row.get("status")
     rid = int(row["result_id"])
     if status == "ok" and row.get("image_sha256"):
@@ -252,7 +256,7 @@ def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool) ->
                            icon=":material/download:",
                            help=f"The original bytes as received ({name})")
     if c3.button("Code", key=f"{key}_code_{rid}", help="View the equivalent Python and curl request"):
-        _code(row, settings_info)
+        _code(row, settings_info, catalog, today)
 
 
 def _pending(text: str = "⏳ waiting…") -> None:
@@ -283,7 +287,8 @@ def _grid_png_button(store, rows: pd.DataFrame, layout: Layout, key: str) -> Non
 
 
 def render_grid(store, rows: pd.DataFrame, *, key: str, axes: dict[str, Sequence] | None = None,
-                expected: Sequence[dict] = (), settings_info: dict | None = None, live: bool = False) -> None:
+                expected: Sequence[dict] = (), settings_info: dict | None = None, live: bool = False,
+                catalog: Catalog, today: date) -> None:
     """Draw the grid of ``rows`` (``result_rows`` of one run).
 
     ``axes`` gives the spec's axis order; ``expected`` lists every cell's coordinates so cells not
@@ -316,7 +321,7 @@ def render_grid(store, rows: pd.DataFrame, *, key: str, axes: dict[str, Sequence
                     for r in cell_rows:
                         if len(cell_rows) > 1:
                             st.caption(f"repeat {int(r.get('repeat') or 0) + 1}")
-                        _cell(store, r, key, settings_info, live)
+                        _cell(store, r, key, settings_info, live, catalog, today)
 
 
 def render_compare(store, rows: pd.DataFrame, *, key: str) -> None:

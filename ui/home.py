@@ -6,8 +6,11 @@ from datetime import date
 
 import streamlit as st
 
+from imagegen.core import lifecycle
+from imagegen.core.catalog import Catalog
+from imagegen.core.lifecycle import Lifecycle
 from imagegen.execution.providers.sdk_vocabulary import catalog_freshness
-from ui import PROVIDER_LABELS, ROOT, Context, describe_settings, provider_lines
+from ui import ROOT, Context, describe_settings, pinned_date_note, provider_lines
 
 PAGES = (
     ("pages/1_Generate.py", "Generate", ":material/grid_view:", "build a grid, see its estimate, run it"),
@@ -16,32 +19,24 @@ PAGES = (
     ("pages/4_Planner.py", "Planner", ":material/calculate:", "monthly cost and quota planning"),
     ("pages/5_Catalog.py", "Catalog", ":material/menu_book:", "models, prices, lifecycle, price overrides"),
 )
-#: How many days ahead a coming shutdown is flagged.
-SOON_DAYS = 90
+SIMULATOR_NOTE = "It can still be run on the simulator from its documented behaviour."
 
 
-def lifecycle_warnings(ctx: Context, today: date | None = None) -> list[tuple[str, str]]:
-    """(level, text) for models past or near their shutdown date on each provider, with the successor."""
-    today = today or date.today()
+def lifecycle_warnings(catalog: Catalog, today: date) -> list[tuple[str, Lifecycle]]:
+    """(level, lifecycle) for every model shut down ("error") or retiring ("warning") on a provider on ``today``."""
     out = []
-    for mid, model in ctx.catalog.models.items():
-        for provider, spec in model.providers.items():
-            if not spec.available or spec.shutdown is None:
-                continue
-            successor = f"; successor: {spec.successor}" if spec.successor else ""
-            label = PROVIDER_LABELS.get(provider, provider)
-            days = (spec.shutdown - today).days
-            if days <= 0:
-                out.append(("error", f"{mid} was shut down on {label} on {spec.shutdown.isoformat()}{successor}. "
-                                     "It can still be run on the simulator from its documented behaviour."))
-            elif days <= SOON_DAYS:
-                out.append(("warning", f"{mid} shuts down on {label} on {spec.shutdown.isoformat()} "
-                                       f"(in {days} days){successor}."))
+    for life in lifecycle.every_status(catalog, today):
+        if life.state == "shut_down":
+            out.append(("error", life))
+        elif life.state == "retiring":
+            out.append(("warning", life))
     return out
 
 
 def render(ctx: Context) -> None:
     st.title("What image models really cost")
+    if ctx.date_pinned:
+        st.info(pinned_date_note(ctx.today), icon=":material/event:")
     st.markdown(
         "Compare OpenAI's and Azure OpenAI's GPT image models side by side: build a grid of settings "
         "(quality × size × …), run it, and see every image next to its latency, billed tokens and cost.\n\n"
@@ -62,7 +57,7 @@ def render(ctx: Context) -> None:
     with right:
         st.subheader("Catalog")
         oldest = ctx.catalog.oldest_check()
-        age = (date.today() - oldest).days
+        age = (ctx.today - oldest).days
         st.markdown(f"Prices and model facts last checked **{oldest.isoformat()}** (oldest entry, {age} days ago).")
         if age > 90:
             st.warning("Some catalog entries are over 90 days old; prices may have changed. See the Catalog page.")
@@ -72,7 +67,7 @@ def render(ctx: Context) -> None:
         if ctx.catalog.token_overrides:
             st.caption(f"{len(ctx.catalog.token_overrides)} output-token figure(s) measured by us in use "
                        "(`calibrate --adopt`).")
-        report = catalog_freshness(ctx.catalog, date.today())
+        report = catalog_freshness(ctx.catalog, ctx.today)
         icon = ":material/warning:" if report.needs_attention else ":material/check_circle:"
         st.page_link("pages/5_Catalog.py", label=report.summary(), icon=icon,
                      help="Details on the Catalog page (Catalog check), or `python -m imagegen catalog check`")
@@ -80,8 +75,11 @@ def render(ctx: Context) -> None:
     for path, label, icon, what in PAGES:
         if (ROOT / path).exists():  # pages are added by different parts of the project
             st.page_link(path, label=f"{label} — {what}", icon=icon)
-    warnings = lifecycle_warnings(ctx)
+    warnings = lifecycle_warnings(ctx.catalog, ctx.today)
     if warnings:
-        st.subheader("Model lifecycle")
-        for level, text in warnings:
-            (st.error if level == "error" else st.warning)(text)
+        st.subheader(f"Model lifecycle on {ctx.today.isoformat()}")
+        for level, life in warnings:
+            if level == "error":
+                st.error(f"{life.sentence} {SIMULATOR_NOTE}")
+            else:
+                st.warning(life.sentence)

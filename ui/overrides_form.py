@@ -55,7 +55,7 @@ def render_overrides(ctx: Context, today: date) -> None:
         if st.button("Save override", key="ov_save", type="primary", icon=":material/save:"):
             try:
                 entry = overrides.make_override(
-                    base_catalog, ov_model, ov_provider, ov_from, note=note, where="override",
+                    base_catalog, ov_model, ov_provider, ov_from, note=note, checked=today, where="override",
                     **{k: (str(v) if v is not None else None) for k, v in prices.items()})
                 overrides.add_override(ctx.home, entry, base_catalog)
             except ImagegenError as exc:

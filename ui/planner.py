@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from imagegen.core.catalog import PROVIDERS, Catalog
+from imagegen.core.lifecycle import preferred_models
 from imagegen.insight import planner
 from imagegen.insight.planner import BudgetPlan, PlanLine, Quota, Scenario
 from ui.state import planner as pl_state
@@ -71,17 +72,18 @@ def seed(plan: BudgetPlan) -> None:
     ss[_k("hours")] = float(q.hours_per_day)
 
 
-def seed_once(query_params: dict, today: date) -> str | None:
-    """On a session's first visit, seed from the URL (or the example); return an error for a broken link."""
+def seed_once(query_params: dict, catalog: Catalog, today: date, provider: str = "openai") -> str | None:
+    """On a session's first visit, seed from the URL (or the example for ``provider`` on ``today``);
+    return an error for a broken link."""
     if pl_state.widgets.get(_k("seeded")):
         return None
     pl_state.widgets[_k("seeded")] = True
     try:
         plan = planner.from_query(query_params, today)
     except planner.PlanError as exc:
-        seed(planner.default_plan(today))
+        seed(planner.default_plan(catalog, today, provider))
         return f"The plan in this link could not be read, so the example is shown. {exc}"
-    seed(plan or planner.default_plan(today))
+    seed(plan or planner.default_plan(catalog, today, provider))
     return None
 
 
@@ -99,8 +101,9 @@ def _remove_scenario() -> None:
         ss[_k("count")] -= 1
 
 
-def _choices(catalog: Catalog) -> tuple[list[str], list[str], list[str]]:
-    models = sorted(catalog.models)
+def _choices(catalog: Catalog, today: date) -> tuple[list[str], list[str], list[str]]:
+    # The data's preference order, models live on OpenAI on that date first (lifecycle.preferred_models).
+    models = preferred_models(catalog, "openai", today, runnable_only=False)
     qualities = ["auto"] + sorted({q for m in catalog.models.values() for q in m.qualities},
                                   key=["low", "medium", "high", "xhigh", "max"].index)
     sizes = ["auto"] + sorted({s for m in catalog.models.values() for s in m.size_values()},
@@ -108,11 +111,11 @@ def _choices(catalog: Catalog) -> tuple[list[str], list[str], list[str]]:
     return models, qualities, sizes
 
 
-def editor(catalog: Catalog, run_labels: dict[str, str]) -> BudgetPlan:
+def editor(catalog: Catalog, run_labels: dict[str, str], today: date) -> BudgetPlan:
     """Draw the plan editor; return the plan it describes (PlanError when it is not usable)."""
     ss = pl_state.widgets
     gen = ss[_k("gen")]
-    models, qualities, sizes = _choices(catalog)
+    models, qualities, sizes = _choices(catalog, today)
 
     st.subheader("Scenarios")
     st.caption("Each scenario is a mix of settings with a number of images per day or per month. "

@@ -6,7 +6,6 @@ The editor's widgets are in :mod:`ui.planner`; the costing is one facade call
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -31,9 +30,11 @@ def _load_csv() -> None:
         pl_state.csv_error = str(exc)
 
 
-def seed(today: date) -> None:
-    """Seed the editor once per session from the page's link (or the example); show a broken link or CSV."""
-    problem = editor.seed_once(st.query_params.to_dict(), today)
+def seed(ctx: Context) -> None:
+    """Seed the editor once per session from the page's link (or the example: models that run on the active
+    provider on ``ctx.today``); show a broken link or CSV."""
+    provider = ctx.provider if ctx.provider in ("openai", "azure") else "openai"
+    problem = editor.seed_once(st.query_params.to_dict(), ctx.catalog, ctx.today, provider)
     if problem:
         st.error(problem)
     csv_error = pl_state.csv_error
@@ -51,7 +52,7 @@ def edit(ctx: Context):
     """The editor's widgets -> the BudgetPlan they describe (an unusable one is shown and stops the page)."""
     labels = _run_labels(str(ctx.store.db_path), store_version(ctx.store), ctx.store) if ctx.store else {}
     try:
-        return editor.editor(ctx.catalog, labels)
+        return editor.editor(ctx.catalog, labels, ctx.today)
     except ImagegenError as exc:
         st.error(md_escape(exc))
         st.stop()

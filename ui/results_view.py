@@ -225,7 +225,8 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
     with st.expander("Grid spec (TOML)", expanded=False):
         st.code(info["spec_toml"], language="toml")
     render_compare(ctx.store, rows, key="res")
-    render_grid(ctx.store, rows, key="res", axes=axes, settings_info=describe_settings(ctx.settings))
+    render_grid(ctx.store, rows, key="res", axes=axes, settings_info=describe_settings(ctx.settings),
+                catalog=ctx.catalog, today=ctx.today)
 
 
 def _render_resume(ctx: Context, info: dict, rows: pd.DataFrame) -> None:

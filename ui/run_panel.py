@@ -100,7 +100,7 @@ def _live(ctx: Context) -> None:
     elif gen_state.retry_note:
         c2.caption(f"Retrying — {md_escape(gen_state.retry_note)}")
     render_grid(ctx.store, rows, key="gen", axes=_axes(run), expected=gen_state.expected_cells,
-                settings_info=describe_settings(ctx.settings), live=True)
+                settings_info=describe_settings(ctx.settings), live=True, catalog=ctx.catalog, today=ctx.today)
 
 
 _live_fragment = st.fragment(run_every=POLL_S)(_live)
@@ -142,7 +142,7 @@ def _finished(ctx: Context, run: GridRun) -> None:
         _late_fragment(ctx, len(rows))
     render_compare(ctx.store, rows, key="gen")
     render_grid(ctx.store, rows, key="gen", axes=_axes(run), expected=gen_state.expected_cells,
-                settings_info=describe_settings(ctx.settings))
+                settings_info=describe_settings(ctx.settings), catalog=ctx.catalog, today=ctx.today)
 
 
 def render_active(ctx: Context) -> None:

@@ -30,7 +30,7 @@ def start(ctx: Context, spec, *, reuse: bool = False):
     """Create and start a run of ``spec``; None (and the reason kept for the page) when refused."""
     try:
         run = facade.start_run(spec, provider_factory=ctx.provider_factory, store=ctx.store, catalog=ctx.catalog,
-                               settings=ctx.settings, reuse=reuse)
+                               today=ctx.today, settings=ctx.settings, reuse=reuse)
     except ImagegenError as exc:
         gen_state.start_error = f"Not started: {exc}"
         return None
@@ -41,7 +41,7 @@ def resume(ctx: Context, run_id: str):
     """Finish the cells of a past run that were cancelled, skipped or never recorded (`run --resume`)."""
     try:
         run = facade.resume_run(run_id, provider_factory=ctx.provider_factory, store=ctx.store,
-                                catalog=ctx.catalog, settings=ctx.settings)
+                                catalog=ctx.catalog, today=ctx.today, settings=ctx.settings)
     except ImagegenError as exc:
         gen_state.start_error = f"Not resumed: {exc}"
         return None

@@ -9,11 +9,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from dataclasses import replace
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
+from imagegen.core.dates import TODAY_ENV, working_date
 from imagegen.errors import ImagegenError
+
+if TYPE_CHECKING:
+    from imagegen.core.lifecycle import Lifecycle
 
 # The catalog (pydantic) and everything heavier load inside the commands that use them, so that
 # `--help`, `runs` and `export` answer at once (bench/bench_startup.py measures it).
@@ -30,32 +37,55 @@ def format_usd(value: Decimal | str | None, places: int = 4) -> str:
     return f"${Decimal(str(value)):.{places}f}"
 
 
+def today() -> date:
+    """The CLI's working date, read once in :func:`main`: ``IMAGEGEN_TODAY`` or today's date in UTC."""
+    return working_date(os.environ, datetime.now(UTC))
+
+
+def _pinned_note(on: date) -> str:
+    return f" (pinned by {TODAY_ENV})" if os.environ.get(TODAY_ENV, "").strip() else " (UTC)"
+
+
+def lifecycle_cell(life: Lifecycle) -> str:
+    """A model's status on one provider as the ``models`` table shows it."""
+    if life.state in ("shut_down", "retiring"):
+        return f"{life.label} {life.shutdown_date.isoformat() if life.shutdown_date else ''}".strip()
+    if life.state == "live" and life.shutdown_date is not None:
+        return f"live (until {life.shutdown_date.isoformat()})"
+    return life.label
+
+
 def cmd_models(args: argparse.Namespace) -> int:
-    from imagegen.core.catalog import default_catalog
+    from imagegen.core import lifecycle
+    from imagegen.core.catalog import PROVIDERS, default_catalog
 
     catalog = default_catalog()
+    on: date = args.working_date
     if args.json:
         out = {}
         for mid, m in catalog.models.items():
             d = m.model_dump(mode="json")
+            d["lifecycle"] = {}
+            for p in PROVIDERS:
+                life = lifecycle.status(catalog, mid, p, on)
+                d["lifecycle"][p] = {"on": on.isoformat(), "state": life.state, "runnable": life.runnable,
+                                     "shutdown": life.shutdown_date.isoformat() if life.shutdown_date else None,
+                                     "days_left": life.days_left, "successor": life.successor,
+                                     "message": life.sentence}
             d["prices"] = [p.model_dump(mode="json") for p in catalog.prices if p.model == mid]
             d["token_table"] = catalog.tokens[m.tokens].model_dump(mode="json")
             out[mid] = d
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     print(f"catalog checked: oldest entry {catalog.oldest_check().isoformat()}")
-    header = f"{'model':<24} {'openai':<22} {'azure':<22} {'qualities':<30} sizes"
+    print(f"lifecycle on {on.isoformat()}{_pinned_note(on)}; retiring = shutdown within {catalog.soon_days} days")
+    header = f"{'model':<24} {'openai':<24} {'azure':<24} {'qualities':<30} sizes"
     print(header)
     print("-" * len(header))
-    def life(m, p: str) -> str:
-        spec = m.providers.get(p)
-        if spec is None or not spec.available:
-            return "not offered"
-        return f"shutdown {spec.shutdown.isoformat()}" if spec.shutdown else "current"
-
     for mid, m in catalog.models.items():
         sizes = ",".join(m.sizes) if m.sizes else "WxH (multiples of 16)"
-        print(f"{mid:<24} {life(m, 'openai'):<22} {life(m, 'azure'):<22} {','.join(m.qualities):<30} {sizes}")
+        cells = [lifecycle_cell(lifecycle.status(catalog, mid, p, on)) for p in ("openai", "azure")]
+        print(f"{mid:<24} {cells[0]:<24} {cells[1]:<24} {','.join(m.qualities):<30} {sizes}")
     return 0
 
 
@@ -91,7 +121,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     check_simulator(spec, args.spec)  # the same checks as `run`: a bad [simulator] table exits 2 here too
     spec = _with_configured_deployments(spec)
-    est = estimate_grid(spec, local_catalog(getattr(args, "home", None)))
+    est = estimate_grid(spec, local_catalog(getattr(args, "home", None)), args.working_date)
     if args.json:
         print(json.dumps(est.to_dict(), indent=2, ensure_ascii=False))
         return 0
@@ -139,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        args.working_date = today()  # the one clock read of a CLI run (`catalog check --today` is its own option)
         return args.func(args)
     except ImagegenError as exc:
         print(f"error: {exc}", file=sys.stderr)

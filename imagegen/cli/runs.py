@@ -111,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = _store(args)
     # Validation and the budget check happen here, before any request (errors exit 2 in cli.main).
     run = GridRun(None if args.resume else Path(args.spec), store=store, resume=args.resume, reuse=args.reuse,
-                  retry_errors=args.retry_errors)
+                  retry_errors=args.retry_errors, today=args.working_date)
     if args.resume and args.spec:
         print(f"resuming {run.run_id}: the spec stored with the run is used, not {args.spec}", file=sys.stderr)
     _print_estimate(run)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from imagegen.core import lifecycle
 from imagegen.core.catalog import Catalog, ModelSpec, size_problem
 from imagegen.core.grid import MAX_AXES, resolve_model
 from imagegen.core.request import BACKGROUNDS
@@ -32,8 +33,6 @@ API_DEFAULTS = {"size": "auto", "quality": "auto", "background": "auto", "output
 COMPRESSION_PRESETS = (100, 90, 75, 50, 25, 0)
 COMPRESSIBLE_FORMATS = ("jpeg", "webp")
 TRANSPARENT_FORMATS = ("png", "webp")
-#: Preferred default models, first offered wins (the seed's model family first).
-PREFERRED_MODELS = ("gpt-image-1.5", "gpt-image-2", "gpt-image-1-mini", "gpt-image-1")
 
 
 @dataclass(frozen=True)
@@ -100,61 +99,49 @@ def model_ids(models: Iterable[str], provider: str, deployments: Mapping[str, st
     return out
 
 
-def runnable(model: ModelSpec, provider: str, today: date | None = None) -> str | None:
-    """Why ``model`` cannot run on ``provider`` today (None when it can). The simulator serves all."""
-    if provider not in ("openai", "azure"):
-        return None
-    spec = model.provider(provider)
-    if spec is None or not spec.available:
-        return f"{model.id} is not offered on {provider}"
-    today = today or date.today()
-    if spec.shutdown is not None and spec.shutdown <= today:
-        successor = f" (successor: {spec.successor})" if spec.successor else ""
-        return f"{model.id} was shut down on {provider} on {spec.shutdown.isoformat()}{successor}"
-    return None
+def model_values(catalog: Catalog, provider: str, deployments: Mapping[str, str] | None = None, *, today: date
+                 ) -> tuple[tuple[str, ...], str]:
+    """(model names to offer on ``today``, note on what was left out). On Azure the names are deployments.
 
-
-def model_values(catalog: Catalog, provider: str, deployments: Mapping[str, str] | None = None,
-                 today: date | None = None) -> tuple[tuple[str, ...], str]:
-    """(model names to offer, note on what was left out). On Azure the names are deployments."""
+    The order is the data's preference order (:func:`imagegen.core.lifecycle.preferred_models`): models
+    live on the provider first; on the simulator the models shut down on OpenAI follow, still runnable.
+    """
     left_out = []
     if provider == "azure":
+        order = {mid: i for i, mid in enumerate(lifecycle.preferred_models(catalog, "azure", today,
+                                                                           runnable_only=False))}
         names = []
         for dep, mid in (deployments or {}).items():
             if not catalog.has_model(mid):
                 left_out.append(f"deployment {dep} maps to unknown model {mid}")
                 continue
-            why = runnable(catalog.model(mid), "azure", today)
-            if why:
-                left_out.append(f"deployment {dep}: {why}")
+            life = lifecycle.status(catalog, mid, "azure", today)
+            if not life.runnable:
+                left_out.append(f"deployment {dep}: {life.sentence.rstrip('.')}")
             else:
                 names.append(dep)
         if not deployments:
             left_out.append("no Azure deployments are configured (set IMAGEGEN_AZURE_DEPLOYMENTS or "
                             "AZURE_OPENAI_API_IMAGE_MODEL)")
+        names.sort(key=lambda d: order.get(catalog.model(deployments[d]).id, len(order)))
         return tuple(names), "; ".join(left_out)
-    names = []
-    for mid, model in catalog.models.items():
-        why = runnable(model, provider, today)
-        if why:
-            left_out.append(why)
-        else:
-            names.append(mid)
+    names = lifecycle.preferred_models(catalog, provider, today)
+    left_out = [lifecycle.status(catalog, mid, provider, today).sentence.rstrip(".")
+                for mid in catalog.models if mid not in names]
     return tuple(names), "; ".join(left_out)
 
 
-def default_model(catalog: Catalog, provider: str, deployments: Mapping[str, str] | None = None,
-                  today: date | None = None) -> str | None:
-    """The model (or Azure deployment) a new grid starts with."""
-    names, _ = model_values(catalog, provider, deployments, today)
-    if not names:
-        return None
-    if provider == "azure":
-        return names[0]
-    for preferred in PREFERRED_MODELS:
-        if preferred in names:
-            return preferred
-    return names[0]
+def default_model(catalog: Catalog, provider: str, deployments: Mapping[str, str] | None = None, *, today: date,
+                  preferred: str | None = None) -> str | None:
+    """The model (or Azure deployment) a new grid starts with on ``today``.
+
+    ``preferred`` (e.g. the configured ``AZURE_OPENAI_API_IMAGE_MODEL`` deployment) wins when it may
+    run; otherwise the first name :func:`model_values` offers (the data's preference order).
+    """
+    names, _ = model_values(catalog, provider, deployments, today=today)
+    if preferred is not None and preferred in names:
+        return preferred
+    return names[0] if names else None
 
 
 def _intersect(lists: Sequence[Sequence]) -> tuple:
@@ -166,7 +153,7 @@ def _intersect(lists: Sequence[Sequence]) -> tuple:
 
 def allowed_values(param: str, catalog: Catalog, *, model: str | Sequence[str], provider: str | Sequence[str],
                    context: Mapping[str, object] | None = None, deployments: Mapping[str, str] | None = None,
-                   providers: Sequence[str] = ("simulator",), today: date | None = None) -> Choice:
+                   providers: Sequence[str] = ("simulator",), today: date) -> Choice:
     """The values ``param`` may take given the model(s), provider(s) and the rest of the grid.
 
     ``model``/``provider`` may be several values (a model or provider axis): a value is offered
@@ -182,7 +169,7 @@ def allowed_values(param: str, catalog: Catalog, *, model: str | Sequence[str], 
     if param == "model":
         lists, notes = [], []
         for p in provs:
-            vals, note = model_values(catalog, p, deployments, today)
+            vals, note = model_values(catalog, p, deployments, today=today)
             if p == "azure" and len(provs) > 1:  # across providers, name models by catalog id
                 vals = tuple(dict.fromkeys((deployments or {})[d] for d in vals))
             lists.append(vals)
@@ -338,7 +325,7 @@ def swap_axes(axes: Sequence[Axis | None], i: int, j: int) -> list[Axis | None]:
 
 
 def fixed_params(params: Mapping[str, object], catalog: Catalog, *, model: str | Sequence[str],
-                 provider: str | Sequence[str], axes: Sequence[Axis | None] = (),
+                 provider: str | Sequence[str], today: date, axes: Sequence[Axis | None] = (),
                  deployments: Mapping[str, str] | None = None) -> tuple[dict, list[str]]:
     """The ``[params]`` table for a spec: fixed values made consistent with the rules and axes.
 
@@ -358,7 +345,7 @@ def fixed_params(params: Mapping[str, object], catalog: Catalog, *, model: str |
             continue
         value = params.get(param, API_DEFAULTS[param])
         choice = allowed_values(param, catalog, model=model, provider=provider, context=context,
-                                deployments=deployments)
+                                deployments=deployments, today=today)
         if param == "output_compression" and value is not None and isinstance(value, int) \
                 and 0 <= value <= 100 and choice.available:
             pass  # any integer 0..100 is allowed once the format takes compression

@@ -366,6 +366,10 @@ class Catalog:
     prices: tuple[PriceEntry, ...]
     list_prices: tuple[ListPrice, ...]
     aliases: dict[str, str]
+    #: Catalog ids per provider in the order defaults are picked (models.toml ``[preference]``).
+    preference: dict[str, tuple[str, ...]]
+    #: A shutdown this many days ahead marks a model "retiring" (models.toml ``[lifecycle] soon_days``).
+    soon_days: int
     #: Local token overrides (our own measurements, ``imagegen.core.token_overrides``); they win over the tables.
     token_overrides: tuple[TokenOverride, ...] = ()
 
@@ -387,20 +391,31 @@ class Catalog:
     def token_model(self, model: ModelSpec) -> TokenModel:
         return self.tokens[model.tokens]
 
-    def price_for(self, model_id: str, provider: str, on: date | None = None) -> PriceEntry:
-        """The price entry in force on ``on`` (today by default); overrides win."""
-        on = on or date.today()
+    def price_in_force(self, model_id: str, provider: str, on: date, *, overrides: bool = True) -> PriceEntry | None:
+        """The price entry in force on ``on`` (None when there is none): the one place this is decided.
+
+        The latest ``effective_from`` on or before ``on`` wins; a local override wins over the catalog's
+        own entries (``overrides=False`` ignores overrides, e.g. to prefill the override form).
+        """
         flavour = PROVIDER_FLAVOUR.get(provider, provider)
         mid = self.aliases.get(model_id, model_id)
         candidates = [
             p for p in self.prices if p.model == mid and p.provider == flavour and p.effective_from <= on
+            and (overrides or not p.override)
         ]
-        if not candidates:
+        return max(candidates, key=lambda p: (p.override, p.effective_from)) if candidates else None
+
+    def price_for(self, model_id: str, provider: str, on: date) -> PriceEntry:
+        """The price entry in force on ``on`` (overrides win); raise CatalogError naming the fix when none is."""
+        found = self.price_in_force(model_id, provider, on)
+        if found is None:
+            flavour = PROVIDER_FLAVOUR.get(provider, provider)
+            mid = self.aliases.get(model_id, model_id)
             raise CatalogError(
                 f"no price for model {mid!r} on provider {flavour!r} in force on {on.isoformat()}. "
                 "Fix: add a [[price]] entry to imagegen/core/data/prices.toml or a local price override."
             )
-        return max(candidates, key=lambda p: (p.override, p.effective_from))
+        return found
 
     def list_price(self, model_id: str, provider: str, quality: str, size: str) -> Decimal | None:
         flavour = PROVIDER_FLAVOUR.get(provider, provider)
@@ -420,11 +435,12 @@ class Catalog:
     def with_overrides(self, overrides: list[PriceEntry]) -> Catalog:
         """A copy whose price list also holds ``overrides`` (they win over catalog entries)."""
         return Catalog(self.models, self.tokens, self.prices + tuple(overrides), self.list_prices, self.aliases,
-                       self.token_overrides)
+                       self.preference, self.soon_days, self.token_overrides)
 
     def with_token_overrides(self, overrides) -> Catalog:
         """A copy whose output tokens for the overridden model x quality x size are our measurements."""
-        return Catalog(self.models, self.tokens, self.prices, self.list_prices, self.aliases, tuple(overrides))
+        return Catalog(self.models, self.tokens, self.prices, self.list_prices, self.aliases, self.preference,
+                       self.soon_days, tuple(overrides))
 
     def measured_tokens(self, model_id: str, quality: str, size: str) -> TokenOverride | None:
         """The local token override (ours, measured) for one model x quality x size, if one is adopted."""
@@ -486,7 +502,8 @@ def load_catalog(data_dir: Path | str | None = None) -> Catalog:
                                    f"tokens.{tm.base} has no figure for. Fix: remove them or add them to the base.")
             tokens[key] = tm.model_copy(update={"base_model": base})
 
-    raw_models = _read_toml(models_path).get("models")
+    raw_file = _read_toml(models_path)
+    raw_models = raw_file.get("models")
     if not raw_models:
         raise CatalogError(f"{models_path.name}: no [models.*] tables. Fix: restore the file from git.")
     models: dict[str, ModelSpec] = {}
@@ -530,7 +547,47 @@ def load_catalog(data_dir: Path | str | None = None) -> Catalog:
                 f"{prices_path.name}: a [[price]] names model {p.model!r}, which is not in models.toml. "
                 "Fix: correct the model id."
             )
-    return Catalog(models, tokens, tuple(prices), tuple(list_prices), aliases)
+    preference, soon_days = _defaults(models_path, raw_file, models, aliases)
+    return Catalog(models, tokens, tuple(prices), tuple(list_prices), aliases, preference, soon_days)
+
+
+def _defaults(path: Path, raw: dict, models: dict[str, ModelSpec],
+              aliases: dict[str, str]) -> tuple[dict[str, tuple[str, ...]], int]:
+    """``[preference]`` (provider -> ordered model ids) and ``[lifecycle] soon_days``, validated."""
+    extra = sorted(set(raw) - {"models", "preference", "lifecycle"})
+    if extra:
+        raise CatalogError(f"{path.name}: unknown top-level table(s) {extra}. "
+                           "Fix: use [models.*], [preference] and [lifecycle] only.")
+    life = raw.get("lifecycle", {})
+    soon = life.get("soon_days") if isinstance(life, dict) else None
+    if not isinstance(soon, int) or isinstance(soon, bool) or not 0 <= soon <= 3650:
+        raise CatalogError(f"{path.name}: lifecycle.soon_days = {soon!r} is not allowed: a whole number of days "
+                           "0..3650. Fix: set [lifecycle] soon_days, e.g. 180.")
+    unknown = sorted(set(life) - {"soon_days"})
+    if unknown:
+        raise CatalogError(f"{path.name}: lifecycle has unknown key(s) {unknown}. Fix: keep only soon_days.")
+    pref_raw = raw.get("preference", {})
+    if not isinstance(pref_raw, dict):
+        raise CatalogError(f"{path.name}: preference must be a table. Fix: write [preference] openai = [\"...\"].")
+    preference: dict[str, tuple[str, ...]] = {}
+    for provider, names in pref_raw.items():
+        if provider not in PROVIDERS:
+            raise CatalogError(f"{path.name}: preference.{provider} names an unknown provider. "
+                               f"Fix: use one of {', '.join(PROVIDERS)}.")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise CatalogError(f"{path.name}: preference.{provider} = {names!r} is not a list of model ids. "
+                               "Fix: write e.g. openai = [\"gpt-image-2\"].")
+        ids = []
+        for n in names:
+            mid = aliases.get(n, n)
+            if mid not in models:
+                raise CatalogError(f"{path.name}: preference.{provider} names {n!r}, which is not in [models]. "
+                                   f"Fix: use one of {', '.join(models)}.")
+            if mid in ids:
+                raise CatalogError(f"{path.name}: preference.{provider} lists {mid!r} twice. Fix: keep one.")
+            ids.append(mid)
+        preference[provider] = tuple(ids)
+    return preference, soon
 
 
 @functools.lru_cache(maxsize=4)

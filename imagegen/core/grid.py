@@ -282,7 +282,7 @@ class GridEstimate:
         }
 
 
-def validate_grid(spec: GridSpec, catalog: Catalog, today: date | None = None) -> list[Cell]:
+def validate_grid(spec: GridSpec, catalog: Catalog, today: date) -> list[Cell]:
     """Expand and validate every cell; raise InvalidRequest naming the failing cells."""
     cells = expand(spec, catalog)
     failures: list[Problem] = []
@@ -310,7 +310,7 @@ def validate_grid(spec: GridSpec, catalog: Catalog, today: date | None = None) -
     return cells
 
 
-def estimate_grid(spec: GridSpec, catalog: Catalog, today: date | None = None) -> GridEstimate:
+def estimate_grid(spec: GridSpec, catalog: Catalog, today: date) -> GridEstimate:
     """Validate and price every cell. Identical requests are priced once."""
     cells = validate_grid(spec, catalog, today)
     cache: dict[ImageRequest, Estimate] = {}

@@ -30,6 +30,7 @@ from typing import ClassVar
 from pydantic import ValidationError
 
 from imagegen.core.catalog import PROVIDERS, Catalog, PriceEntry, default_catalog
+from imagegen.core.paths import data_home
 from imagegen.core.validation import Strict, check, number, one_of, text, toml_date
 from imagegen.errors import OverrideError
 
@@ -71,23 +72,17 @@ def _show(value) -> str:
 
 
 def overrides_path(home: Path | str) -> Path:
-    """Where the overrides of data dir ``home`` live."""
-    return Path(home) / OVERRIDES_FILE
+    """Where the overrides of data dir ``home`` live (``~`` expanded, as the store does)."""
+    return data_home(home) / OVERRIDES_FILE
 
 
-def _base_price(catalog: Catalog, model: str, provider: str, on: date) -> PriceEntry | None:
-    """The catalog's own entry in force on ``on`` (other overrides ignored)."""
-    candidates = [p for p in catalog.prices
-                  if p.model == model and p.provider == provider and p.effective_from <= on and not p.override]
-    return max(candidates, key=lambda p: p.effective_from) if candidates else None
-
-
-def make_override(catalog: Catalog, model: str, provider: str, effective_from: date | None = None, *,
+def make_override(catalog: Catalog, model: str, provider: str, effective_from: date, *,
                   note: str = "", source: str = DEFAULT_SOURCE, checked: date | None = None,
                   where: str = "override", **prices) -> PriceEntry:
     """Validate one override; prices not given are copied from the catalog entry in force on ``effective_from``.
 
-    Raises OverrideError naming ``where.key`` and the fix.
+    ``checked`` (when the rate was confirmed) defaults to ``effective_from``. Raises OverrideError
+    naming ``where.key`` and the fix.
     """
     unknown = sorted(set(prices) - set(PRICE_FIELDS))
     if unknown:
@@ -99,8 +94,6 @@ def make_override(catalog: Catalog, model: str, provider: str, effective_from: d
     if provider not in PROVIDERS:
         raise OverrideError(f"{where}.provider = {provider!r} is not allowed: one of {', '.join(PROVIDERS)}. "
                             "Fix: use openai or azure (the simulator follows openai's prices).")
-    if effective_from is None:
-        effective_from = date.today()
     if not isinstance(effective_from, date):
         raise OverrideError(f"{where}.effective_from = {effective_from!r} is not a date. "
                             "Fix: write a TOML date such as 2026-11-01 (no quotes).")
@@ -122,7 +115,7 @@ def make_override(catalog: Catalog, model: str, provider: str, effective_from: d
     if not any(k in values for k in PRICE_FIELDS):
         raise OverrideError(f"{where}: no price given. Fix: set at least one of {', '.join(PRICE_FIELDS)} "
                             "(USD per 1M tokens).")
-    base = _base_price(catalog, model_id, provider, effective_from)
+    base = catalog.price_in_force(model_id, provider, effective_from, overrides=False)
     missing = [k for k in REQUIRED_PRICES if k not in values]
     if missing and base is None:
         raise OverrideError(f"{where}: the catalog has no {provider} price for {model_id} on "
@@ -133,7 +126,7 @@ def make_override(catalog: Catalog, model: str, provider: str, effective_from: d
             values[key] = getattr(base, key)
     try:
         return PriceEntry(model=model_id, provider=provider, effective_from=effective_from, source=source or DEFAULT_SOURCE,
-                          checked=checked or date.today(), note=note or "", override=True, **values)
+                          checked=checked or effective_from, note=note or "", override=True, **values)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])

@@ -167,7 +167,7 @@ def request_input_image_tokens(catalog: Catalog, req: ImageRequest) -> int:
                for i, (w, h) in enumerate(req.input_images))
 
 
-def estimate(req: ImageRequest, catalog: Catalog, on: date | None = None) -> Estimate:
+def estimate(req: ImageRequest, catalog: Catalog, on: date) -> Estimate:
     """Estimate a validated request: tokens and cost as a min-max range over any ``auto`` values."""
     model = catalog.model(req.model)
     tm = catalog.token_model(model)
@@ -216,7 +216,7 @@ class Billed:
 
 
 def billed_cost(usage: Usage, req: ImageRequest, catalog: Catalog, resolved_quality: str | None,
-                resolved_size: str | None, on: date | None = None) -> Billed:
+                resolved_size: str | None, on: date) -> Billed:
     """Cost from a real ``usage`` with the quality/size the response says it resolved to."""
     model = catalog.model(req.model)
     price = catalog.price_for(model.id, req.provider, on)

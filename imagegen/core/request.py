@@ -6,6 +6,7 @@ import functools
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
+from imagegen.core import lifecycle
 from imagegen.core.catalog import Catalog, ModelSpec, size_problem
 from imagegen.core.validation import control_problem, printable
 from imagegen.errors import CatalogError, InvalidRequest, Problem
@@ -121,11 +122,10 @@ def _prompt_problem(prompt: str) -> Problem | None:
     return None
 
 
-def problems(req: ImageRequest, catalog: Catalog, today: date | None = None) -> list[Problem]:
-    """Every reason ``req`` would be refused (empty when it is valid). Never raises."""
+def problems(req: ImageRequest, catalog: Catalog, today: date) -> list[Problem]:
+    """Every reason ``req`` would be refused on date ``today`` (empty when it is valid). Never raises."""
     out: list[Problem] = []
     add = out.append
-    today = today or date.today()
 
     if not isinstance(req.prompt, str) or not req.prompt.strip():
         add(Problem("prompt", req.prompt, "a non-empty text", "write a prompt"))
@@ -141,7 +141,7 @@ def problems(req: ImageRequest, catalog: Catalog, today: date | None = None) -> 
         add(Problem("model", req.model, _one_of(sorted(catalog.models)), "choose a catalog model"))
         return out
     model = catalog.model(req.model)
-    _lifecycle(req, model, today, add)
+    _lifecycle(req, catalog, today, add)
     _size(req, model, add)
     _quality(req, model, add)
     formats = model.formats_for(req.provider)
@@ -219,20 +219,22 @@ def _gated(req: ImageRequest, model: ModelSpec, add) -> None:
         add(Problem("n", req.n, "1 with output_format=svg", "use n=1"))
 
 
-def _lifecycle(req: ImageRequest, model: ModelSpec, today: date, add) -> None:
-    if req.provider not in ("openai", "azure"):
-        return  # the simulator serves every model; compatible endpoints decide for themselves
-    spec = model.provider(req.provider)
-    if spec is None or not spec.available:
-        others = "the simulator" if req.provider == "azure" else "another provider"
-        add(Problem("model", req.model, f"a model offered on {req.provider}; {model.id} is not",
-                    f"choose another model or run it on {others}"))
-    elif spec.shutdown is not None and spec.shutdown <= today:
-        successor = f"; its successor is {spec.successor}" if spec.successor else ""
-        add(Problem("model", req.model,
-                    f"a model still running on {req.provider}; {model.id} was shut down there on "
-                    f"{spec.shutdown.isoformat()}{successor}",
-                    f"use {spec.successor or 'a current model'}, or the simulator to reproduce its documented behaviour"))
+def _lifecycle(req: ImageRequest, catalog: Catalog, today: date, add) -> None:
+    life = lifecycle.status(catalog, req.model, req.provider, today)
+    if life.runnable:
+        return  # live or retiring; the simulator serves every model, compatible endpoints decide for themselves
+    add(lifecycle_problem(life, req.model))
+
+
+def lifecycle_problem(life: lifecycle.Lifecycle, value: str) -> Problem:
+    """The validation message for a model that cannot run on its provider on the day (``value`` as written)."""
+    if life.state == "not_offered":
+        others = "the simulator" if life.provider == "azure" else "another provider"
+        return Problem("model", value, f"a model offered on {life.provider}: {life.sentence}",
+                       f"choose another model or run it on {others}")
+    fix = f"use {life.successor}" if life.successor else "use a model live there"
+    return Problem("model", value, f"a model live on {life.provider} on {life.on.isoformat()}: {life.sentence}",
+                   f"{fix}, or the simulator to reproduce its documented behaviour")
 
 
 def _size(req: ImageRequest, model: ModelSpec, add) -> None:
@@ -304,8 +306,8 @@ def _edit(req: ImageRequest, model: ModelSpec, add) -> None:
                     if "low" in model.input_fidelity else "remove input_fidelity"))
 
 
-def validate(req: ImageRequest, catalog: Catalog, today: date | None = None) -> ImageRequest:
-    """Return ``req`` when every rule holds; otherwise raise InvalidRequest listing every problem."""
+def validate(req: ImageRequest, catalog: Catalog, today: date) -> ImageRequest:
+    """Return ``req`` when every rule holds on ``today``; otherwise raise InvalidRequest listing every problem."""
     try:
         found = problems(req, catalog, today)
     except (TypeError, ValueError, AttributeError, CatalogError) as exc:  # odd types from user input

@@ -7,7 +7,8 @@ one with ``InvalidRequest`` / ``SpecError``, all raised by the ``GridRun`` const
 API (the dashboard codes against this)::
 
     run = GridRun(spec, provider=None, store=None, catalog=None, on_event=None, settings=None,
-                  resume=None, reuse=False, retry_errors=False, refuse_over_budget=True, name=None)
+                  resume=None, reuse=False, retry_errors=False, refuse_over_budget=True, name=None,
+                  today=DATE)      # required: the date validation, lifecycles and prices use (the caller's clock)
     run.estimate                 # GridEstimate (cells, per-cell estimates, totals) - nothing sent yet
     run.total                    # cell x repeat results this run will end with
     run.jobs                     # the cell x repeats still to send (fewer than total when resuming)
@@ -235,7 +236,7 @@ class GridRun:
                  on_event: Callable[[RunEvent], None] | None = None, resume: str | None = None,
                  reuse: bool = False, retry_errors: bool = False, input_files: Sequence[bytes] = (),
                  settings=None, backoff: Backoff = DEFAULT_BACKOFF, rng: random.Random | None = None,
-                 refuse_over_budget: bool = True, name: str | None = None, today: date | None = None,
+                 refuse_over_budget: bool = True, name: str | None = None, today: date,
                  event_buffer: int = 2000) -> None:
         self.store = store if store is not None else Store()
         self.catalog = catalog if catalog is not None else default_catalog()

@@ -16,7 +16,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
+from imagegen.core import lifecycle
+from imagegen.core.catalog import Catalog
 from imagegen.core.request import ImageRequest
 
 FLAVOURS = ("openai", "azure", "azure_v1")
@@ -38,6 +41,23 @@ class Snippet:
     label: str
     language: str
     code: str
+    warning: str = ""   # set when the request cannot run on this snippet's provider on the date asked about
+
+
+def flavour_provider(flavour: str) -> str:
+    """The catalog provider a flavour's code talks to."""
+    return "openai" if flavour == "openai" else "azure"
+
+
+def lifecycle_warning(request: ImageRequest, flavour: str, catalog: Catalog, today: date) -> str:
+    """Why this code would be refused on ``flavour``'s provider on ``today`` ("" when the model may run there)."""
+    if not catalog.has_model(request.model):
+        return ""
+    life = lifecycle.status(catalog, request.model, flavour_provider(flavour), today)
+    if life.runnable:
+        return ""
+    fix = f" Use {life.successor} instead." if life.successor else ""
+    return f"{life.sentence} This code would be refused there on {today.isoformat()}.{fix}"
 
 
 def _py(value) -> str:
@@ -210,13 +230,24 @@ def curl_command(request: ImageRequest, flavour: str = "openai", settings: Mappi
     return " \\\n".join(lines) + "\n"
 
 
-def snippets(request: ImageRequest, settings: Mapping | None = None) -> list[Snippet]:
-    """Python and curl for every flavour; the one matching the cell's provider comes first."""
+def snippets(request: ImageRequest, settings: Mapping | None, *, catalog: Catalog, today: date) -> list[Snippet]:
+    """Python and curl for every flavour; the one matching the cell's provider comes first.
+
+    A flavour whose provider no longer runs the model on ``today`` gets a ``warning`` (and a comment
+    at the top of its code), from :func:`imagegen.core.lifecycle.status`.
+    """
     flavours = list(FLAVOURS)
     first = "azure" if request.provider == "azure" else "openai"
     if settings and settings.get("flavour") == "v1" and request.provider == "azure":
         first = "azure_v1"
     flavours.sort(key=lambda f: f != first)
-    out = [Snippet(f"Python · {FLAVOUR_LABELS[f]}", "python", python_code(request, f, settings)) for f in flavours]
-    out += [Snippet(f"curl · {FLAVOUR_LABELS[f]}", "bash", curl_command(request, f, settings)) for f in flavours]
+    warnings = {f: lifecycle_warning(request, f, catalog, today) for f in flavours}
+
+    def code(text: str, flavour: str) -> str:
+        return f"# WARNING: {warnings[flavour]}\n{text}" if warnings[flavour] else text
+
+    out = [Snippet(f"Python · {FLAVOUR_LABELS[f]}", "python", code(python_code(request, f, settings), f), warnings[f])
+           for f in flavours]
+    out += [Snippet(f"curl · {FLAVOUR_LABELS[f]}", "bash", code(curl_command(request, f, settings), f), warnings[f])
+            for f in flavours]
     return out

@@ -29,6 +29,7 @@ from urllib.parse import quote, unquote
 
 import pandas as pd
 
+from imagegen.core import lifecycle
 from imagegen.core.catalog import PROVIDERS, Catalog
 from imagegen.core.pricing import Usage, auto_candidates, cost_of, expected_output_tokens
 from imagegen.core.request import ImageRequest, problems
@@ -178,8 +179,8 @@ class BudgetPlan:
     """Scenarios, currency, figure source and quota: everything a shared link carries."""
 
     scenarios: tuple[Scenario, ...]
+    rate_date: date                 # the exchange rate's date (the user's; the example uses the working date)
     jpy_per_usd: Decimal = EXAMPLE_JPY_PER_USD
-    rate_date: date = field(default_factory=date.today)
     source: str = "documented"
     run_ids: tuple[str, ...] = ()
     days_per_month: Decimal = Decimal(30)
@@ -198,14 +199,35 @@ class BudgetPlan:
             raise PlanError(f"scenario name(s) {dupes} are used twice. Fix: give every scenario its own name.")
 
 
-def default_plan(today: date | None = None) -> BudgetPlan:
-    """The example: 1,000 images a day of gpt-image-1-mini low vs gpt-image-1.5 medium, 1024x1024."""
+EXAMPLE_SIZE = "1024x1024"
+EXAMPLE_IMAGES_PER_DAY = Decimal(1000)
+
+
+def example_models(catalog: Catalog, provider: str, today: date) -> tuple[str, str, str]:
+    """(provider, first, second): the models the example compares, the first two of the data's preference
+    order that run on ``provider`` on ``today`` (live ones before retiring ones; the same model twice when
+    only one runs). When none runs there, OpenAI's."""
+    names = lifecycle.preferred_models(catalog, provider, today)
+    if not names and provider != "openai":
+        return example_models(catalog, "openai", today)
+    if not names:  # nothing runs anywhere on that date: show the preferred models, the warnings say why
+        names = lifecycle.preferred_models(catalog, provider, today, runnable_only=False)
+    return provider, names[0], names[1] if len(names) > 1 else names[0]
+
+
+def default_plan(catalog: Catalog, today: date, provider: str = "openai") -> BudgetPlan:
+    """The example: 1,000 images a day at low quality vs medium quality (1024x1024), on models that run on
+    ``provider`` on ``today``, in the data's preference order (:func:`example_models`)."""
+    if provider not in PROVIDERS:
+        provider = "openai"  # the simulator follows openai's prices
+    provider, first, second = example_models(catalog, provider, today)
     return BudgetPlan(
         scenarios=(
-            Scenario("gpt-image-1-mini low", (PlanLine("gpt-image-1-mini", "low", "1024x1024", Decimal(1000)),)),
-            Scenario("gpt-image-1.5 medium", (PlanLine("gpt-image-1.5", "medium", "1024x1024", Decimal(1000)),)),
+            Scenario(f"{first} low", (PlanLine(first, "low", EXAMPLE_SIZE, EXAMPLE_IMAGES_PER_DAY, provider=provider),)),
+            Scenario(f"{second} medium",
+                     (PlanLine(second, "medium", EXAMPLE_SIZE, EXAMPLE_IMAGES_PER_DAY, provider=provider),)),
         ),
-        rate_date=today or date.today(),
+        rate_date=today,
     )
 
 
@@ -317,31 +339,37 @@ def _request(line: PlanLine) -> ImageRequest:
     return ImageRequest(model=line.model, prompt="plan", provider=line.provider, size=line.size, quality=line.quality)
 
 
-def check_line(line: PlanLine, catalog: Catalog, today: date | None = None) -> list[str]:
-    """Raise PlanError for a setting the model does not accept; return lifecycle warnings."""
-    today = today or date.today()
+def check_line(line: PlanLine, catalog: Catalog, today: date) -> list[str]:
+    """Raise PlanError for a setting the model does not accept; return lifecycle warnings for ``today``.
+
+    The lifecycle comes from :func:`imagegen.core.lifecycle.status` (shut down, or retiring within the
+    catalog's one soon window), with where the model still runs if another provider keeps it longer.
+    """
     if not catalog.has_model(line.model):
         raise PlanError(f"model {line.model!r} is not in the catalog. Fix: use one of {', '.join(sorted(catalog.models))}.")
     found = problems(_request(line), catalog, today)
     hard = [p for p in found if p.field != "model"]
     if hard:
         raise PlanError(f"{line.label}: " + "; ".join(str(p) for p in hard))
-    warnings = [f"{line.label}: {p.allowed}. {p.fix}." for p in found if p.field == "model"]
-    model = catalog.model(line.model)
-    spec = model.provider(line.provider)
-    if not warnings and spec is not None and spec.shutdown is not None and spec.shutdown <= today + timedelta(days=365):
-        text = f"{model.id} shuts down on {line.provider} on {spec.shutdown.isoformat()}"
-        if spec.successor:
-            text += f" (successor: {spec.successor})"
-        other = next((p for p in PROVIDERS if p != line.provider), None)
-        other_spec = model.provider(other) if other else None
-        if other_spec is not None and other_spec.available and other_spec.shutdown and other_spec.shutdown > spec.shutdown:
-            text += f"; on {other} it runs until {other_spec.shutdown.isoformat()}"
-        warnings.append(text + ". Monthly and yearly figures past that date are hypothetical.")
-    return warnings
+    life = lifecycle.status(catalog, line.model, line.provider, today)
+    if life.state == "live":
+        return []
+    text = f"{line.label}: {life.sentence}"
+    other = next((p for p in PROVIDERS if p != line.provider), None)
+    other_life = lifecycle.status(catalog, line.model, other, today) if other else None
+    if other_life is not None and other_life.runnable and life.state != "not_offered":
+        if other_life.shutdown_date is None:
+            text += f" It keeps running on {other} (no shutdown scheduled there)."
+        elif life.shutdown_date is None or other_life.shutdown_date > life.shutdown_date:
+            text += f" It runs on {other} until {other_life.shutdown_date.isoformat()}."
+    if life.state == "retiring":
+        text += " Monthly and yearly figures past the shutdown are hypothetical."
+    else:
+        text += " Its figures are hypothetical: it cannot be bought there on this date."
+    return [text]
 
 
-def documented_cost(line: PlanLine, catalog: Catalog, on: date | None = None) -> tuple[Decimal, str]:
+def documented_cost(line: PlanLine, catalog: Catalog, on: date) -> tuple[Decimal, str]:
     """Catalog estimate per image (one image per request) and a sentence saying how it was made."""
     cost, detail, _ = catalog_cost(line, catalog, on)
     return cost, detail
@@ -388,9 +416,9 @@ def measured_lookup(frame: pd.DataFrame | None) -> dict[tuple[str, str, str, str
     return out
 
 
-def evaluate(plan: BudgetPlan, catalog: Catalog, measured: pd.DataFrame | None = None,
-             on: date | None = None) -> PlanResult:
-    """Cost every line of every scenario; ``measured`` is used when ``plan.source == "measured"``."""
+def evaluate(plan: BudgetPlan, catalog: Catalog, measured: pd.DataFrame | None = None, *, on: date) -> PlanResult:
+    """Cost every line of every scenario with the prices and lifecycles of date ``on``;
+    ``measured`` is used when ``plan.source == "measured"``."""
     table = measured_lookup(measured) if plan.source == "measured" else {}
     warnings: list[str] = []
     if plan.source == "measured" and not plan.run_ids:
@@ -606,7 +634,7 @@ def _decode_line(text: str, where: str) -> PlanLine:
     return check(LineFields, fields, f"URL parameter {where}", PlanError).line()
 
 
-def from_query(params: Mapping[str, object], today: date | None = None) -> BudgetPlan | None:
+def from_query(params: Mapping[str, object], today: date) -> BudgetPlan | None:
     """A plan from URL query parameters, or None when the URL carries no plan (no ``s0``).
 
     Raises PlanError naming the parameter and the fix for a link that is broken or newer
@@ -633,7 +661,7 @@ def from_query(params: Mapping[str, object], today: date | None = None) -> Budge
     if src not in ("doc", "meas"):
         raise PlanError(f"URL parameter src = {src!r}; expected doc or meas. Fix: copy the whole link again.")
     try:
-        rate_date = date.fromisoformat(p["fxd"]) if p.get("fxd") else (today or date.today())
+        rate_date = date.fromisoformat(p["fxd"]) if p.get("fxd") else today
     except ValueError:
         raise PlanError(f"URL parameter fxd = {p['fxd']!r} is not a date. Fix: use YYYY-MM-DD.") from None
     quota = Quota()

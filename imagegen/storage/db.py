@@ -8,7 +8,6 @@ A file that is not ours, or a schema newer than this code, is refused before any
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from imagegen.core.paths import data_home
 from imagegen.errors import StoreError
 from imagegen.storage.migrations import check_schema, migrate
 
@@ -25,11 +25,9 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def default_home() -> Path:
-    """The data directory: ``$IMAGEGEN_HOME`` or ``.imagegen/`` in the checkout (read at call time)."""
-    env = os.environ.get("IMAGEGEN_HOME")
-    if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parents[2] / ".imagegen"
+    """The data directory: ``$IMAGEGEN_HOME`` or ``.imagegen/`` in the checkout (read at call time; one
+    resolution, :func:`imagegen.core.paths.data_home`, shared with the price overrides)."""
+    return data_home()
 
 
 def now_iso() -> str:

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from imagegen.core.paths import data_home
 from imagegen.storage.db import DB_NAME, Database, decimal_text, default_home, now_iso
 from imagegen.storage.files import FileStore, StoredImage, file_format, image_dimensions
 from imagegen.storage.reader import MISSING_STATUSES, StoreReader
@@ -49,7 +50,7 @@ class Store(StoreReader, StoreWriter):
     """The run-history database and image directory. Thread-safe; one per process is enough."""
 
     def __init__(self, home: str | Path | None = None) -> None:
-        self.home = Path(home).expanduser() if home is not None else default_home()
+        self.home = data_home(home)
         self.files = FileStore(self.home)
         self.db_path = self.home / DB_NAME
         self.db = Database(self.db_path)
