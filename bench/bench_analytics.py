@@ -32,11 +32,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from imagegen.cli import today  # noqa: E402
 from imagegen.core.catalog import default_catalog  # noqa: E402
 from imagegen.core.grid import estimate_grid, loads_spec  # noqa: E402
 from imagegen.core.pricing import MILLION  # noqa: E402
 from imagegen.insight import analysis, charts  # noqa: E402
 from imagegen.storage.store import Store, decimal_text  # noqa: E402
+
+TODAY = today()  # an entry point: IMAGEGEN_TODAY or today's date (UTC), read once
 
 TARGET_S = 2.0
 MODELS = ("gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2")
@@ -68,14 +71,14 @@ def fill(store: Store, rows: int, seed: int = 7) -> int:
     i = 0
     while written < rows:
         spec = loads_spec(_spec(i))
-        grid = estimate_grid(spec, catalog)
+        grid = estimate_grid(spec, catalog, TODAY)
         run_id = store.create_run(spec, grid, simulated=True)
         results, images, ratings = [], [], []
         with store._write() as conn:  # bulk: one transaction per run
             next_id = (conn.execute("SELECT COALESCE(MAX(result_id), 0) FROM results").fetchone()[0]) + 1
             for cell, est in zip(grid.cells, grid.estimates):
                 req = cell.request
-                price = catalog.price_for(req.model, "openai")
+                price = catalog.price_for(req.model, "openai", TODAY)
                 fmt, _ = FORMATS[i % len(FORMATS)]
                 for rep in range(spec.repeats):
                     if written >= rows:

@@ -38,10 +38,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from imagegen.cli import today  # noqa: E402
 from imagegen.core.catalog import default_catalog  # noqa: E402
 from imagegen.core.grid import GridSpec, Limits, estimate_grid  # noqa: E402
 from imagegen.core.pricing import MILLION  # noqa: E402
 from imagegen.storage.store import Store, decimal_text  # noqa: E402
+
+TODAY = today()  # an entry point: IMAGEGEN_TODAY or today's date (UTC), read once
 
 TARGET_S = 1.0
 MODELS = ("gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2")
@@ -65,9 +68,9 @@ def fill(store: Store, rows: int, cells: int, seed: int = 11) -> int:
     written = i = 0
     while written < rows:
         spec = _spec(i, cells)
-        grid = estimate_grid(spec, catalog)
+        grid = estimate_grid(spec, catalog, TODAY)
         run_id = store.create_run(spec, grid, simulated=True)
-        price = catalog.price_for(spec.model, "simulator")
+        price = catalog.price_for(spec.model, "simulator", TODAY)
         created = start + timedelta(hours=4 * i)
         results = []
         with store._write() as conn:  # bulk: one transaction per run
@@ -108,7 +111,7 @@ def real_run(store: Store) -> str:
 
     spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("F1レーサーを躍動感あるように描いて。",),
                     name="bench real 3x3", axes={"quality": QUALITIES, "size": SIZES}, limits=Limits(concurrency=9))
-    return GridRun(spec, provider=make_simulator_provider({"time_scale": 0}), store=store).run().run_id
+    return GridRun(spec, provider=make_simulator_provider({"time_scale": 0}), store=store, today=TODAY).run().run_id
 
 
 class Page:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from imagegen.cli import today  # noqa: E402
 from imagegen.core.catalog import default_catalog  # noqa: E402
 from imagegen.core.grid import estimate_grid, loads_spec  # noqa: E402
 from imagegen.core.results import Generation  # noqa: E402
@@ -39,6 +40,8 @@ from imagegen.execution.providers import make_simulator_provider  # noqa: E402
 from imagegen.execution.ratelimit import ideal_wall_s  # noqa: E402
 from imagegen.execution.runner import GridRun  # noqa: E402
 from imagegen.storage.store import ResultRecord, Store  # noqa: E402
+
+TODAY = today()  # an entry point: IMAGEGEN_TODAY or today's date (UTC), read once
 
 GRID_27 = """
 name = "bench 27"
@@ -76,7 +79,7 @@ fixed_latency_s = {latency}
 def timed_run(spec_text: str, home: Path) -> tuple[float, int]:
     spec = loads_spec(spec_text)
     provider = make_simulator_provider(spec.simulator)
-    run = GridRun(spec_text, provider=provider, store=Store(home))
+    run = GridRun(spec_text, provider=provider, store=Store(home), today=TODAY)
     t = time.perf_counter()
     summary = run.run()
     wall = time.perf_counter() - t
@@ -149,7 +152,7 @@ def bench_c(home: Path) -> dict:
     png = photo_like_png()
     store = Store(home)
     spec = loads_spec(GRID_27.format(concurrency=1, rpm="", latency=0))
-    grid = estimate_grid(spec, default_catalog())
+    grid = estimate_grid(spec, default_catalog(), TODAY)
     run_id = store.create_run(spec, grid, simulated=True)
     payloads = [base64.b64encode(png[:-16] + i.to_bytes(16, "big")).decode() for i in range(27)]
     decode_t, store_t = [], []
@@ -171,7 +174,7 @@ def bench_c(home: Path) -> dict:
         prompts = ", ".join(f'"prompt {i}"' for i in range(n_images))
         text = (f'provider = "simulator"\nmodel = "gpt-image-1.5"\nprompts = [{prompts}]\n'
                 '[params]\nquality = "low"\nsize = "1536x1024"\n[limits]\nconcurrency = 4\n')
-        run = GridRun(text, provider=UniqueImageProvider(png), store=store)
+        run = GridRun(text, provider=UniqueImageProvider(png), store=store, today=TODAY)
         tracemalloc.start()
         tracemalloc.reset_peak()
         summary = run.run()

@@ -1,6 +1,6 @@
 """Shared fixtures: the Images API simulator over loopback HTTP, clean settings inputs, the pinned date.
 
-``IMAGEGEN_TEST_CLOCK=2028-01-01`` (or an ISO date-time, read as UTC) moves the wall clock of the whole
+``IMAGEGEN_TEST_CLOCK=+400d`` (days from now), ``=2028-01-01`` or an ISO date-time (UTC) moves the wall clock of the whole
 session there with time-machine, still ticking: CI runs the suite a second time that way to prove no
 result depends on the day the tests run (every date that matters is pinned).
 """
@@ -8,7 +8,7 @@ result depends on the day the tests run (every date that matters is pinned).
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -20,11 +20,15 @@ CLOCK_ENV = "IMAGEGEN_TEST_CLOCK"
 
 
 def _clock_target(raw: str) -> datetime:
+    """``+400d`` (that many days from now), an ISO date (noon UTC) or an ISO date-time (UTC unless given)."""
+    text = raw.strip()
+    if text.startswith("+") and text.endswith("d") and text[1:-1].isdigit():
+        return datetime.now(UTC) + timedelta(days=int(text[1:-1]))
     try:
-        moment = datetime.fromisoformat(raw.strip())
+        moment = datetime.fromisoformat(text)
     except ValueError:
-        raise pytest.UsageError(f"{CLOCK_ENV}={raw!r} is not an ISO date or date-time. "
-                                "Fix: use e.g. 2028-01-01 or 2028-01-01T23:30:00+00:00.") from None
+        raise pytest.UsageError(f"{CLOCK_ENV}={raw!r} is not +Nd, an ISO date or an ISO date-time. "
+                                "Fix: use e.g. +400d, 2028-01-01 or 2028-01-01T23:30:00+00:00.") from None
     if len(raw.strip()) == 10:
         moment = datetime.combine(moment.date(), time(12, 0))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

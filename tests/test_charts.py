@@ -121,7 +121,7 @@ def test_empty_frames_give_an_explained_empty_chart(fn):
 
 def test_plan_costs_stacks_lines_per_scenario():
     line = "gpt-image-1.5", "medium", "1024x1024", Decimal(1000)
-    plan = planner.Plan((planner.Scenario("gpt-image-1.5 medium", (planner.PlanLine(*line),)),), rate_date=TODAY)
+    plan = planner.BudgetPlan((planner.Scenario("gpt-image-1.5 medium", (planner.PlanLine(*line),)),), rate_date=TODAY)
     res = planner.evaluate(plan, default_catalog(), on=TODAY)
     fig = figure_dict(charts.plan_costs(planner.breakdown(res), "monthly", "USD"))
     assert "documented: catalog estimate" in fig["layout"]["title"]["text"]

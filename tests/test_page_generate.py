@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from imagegen.core import lifecycle
 from imagegen.core.catalog import default_catalog
 from imagegen.core.grid import estimate_grid, loads_spec
 from imagegen.storage.store import Store
@@ -382,3 +383,67 @@ def test_reuse_takes_identical_results_from_history_at_no_cost(app_env):
     assert rows["reused"].tolist() == [1] * 9
     assert all(Decimal(c) == 0 for c in rows["cost_usd"])
     assert len(at.image) == 9 and any("reused from history" in c for c in texts(at.caption))
+
+
+def test_a_new_session_on_the_simulator_starts_on_a_model_that_runs_on_openai_today(app_env):
+    at = open_app(PAGE)
+    model = at.selectbox(key="model").value
+    assert model == lifecycle.preferred_models(CAT, "openai", TODAY)[0]
+    assert lifecycle.status(CAT, model, "openai", TODAY).state == "live"
+    options = at.selectbox(key="model").options
+    assert options[0] == model and "gpt-image-1.5 (shut down on openai 2026-12-01; simulated from its documented " \
+        "behaviour)" in options  # the old models stay one pick away, labelled
+    assert not at.error and not at.button(key="run_grid").disabled
+
+
+def test_with_an_openai_key_the_default_grid_validates_estimates_and_runs(app_env, monkeypatch, sim_http):
+    """A new session with OPENAI_API_KEY: no edit needed. The key is fake; the page's provider for "openai"
+    is the real OpenAIProvider (openai SDK) pointed at the loopback simulator instead of api.openai.com."""
+    import ui
+    from imagegen.execution.providers import make_simulator_provider
+    from imagegen.execution.providers.openai_api import OpenAIProvider
+
+    _, url = sim_http
+
+    def factory(settings):
+        def make(name=None, simulator=None):
+            if (name or settings.provider) == "openai":
+                return OpenAIProvider("test-key-not-real", base_url=f"{url}/v1")
+            return make_simulator_provider(ui.simulator_config(simulator))
+        return make
+
+    monkeypatch.setattr(ui, "make_provider_factory", factory)
+    monkeypatch.setenv("IMAGEGEN_PROVIDER", "openai")
+    at = open_app(PAGE, secrets={"OPENAI_API_KEY": "test-key-not-real"})
+    assert at.selectbox(key="provider").value == "openai"
+    model = at.selectbox(key="model").value
+    assert lifecycle.status(CAT, model, "openai", TODAY).state == "live"
+    assert not at.error, texts(at.error)
+    prices = next(c for c in texts(at.caption) if "Prices: " in c)
+    assert f"openai/{model}@" in prices and "real money" in prices  # the estimate names the live model
+    assert not at.button(key="run_grid").disabled
+    at = run_default_grid(at)
+    summary = at.session_state["active_run"].summary
+    assert summary.status == "finished" and summary.ok == 9
+    rows = store_rows(app_env, summary.run_id)
+    assert set(rows["provider"]) == {"openai"} and set(rows["model"]) == {model}
+
+
+def test_loading_a_spec_for_a_model_shut_down_here_keeps_it_and_offers_the_successor(app_env, monkeypatch):
+    monkeypatch.setenv("IMAGEGEN_PROVIDER", "openai")
+    at = open_app(PAGE, secrets={"OPENAI_API_KEY": "test-key-not-real"})
+    text = EXAMPLE.read_text(encoding="utf-8").replace('provider = "simulator"', 'provider = "openai"')
+    text = text.replace('model = "gpt-image-2"', 'model = "gpt-image-1.5"')
+    at.file_uploader(key="spec_upload").set_value(("openai-old.toml", text.encode("utf-8"), "application/toml")).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="model").value == "gpt-image-1.5"  # never swapped behind the user's back
+    assert any("gpt-image-1.5 was shut down on openai on 2026-12-01" in e and "refused" in e for e in texts(at.error))
+    assert at.button(key="run_grid").disabled
+    successor = CAT.model("gpt-image-1.5").providers["openai"].successor
+    fix = at.button(key="use_successor")
+    assert fix.label == f"Use the successor: {successor}"
+    fix.click().run()
+    assert at.selectbox(key="model").value == successor
+    assert not at.error and not at.button(key="run_grid").disabled
+    assert at.multiselect(key="axis_x_values").value == ["low", "medium", "high"]  # nothing else changed
+    assert metrics(at)["Cells"] == "9"

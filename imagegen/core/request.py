@@ -228,13 +228,12 @@ def _lifecycle(req: ImageRequest, catalog: Catalog, today: date, add) -> None:
 
 def lifecycle_problem(life: lifecycle.Lifecycle, value: str) -> Problem:
     """The validation message for a model that cannot run on its provider on the day (``value`` as written)."""
+    allowed = f"a model that runs on {life.provider} on {life.on.isoformat()} ({life.sentence.rstrip('.')})"
     if life.state == "not_offered":
         others = "the simulator" if life.provider == "azure" else "another provider"
-        return Problem("model", value, f"a model offered on {life.provider}: {life.sentence}",
-                       f"choose another model or run it on {others}")
+        return Problem("model", value, allowed, f"choose another model or run it on {others}")
     fix = f"use {life.successor}" if life.successor else "use a model live there"
-    return Problem("model", value, f"a model live on {life.provider} on {life.on.isoformat()}: {life.sentence}",
-                   f"{fix}, or the simulator to reproduce its documented behaviour")
+    return Problem("model", value, allowed, f"{fix}, or the simulator to reproduce its documented behaviour")
 
 
 def _size(req: ImageRequest, model: ModelSpec, add) -> None:
