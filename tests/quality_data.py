@@ -7,6 +7,7 @@ import random
 
 from imagegen.insight import pairing, quality
 from imagegen.storage import votes as vote_store
+from tests.clock import TODAY
 
 SPEC = '''name = "quality x size"
 provider = "simulator"
@@ -34,7 +35,7 @@ def make_run(home):
     from imagegen.storage.store import Store
 
     store = Store(home)
-    summary = run_grid(SPEC, provider=make_simulator_provider({"time_scale": 0, "seed": 1}), store=store)
+    summary = run_grid(SPEC, provider=make_simulator_provider({"time_scale": 0, "seed": 1}), store=store, today=TODAY)
     return store, summary.run_id
 
 

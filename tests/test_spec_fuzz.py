@@ -20,6 +20,7 @@ from imagegen.core.validation import escape
 from imagegen.errors import BudgetExceeded, ConfigError, InvalidRequest, SpecError
 from imagegen.execution.runner import GridRun
 from imagegen.storage.store import Store
+from tests.clock import TODAY
 
 #: What ``cli.main`` turns into exit 2 (refused before any request).
 REFUSALS = (SpecError, InvalidRequest, BudgetExceeded, ConfigError)
@@ -177,7 +178,7 @@ def test_fuzzed_specs_are_accepted_or_refused_with_exit_2_and_nothing_is_sent(tm
     path.write_bytes(raw)
     store = Store(tmp_path / "home")
     try:
-        run = GridRun(path, provider=FailProvider(), store=store)
+        run = GridRun(path, provider=FailProvider(), store=store, today=TODAY)
     except REFUSALS as exc:
         event(f"refused: {type(exc).__name__}")
         message = str(exc)
