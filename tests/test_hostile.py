@@ -16,6 +16,7 @@ from imagegen.execution.runner import GridRun
 from imagegen.storage.store import Store
 from tests import hostile_cases as hc
 from tests import ui_support
+from tests.clock import TODAY
 from tests.fakes import hostile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +89,7 @@ def test_an_unexpected_exception_in_one_cell_is_that_cells_error(monkeypatch, tm
     spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("a fox", "boom"), name="one bug",
                     params={"size": "1024x1024", "quality": "low"}, limits=Limits(concurrency=2))
     store = Store(tmp_path)
-    summary = GridRun(spec, provider=make_simulator_provider({"time_scale": 0}), store=store).run()
+    summary = GridRun(spec, provider=make_simulator_provider({"time_scale": 0}), store=store, today=TODAY).run()
     assert summary.status == "finished" and summary.ok == 1 and summary.errors == 1
     bad = store.results(summary.run_id).set_index("prompt").loc["boom"]
     assert bad["error_kind"] == "internal" and "RuntimeError" in bad["error_message"]
