@@ -65,7 +65,7 @@ def test_a_shifted_usage_is_found_adopted_and_reverted(store, catalog, tmp_path)
     assert (after.token_status, after.token_label) == ("measured", "measured (ours, n = 4)")
     assert after.cost_usd_max > before.cost_usd_max
     # the planner labels the line the same way
-    plan = planner.default_plan(TODAY)
+    plan = planner.default_plan(catalog, TODAY)
     line = planner.PlanLine(model=MODEL, provider="openai", quality=QUALITY, size=SIZE, images=100)
     plan = planner.with_scenarios(plan, [planner.Scenario("s", (line,))])
     result = planner.evaluate(plan, adopted, on=TODAY)
