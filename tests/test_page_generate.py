@@ -408,13 +408,13 @@ def test_with_an_openai_key_the_default_grid_validates_estimates_and_runs(app_en
     def factory(settings):
         def make(name=None, simulator=None):
             if (name or settings.provider) == "openai":
-                return OpenAIProvider("test-key-not-real", base_url=f"{url}/v1")
+                return OpenAIProvider("fake-generate-page-key-0001", base_url=f"{url}/v1")
             return make_simulator_provider(ui.simulator_config(simulator))
         return make
 
     monkeypatch.setattr(ui, "make_provider_factory", factory)
     monkeypatch.setenv("IMAGEGEN_PROVIDER", "openai")
-    at = open_app(PAGE, secrets={"OPENAI_API_KEY": "test-key-not-real"})
+    at = open_app(PAGE, secrets={"OPENAI_API_KEY": "fake-generate-page-key-0001"})
     assert at.selectbox(key="provider").value == "openai"
     model = at.selectbox(key="model").value
     assert lifecycle.status(CAT, model, "openai", TODAY).state == "live"
@@ -431,7 +431,7 @@ def test_with_an_openai_key_the_default_grid_validates_estimates_and_runs(app_en
 
 def test_loading_a_spec_for_a_model_shut_down_here_keeps_it_and_offers_the_successor(app_env, monkeypatch):
     monkeypatch.setenv("IMAGEGEN_PROVIDER", "openai")
-    at = open_app(PAGE, secrets={"OPENAI_API_KEY": "test-key-not-real"})
+    at = open_app(PAGE, secrets={"OPENAI_API_KEY": "fake-generate-page-key-0001"})
     text = EXAMPLE.read_text(encoding="utf-8").replace('provider = "simulator"', 'provider = "openai"')
     text = text.replace('model = "gpt-image-2"', 'model = "gpt-image-1.5"')
     at.file_uploader(key="spec_upload").set_value(("openai-old.toml", text.encode("utf-8"), "application/toml")).run()
