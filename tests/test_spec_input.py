@@ -14,6 +14,7 @@ import pytest
 from imagegen.cli import main
 from imagegen.core.grid import GridSpec, Limits, loads_spec, parse_spec
 from imagegen.errors import SpecError
+from tests.clock import TODAY
 from tests.spec_cases import BAD_OUTPUTS, BAD_SPECS, GOOD, cli, export_problems, spec_problems, with_limit
 
 
@@ -136,5 +137,5 @@ def test_a_spec_built_in_code_gets_the_file_checks_before_anything_is_sent(tmp_p
     spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("a fox",),
                     limits=Limits(rpm=0.01, budget_usd=Decimal("1")), simulator={"fixed_latency_s": 0.01})
     with pytest.raises(SpecError, match=r"limits\.rpm = 0\.01 is not allowed"):
-        GridRun(spec, provider=recorder.factory(spec), store=Store(tmp_path / "home"))
+        GridRun(spec, provider=recorder.factory(spec), store=Store(tmp_path / "home"), today=TODAY)
     assert recorder.built == [] and recorder.sent == 0
