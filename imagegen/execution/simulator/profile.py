@@ -9,6 +9,7 @@ entry shows up as a deviation in the Analytics charts instead of +0.0% by constr
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import math
@@ -97,7 +98,7 @@ class Profile:
                 continue
             update = {k: v for k, v in rule.model_dump(exclude={"source"}).items() if v is not None}
             models[mid] = spec.model_copy(update=update)
-        return Catalog(models, catalog.tokens, catalog.prices, catalog.list_prices, catalog.aliases)
+        return dataclasses.replace(catalog, models=models)  # every other catalog field as it is
 
 
 def spread_factor(prompt: str, spread: float) -> float:
