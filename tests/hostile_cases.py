@@ -323,12 +323,12 @@ def page_cases(tmp: Path) -> list[CaseResult]:
     spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=(PLANTED, "a fox"), name=PLANTED,
                     params={"size": "1024x1024", "quality": "low"}, limits=Limits(concurrency=2))
     sim = make_simulator_provider({"time_scale": 0})
-    runs.append(("Results page: markdown in the run name and a prompt", GridRun(spec, provider=sim, store=store)
+    runs.append(("Results page: markdown in the run name and a prompt", GridRun(spec, provider=sim, store=store, today=TODAY)
                  .run().run_id, []))
     damaged = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("a fox",), name="damaged",
                        params={"size": "1024x1024"}, axes={"quality": ("low", "medium", "high")},
                        limits=Limits(concurrency=3))
-    damaged_id = GridRun(damaged, provider=sim, store=store).run().run_id
+    damaged_id = GridRun(damaged, provider=sim, store=store, today=TODAY).run().run_id
     rows = store.results(damaged_id).sort_values("cell_id")
     paths = [store.image_path(p) for p in rows["image_path"]]
     paths[0].unlink()                                   # missing
