@@ -3,15 +3,23 @@
 import io
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFont
 
 from imagegen.core.grid import loads_spec
 from imagegen.execution.providers import make_simulator_provider
 from imagegen.execution.runner import run_grid
-from imagegen.insight.gridimage import FAILED, FONT_DIRS, FONT_FILES, Geometry, compose_grid, figure_lines, font
+from imagegen.insight.gridimage import (
+    FAILED,
+    Geometry,
+    compose_grid,
+    figure_lines,
+    font,
+    missing_glyphs,
+    title_block,
+)
+from imagegen.insight.gridlayout import records
 from imagegen.storage.store import Store
 from tests.analytics_data import coords, row
 from tests.clock import TODAY
@@ -121,7 +129,8 @@ def test_a_title_adds_its_band_and_swapped_axes_transpose(run):
     plain = png(compose_grid(rows, CountingLoader(store), x="quality", y="size", z=None, cell_px=CELL))
     titled = png(compose_grid(rows, CountingLoader(store), x="quality", y="size", z=None, cell_px=CELL,
                               title="quality × size · 赤い狐"))
-    assert titled.size == (plain.width, plain.height + g.title_h)
+    context = title_block(records(rows), "quality × size · 赤い狐")[1:]
+    assert titled.size == (plain.width, plain.height + g.title_h + len(context) * g.line_h)
     swapped = png(compose_grid(rows, CountingLoader(store), x="size", y="quality", z=None, cell_px=CELL))
     bad = failed_coords(rows)
     assert is_failed(swapped, box(g, sub=0, col=SIZES.index(bad["size"]), row=QUALITIES.index(bad["quality"]),
@@ -211,10 +220,28 @@ def test_bad_arguments_name_the_problem(run):
         compose_grid(rows, bytes, x="size", y=None, z=None, cell_px=16)
 
 
-def test_a_japanese_font_is_used_when_installed():
-    installed = [d for d in FONT_DIRS if (Path(d) / FONT_FILES["regular"][0]).exists()]
-    if not installed:
-        pytest.skip("no Noto Sans CJK on this machine")
-    f = font(14)
-    assert "CJK" in f.getname()[0]
-    assert f.getbbox("赤い狐")[2] > 30  # real glyphs, not empty boxes of zero width
+def test_a_japanese_prompt_renders_as_glyphs_not_tofu():
+    """The README's install provides Noto Sans CJK (Debian fonts-noto-cjk); without it this fails, never skips."""
+    f = font(20)
+    assert "CJK" in f.getname()[0], f"no CJK font found ({f.getname()}); install Debian's fonts-noto-cjk"
+    # the detector works: PIL's own font has no Japanese glyphs, so it draws tofu
+    assert missing_glyphs("赤い狐", ImageFont.load_default(size=20)) == "赤い狐"
+    assert missing_glyphs("F1レーサーを躍動感あるように描いて。", f) == ""
+    assert missing_glyphs("赤い\U000f0001狐", f) == "\U000f0001"
+
+
+def test_the_title_block_carries_model_provider_date_prompt_and_simulated(run):
+    store, rows = run
+    lines = title_block(records(rows), "quality x size")
+    assert lines[0] == "quality x size"
+    day = str(rows["created_at"].iloc[0])[:10]
+    assert lines[1] == f"gpt-image-1.5 · simulator · {day} (UTC) · figures SIMULATED (built-in simulator, not a real service)"
+    assert lines[2:] == ["prompt: a red fox"]
+    real = [dict(r, simulated=0, prompt=p) for r, p in zip(records(rows), ["a", "b", "c", "d", "e"] * 2, strict=False)]
+    lines = title_block(real)
+    assert "figures measured on a real service" in lines[1]
+    assert lines[2:] == ["prompt 1: a", "prompt 2: b", "prompt 3: c  (+2 more)"]
+    # a Japanese prompt in the composite's title is drawn with real glyphs
+    jp = [dict(r, prompt="赤い狐が走る") for r in records(rows)]
+    assert missing_glyphs(" ".join(title_block(jp, "赤い狐")), font(Geometry.for_cell(CELL).font_px)) == ""
+    png(compose_grid(jp, CountingLoader(store), x="quality", y="size", z=None, cell_px=CELL, title="赤い狐"))

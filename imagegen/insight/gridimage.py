@@ -63,7 +63,7 @@ class Geometry:
     Width = ``pad + label_w + columns * (cell_px + pad)`` (``label_w`` only with a Y axis);
     height = ``title_h + sub_grids * (z_header_h + header_h + rows * slot_h) + pad`` where
     ``slot_h = cell_px + text_h + pad``; ``header_h`` only with an X axis, ``z_header_h`` only with
-    Z axes, ``title_h`` only with a title.
+    Z axes; with a title, the title block is ``title_h`` plus ``line_h`` per context line under it.
     """
 
     cell_px: int
@@ -101,6 +101,7 @@ class _Frame:
     g: Geometry
     layout: Layout
     title: bool
+    title_lines: int  # context lines under the title
 
     @property
     def left(self) -> int:
@@ -116,7 +117,7 @@ class _Frame:
 
     @property
     def title_h(self) -> int:
-        return self.g.title_h if self.title else 0
+        return self.g.title_h + self.title_lines * self.g.line_h if self.title else 0
 
     @property
     def sub_h(self) -> int:
@@ -297,6 +298,53 @@ def _label(name: str, value) -> str:
     return f"{name} = {format_value(name, value)}"
 
 
+TITLE_PROMPT_LINES = 3  # at most this many prompt lines in the title block (the rest is "+k more")
+
+
+def missing_glyphs(text: str, f) -> str:
+    """The characters of ``text`` that ``f`` draws as its "missing glyph" box (tofu), in order.
+
+    A character is missing when its bitmap equals that of a private-use code point no font maps.
+    Spaces are never missing.
+    """
+    def bitmap(ch: str) -> bytes:
+        im = Image.new("L", (4 * getattr(f, "size", 16), 2 * getattr(f, "size", 16)), 0)
+        ImageDraw.Draw(im).text((0, 0), ch, fill=255, font=f)
+        return im.tobytes()
+
+    notdef = bitmap("\U000f0000")
+    return "".join(ch for ch in dict.fromkeys(text) if not ch.isspace() and bitmap(ch) == notdef)
+
+
+def title_block(data: Sequence[Mapping], title: str = "") -> list[str]:
+    """The lines of the composite's title block: the title, then what the figures are about.
+
+    ``model · provider``, the run's UTC date and whether its figures are simulated, then the prompts.
+    The picture stays honest once it leaves the app (a slide, a chat message).
+    """
+    def distinct(name: str) -> list[str]:
+        return list(dict.fromkeys(t for t in (_text(r.get(name)) for r in data) if t))
+
+    models, providers = distinct("model"), distinct("provider")
+    dates = sorted(d[:10] for d in distinct("created_at"))
+    sim = {bool(as_float(r.get("simulated"))) for r in data if r.get("simulated") is not None}
+    figures = ("figures SIMULATED (built-in simulator, not a real service)" if sim == {True}
+               else "figures measured on a real service" if sim == {False}
+               else "figures: simulated and measured cells mixed (each cell says which)" if sim else "")
+    when = dates[0] if dates and dates[0] == dates[-1] else f"{dates[0]} – {dates[-1]}" if dates else ""
+    context = " · ".join(t for t in (", ".join(models), ", ".join(providers), when and f"{when} (UTC)", figures) if t)
+    prompts = distinct("prompt")
+    lines = [title or (data[0].get("run_name") or data[0].get("run_id") or "grid" if data else "grid")]
+    if context:
+        lines.append(context)
+    shown = prompts[:TITLE_PROMPT_LINES]
+    for i, prompt in enumerate(shown):
+        more = len(prompts) - len(shown)
+        label = "prompt" if len(prompts) == 1 else f"prompt {i + 1}"
+        lines.append(f"{label}: {prompt}" + (f"  (+{more} more)" if more and i == len(shown) - 1 else ""))
+    return [str(line) for line in lines]
+
+
 def compose_grid(rows, image_loader: Callable[[str], bytes], *, x: str | None, y: str | None,
                  z: str | Sequence[str] | None, cell_px: int = 256, title: str = "",
                  axes: Mapping[str, Sequence] | None = None) -> bytes:
@@ -315,13 +363,17 @@ def compose_grid(rows, image_loader: Callable[[str], bytes], *, x: str | None, y
     data = records(rows)
     layout = layout_for(data, axes).arranged(x, y, z)
     g = Geometry.for_cell(cell_px)
-    frame = _Frame(g, layout, bool(title))
+    head, *context = title_block(data, title) if title else ("",)
+    frame = _Frame(g, layout, bool(title), len(context))
     canvas = Image.new("RGB", frame.size, BACKGROUND)
     draw = ImageDraw.Draw(canvas)
     regular, bold = font(g.font_px), font(g.font_px, True)
+    inner = frame.size[0] - 2 * g.pad
     if title:
-        draw.text((g.pad, g.pad), _fit(title, font(g.title_px, True), frame.size[0] - 2 * g.pad), fill=INK,
-                  font=font(g.title_px, True))
+        draw.text((g.pad, g.pad), _fit(head, font(g.title_px, True), inner), fill=INK, font=font(g.title_px, True))
+    for i, line in enumerate(context):
+        draw.text((g.pad, g.pad + g.title_px + g.pad // 2 + i * g.line_h), _fit(line, regular, inner),
+                  fill=INK if i else MUTED, font=regular)
     by_cell = rows_by_cell(data, layout)
     for s, sub in enumerate(layout.sub_grids()):
         _draw_headers(draw, frame, s, sub, regular, bold)
