@@ -158,8 +158,9 @@ def test_grid_as_png_downloads_the_labelled_composite(app_env, downloads):
     assert button.proto.label == "Grid as PNG"
     name, data = downloads.fetch(button)
     assert name == f"{run_id}-grid.png" and data.startswith(b"\x89PNG")
-    g = Geometry.for_cell(256)  # one X axis (quality), a title band, no Y or Z margins
-    assert Image.open(io.BytesIO(data)).size == (g.pad + 3 * (256 + g.pad), g.title_h + g.header_h + g.slot_h + g.pad)
+    g = Geometry.for_cell(256)  # one X axis (quality), a title block (title, context, prompt), no Y or Z margins
+    title_h = g.title_h + 2 * g.line_h
+    assert Image.open(io.BytesIO(data)).size == (g.pad + 3 * (256 + g.pad), title_h + g.header_h + g.slot_h + g.pad)
 
 
 def test_finish_the_missing_cells_of_a_cancelled_run(app_env):
