@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.clock import TODAY
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("openai", "pandas", "plotly", "numpy", "PIL", "bpe_openai", "bpe_openai._bindings")
 
@@ -34,7 +36,9 @@ def test_a_run_loads_the_sdk_and_the_tokenizer_binding_only(tmp_path):
     spec = tmp_path / "one.toml"
     spec.write_text('provider = "simulator"\nmodel = "gpt-image-2"\nprompts = ["a fox"]\n[params]\n'
                     'size = "1024x1024"\nquality = "low"\n[simulator]\nfixed_latency_s = 0.0\n', encoding="utf-8")
-    loaded = _loaded_after(f"from imagegen.execution.runner import GridRun\nGridRun({str(spec)!r})", tmp_path)
+    code = ("import datetime\nfrom imagegen.execution.runner import GridRun\n"
+            f"GridRun({str(spec)!r}, today=datetime.date({TODAY.year}, {TODAY.month}, {TODAY.day}))")
+    loaded = _loaded_after(code, tmp_path)
     assert "openai" in loaded and "bpe_openai._bindings" in loaded  # the provider is built, the prompt counted
     assert "bpe_openai" not in loaded  # the binding alone, not the package (its import parses every encoding)
     assert "pandas" not in loaded and "plotly" not in loaded
