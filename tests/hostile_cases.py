@@ -38,7 +38,7 @@ DEADLINE_SLACK_S = 1.5
 #: Cases run at once by all_cases (2 cores: most of a case's time is waiting on the server).
 CASE_WORKERS = 4
 SLOW_MODES = ("drip", "drip_headers", "stall")
-ANSWERED_MODES_PREFIXES = ("usage_", "quality_", "size_", "background_", "format_", "data_", "b64_", "text_",
+ANSWERED_MODES_PREFIXES = ("stream_usage", "stream_svg", "stream_bomb", "usage_", "quality_", "size_", "background_", "format_", "data_", "b64_", "text_",
                            "svg_", "html_image", "truncated_png", "truncated_jpeg", "bad_crc", "bomb", "small_",
                            "wrong_format", "not_json", "json_")
 
@@ -46,6 +46,7 @@ ANSWERED_MODES_PREFIXES = ("usage_", "quality_", "size_", "background_", "format
 def spec_text(mode: str, *, provider: str = "compatible", model: str = "gpt-image-1-mini") -> str:
     prompt = f"mode:{mode} a red fox"
     fmt = "jpeg" if mode == "truncated_jpeg" else "png"
+    stream = "stream = true\npartial_images = 1\n" if mode.startswith("stream_") else ""
     return f"""
 name = "hostile {mode}"
 provider = "{provider}"
@@ -55,7 +56,7 @@ prompts = ["a red fox, good", "{prompt}"]
 size = "1024x1024"
 quality = "low"
 output_format = "{fmt}"
-[limits]
+{stream}[limits]
 concurrency = 2
 timeout_s = {TIMEOUT_S}
 max_attempts = 2
@@ -203,7 +204,8 @@ def cli_case(tmp: Path) -> CaseResult:
     t0 = time.perf_counter()
     server = hostile.start()
     try:
-        modes = [m for m in hostile.MODES if m != "truncated_jpeg"]  # that one needs a jpeg spec
+        # truncated_jpeg needs a jpeg spec, the stream modes a streamed one
+        modes = [m for m in hostile.MODES if m != "truncated_jpeg" and not m.startswith("stream_")]
         prompts = ["a red fox, good"] + [f"mode:{m} x" for m in modes]
         spec = tmp / "all.toml"
         spec.write_text(

@@ -242,6 +242,37 @@ mode("processing_ms_garbage", "a correct answer with openai-processing-ms: inf a
     lambda r, k: Answer(body=good_body(r), headers={"openai-processing-ms": "inf", "x-request-id": "r" * 100_000}))
 
 
+# streamed answers (the request says "stream": true; Server-Sent Events as the Images API sends them)
+def sse(body: dict, partials: int = 1) -> Answer:
+    """A streamed answer: ``partials`` partial images, then one completed event with ``body``'s fields."""
+    frames = []
+    for i in range(partials):
+        frames.append(("image_generation.partial_image", {"type": "image_generation.partial_image",
+                                                          "b64_json": b64(image_bytes("256x256")),
+                                                          "partial_image_index": i}))
+    item = body["data"][0] if body.get("data") else {}
+    done = {"type": "image_generation.completed", "created_at": 1764547200,
+            **{k: v for k, v in body.items() if k not in ("data", "created")}, **item}
+    frames.append(("image_generation.completed", done))
+    text = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in frames)
+    return Answer(body=text, headers={"content-type": "text/event-stream; charset=utf-8"})
+
+
+mode("stream_good", "a correct streamed answer (the cell is fine)", ok=True)(lambda r, k: sse(good_body(r)))
+mode("stream_usage_negative", "streamed: usage.output_tokens is -5")(
+    lambda r, k: sse(good_body(r, usage=_usage(output_tokens=-5))))
+mode("stream_usage_missing", "streamed: no usage in the completed event")(
+    lambda r, k: sse(good_body(r, usage=_DROP)))
+mode("stream_svg", "streamed: the final image is an SVG with a <script>")(
+    lambda r, k: sse(good_body(r, images=[SVG])))
+mode("stream_bomb", "streamed: the final image is a 20000x20000 PNG")(
+    lambda r, k: sse(good_body(r, images=[bomb_png()])))
+mode("stream_no_completed", "streamed: partial images, then the stream ends")(
+    lambda r, k: Answer(body="event: image_generation.partial_image\ndata: {\"type\": "
+                             "\"image_generation.partial_image\", \"b64_json\": \"AAAA\"}\n\n",
+                        headers={"content-type": "text/event-stream"}))
+
+
 # -- the server -----------------------------------------------------------------------------------
 
 class HostileServer(ThreadingHTTPServer):
@@ -295,7 +326,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.counts[name] += 1
         if name == "good":
-            answer = Answer(body=good_body(req))
+            answer = sse(good_body(req)) if req.get("stream") else Answer(body=good_body(req))
         elif name in MODES:
             answer = MODES[name][2](req, key)
         else:
