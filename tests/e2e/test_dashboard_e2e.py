@@ -69,7 +69,8 @@ def test_grid_end_to_end_on_the_simulator(page: Page, app_url: str, output_path:
     open_page(page, "Generate")
     expect(page.get_by_role("heading", name="Generate")).to_be_visible()
     set_axis(page, "X", "quality", drop=("auto",))
-    set_axis(page, "Y", "size", drop=("auto",))
+    # the default model (gpt-image-2 today) also offers two larger common sizes
+    set_axis(page, "Y", "size", drop=("auto", "2048x2048", "2560x1440"))
     for axis, expected in (("X", ["low", "medium", "high"]), ("Y", ["1024x1024", "1024x1536", "1536x1024"])):
         expect(axis_values(page, axis).locator("[data-tag] > span")).to_have_text(expected)
     expect(page.get_by_test_id("stMetric").filter(has_text="Cells")).to_contain_text("9")
