@@ -4,11 +4,13 @@ The pages (``dashboard.py``, ``pages/*.py``) import only ``ui`` and this module;
 Streamlit side (widgets, state, caching, rendering). Every function here is plain Python over the
 layers below (core, storage, execution, insight) and never imports Streamlit::
 
+    estimate_form(values, catalog, today)               Generate: the form's spec, its estimate and duration
     start_run(spec, ...) / resume_run(run_id, ...)      Generate, Results: a GridRun, started
     history(store) / analyse(store, selection, cells)   Analytics: the cell frame, then the figures
     make_plan(plan, catalog, store, on=day)             Planner: a plan's costs, quota and warnings
     plan_from_link(params, today) / plan_from_csv(text) Planner: a shared plan back from its link or CSV
     compare(store, run_ids)                             Compare: the image pool, its votes and the report
+    catalog_tables(catalog, today)                      Catalog: lifecycles, models, tokens, prices, estimates
 
 Errors are the project's own (:mod:`imagegen.errors`); the pages show ``str(err)``.
 """
@@ -26,7 +28,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from imagegen.core.catalog import Catalog
-    from imagegen.core.grid import GridSpec
+    from imagegen.core.grid import GridEstimate, GridSpec
+    from imagegen.core.gridform import FormValues
+    from imagegen.core.lifecycle import Lifecycle
     from imagegen.execution.runner import GridRun
     from imagegen.insight.analysis import Analysis, Selection
     from imagegen.insight.planner import BudgetPlan, PlanResult, QuotaResult
@@ -34,6 +38,30 @@ if TYPE_CHECKING:
 
 #: ``factory(name, simulator=table)`` -> a provider (``ui.Context.provider_factory``).
 ProviderFactory = Callable[..., Any]
+
+
+# --- the Generate form -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormEstimate:
+    """The Generate form as a grid: its spec, what was adjusted, the estimate and the expected wall time."""
+
+    spec: GridSpec
+    notes: list[str]           # fixed parameters made consistent (gridform.build_spec)
+    estimate: GridEstimate
+    duration_s: float          # estimated: modelled latency under the limits (execution.duration)
+
+
+def estimate_form(values: FormValues, catalog: Catalog, today: date) -> FormEstimate:
+    """The spec the form describes, priced and validated on ``today`` (InvalidRequest before anything is sent)."""
+    from imagegen.core.grid import estimate_grid
+    from imagegen.core.gridform import build_spec
+    from imagegen.execution.duration import expected_duration_s
+
+    spec, notes = build_spec(values, catalog, today)
+    est = estimate_grid(spec, catalog, today)
+    return FormEstimate(spec, notes, est, expected_duration_s(est, spec.simulator))
 
 
 # --- runs (Generate, Results) --------------------------------------------------------------------
@@ -193,3 +221,37 @@ def compare(store: Store, run_ids) -> Comparison:
     pool = quality.load_pool(store, run_ids)
     votes = vote_store.votes(store, pool.run_ids)
     return Comparison(pool, votes, quality.report(pool, votes, vote_store.judge_scores(store, pool.run_ids)))
+
+
+# --- catalog --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogTables:
+    """What the Catalog page shows about a catalog on ``today`` (insight.catalog_tables)."""
+
+    catalog: Catalog
+    today: date
+    lifecycle: list[Lifecycle]       # every model x provider that day
+    models: pd.DataFrame
+    lifecycles: pd.DataFrame         # one row per model x provider
+    tokens: dict[str, pd.DataFrame]  # token table key -> quality x size
+    formulas: dict[str, str]         # token table key -> its formula in words
+    prices: pd.DataFrame
+
+    def estimates(self, provider: str, size: str) -> pd.DataFrame:
+        """Estimated cost of one image per model x standard quality on ``provider`` at ``size``, as $ strings."""
+        from imagegen.insight import catalog_tables as tables
+
+        return tables.money_cells(tables.per_image_estimates(self.catalog, provider, size, self.today))
+
+
+def catalog_tables(catalog: Catalog, today: date) -> CatalogTables:
+    """Every Catalog page table for ``catalog`` on ``today``."""
+    from imagegen.insight import catalog_tables as tables
+
+    return CatalogTables(catalog, today, tables.lifecycle(catalog, today), tables.models_table(catalog),
+                         tables.lifecycle_table(catalog, today),
+                         {key: tables.token_table(catalog, key) for key in catalog.tokens},
+                         {key: tables.formula_text(catalog, key) for key in catalog.tokens},
+                         tables.prices_table(catalog))

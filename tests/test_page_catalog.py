@@ -9,9 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from imagegen.core import overrides
 from imagegen.core.catalog import default_catalog
+from imagegen.insight import catalog_tables
 from tests.clock import TODAY
 from tests.ui_support import page_app
-from ui import catalog_tables
 
 
 def _app(home, monkeypatch) -> AppTest:

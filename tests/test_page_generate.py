@@ -13,11 +13,12 @@ import pytest
 from imagegen.core import lifecycle
 from imagegen.core.catalog import default_catalog
 from imagegen.core.grid import estimate_grid, loads_spec
+from imagegen.core.gridform import FormValues, build_spec, format_duration, split_prompts
+from imagegen.execution.duration import expected_duration_s
 from imagegen.storage.store import Store
 from tests import ui_support
 from tests.clock import TODAY
 from tests.ui_support import ROOT, open_app, texts, wait_for_run
-from ui.form import FormValues, build_spec, expected_duration_s, format_duration, split_prompts
 from ui.generate_form import usd
 
 PAGE = "pages/1_Generate.py"

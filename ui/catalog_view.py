@@ -6,9 +6,9 @@ from datetime import date
 
 import streamlit as st
 
+from imagegen import facade
 from imagegen.core.catalog import PROVIDERS, status_label
 from ui import Context
-from ui import catalog_tables as tables
 from ui.calibration_panel import render_calibration, render_catalog_check
 from ui.overrides_form import render_overrides
 from ui.state import show_flashes
@@ -18,7 +18,8 @@ def render(ctx: Context, today: date) -> None:
     """Everything the Catalog page shows about ``ctx.catalog`` on ``today``."""
     catalog = ctx.catalog
     show_flashes()
-    for entry in tables.lifecycle(catalog, today):
+    tables = facade.catalog_tables(catalog, today)
+    for entry in tables.lifecycle:
         if entry.state == "shut_down":
             st.error(f"{entry.sentence} Its documented behaviour can still be reproduced on the simulator.",
                      icon=":material/block:")
@@ -26,11 +27,11 @@ def render(ctx: Context, today: date) -> None:
             st.warning(entry.sentence, icon=":material/schedule:")
 
     st.subheader("Models")
-    st.dataframe(tables.models_table(catalog), hide_index=True, key="cat_models",
+    st.dataframe(tables.models, hide_index=True, key="cat_models",
                  column_config={"source": st.column_config.LinkColumn("source")})
 
     st.subheader(f"Lifecycle per provider on {today.isoformat()}")
-    st.dataframe(tables.lifecycle_table(catalog, today), hide_index=True, key="cat_lifecycle",
+    st.dataframe(tables.lifecycles, hide_index=True, key="cat_lifecycle",
                  column_config={"source": st.column_config.LinkColumn("source")})
 
     st.subheader("Output tokens per image")
@@ -42,22 +43,21 @@ def render(ctx: Context, today: date) -> None:
             st.markdown(f"**{key}** — used by {users}. Table: **{table_label}**, formula: **{tm.formula_status}**; "
                         f"+{tm.partial_image_tokens} tokens per streamed partial image (with n > 1 the guide is "
                         "ambiguous: per request or per image; budgets reserve per image).")
-            st.dataframe(tables.token_table(catalog, key), hide_index=True, key=f"cat_tokens_{key}")
-            st.caption(f"{tables.formula_text(catalog, key)}. Cells marked · come from the formula, the others from "
+            st.dataframe(tables.tokens[key], hide_index=True, key=f"cat_tokens_{key}")
+            st.caption(f"{tables.formulas[key]}. Cells marked · come from the formula, the others from "
                        f"the table; (a–b) is the range of a quality with no published figure (budgets reserve b); "
                        f"the status column says how each figure is known. Source: {tm.source} "
                        f"(checked {tm.checked.isoformat()}). {tm.note}")
 
     st.subheader("Prices (USD per 1M tokens)")
-    st.dataframe(tables.prices_table(catalog), hide_index=True, key="cat_prices",
+    st.dataframe(tables.prices, hide_index=True, key="cat_prices",
                  column_config={"source": st.column_config.LinkColumn("source")})
 
     st.subheader("Estimated output cost per image")
     e1, e2 = st.columns([1, 3])
     est_provider = e1.selectbox("Provider", list(PROVIDERS), key="cat_est_provider")
     est_size = e2.selectbox("Size", ["1024x1024", "1024x1536", "1536x1024"], key="cat_est_size")
-    estimates = tables.per_image_estimates(catalog, est_provider, est_size, today)
-    st.dataframe(tables.money_cells(estimates), hide_index=True, key="cat_estimates")
+    st.dataframe(tables.estimates(est_provider, est_size), hide_index=True, key="cat_estimates")
     st.caption(f"Estimated: documented output tokens × the image-output price in force on {today.isoformat()} (a "
                "local override wins), prompt tokens not included. The Generate page's estimates and the planner use "
                f"the same prices. status: the model on {est_provider} that day (shut down = it can only be simulated).")

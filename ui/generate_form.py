@@ -4,8 +4,8 @@ the live estimate, budget confirmation and spec save/load.
 Every widget has an explicit key (tests and Playwright address them by key or label). Widget
 values are declared in :class:`ui.state.GenerateState` (``ui.state.generate``), which also keeps
 the form across page switches (Streamlit drops a page's widget state when it is left).
-Allowed values come from :mod:`imagegen.core.axes`; the spec from :mod:`ui.form`; the estimate from
-:func:`imagegen.core.grid.estimate_grid`.
+Allowed values come from :mod:`imagegen.core.axes`; the spec, its estimate and duration from
+:func:`imagegen.facade.estimate_form` (:mod:`imagegen.core.gridform`, :func:`imagegen.core.grid.estimate_grid`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from imagegen import facade
 from imagegen.core import lifecycle
 from imagegen.core.axes import (
     AXIS_PARAMS,
@@ -29,24 +30,22 @@ from imagegen.core.axes import (
     keep_allowed,
     model_values,
 )
-from imagegen.core.grid import GridEstimate, GridSpec, decode_spec, estimate_grid, loads_spec
-from imagegen.core.request import MAX_PROMPT_CHARS
-from imagegen.errors import ImagegenError, InvalidRequest
-from imagegen.execution.runner import check_simulator
-from imagegen.execution.simulator import FAULT_ALIASES, FAULT_KINDS
-from ui import PROVIDER_LABELS, Context, simulator_defaults
-from ui.form import (
+from imagegen.core.grid import GridEstimate, GridSpec, decode_spec, loads_spec
+from imagegen.core.gridform import (
     AXIS_KEYS,
     AXIS_LABELS,
     NO_AXIS,
     FormValues,
-    build_spec,
-    expected_duration_s,
     format_duration,
     parse_budget,
     spec_to_form,
     split_prompts,
 )
+from imagegen.core.request import MAX_PROMPT_CHARS
+from imagegen.errors import ImagegenError, InvalidRequest
+from imagegen.execution.runner import check_simulator
+from imagegen.execution.simulator import FAULT_ALIASES, FAULT_KINDS
+from ui import PROVIDER_LABELS, Context, simulator_defaults
 from ui.plain import md_escape
 from ui.replay_panel import render_replay
 from ui.state import generate as gen_state
@@ -486,8 +485,7 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
         if a is not None and not a.values:
             st.warning(f"Axis {a.param} has no values selected; it is left out. Pick values or click All values.")
     try:
-        spec, notes = build_spec(values, ctx.catalog, ctx.today)
-        est = estimate_grid(spec, ctx.catalog, ctx.today)
+        drafted = facade.estimate_form(values, ctx.catalog, ctx.today)
     except InvalidRequest as exc:
         st.error("This grid would be refused before anything is sent:\n\n"
                  + "\n".join(f"- {md_escape(p)}" for p in exc.problems))
@@ -496,10 +494,10 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
     except ImagegenError as exc:
         st.error(md_escape(exc))
         return RunDraft(None, None, False, "invalid")
-    for note in notes:
+    spec, est, duration = drafted.spec, drafted.estimate, drafted.duration_s
+    for note in drafted.notes:
         st.caption(f"Adjusted: {note}")
     simulated = spec.provider == "simulator" and "provider" not in spec.axes
-    duration = expected_duration_s(est, spec.simulator)
     tokens = f"{est.output_tokens_min:,}" if est.output_tokens_min == est.output_tokens_max else \
         f"{est.output_tokens_min:,}–{est.output_tokens_max:,}"
     cost = usd(est.total_cost_usd_max) if est.total_cost_usd_min == est.total_cost_usd_max else \

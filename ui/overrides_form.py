@@ -9,8 +9,8 @@ import streamlit as st
 from imagegen.core import overrides
 from imagegen.core.catalog import PROVIDERS, default_catalog
 from imagegen.errors import ImagegenError
+from imagegen.insight import catalog_tables as tables
 from ui import Context
-from ui import catalog_tables as tables
 from ui.plain import md_escape
 from ui.state import flash
 

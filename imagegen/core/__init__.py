@@ -3,5 +3,6 @@
 Catalog (``catalog``, ``data/*.toml``), output-token tables (``tokens``), request validation
 (``request``), estimates and billed cost (``pricing``), local price overrides (``overrides``), grid
 specs and their cells (``grid``), the axes a grid can vary (``axes``), image-byte facts
-(``imagefile``) and what one request records (``results``). Imports nothing above it.
+(``imagefile``), what one request records (``results``) and the Generate form's values as a grid spec
+(``gridform``). Imports nothing above it.
 """

@@ -1,5 +1,8 @@
 """The Generate form's values <-> the CLI's grid spec. Pure (no Streamlit), so it is unit-testable.
 
+The expected duration of the grid is :mod:`imagegen.execution.duration` (it needs the simulator's
+latency profile); the page reaches both through :func:`imagegen.facade.estimate_form`.
+
 Prompts: the text area holds one prompt per *block*; blocks are separated by an empty line,
 so a single prompt may span several lines (Japanese prompts often do) and a grid over several
 prompts is just several paragraphs.
@@ -14,10 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from imagegen.core.axes import AXIS_PARAMS, Axis, fixed_params
 from imagegen.core.catalog import Catalog
-from imagegen.core.grid import GridEstimate, GridSpec, Limits
-from imagegen.execution.ratelimit import ideal_wall_s
-from imagegen.execution.simulator import SimulatorConfig
-from imagegen.execution.simulator.profile import default_profile, modelled_latency_s
+from imagegen.core.grid import GridSpec, Limits
 
 AXIS_KEYS = ("x", "y", "z")
 AXIS_LABELS = {"x": "X (columns)", "y": "Y (rows)", "z": "Z (sub-grids)"}
@@ -107,38 +107,6 @@ def spec_to_form(spec: GridSpec) -> FormValues:
         budget_usd=spec.limits.budget_usd, timeout_s=spec.limits.timeout_s, name=spec.name,
         deployments=dict(spec.deployments), simulator=dict(spec.simulator),
     )
-
-
-def request_latency_s(output_tokens: float, simulator: dict | None, simulated: bool, model: str = "",
-                      complexity: str | None = None) -> float:
-    """Modelled latency of one request: the simulator's profile for ``model`` (and its config) or the
-    same priors unscaled.
-
-    Real services have no published latency model; the priors (per-model rates in the simulator
-    profile, from public logs and third-party measurements) give an *estimate*, labelled as such.
-    """
-    cfg = SimulatorConfig.from_dict({k: v for k, v in (simulator or {}).items() if k != "faults"})
-    if simulated and cfg.fixed_latency_s is not None:
-        return cfg.fixed_latency_s
-    base = modelled_latency_s(default_profile(), model, int(output_tokens), complexity, cfg.tokens_per_s,
-                              cfg.overhead_s)
-    return base * cfg.time_scale if simulated else base
-
-
-def expected_duration_s(estimate: GridEstimate, simulator: dict | None = None) -> float:
-    """Expected wall time of a grid: mean modelled latency under its concurrency and RPM limits.
-
-    Uses the runner's ideal schedule (``imagegen.execution.ratelimit.ideal_wall_s``), so it is a lower
-    bound on the same latencies; retries and queueing at the provider come on top.
-    """
-    spec = estimate.spec
-    if not estimate.estimates:
-        return 0.0
-    latencies = [request_latency_s((e.output_tokens_min + e.output_tokens_max) / 2, simulator,
-                                   e.request.provider == "simulator", e.request.model, e.request.complexity)
-                 for e in estimate.estimates]
-    mean = sum(latencies) / len(latencies)
-    return ideal_wall_s(estimate.requests, mean, spec.limits.concurrency, spec.limits.rpm)
 
 
 def format_duration(seconds: float) -> str:
