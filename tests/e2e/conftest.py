@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.clock import TODAY
+
 APP_DIR = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SECRET_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT",
@@ -48,7 +50,7 @@ def app_url(tmp_path_factory):
     home = tmp_path_factory.mktemp("imagegen-home")
     log = home / "streamlit.log"
     env = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
-    env.update({"IMAGEGEN_HOME": str(home), "IMAGEGEN_SIM_TIME_SCALE": "0.02",
+    env.update({"IMAGEGEN_HOME": str(home), "IMAGEGEN_SIM_TIME_SCALE": "0.02", "IMAGEGEN_TODAY": TODAY.isoformat(),
                 "IMAGEGEN_DOTENV": str(home / "no.env")})
     port = _free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",

@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from imagegen.core import lifecycle
+from imagegen.core.catalog import default_catalog
+from tests.clock import TODAY
+
 pytestmark = pytest.mark.e2e
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -69,8 +73,11 @@ def test_grid_end_to_end_on_the_simulator(page: Page, app_url: str, output_path:
     open_page(page, "Generate")
     expect(page.get_by_role("heading", name="Generate")).to_be_visible()
     set_axis(page, "X", "quality", drop=("auto",))
-    # the default model (gpt-image-2 today) also offers two larger common sizes
-    set_axis(page, "Y", "size", drop=("auto", "2048x2048", "2560x1440"))
+    # the default model (the data's preference on TODAY, pinned for the server) may offer more common sizes
+    model = lifecycle.preferred_models(default_catalog(), "simulator", TODAY)[0]
+    bigger = tuple(s for s in default_catalog().model(model).size_values()
+                   if s not in ("1024x1024", "1024x1536", "1536x1024"))
+    set_axis(page, "Y", "size", drop=("auto", *bigger))
     for axis, expected in (("X", ["low", "medium", "high"]), ("Y", ["1024x1024", "1024x1536", "1536x1024"])):
         expect(axis_values(page, axis).locator("[data-tag] > span")).to_have_text(expected)
     expect(page.get_by_test_id("stMetric").filter(has_text="Cells")).to_contain_text("9")
