@@ -25,10 +25,12 @@ from imagegen.core.axes import (
     FIXED_PARAMS,
     Axis,
     allowed_values,
+    axis_options,
     default_model,
     format_value,
     keep_allowed,
     model_values,
+    refused_values,
 )
 from imagegen.core.grid import GridEstimate, GridSpec, decode_spec, loads_spec
 from imagegen.core.gridform import (
@@ -336,10 +338,15 @@ def render_axes(ctx: Context) -> list[Axis | None]:
         if param == NO_AXIS:
             continue
         choice = _choice(ctx, param)
-        ss[f"axis_{a}_values"] = keep_allowed(ss.get(f"axis_{a}_values") or [], choice)
-        c2.multiselect(f"{param} values ({a.upper()})", list(choice.values), key=f"axis_{a}_values",
-                       format_func=lambda v, p=param: format_value(p, v), disabled=not choice.available,
-                       placeholder="pick values")
+        current = ss.get(f"axis_{a}_values") or []
+        for value, why in refused_values(current, choice):
+            c2.warning(f"{param} {format_value(param, value)} is refused: {why}.")
+        ss[f"axis_{a}_values"] = keep_allowed(current, choice)
+        open_set = choice.check is not None  # any valid WIDTHxHEIGHT may be typed in
+        c2.multiselect(f"{param} values ({a.upper()})", axis_options(choice, ss[f"axis_{a}_values"]),
+                       key=f"axis_{a}_values", format_func=lambda v, p=param: format_value(p, v),
+                       disabled=not choice.available, accept_new_options=open_set,
+                       placeholder="pick values or type WIDTHxHEIGHT" if open_set else "pick values")
         c3.button("All values", key=f"axis_{a}_all", on_click=_on_all_values, args=(ctx, a),
                   disabled=not choice.available, help=f"Every value {param} may take here")
         if choice.note:
@@ -365,6 +372,12 @@ def render_fixed(ctx: Context) -> dict:
         key = _fixed_key(param)
         options = list(choice.values)
         default = choice.default
+        if choice.check is not None and ss.get(key) not in options and ss.get(key) is not None:
+            why = choice.refusal(ss[key])
+            if why is None:
+                options.append(ss[key])  # a custom size typed in or loaded from a spec
+            else:
+                cols[i % 3].warning(f"{param} {ss[key]} is refused: {why}.")
         if param == "output_compression":
             options = [UNSET, *COMPRESSION_PRESETS] if choice.available else [UNSET]
             if isinstance(ss.get(key), int) and ss[key] not in options and choice.available:
@@ -374,7 +387,8 @@ def render_fixed(ctx: Context) -> dict:
             ss[key] = default if default in options else (options[0] if options else None)
         with cols[i % 3]:
             st.selectbox(param, options, key=key, format_func=lambda v, p=param: format_value(p, v),
-                         disabled=len(options) <= 1, help=choice.note or None)
+                         disabled=len(options) <= 1 and choice.check is None, help=choice.note or None,
+                         accept_new_options=choice.check is not None)
             if choice.note and len(options) <= 1:
                 st.caption(choice.note)
         out[param] = _fixed_value(param)

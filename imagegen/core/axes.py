@@ -315,6 +315,22 @@ def keep_allowed(values: Iterable, choice: Choice) -> list:
     return [v for v in dict.fromkeys(values) if choice.accepts(v)]
 
 
+def refused_values(values: Iterable, choice: Choice) -> list[tuple[object, str]]:
+    """``(value, the rule that refuses it)`` for each of ``values`` that ``choice`` does not allow."""
+    out = []
+    for v in dict.fromkeys(values):
+        why = choice.refusal(v)
+        if why is not None:
+            out.append((v, why))
+    return out
+
+
+def axis_options(choice: Choice, current: Iterable) -> list:
+    """What a picker lists: the offered values, then any accepted custom value already chosen."""
+    offered = list(choice.values)
+    return offered + [v for v in dict.fromkeys(current) if v not in offered and choice.accepts(v)]
+
+
 def swap_axes(axes: Sequence[Axis | None], i: int, j: int) -> list[Axis | None]:
     """A copy of the X/Y/Z list with positions ``i`` and ``j`` exchanged ("swap axes")."""
     out = list(axes) + [None] * (MAX_AXES - len(axes))
