@@ -147,3 +147,14 @@ def test_code_for_a_provider_that_shut_the_model_down_says_so():
     assert items["curl · OpenAI"].warning == openai.warning
     assert items["Python · Azure OpenAI (classic)"].warning == ""  # Azure runs it until 2027-06-16
     assert lifecycle.status(CATALOG, "gpt-image-1.5", "azure", date(2026, 12, 1)).runnable
+
+
+def test_complexity_reaches_the_code_and_the_sdk_call():
+    from imagegen.execution.providers import make_simulator_provider
+
+    req = ImageRequest("gpt-image-2.6-flare", "a poster", quality="high", size="1024x1024", complexity="low")
+    assert "complexity='low'" in python_code(req) or 'complexity="low"' in python_code(req)
+    assert '"complexity": "low"' in curl_command(req)
+    provider = make_simulator_provider({"fixed_latency_s": 0.0})
+    provider.generate(req, timeout=10)
+    assert provider.app.requests[-1].body["complexity"] == "low"  # sent by the real openai SDK

@@ -16,8 +16,10 @@ from ui import Context
 from ui.charts import PNG_HINT, show_chart
 from ui.state import store_version
 
-SIMULATED_NOTE = (":orange-badge[SIMULATED] Simulated results follow the documented token tables and a latency "
-                  "model; they show how the app works, not how OpenAI or Azure perform.")
+SIMULATED_NOTE = (":orange-badge[SIMULATED] Simulated results come from the simulator's own profile (documented and "
+                  "measured figures where published, its own assumptions elsewhere) and a latency model; they show "
+                  "how the app works, not how OpenAI or Azure perform. A deviation from the catalog on a simulated "
+                  "setting means the catalog and the profile disagree there.")
 
 
 @st.cache_data(ttl=600, max_entries=4, show_spinner="Reading the run history…")
@@ -96,16 +98,24 @@ def render(result) -> None:
 
     st.subheader("Latency per setting")
     latency = result.latency()
+    st.caption("Wall time per request, one row per setting and clock: a real service (measured) or one "
+               "simulator time scale / fixed latency; different clocks are never pooled. Modelled = a simulated "
+               "wall time scaled back to time scale 1 (the simulator's latency model), shown apart from wall time.")
     show_chart(charts.latency_distribution(latency), latency, "latency_distribution")
-    st.dataframe(latency[["setting", "results", "p50_s", "p95_s", "max_s", "provenance"]], hide_index=True,
-                 column_config={"p50_s": st.column_config.NumberColumn("p50 (s)", format="%.2f"),
+    st.dataframe(latency[["setting", "latency_scale", "results", "p50_s", "p95_s", "max_s", "modelled_mean_s",
+                          "provenance"]], hide_index=True,
+                 column_config={"latency_scale": st.column_config.TextColumn("clock"),
+                                "p50_s": st.column_config.NumberColumn("p50 (s)", format="%.2f"),
                                 "p95_s": st.column_config.NumberColumn("p95 (s)", format="%.2f"),
-                                "max_s": st.column_config.NumberColumn("max (s)", format="%.2f")},
+                                "max_s": st.column_config.NumberColumn("max (s)", format="%.2f"),
+                                "modelled_mean_s": st.column_config.NumberColumn(
+                                    "modelled mean at scale 1 (s)", format="%.2f")},
                  key="latency_table")
 
     st.subheader("Latency vs output tokens")
     fits = result.fits()
-    st.caption("A least-squares line per model over every selected result: its slope gives output tokens per "
+    st.caption("A least-squares line per model and clock (simulator time scales apart) over every selected result: "
+               "its slope gives output tokens per "
                f"second, its intercept the fixed overhead per request. Points drawn: {len(result.sample):,} evenly "
                "spaced results.")
     show_chart(charts.latency_vs_tokens(result.sample, fits), fits, "latency_vs_tokens")

@@ -447,6 +447,25 @@ def render_simulator(home: Path | None = None) -> dict:
     return sim
 
 
+def token_status_label(est) -> tuple[str, str]:
+    """The metric's status word and help: the cells' real status (documented, measured by whom, derived,
+    assumed), the weakest one when the cells differ."""
+    from imagegen.core.catalog import weakest
+
+    labels = sorted({e.token_label or e.token_status for e in est.estimates})
+    if not labels:
+        return "catalog", "From the catalog's token table or formula"
+    if len(labels) == 1:
+        return labels[0], f"From the catalog: every cell's figure is {labels[0]}"
+    low = weakest(e.token_status for e in est.estimates)
+    return f"{low} at weakest", "Cells differ in how their figures are known: " + "; ".join(labels)
+
+
+def estimate_notes(est) -> list[str]:
+    """Every distinct note of the grid's estimates (assumed ranges, ambiguous partial images, previews)."""
+    return list(dict.fromkeys(n for e in est.estimates for n in e.notes))
+
+
 def render_form(ctx: Context) -> FormValues:
     """The whole form; returns its values."""
     init_state(ctx)
@@ -519,10 +538,16 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
     m = st.columns(5)
     m[0].metric("Cells", f"{len(est.cells):,}")
     m[1].metric("Requests", f"{est.requests:,}", help="cells × repeats")
-    m[2].metric("Output tokens (documented)", tokens, help="From the catalog's token table or formula")
+    status, status_help = token_status_label(est)
+    m[2].metric(f"Output tokens ({status})", tokens, help=status_help)
     m[3].metric("Cost, USD (estimated)", cost, help="Min–max over any auto value; the budget uses the max")
     m[4].metric("Duration (estimated)", format_duration(duration),
                 help="Mean modelled latency under the concurrency and RPM limits (a lower bound; retries add)")
+    notes = estimate_notes(est)
+    for note in notes[:6]:
+        st.caption(f":material/info: {md_escape(note)}")
+    if len(notes) > 6:
+        st.caption(f"…and {len(notes) - 6} more notes like these (see the CLI's `estimate`).")
     label = "simulated: nothing is charged" if simulated else "real money at the provider's list price"
     st.caption(f"All figures above are estimates before sending ({label}). Prices: "
                + ", ".join(sorted({e.cost_max.price_key for e in est.estimates})))

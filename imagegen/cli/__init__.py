@@ -134,6 +134,9 @@ def cmd_estimate(args: argparse.Namespace) -> int:
             f"{format_usd(e.cost_usd_min)}-{format_usd(e.cost_usd_max)}"
         print(f"  [{cell.index:>3}] {cell.label:<50} out {tokens:>11} tok ({e.token_label or e.token_status})  {cost}")
     print(f"total: {format_usd(est.total_cost_usd_min)} - {format_usd(est.total_cost_usd_max)} (budget uses the max)")
+    notes = list(dict.fromkeys(n for e in est.estimates for n in e.notes))
+    for note in notes:  # assumed figures, the ambiguous partial-image rule, preview / gated features
+        print(f"note: {note}")
     if est.over_budget():
         print(f"refused: the estimate's maximum {format_usd(est.total_cost_usd_max)} is over the budget "
               f"{format_usd(spec.limits.budget_usd)}. Fix: raise [limits] budget_usd or shrink the grid.", file=sys.stderr)

@@ -269,7 +269,8 @@ class GridEstimate:
                 "input_text_tokens": est.input_text_tokens,
                 "cost_usd_min": str(est.cost_usd_min), "cost_usd_max": str(est.cost_usd_max),
                 "list_price_usd": str(est.list_price_per_image) if est.list_price_per_image is not None else None,
-                "token_status": est.token_status, "price_entry": est.cost_max.price_key,
+                "token_status": est.token_status, "token_label": est.token_label or est.token_status,
+                "notes": list(est.notes), "price_entry": est.cost_max.price_key,
             })
             cells.append(row)
         return {
@@ -278,7 +279,8 @@ class GridEstimate:
             "output_tokens_min": self.output_tokens_min, "output_tokens_max": self.output_tokens_max,
             "total_cost_usd_min": str(self.total_cost_usd_min), "total_cost_usd_max": str(self.total_cost_usd_max),
             "budget_usd": str(self.spec.limits.budget_usd) if self.spec.limits.budget_usd is not None else None,
-            "labels": {"tokens": "documented/derived from the catalog", "cost": "estimated"},
+            "labels": {"tokens": "from the catalog; each cell's token_label says how it is known (documented, "
+                                 "measured by whom and when, derived, assumed)", "cost": "estimated"},
         }
 
 

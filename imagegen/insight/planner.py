@@ -31,7 +31,7 @@ import pandas as pd
 
 from imagegen.core import lifecycle
 from imagegen.core.catalog import PROVIDERS, Catalog
-from imagegen.core.pricing import Usage, auto_candidates, cost_of, expected_output_tokens
+from imagegen.core.pricing import Usage, auto_candidates, cost_of, expected_figure
 from imagegen.core.request import ImageRequest, problems
 from imagegen.core.specmodel import Size
 from imagegen.core.validation import Strict, check, integer, number, one_of, text
@@ -379,14 +379,20 @@ def catalog_cost(line: PlanLine, catalog: Catalog, on: date | None = None) -> tu
     """(cost per image, how it was made, the tokens' status): ``measured (ours, n = …)`` for adopted tokens."""
     model = catalog.model(line.model)
     qualities, sizes = auto_candidates(catalog, _request(line))
-    tokens, status = max(expected_output_tokens(catalog, model.id, q, s) for q in qualities for s in sizes)
+    # budgets reserve the top of an assumed range (a quality with no published figure)
+    figures = [expected_figure(catalog, model.id, q, s) for q in qualities for s in sizes]
+    top = max(figures, key=lambda f: f.high)
+    tokens, status = top.high, top.label
     price = catalog.price_for(model.id, line.provider, on)
     cost = cost_of(Usage(input_text_tokens=line.prompt_tokens, output_tokens=tokens), price).total
     rates = f"${price.image_output}/1M image output, ${price.text_input}/1M text input"
     override = " (local override)" if price.override else ""
     ours = f", output tokens {status}" if status.startswith("measured (ours") else ""
+    assumed = next((f for f in figures if f.status == "assumed"), None)
+    caveat = (f"; output tokens ASSUMED (no published figure): range {assumed.low:,}-{assumed.high:,}, the top "
+              "is used") if assumed is not None else f"; output tokens {status}" if not ours else ""
     detail = (f"{tokens:,} output + {line.prompt_tokens} text input tokens at {rates} "
-              f"[{price.key}{override}{ours}]")
+              f"[{price.key}{override}{ours}]{caveat}")
     return cost, detail, status
 
 
@@ -441,6 +447,10 @@ def evaluate(plan: BudgetPlan, catalog: Catalog, measured: pd.DataFrame | None =
             else:
                 cost, detail, status = catalog_cost(line, catalog, on)
                 source = status if status.startswith("measured (ours") else "documented"
+                if "ASSUMED" in detail:
+                    text = f"{line.label}: {detail.split('; ', 1)[1]}"
+                    if text not in warnings:
+                        warnings.append(text)
                 if plan.source == "measured" and plan.run_ids:
                     warnings.append(f"{line.label}: not measured in the chosen runs; the documented estimate is used.")
             costs.append(LineCost(line, cost, source, detail, line.images_per_day(plan.days_per_month),
