@@ -53,7 +53,9 @@ def test_default_form_estimate_matches_the_library(app_env):
     est = estimate_grid(spec, CAT, TODAY)
     m = metrics(at)
     assert m["Cells"] == "9" and m["Requests"] == "9"
-    assert m["Output tokens (documented)"] == f"{est.output_tokens_max:,}"
+    # gpt-image-2: the 1024x1024 low cell is documented (the guide's calculator), the rest derived (formula)
+    assert {e.token_status for e in est.estimates} == {"documented", "derived"}
+    assert m["Output tokens (documented + derived)"] == f"{est.output_tokens_max:,}"
     assert m["Cost, USD (estimated)"] == usd(est.total_cost_usd_max)
     assert any("estimates before sending (simulated" in c for c in texts(at.caption))
     assert not at.button(key="run_grid").disabled

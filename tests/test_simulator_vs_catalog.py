@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 
 import pytest
 
@@ -17,6 +18,7 @@ from imagegen.storage.store import Store
 from tests.analytics_data import figure_dict, trace
 from tests.ui_support import page_app
 
+TODAY = date(2026, 12, 1)
 SPEC = '''name = "medium vs high"
 provider = "simulator"
 model = "gpt-image-1"
@@ -50,7 +52,7 @@ def _figures(at) -> dict[str, dict]:
 def _run(home, catalog=None, **sim):
     provider = make_simulator_provider({"time_scale": 0.002, "jitter": 0.0, **sim})
     with Store(home) as store:
-        summary = run_grid(loads_spec(SPEC), provider=provider, store=store, catalog=catalog)
+        summary = run_grid(loads_spec(SPEC), provider=provider, store=store, catalog=catalog, today=TODAY)
     assert summary.ok == summary.total == 2
     return summary
 
@@ -82,10 +84,10 @@ def test_with_the_packaged_catalog_nothing_deviates(tmp_path, monkeypatch):
 
 @pytest.fixture
 def scales(tmp_path):
-    """The same grid at time scales 0.002 and 0.004 and at a fixed latency of 0.01 s."""
+    """The same grid at time scales 0.02 and 0.04 and at a fixed latency of 0.01 s."""
     home = tmp_path / "home"
-    _run(home)
-    _run(home, time_scale=0.004)
+    _run(home, time_scale=0.02)  # big enough that render time is small next to the modelled latency
+    _run(home, time_scale=0.04)
     _run(home, fixed_latency_s=0.01)
     return home
 
@@ -95,7 +97,7 @@ def test_each_result_records_the_time_scale_it_ran_at(scales):
         rows = store.query("SELECT sim_time_scale, sim_fixed_latency_s, latency_scale, latency_s, "
                            "modelled_latency_s FROM result_rows")
     assert sorted(set(rows["latency_scale"])) == [
-        "simulated, fixed 0.01 s", "simulated, time scale 0.002", "simulated, time scale 0.004"]
+        "simulated, fixed 0.01 s", "simulated, time scale 0.02", "simulated, time scale 0.04"]
     scaled = rows[rows["sim_fixed_latency_s"].isna()]
     # modelled latency = wall time scaled back to time scale 1: ~2 s + 4160 tokens / 133 per s for high
     assert (scaled["modelled_latency_s"] - scaled["latency_s"] / scaled["sim_time_scale"]).abs().max() < 1e-9
@@ -107,13 +109,13 @@ def test_latency_statistics_keep_each_scale_apart(scales):
         result = analysis.analyse(store.query)
     latency = result.latency()
     assert len(latency) == 6  # 2 qualities x 3 clocks, never pooled
-    assert set(latency["latency_scale"]) == {"simulated, fixed 0.01 s", "simulated, time scale 0.002",
-                                             "simulated, time scale 0.004"}
-    assert all(any(s in label for s in ("0.002", "0.004", "fixed")) for label in latency["setting"])
+    assert set(latency["latency_scale"]) == {"simulated, fixed 0.01 s", "simulated, time scale 0.02",
+                                             "simulated, time scale 0.04"}
+    assert all(any(s in label for s in ("0.02", "0.04", "fixed")) for label in latency["setting"])
     fits = result.fits()
     assert len(fits) == 3 and set(fits["latency_scale"]) == set(latency["latency_scale"])
-    fast = latency[latency["latency_scale"] == "simulated, time scale 0.002"]
-    slow = latency[latency["latency_scale"] == "simulated, time scale 0.004"]
+    fast = latency[latency["latency_scale"] == "simulated, time scale 0.02"]
+    slow = latency[latency["latency_scale"] == "simulated, time scale 0.04"]
     # the same modelled latency at both scales, twice the wall time at the slower one
     assert list(slow["modelled_mean_s"]) == pytest.approx(list(fast["modelled_mean_s"]), rel=0.25)
     assert (slow["mean_s"].to_numpy() > fast["mean_s"].to_numpy()).all()
@@ -127,7 +129,7 @@ def test_latency_charts_on_analytics_show_each_scale_separately(scales, monkeypa
     box = trace(figs["latency_distribution"], "latency")
     assert len(box["x"]) == 6 and len(set(box["x"])) == 6
     names = [t["name"] for t in figs["latency_vs_tokens"]["data"]]
-    for scale in ("time scale 0.002", "time scale 0.004", "fixed 0.01 s"):
+    for scale in ("time scale 0.02", "time scale 0.04", "fixed 0.01 s"):
         assert any(scale in n for n in names), names
     table = next(d.value for d in at.dataframe if "modelled_mean_s" in d.value.columns)
     assert table["modelled_mean_s"].notna().sum() == 4  # the fixed-latency run has no modelled latency

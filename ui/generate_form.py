@@ -450,15 +450,15 @@ def render_simulator(home: Path | None = None) -> dict:
 def token_status_label(est) -> tuple[str, str]:
     """The metric's status word and help: the cells' real status (documented, measured by whom, derived,
     assumed), the weakest one when the cells differ."""
-    from imagegen.core.catalog import weakest
+    from imagegen.core.catalog import STATUS_ORDER
 
     labels = sorted({e.token_label or e.token_status for e in est.estimates})
     if not labels:
         return "catalog", "From the catalog's token table or formula"
     if len(labels) == 1:
         return labels[0], f"From the catalog: every cell's figure is {labels[0]}"
-    low = weakest(e.token_status for e in est.estimates)
-    return f"{low} at weakest", "Cells differ in how their figures are known: " + "; ".join(labels)
+    statuses = sorted({e.token_status for e in est.estimates}, key=STATUS_ORDER.index, reverse=True)
+    return " + ".join(statuses), "Cells differ in how their figures are known: " + "; ".join(labels)
 
 
 def estimate_notes(est) -> list[str]:
