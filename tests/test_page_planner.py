@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from imagegen.core import lifecycle, overrides
 from imagegen.core.catalog import default_catalog
 from imagegen.core.pricing import documented_output_tokens
+from imagegen.core.tokens import token_figure
 from imagegen.insight import planner
 from imagegen.insight.planner import PlanLine
 from tests.analytics_data import SPEC_QUALITY_SIZE, figure_dict, simulated_runs, trace
@@ -40,9 +41,12 @@ def _old_example(home, monkeypatch) -> AppTest:
 
 
 def _monthly(line: PlanLine, on: date) -> Decimal:
-    """Documented tokens x the catalog's price in force on ``on`` + 50 prompt tokens, 1,000 a day for 30 days."""
+    """Catalog tokens x the catalog's price in force on ``on`` + 50 prompt tokens, 1,000 a day for 30 days.
+
+    An assumed figure (no published one) counts at the top of its range, as every budget does."""
     price = CAT.price_for(line.model, line.provider, on)
-    tokens = documented_output_tokens(CAT, line.model, line.quality, line.size)
+    tokens = token_figure(CAT.token_model(CAT.model(line.model)), line.quality, line.size).high
+    assert tokens >= documented_output_tokens(CAT, line.model, line.quality, line.size)
     return 1000 * 30 * (tokens * price.image_output + 50 * price.text_input) / M
 
 
@@ -69,7 +73,9 @@ def test_the_example_compares_models_live_today(tmp_path, monkeypatch):
     lines = [sc.lines[0] for sc in example.scenarios]
     assert all(lifecycle.status(CAT, ln.model, "openai", TODAY).state == "live" for ln in lines)
     assert _costs(at) == {sc.name: pytest.approx(float(_monthly(sc.lines[0], TODAY))) for sc in example.scenarios}
-    assert not at.warning  # nothing in the example is shut down or retiring
+    # nothing in the example is shut down or retiring; an assumed figure is said to be assumed
+    assert all("ASSUMED" in w.value for w in at.warning)
+    assert any("gpt-image-2.5-sunburst medium" in w.value for w in at.warning)
     assert at.date_input(key="pl_fxd").value == TODAY
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from imagegen.core import lifecycle
 from imagegen.core.catalog import default_catalog
 from imagegen.core.overrides import make_override
+from imagegen.core.pricing import expected_figure
 from imagegen.insight import planner
 from imagegen.insight.planner import BudgetPlan, PlanError, PlanLine, Quota, Scenario
 
@@ -165,7 +166,12 @@ def test_the_example_plan_compares_models_live_on_the_day(catalog, day, provider
     runs = lifecycle.preferred_models(catalog, lines[0].provider, day)  # live first, then retiring
     assert [ln.model for ln in lines] == runs[:2]  # the data's preference order, models that run that day
     assert [ln.quality for ln in lines] == ["low", "medium"]
-    warnings = planner.evaluate(plan, catalog, on=day).warnings
+    every = planner.evaluate(plan, catalog, on=day).warnings
+    # a line whose catalog tokens are assumed (gpt-image-2.5 medium) says so: the budget uses the range's top
+    assumed = [w for w in every if "ASSUMED" in w]
+    assert len(assumed) == sum(expected_figure(catalog, ln.model, ln.quality, ln.size).status == "assumed"
+                               for ln in lines)
+    warnings = tuple(w for w in every if "ASSUMED" not in w)
     assert not any("was shut down" in w or "not offered" in w for w in warnings)
     assert len(warnings) == sum(lifecycle.status(catalog, ln.model, ln.provider, day).state == "retiring"
                                 for ln in lines)
