@@ -3,10 +3,11 @@ from a spec, and a refused size explained with the rule that failed (issue 11)."
 
 from __future__ import annotations
 
+from ui.form import NO_AXIS
+
 from imagegen.storage.store import Store
 from tests import ui_support
 from tests.ui_support import open_app, texts, wait_for_run
-from ui.form import NO_AXIS
 
 PAGE = "pages/1_Generate.py"
 app_env = ui_support.app_env  # fixture
