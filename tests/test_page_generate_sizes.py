@@ -3,8 +3,7 @@ from a spec, and a refused size explained with the rule that failed (issue 11)."
 
 from __future__ import annotations
 
-from ui.form import NO_AXIS
-
+from imagegen.core.gridform import NO_AXIS
 from imagegen.storage.store import Store
 from tests import ui_support
 from tests.ui_support import open_app, texts, wait_for_run
