@@ -13,6 +13,7 @@ and the fix. Callers catch :class:`ImagegenError` (or one branch of it) and show
     │                              (``problems``: one :class:`Problem` per reason)
     ├── BudgetExceeded             an estimate or reservation would pass the budget cap
     ├── StoreError                 the SQLite history, a migration or an image file failed
+    │   └── RunBusy                another runner holds the run's lease (one runner per run)
     ├── RecordingError             a recording file is malformed, or a request is not in it
     ├── PlanError                  a budget plan, plan link or plan CSV cannot be used
     ├── QualityError               runs that cannot be compared for quality (none, simulated with real)
@@ -52,6 +53,7 @@ class ErrorKind(StrEnum):
     SERVER_ERROR = "server_error"
     BAD_RESPONSE = "bad_response"
     INTERNAL = "internal"      # an unexpected exception inside one cell (a bug); the grid goes on
+    INTERRUPTED = "interrupted"  # sent, never answered before the run's process died; counted as spent
 
 
 #: The kinds a failed attempt is retried for (plus HTTP 408/409, see ``ProviderError.retryable``).
@@ -125,6 +127,10 @@ class BudgetExceeded(ImagegenError):
 
 class StoreError(ImagegenError):
     """Database, migration or image-file problem."""
+
+
+class RunBusy(StoreError):
+    """Another runner holds the run's lease (a second resume of the same run is refused)."""
 
 
 class PlanError(ImagegenError):

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -160,13 +161,111 @@ def test_kill_9_loses_nothing_completed_and_resume_sends_only_the_missing_cells(
         assert len(ok) <= sent_before <= len(ok) + 2
         assert store.run(run_id)["status"] == "running"  # it never got to finish
 
+        # Reservations committed before sending: every request out at the kill is still on record.
+        lost = store.open_reservations(run_id)
+        assert sent_before - len(ok) <= len(lost) <= 2
+        spent_before = Decimal(store.run(run_id)["cost_usd"])
+
         resumed = subprocess.run([sys.executable, "-m", "imagegen", "run", "--resume", run_id], cwd=tmp_path,
                                  env=env, capture_output=True, text=True, timeout=60)
-        assert resumed.returncode == 0, resumed.stderr
+        assert resumed.returncode == (1 if lost else 0), resumed.stderr
+        # Only never-sent cells go out; the unanswered ones count as spent and are not paid twice.
+        assert server.app.request_count - sent_before == 12 - len(ok) - len(lost)
+        lost_usd = sum((a for _c, _r, a in lost), Decimal(0))
+        if lost:
+            what = "1 request was" if len(lost) == 1 else f"{len(lost)} requests were"
+            assert f"{what} sent but not answered before the crash; ${lost_usd:.4f} counted as spent" \
+                in resumed.stderr
+        final = store.results(run_id)
+        assert (final["error_kind"] == "interrupted").sum() == len(lost)
+        billed = sum(Decimal(c) for c in final.loc[final["status"] == "ok", "cost_usd"])
+        assert Decimal(store.run(run_id)["cost_usd"]) == billed + lost_usd >= spent_before + lost_usd
+
+        again = subprocess.run([sys.executable, "-m", "imagegen", "run", "--resume", run_id, "--retry-errors"],
+                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        assert again.returncode == 0, again.stderr
+        assert f"run id: {run_id}" in again.stdout and "12/12 ok" in again.stdout
         assert server.app.request_count - sent_before == 12 - len(ok)
-        assert f"run id: {run_id}" in resumed.stdout and "12/12 ok" in resumed.stdout
         final = store.results(run_id)
         assert len(final) == 12 and final["status"].eq("ok").all()
         assert store.run(run_id)["status"] == "finished"
     finally:
         sim_server.stop(server)
+
+
+# -- confirmation before a big real-money run -----------------------------------------------------
+
+BIG_SPEC = """
+name = "big"
+provider = "openai"
+model = "gpt-image-2"
+prompts = ["a red fox"]
+repeats = 90
+[params]
+quality = "high"
+size = "1536x1024"
+[limits]
+budget_usd = 100.0
+"""
+
+
+@pytest.fixture
+def openai_env(monkeypatch, home):
+    # Nothing listens there, and start() is stubbed: a request sent by mistake can reach nothing.
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key-not-real")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("IMAGEGEN_PROVIDER", "openai")
+    from imagegen.errors import ConfigError
+    from imagegen.execution.runner import GridRun
+
+    def start(self):
+        raise ConfigError("test stub: start() reached")
+    monkeypatch.setattr(GridRun, "start", start)
+
+
+def test_the_big_spec_is_above_the_threshold():
+    from imagegen.core.catalog import default_catalog
+    from imagegen.core.grid import estimate_grid, loads_spec
+
+    assert estimate_grid(loads_spec(BIG_SPEC), default_catalog()).total_cost_usd_max > 10
+
+
+def test_a_big_run_without_a_terminal_is_refused_with_exit_2(tmp_path, openai_env, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["run", str(write_spec(tmp_path, BIG_SPEC))]) == 2
+    err = capsys.readouterr().err
+    assert "refused: it may cost up to $" in err and "Fix: pass --yes" in err and "Nothing was sent" in err
+    assert Store().count_runs() == 0
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("answer", "code"), [("n\n", 2), ("\n", 2)])
+def test_a_big_run_asks_on_a_terminal_and_stops_unless_yes(tmp_path, openai_env, capsys, monkeypatch, answer, code):
+    monkeypatch.setattr("sys.stdin", Tty(answer))
+    assert main(["run", str(write_spec(tmp_path, BIG_SPEC))]) == code
+    err = capsys.readouterr().err
+    assert "Send 90 requests for up to $" in err and "[y/N]" in err and "nothing was sent" in err
+    assert Store().count_runs() == 0
+
+
+@pytest.mark.parametrize("answer", ["y\n", "yes\n"])
+def test_yes_on_the_terminal_or_the_flag_goes_ahead(tmp_path, openai_env, capsys, monkeypatch, answer):
+    spec = str(write_spec(tmp_path, BIG_SPEC))
+    monkeypatch.setattr("sys.stdin", Tty(answer))
+    assert main(["run", spec]) == 2
+    assert "test stub: start() reached" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["run", spec, "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert "confirmed by --yes: it may cost up to $" in err and "test stub: start() reached" in err
+
+
+def test_simulated_runs_need_no_confirmation(tmp_path, home, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    spec = FAST_SPEC.replace("budget_usd = 1.0", "budget_usd = 1.0")
+    assert main(["run", str(write_spec(tmp_path, spec))]) == 1
+    assert "simulated run: nothing is charged, so no confirmation is needed" in capsys.readouterr().err

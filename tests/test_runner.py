@@ -50,8 +50,11 @@ class FakeProvider:
     name = "simulator"
     simulated = True
 
-    def __init__(self, latency=0.0, script=None, bill_max=False, on_call=None, image=None):
+    def __init__(self, latency=0.0, script=None, bill_max=False, on_call=None, image=None, bill_factor=1,
+                 usage=True):
         self.latency = latency
+        self.bill_factor = bill_factor  # output tokens billed = this x the estimated maximum (when > 1)
+        self.usage = usage
         self.script = {k: list(v) for k, v in (script or {}).items()}
         self.bill_max = bill_max
         self.on_call = on_call
@@ -78,9 +81,11 @@ class FakeProvider:
             time.sleep(self.latency)
             est = estimate(request, self.catalog, TODAY)
             out = est.output_tokens_max if self.bill_max else est.output_tokens_min * 9 // 10
+            if self.bill_factor != 1:
+                out = est.output_tokens_max * self.bill_factor
             usage = {"input_tokens": est.input_text_tokens,
                      "input_tokens_details": {"text_tokens": est.input_text_tokens, "image_tokens": 0},
-                     "output_tokens": out}
+                     "output_tokens": out} if self.usage else None
             return Generation(images=(self.image() if self.image else png(n),), output_format="png",
                               resolved_quality=request.quality, resolved_size=request.size,
                               resolved_background="opaque", usage=usage, wall_s=self.latency, final_s=self.latency,
@@ -196,10 +201,10 @@ def test_a_provider_bug_is_recorded_not_fatal(store):
 
 def test_budget_guard_waits_for_releases_and_refuses_what_never_fits():
     guard = BudgetGuard(Decimal("1.00"))
-    assert guard.reserve(Decimal("0.60")) is True
+    assert guard.reserve(Decimal("0.60")) == Decimal("0.60")  # reserved (the amount at the current factor)
     assert guard.reserve(Decimal("1.50")) is False            # bigger than the cap: never fits
     threading.Timer(0.05, guard.settle, args=(Decimal("0.60"), Decimal("0.20"))).start()
-    assert guard.reserve(Decimal("0.70")) is True             # waited for the release
+    assert guard.reserve(Decimal("0.70")) == Decimal("0.70")  # waited for the release
     assert (guard.spent, guard.reserved) == (Decimal("0.20"), Decimal("0.70"))
     assert guard.reserve(Decimal("0.90")) is False or guard.spent + guard.reserved <= guard.cap
 

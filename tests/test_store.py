@@ -130,13 +130,15 @@ def test_result_rows_view_columns_and_non_ok_rows(store):
     assert df["documented_output_tokens"].iloc[0] == grid.estimates[1].output_tokens_max
 
 
-def test_rerecording_a_cell_replaces_it_and_fixes_the_run_total(store):
+def test_rerecording_a_cell_replaces_it_but_never_gives_its_cost_back(store):
     run_id, grid = make_run(store)
     store.record_results([ResultRecord(run_id, 0, 0, "cancelled")])
     _, billed = ok_record(store, run_id, grid, 0, 0)
     assert store.result_statuses(run_id) == {(0, 0): "ok"}
     _, billed2 = ok_record(store, run_id, grid, 0, 0, output_tokens=300)
-    assert Decimal(store.run(run_id)["cost_usd"]) == billed2.cost.total
+    assert store.result_statuses(run_id) == {(0, 0): "ok"}
+    # Both requests were paid: what the run spent counts both (a redo never frees budget).
+    assert Decimal(store.run(run_id)["cost_usd"]) == billed.cost.total + billed2.cost.total
 
 
 def test_reuse_copies_figures_and_images_at_zero_cost(store):

@@ -1,11 +1,14 @@
 """``run``, ``runs`` and ``export``: grid runs from the command line.
 
-    python -m imagegen run SPEC [--resume RUN_ID] [--reuse] [--retry-errors] [--home DIR]
+    python -m imagegen run SPEC [--resume RUN_ID] [--reuse] [--retry-errors] [--yes] [--home DIR]
     python -m imagegen runs [--limit N] [--json] [--home DIR]
     python -m imagegen export RUN_ID|latest --format csv|json [--output FILE] [--home DIR]
 
 ``run`` exits 0 when every cell x repeat succeeded, 1 when some did not, 2 when refused before any
-request (invalid spec, or an estimate over the budget). Progress goes to stderr; the summary table
+request (invalid spec, an estimate over the budget, another runner holding the run, a database that is
+not ours or newer, or a big run not confirmed). A real-money run that may cost more than $10 or sends
+more than 1,000 requests asks first (``--yes`` skips; without a terminal it is refused); simulated runs
+spend nothing and never ask. Progress goes to stderr; the summary table
 and the run id to stdout.
 """
 
@@ -98,9 +101,35 @@ def _print_summary(store: Store, run: GridRun) -> None:
     print(f"{ok}{', ' + ', '.join(extra) if extra else ''}; billed {format_usd(summary.spent_usd)}{sim} "
           f"(estimated {format_usd(summary.estimate_min_usd)} - {format_usd(summary.estimate_max_usd)}); "
           f"wall {summary.wall_s:.1f} s (measured)")
+    if summary.unanswered:
+        print(f"{summary.unanswered} sent but not answered before the crash: {format_usd(summary.unanswered_usd)} counted "
+              "as spent (recorded as interrupted errors; --retry-errors sends them again)")
     if summary.error_kinds:
         print("errors by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(summary.error_kinds.items())))
     print(f"run id: {summary.run_id}")
+
+
+def _confirmed(run: GridRun, yes: bool) -> bool:
+    """Ask before a big real-money run (as the dashboard does); ``--yes`` skips, no terminal refuses."""
+    reason = run.confirmation_reason()
+    if reason is None:
+        if run.simulated and run.jobs:
+            print("simulated run: nothing is charged, so no confirmation is needed", file=sys.stderr)
+        return True
+    if yes:
+        print(f"confirmed by --yes: {reason}", file=sys.stderr)
+        return True
+    if not sys.stdin or not sys.stdin.isatty():
+        print(f"refused: {reason}, and there is no terminal to confirm it. Nothing was sent. "
+              "Fix: pass --yes to confirm, or shrink the grid.", file=sys.stderr)
+        return False
+    print(f"{reason}. Send {len(run.jobs)} requests for up to {format_usd(run.remaining_max_usd)}? [y/N] ",
+          end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    if answer in ("y", "yes"):
+        return True
+    print("not started: nothing was sent.", file=sys.stderr)
+    return False
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -114,7 +143,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                   retry_errors=args.retry_errors, today=args.working_date)
     if args.resume and args.spec:
         print(f"resuming {run.run_id}: the spec stored with the run is used, not {args.spec}", file=sys.stderr)
+    if run.unanswered_message:
+        print(run.unanswered_message, file=sys.stderr)
     _print_estimate(run)
+    if not _confirmed(run, args.yes):
+        return 2
     bar, on_event = _progress(run)
     run.on_event = on_event
     run.start()
@@ -201,6 +234,8 @@ def register(sub) -> None:
                    help="take identical requests from history (marked reused, $0) instead of sending them")
     p.add_argument("--retry-errors", action="store_true", help="with --resume, also redo cells that failed")
     p.add_argument("--home", metavar="DIR", help="data directory (default $IMAGEGEN_HOME or .imagegen/)")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="do not ask before a run that may cost more than $10 or sends more than 1,000 requests")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("runs", help="list past runs")
     p.add_argument("--limit", type=int, default=50)

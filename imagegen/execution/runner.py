@@ -75,9 +75,11 @@ from imagegen.errors import (
     SpecError,
     StoreError,
 )
+from imagegen.execution.budget import BudgetGuard, confirmation_reason
 from imagegen.execution.ratelimit import TokenBucket, ideal_wall_s
 from imagegen.execution.retry import DEFAULT_BACKOFF, Backoff, is_retryable
 from imagegen.redaction import redact
+from imagegen.storage.leases import HEARTBEAT_S, Lease
 from imagegen.storage.store import MISSING_STATUSES, ResultRecord, Store
 
 if TYPE_CHECKING:  # the providers package imports the openai SDK; load it only when a run needs it
@@ -128,6 +130,8 @@ class RunSummary:
     wall_s: float
     error_kinds: dict[str, int] = field(default_factory=dict)
     simulated: bool = False
+    unanswered: int = 0                  # requests sent but never answered before a crash (counted as spent)
+    unanswered_usd: Decimal = Decimal(0)
 
     @property
     def exit_code(self) -> int:
@@ -146,40 +150,6 @@ class Job:
     @property
     def max_cost(self) -> Decimal:
         return self.estimate.cost_usd_max
-
-
-class BudgetGuard:
-    """Reserve-then-settle accounting that keeps ``spent + reserved <= cap`` at every moment."""
-
-    def __init__(self, cap: Decimal | None, spent: Decimal = Decimal(0)) -> None:
-        self.cap = cap
-        self.spent = spent
-        self.reserved = Decimal(0)
-        self._cond = threading.Condition()
-
-    def reserve(self, amount: Decimal, cancel: threading.Event | None = None) -> bool | None:
-        """Reserve ``amount``: True when reserved, False when it can never fit, None when cancelled.
-
-        Waits while in-flight reservations might still be released (they settle to their billed cost,
-        which is usually below the maximum).
-        """
-        with self._cond:
-            while True:
-                if self.cap is None or self.spent + self.reserved + amount <= self.cap:
-                    self.reserved += amount
-                    return True
-                if self.spent + amount > self.cap or self.reserved == 0:
-                    return False
-                if cancel is not None and cancel.is_set():
-                    return None
-                self._cond.wait(0.05)
-
-    def settle(self, reserved: Decimal, actual: Decimal) -> None:
-        """Release a reservation and charge the billed cost."""
-        with self._cond:
-            self.reserved -= reserved
-            self.spent += actual
-            self._cond.notify_all()
 
 
 def _read_spec(spec: GridSpec | str | Path) -> tuple[GridSpec, str]:
@@ -242,6 +212,7 @@ class GridRun:
         self.catalog = catalog if catalog is not None else default_catalog()
         self.on_event = on_event
         self.reuse = reuse
+        self._retry_errors = retry_errors
         self.input_files = tuple(input_files)
         self.backoff = backoff
         self.rng = rng or random.Random()
@@ -250,14 +221,28 @@ class GridRun:
         self.run_id: str | None = None
         prior: dict[tuple[int, int], str] = {}
         spent = Decimal(0)
+        factor: Decimal | None = None
+        self.lease: Lease | None = None
+        #: (requests sent but never answered before a crash, the amount counted as spent for them)
+        self.unanswered: tuple[int, Decimal] = (0, Decimal(0))
         if resume is not None:
             info = self.store.run(resume)
             self.run_id = info["run_id"]
+            # A second runner for this run is refused before anything else (its lease is alive).
+            self.lease = self.store.lease(self.run_id)
+            self.lease.check_free()
             spec_toml = info["spec_toml"]
             parsed = loads_spec(spec_toml, where=f"run {self.run_id}'s stored spec")
             check_simulator(parsed, f"run {self.run_id}'s stored spec")
             prior = self.store.result_statuses(self.run_id)
             spent = Decimal(info["cost_usd"] or "0")
+            factor = self.store.observed_cost_factor(self.run_id)
+            # Sent and never answered: counted as spent, recorded as interrupted errors at start().
+            lost = self.store.open_reservations(self.run_id)
+            for cell_id, repeat, _amount in lost:
+                prior[(cell_id, repeat)] = "error"
+            self.unanswered = (len(lost), sum((a for _c, _r, a in lost), Decimal(0)))
+            spent += self.unanswered[1]
         elif spec is None:
             raise ConfigError("no spec given. Fix: pass a spec file (or resume=RUN_ID).")
         else:
@@ -281,15 +266,17 @@ class GridRun:
         self.total = self.estimate.requests
         self._already = self.total - len(self.jobs)
         cap = parsed.limits.budget_usd
-        needed = spent + sum((j.max_cost for j in self.jobs), Decimal(0))
+        self.budget = BudgetGuard(cap, spent, factor)
+        needed = spent + sum((self.budget.amount(j.max_cost) for j in self.jobs), Decimal(0))
         if refuse_over_budget and cap is not None and needed > cap:
             what = "the remaining cells' estimated maximum plus what the run spent" if resume else \
                 "the estimate's maximum"
+            rate = f" (at {self.budget.factor:.2f}x the estimate, the rate this run was billed)" \
+                if self.budget.factor > 1 else ""
             raise BudgetExceeded(
-                f"{what} ${needed:.4f} is over the budget ${cap:.4f} ([limits] budget_usd). "
+                f"{what} ${needed:.4f}{rate} is over the budget ${cap:.4f} ([limits] budget_usd). "
                 "Fix: raise budget_usd, shrink the grid (fewer cells, repeats or a lower quality), "
                 "or allow a partial run.")
-        self.budget = BudgetGuard(cap, spent)
         self._providers = self._provider_lookup(provider)
         # Build every provider now: a missing key or endpoint is refused before anything is sent,
         # and the first requests do not wait for client set-up.
@@ -313,6 +300,9 @@ class GridRun:
         self._simulated = self._uses_simulator
         self._thread: threading.Thread | None = None
         self._t0: float | None = None
+        self._heartbeat: threading.Thread | None = None
+        self._main_over = False
+        self._idle = threading.Event()   # dispatcher over and nothing in flight: the lease is given up
         self.summary: RunSummary | None = None
         self.error: BaseException | None = None
 
@@ -373,11 +363,70 @@ class GridRun:
             self.run_id = self.store.create_run(self.spec, self.estimate, simulated=self._uses_simulator,
                                                 input_files=self.input_files, name=self.name,
                                                 spec_toml=self.spec_toml)
+            self.lease = self.store.lease(self.run_id)
+            self.lease.acquire()
         else:
-            self.store.reopen_run(self.run_id)
+            assert self.lease is not None
+            self.lease.acquire()  # raises RunBusy when another runner took the run since the constructor
+            try:
+                self._take_over()
+            except BaseException:
+                self.lease.release()
+                raise
+        self._heartbeat = threading.Thread(target=self._beat, name=f"imagegen-lease-{self.run_id}", daemon=True)
+        self._heartbeat.start()
         self._thread = threading.Thread(target=self._main, name=f"imagegen-run-{self.run_id}", daemon=True)
         self._thread.start()
         return self.run_id
+
+    def _take_over(self) -> None:
+        """With the lease held: count unanswered requests as spent, drop jobs another runner finished."""
+        assert self.run_id is not None
+        n, amount = self.store.count_unanswered(self.run_id, simulated=self._uses_simulator)
+        self.unanswered = (n, amount)
+        statuses = self.store.result_statuses(self.run_id)
+        redo = set(MISSING_STATUSES) | ({"error"} if self._retry_errors else set())
+        still = [j for j in self.jobs if statuses.get((j.cell.index, j.repeat), "cancelled") in redo]
+        self._already += len(self.jobs) - len(still)
+        self.jobs = still
+        info = self.store.run(self.run_id)
+        with self.budget._cond:
+            self.budget.spent = Decimal(info["cost_usd"] or "0")
+        self.store.reopen_run(self.run_id)
+
+    @property
+    def unanswered_message(self) -> str:
+        """"3 requests were sent but not answered before the crash; $0.0183 counted as spent" (or "")."""
+        n, amount = self.unanswered
+        if not n:
+            return ""
+        what = "1 request was" if n == 1 else f"{n} requests were"
+        return (f"{what} sent but not answered before the crash; ${amount:.4f} counted as spent "
+                f"(recorded as interrupted errors; --retry-errors sends them again)")
+
+    @property
+    def remaining_max_usd(self) -> Decimal:
+        """What the jobs still to send may cost at most (estimated maxima x the observed rate)."""
+        return sum((self.budget.amount(j.max_cost) for j in self.jobs), Decimal(0))
+
+    def confirmation_reason(self) -> str | None:
+        """Why this run needs confirmation before it is sent (None for simulated runs or small ones)."""
+        return confirmation_reason(self.remaining_max_usd, len(self.jobs), self._uses_simulator)
+
+    def _beat(self) -> None:
+        """Renew the lease while the run goes on; a lost lease stops dispatching."""
+        assert self.lease is not None
+        while not self._idle.wait(HEARTBEAT_S):
+            try:
+                alive = self.lease.heartbeat()
+            except Exception:  # a busy database now and then is not a lost lease
+                continue
+            if not alive:
+                self.error = self.error or ImagegenError(
+                    f"run {self.run_id} lost its lease (this process stalled longer than the lease lasts and "
+                    "another runner took over). Fix: let the other runner finish; nothing more is sent from here.")
+                self._cancel.set()
+                return
 
     def cancel(self) -> None:
         """Stop dispatching at once; never-sent cells are recorded ``cancelled``."""
@@ -450,7 +499,8 @@ class GridRun:
         t0 = self._t0 = time.perf_counter()
         status = "finished"
         try:
-            self._emit("started", message=f"{len(self.jobs)} of {self.total} requests to run")
+            note = f"; {self.unanswered_message}" if self.unanswered[0] else ""
+            self._emit("started", message=f"{len(self.jobs)} of {self.total} requests to run{note}")
             pending = deque(self.jobs)
             if self.reuse:
                 pending = deque(self._reuse(list(pending)))
@@ -477,7 +527,11 @@ class GridRun:
             reused=c.get("reused", 0),
             in_flight=in_flight, spent_usd=self.budget.spent,
             estimate_min_usd=self.estimate.total_cost_usd_min, estimate_max_usd=self.estimate.total_cost_usd_max,
-            budget_usd=self.spec.limits.budget_usd, wall_s=wall, error_kinds=kinds, simulated=self._simulated)
+            budget_usd=self.spec.limits.budget_usd, wall_s=wall, error_kinds=kinds, simulated=self._simulated,
+            unanswered=self.unanswered[0], unanswered_usd=self.unanswered[1])
+        with self._lock:
+            self._main_over = True
+            self._release_if_idle()
         self._emit("finished", summary=self.summary, message=status)
         self._done.set()
 
@@ -523,15 +577,21 @@ class GridRun:
                 if reserved is False:
                     self._record_now(ResultRecord(
                         self.run_id or "", job.cell.index, job.repeat, "skipped",
-                        error_message=f"skipped: its maximum estimated cost ${job.max_cost:.4f} does not fit in "
-                                      f"what is left of the budget (${self.budget.cap:.4f} cap, "
-                                      f"${self.budget.spent:.4f} spent). Fix: raise [limits] budget_usd."),
+                        error_message=f"skipped: its maximum estimated cost ${self.budget.amount(job.max_cost):.4f}"
+                                      f"{self._rate_note()} does not fit in what is left of the budget "
+                                      f"(${self.budget.cap:.4f} cap, ${self.budget.spent:.4f} spent). "
+                                      "Fix: raise [limits] budget_usd."),
                         job)
                     continue
+                try:  # committed before the request is sent: a crash from here on still counts it
+                    reservation_id = self.store.reserve(self.run_id or "", job.cell.index, job.repeat, reserved)
+                except BaseException:
+                    self.budget.settle(job.max_cost, Decimal(0))
+                    raise
                 with self._lock:
                     self._in_flight += 1
                     self._unfinished += 1
-                pool.submit(self._work, job, job.max_cost)
+                pool.submit(self._work, job, reserved, reservation_id)
             if self._cancel.is_set() and pending:
                 self._record_cancelled(list(pending))
                 pending.clear()
@@ -565,8 +625,13 @@ class GridRun:
 
     # -- one request (worker thread) -----------------------------------------------------------
 
-    def _work(self, job: Job, reserved: Decimal) -> None:
+    def _rate_note(self) -> str:
+        f = self.budget.factor
+        return f" (at {f:.2f}x the estimate, the rate this run was billed)" if f > 1 else ""
+
+    def _work(self, job: Job, reserved: Decimal, reservation_id: int | None = None) -> None:
         slot_held = True
+        settled = False
 
         def free_slot() -> None:
             nonlocal slot_held
@@ -585,24 +650,39 @@ class GridRun:
                 rec = ResultRecord(self.run_id or "", job.cell.index, job.repeat, "error", error_kind=ErrorKind.INTERNAL,
                                    error_message=redact(f"unexpected {type(exc).__name__} in this cell: {exc}. "
                                                         "Its reservation stays counted as spent."),
-                                   charged_usd=job.max_cost)
-                actual = job.max_cost
-            self.budget.settle(reserved, actual)
-            reserved = Decimal(0)
+                                   charged_usd=reserved)
+                actual = reserved
+            if actual and rec.billed is None:
+                # Charged without a bill (usage missing or failing the checks): the whole reservation stays
+                # charged, and the store counts the same amount as the guard.
+                actual = max(actual, reserved)
+                rec.charged_usd = actual
+            rec.reservation_id = reservation_id
+            self.budget.settle(job.max_cost, actual, rec.billed.cost.total if rec.billed is not None else None)
+            settled = True
             # The request is over: let the next one go while this thread stores the result.
             free_slot()
             result_id = self.store.record_result(rec)
             self._finish_job(job, rec.status, result_id, error_kind=rec.error_kind if rec.status == "error" else None)
         except BaseException as exc:  # a store failure ends the run; what completed is kept
-            if reserved:
-                self.budget.settle(reserved, reserved)
+            if not settled:  # its reservation stays open in the store too: a resume counts it as spent
+                self.budget.settle(job.max_cost, reserved)
             self.error = self.error or exc
             self._cancel.set()
         finally:
             free_slot()
             with self._slots_free:
                 self._unfinished -= 1
+                self._release_if_idle()
                 self._slots_free.notify_all()
+
+    def _release_if_idle(self) -> None:
+        """Give the lease up once the dispatcher is over and no request is out (caller holds ``_lock``)."""
+        if self._main_over and self._unfinished == 0 and not self._idle.is_set():
+            self._idle.set()
+            if self.lease is not None:
+                with contextlib.suppress(Exception):  # it expires anyway
+                    self.lease.release()
 
     def _attempts(self, job: Job) -> tuple[ResultRecord, Decimal]:
         """Send one cell x repeat with retries; return its record and the cost to charge."""

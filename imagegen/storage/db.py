@@ -3,7 +3,8 @@
 SQLite runs in WAL mode with foreign keys on and a busy timeout. One writer connection guarded by a
 lock serves every thread (``Database.write()`` is one ``BEGIN IMMEDIATE`` transaction); reads open a
 short-lived read-only connection (``Database.read()``), so the dashboard never waits for the writer.
-A file that is not ours, or a schema newer than this code, is refused before anything is written.
+A file that is not ours, or a schema newer than this code, is refused before anything is written
+(SQLite itself reads the header: the file is never opened by Python, which would drop SQLite's locks).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from imagegen.errors import StoreError
 from imagegen.storage.migrations import check_schema, migrate
 
 DB_NAME = "imagegen.db"
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def default_home() -> Path:
@@ -45,25 +45,10 @@ class Database:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._refuse_foreign_file()
         self.lock = threading.RLock()
         self.conn = self.connect()
         check_schema(self.conn, self.path)
         migrate(self.conn)
-
-    def _refuse_foreign_file(self) -> None:
-        # sqlite3 opens anything and fails later; look at the header before touching the file.
-        try:
-            with self.path.open("rb") as f:
-                head = f.read(len(_SQLITE_MAGIC))
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise StoreError(f"cannot read the database {self.path} ({exc}). "
-                             "Fix: check IMAGEGEN_HOME / --home and the file's permissions.") from None
-        if head and head != _SQLITE_MAGIC:
-            raise StoreError(f"{self.path} is not a SQLite database, so not an imagegen database. "
-                             "Fix: point IMAGEGEN_HOME / --home at another directory, or move the file away.")
 
     def connect(self, readonly: bool = False) -> sqlite3.Connection:
         """A new connection with the project's pragmas (read-only ones cannot write by mistake)."""
@@ -77,6 +62,14 @@ class Database:
                 conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives process crashes
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.DatabaseError as exc:
+            # SQLite reads the header first and writes nothing to a file that is not a database. (Never
+            # open the file with Python to look: closing that descriptor drops this process's SQLite locks.)
+            if "not a database" in str(exc):
+                raise StoreError(f"{self.path} is not a SQLite database, so not an imagegen database. Fix: point "
+                                 "IMAGEGEN_HOME / --home at another directory, or move the file away.") from None
+            raise StoreError(f"cannot open the database {self.path} ({exc}). "
+                             "Fix: check IMAGEGEN_HOME and that the file is not corrupted.") from None
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the database {self.path} ({exc}). "
                              "Fix: check IMAGEGEN_HOME and that the file is not corrupted.") from None

@@ -13,6 +13,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,6 +121,27 @@ class StoreReader:
         with self.db.read() as conn:
             rows = conn.execute("SELECT cell_id, repeat, status FROM results WHERE run_id = ?", (run_id,)).fetchall()
         return {(c, r): s for c, r, s in rows}
+
+    def observed_cost_factor(self, run_id: str) -> Decimal | None:
+        """Highest billed / estimated-maximum ratio among the run's answered ok results (None before any).
+
+        The budget guard reserves ``estimate x max(1, this)`` so that an endpoint billing above the
+        estimate cannot carry the run past its cap, across resumes too.
+        """
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT r.cost_usd, c.estimated_cost_usd FROM results r JOIN cells c ON c.run_id = r.run_id"
+                " AND c.cell_id = r.cell_id WHERE r.run_id = ? AND r.status = 'ok' AND r.reused = 0"
+                " AND r.cost_usd IS NOT NULL AND c.estimated_cost_usd IS NOT NULL", (run_id,)).fetchall()
+        ratios = [Decimal(cost) / Decimal(est) for cost, est in rows if Decimal(est) > 0]
+        return max(ratios) if ratios else None
+
+    def open_reservations(self, run_id: str) -> list[tuple[int, int, Decimal]]:
+        """(cell_id, repeat, amount) of every request of a run sent and not (yet) answered."""
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT cell_id, repeat, amount_usd FROM reservations WHERE run_id = ?"
+                                " AND status = 'sent' ORDER BY reservation_id", (run_id,)).fetchall()
+        return [(c, r, Decimal(a)) for c, r, a in rows]
 
     def request_keys(self, run_id: str) -> dict[int, str]:
         """cell_id -> request key (the ``--reuse`` identity) of every cell of a run."""

@@ -13,6 +13,7 @@ Layout of ``IMAGEGEN_HOME`` (default ``.imagegen/`` in the checkout, git-ignored
     writer.py   StoreWriter: runs, cells, results, reuse, ratings, renames, deletes
     reader.py   StoreReader: runs with totals, result rows, attempts, images, exports, SQL
     files.py    FileStore: image files and thumbnails
+    leases.py   Lease: one runner per run (heartbeat, expiry, dead-process takeover)
 
 Public helpers (DataFrames unless noted)::
 
@@ -24,6 +25,8 @@ Public helpers (DataFrames unless noted)::
     store.rate(result_id, stars | None); store.rename_run(run_id, name); store.delete_run(run_id)
     store.image_path(sha256_or_relpath) -> Path; store.thumbnail(sha256, max_px=256) -> bytes
     store.export(run_id | "latest", "csv" | "json") -> str
+    store.reserve(run_id, cell, repeat, amount) -> id; store.count_unanswered(run_id) -> (n, amount)
+    store.lease(run_id) -> Lease
 """
 
 from __future__ import annotations
@@ -36,13 +39,15 @@ from typing import TYPE_CHECKING
 from imagegen.core.paths import data_home
 from imagegen.storage.db import DB_NAME, Database, decimal_text, default_home, now_iso
 from imagegen.storage.files import FileStore, StoredImage, file_format, image_dimensions
+from imagegen.storage.leases import Lease
 from imagegen.storage.reader import MISSING_STATUSES, StoreReader
-from imagegen.storage.writer import ResultRecord, StoreWriter, request_key
+from imagegen.storage.writer import UNANSWERED_PRICE, ResultRecord, StoreWriter, request_key
 
 if TYPE_CHECKING:
     import sqlite3
 
-__all__ = ["Store", "ResultRecord", "StoredImage", "MISSING_STATUSES", "DB_NAME", "default_home", "decimal_text",
+__all__ = ["Store", "ResultRecord", "Lease", "UNANSWERED_PRICE", "StoredImage", "MISSING_STATUSES", "DB_NAME",
+           "default_home", "decimal_text",
            "now_iso", "request_key", "file_format", "image_dimensions"]
 
 
@@ -71,6 +76,10 @@ class Store(StoreReader, StoreWriter):
     def _write(self) -> Iterator[sqlite3.Connection]:  # bulk loads in bench/ use one transaction
         with self.db.write() as conn:
             yield conn
+
+    def lease(self, run_id: str) -> Lease:
+        """The lease of a run for a new runner (``check_free`` / ``acquire`` / ``heartbeat`` / ``release``)."""
+        return Lease(self.db, run_id)
 
     def close(self) -> None:
         """Close the writer connection."""

@@ -3,7 +3,12 @@
 Each result is committed the moment it arrives: image files are written first, then the row, its
 attempts and images in one transaction, so a crash or ``kill -9`` loses nothing that completed.
 Every insert names its columns (``rows.insert_sql``); the result row's columns come from ``rows.py``.
-``runs.cost_usd`` is the exact running total of the run's billed costs.
+``runs.cost_usd`` is the exact running total of what the run spent: billed costs, plus amounts counted
+without a bill (``ResultRecord.charged_usd``); a redone result never gives its cost back.
+
+Reservations: before a request is sent, ``reserve`` commits a ``sent`` row with the amount reserved;
+the result that answers it settles it in its own transaction. After a crash, ``count_unanswered``
+turns every open reservation into an ``interrupted`` error whose reservation counts as spent.
 """
 
 from __future__ import annotations
@@ -73,12 +78,25 @@ class ResultRecord:
     simulated: bool = False
     images: Sequence[StoredImage] = field(default_factory=tuple)
     #: Counted as spent although no usage says what it billed (an answered response whose usage failed
-    #: the checks, or an unexpected failure after sending): the reservation, i.e. the estimated maximum.
+    #: the checks, an unexpected failure after sending, a request sent but never answered): usually its
+    #: reservation. ``charged_as`` is its ``price_entry`` label.
     charged_usd: Decimal | None = None
+    charged_as: str | None = None
+    #: The reservation this result settles (committed before the request was sent), if any.
+    reservation_id: int | None = None
+
+    @property
+    def spent(self) -> Decimal:
+        """What this result adds to the run's spend: its billed cost, else what is charged without a bill."""
+        if self.billed is not None:
+            return self.billed.cost.total
+        return self.charged_usd or Decimal(0)
 
 
 #: ``price_entry`` of a result charged at its estimated maximum because its usage is unknown.
 UNKNOWN_USAGE_PRICE = "unknown-usage:estimated-maximum"
+#: ``price_entry`` of a request sent but never answered (a crash): its reservation counts as spent.
+UNANSWERED_PRICE = "unanswered:reservation"
 
 
 def _json_redacted(value: object) -> str | None:
@@ -112,7 +130,8 @@ def result_values(rec: ResultRecord, images: Sequence[StoredImage]) -> dict:
         "cost_image_input_usd": decimal_text(cost.image_input) if cost else None,
         "cost_image_output_usd": decimal_text(cost.image_output) if cost else None,
         "cost_text_output_usd": decimal_text(cost.text_output) if cost else None,
-        "price_entry": cost.price_key if cost else (UNKNOWN_USAGE_PRICE if charged is not None else None),
+        "price_entry": cost.price_key if cost else ((rec.charged_as or UNKNOWN_USAGE_PRICE) if charged is not None
+                                                    else None),
         "latency_s": gen.wall_s if gen else (rec.attempts[-1].wall_s if rec.attempts else None),
         "first_partial_s": gen.first_partial_s if gen else None,
         "elapsed_s": rec.elapsed_s,
@@ -206,10 +225,11 @@ class StoreWriter:
         self._insert_children(conn, result_id, rec.attempts, images)
         if rec.simulated:
             conn.execute("UPDATE runs SET simulated = 1 WHERE run_id = ? AND simulated = 0", (rec.run_id,))
-        if rec.billed is not None and rec.billed.cost.total:
-            self._add_cost(conn, rec.run_id, rec.billed.cost.total)
-        elif rec.billed is None and rec.charged_usd:
-            self._add_cost(conn, rec.run_id, rec.charged_usd)
+        if rec.spent:
+            self._add_cost(conn, rec.run_id, rec.spent)
+        if rec.reservation_id is not None:  # settled in the same transaction: never both open and recorded
+            conn.execute("UPDATE reservations SET status = 'answered', settled_at = ? WHERE reservation_id = ?",
+                         (now_iso(), rec.reservation_id))
         return result_id
 
     def record_results(self, recs: Sequence[ResultRecord]) -> list[int]:
@@ -257,12 +277,7 @@ class StoreWriter:
 
     @staticmethod
     def _delete_result(conn: sqlite3.Connection, run_id: str, cell_id: int, repeat: int) -> None:
-        old = conn.execute("SELECT cost_usd FROM results WHERE run_id = ? AND cell_id = ? AND repeat = ?",
-                           (run_id, cell_id, repeat)).fetchone()
-        if old is None:
-            return
-        if old[0]:
-            StoreWriter._add_cost(conn, run_id, -Decimal(old[0]))
+        # What the old result cost stays in runs.cost_usd: money spent is never given back by a redo.
         conn.execute("DELETE FROM results WHERE run_id = ? AND cell_id = ? AND repeat = ?", (run_id, cell_id, repeat))
 
     @staticmethod
@@ -271,6 +286,45 @@ class StoreWriter:
         if current is None:
             raise StoreError(f"run {run_id} does not exist. Fix: create the run first.")
         conn.execute("UPDATE runs SET cost_usd = ? WHERE run_id = ?", (decimal_text(Decimal(current[0]) + amount), run_id))
+
+    # -- reservations ----------------------------------------------------------------------------
+
+    def reserve(self, run_id: str, cell_id: int, repeat: int, amount: Decimal) -> int:
+        """Commit a reservation before its request is sent; return its id (for ``ResultRecord.reservation_id``)."""
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "INSERT INTO reservations (run_id, cell_id, repeat, amount_usd, status, created_at)"
+                " VALUES (:run_id, :cell_id, :repeat, :amount, 'sent', :at)",
+                {"run_id": run_id, "cell_id": cell_id, "repeat": repeat, "amount": decimal_text(amount), "at": now_iso()})
+        return int(cur.lastrowid)
+
+    def count_unanswered(self, run_id: str, simulated: bool = False) -> tuple[int, Decimal]:
+        """Record every open reservation of a run as an ``interrupted`` error counted at its reservation.
+
+        Only call this while holding the run's lease (otherwise the requests may still be in flight).
+        Returns (how many, the amount now counted as spent).
+        """
+        recs = []
+        with self.db.write() as conn:
+            rows = conn.execute("SELECT reservation_id, cell_id, repeat, amount_usd FROM reservations"
+                                " WHERE run_id = ? AND status = 'sent' ORDER BY reservation_id", (run_id,)).fetchall()
+            total = Decimal(0)
+            for rid, cell_id, repeat, amount in rows:
+                conn.execute("UPDATE reservations SET status = 'lost', unbilled_usd = amount_usd, settled_at = ?"
+                             " WHERE reservation_id = ?", (now_iso(), rid))
+                done = conn.execute("SELECT status FROM results WHERE run_id = ? AND cell_id = ? AND repeat = ?",
+                                    (run_id, cell_id, repeat)).fetchone()
+                if done is not None and done[0] == "ok":  # answered after all (cannot happen with the lease)
+                    continue
+                rec = ResultRecord(run_id, cell_id, repeat, "error", error_kind="interrupted", simulated=simulated,
+                                   charged_usd=Decimal(amount), charged_as=UNANSWERED_PRICE, error_message=(
+                                       f"sent but not answered before the run stopped (crash or kill); its "
+                                       f"reservation ${Decimal(amount):.4f} is counted as spent. Fix: "
+                                       "`--resume RUN --retry-errors` sends it again (and may pay again)."))
+                self._insert_result(conn, rec, ())
+                recs.append(rec)
+                total += Decimal(amount)
+        return len(recs), total
 
     # -- edits from the UI -----------------------------------------------------------------------
 

@@ -1,0 +1,153 @@
+"""Soak: random ``kill -9`` + ``--resume`` cycles of a CLI run against a loopback endpoint that bills.
+
+    python bench/soak.py [--cycles 20] [--cells 120] [--seed 1] [--json]
+
+The endpoint (``tests/billing_endpoint.py``) is our own, not the simulator: it counts every request it
+receives per cell and bills it on receipt, from its own price list. Each cycle starts
+``python -m imagegen run`` (or ``--resume``) in a child process, waits until the endpoint has received
+a request from it, waits a random 0-0.4 s more and kills the child with SIGKILL. After the last cycle a
+final resume runs to the end. Then it checks, and prints:
+
+- no completed image lost: every ok result recorded after any cycle is still ok at the end, and its file
+  is there with the bytes its sha256 names;
+- no cell sent twice: the endpoint received at most one request per cell;
+- the endpoint's bill is within the cap (``[limits] budget_usd``), and the store never counted less than
+  the endpoint billed (requests sent but not answered count as spent, at their reservation).
+
+Figures for the README's reliability table come from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from imagegen.storage.store import Store  # noqa: E402
+from tests.billing_endpoint import BillingEndpoint  # noqa: E402
+
+
+def spec_text(cells: int, cap: Decimal | None) -> str:
+    prompts = ", ".join(f'"p{i} a small red fox"' for i in range(cells // 2))
+    budget = f"budget_usd = {cap}\n" if cap is not None else ""
+    return (f'name = "soak"\nprovider = "compatible"\nmodel = "gpt-image-1-mini"\nprompts = [{prompts}]\n'
+            f'[axes]\nquality = ["low", "medium"]\n[params]\nsize = "1024x1024"\n'
+            f"[limits]\nconcurrency = 4\nmax_attempts = 1\n{budget}")
+
+
+def _estimate_max(spec: str) -> Decimal:
+    from imagegen.core.catalog import default_catalog
+    from imagegen.core.grid import estimate_grid, loads_spec
+
+    return estimate_grid(loads_spec(spec), default_catalog()).total_cost_usd_max
+
+
+def soak(cycles: int = 20, cells: int = 120, seed: int = 1, latency_s: float = 0.08) -> dict:
+    """Run the soak; return its figures (see the module docstring)."""
+    rng = random.Random(seed)
+    endpoint = BillingEndpoint(latency_s=latency_s).start()
+    tmp = Path(tempfile.mkdtemp(prefix="imagegen-soak-"))
+    home = tmp / "home"
+    cap = (_estimate_max(spec_text(cells, None)) * Decimal("1.05")).quantize(Decimal("0.0001"))
+    spec = tmp / "soak.toml"
+    spec.write_text(spec_text(cells, cap), encoding="utf-8")
+    env = {**os.environ, "IMAGEGEN_HOME": str(home), "IMAGEGEN_PROVIDER": "compatible",
+           "OPENAI_BASE_URL": endpoint.base_url, "OPENAI_API_KEY": "test-key-not-real",
+           "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1"}
+    run_id: str | None = None
+    ok_seen: dict[tuple[int, int], str] = {}   # (cell, repeat) -> sha256 of every ok result ever seen
+    lost_ok: list[tuple[int, int]] = []
+    kills = killed_in_flight = 0
+    t0 = time.perf_counter()
+    try:
+        for _ in range(cycles):
+            args = ["run", "--resume", run_id] if run_id else ["run", str(spec)]
+            before = endpoint.requests
+            proc = subprocess.Popen([sys.executable, "-m", "imagegen", *args], cwd=tmp, env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 30
+            while endpoint.requests == before and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.4))
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                kills += 1
+            proc.wait()
+            with Store(home) as store:
+                run_id = run_id or store.resolve_run_id("latest")
+                killed_in_flight += len(store.open_reservations(run_id))
+                df = store.results(run_id)
+                for row in df[df["status"] == "ok"].itertuples():
+                    ok_seen.setdefault((row.cell_id, row.repeat), row.image_sha256)
+            if endpoint.requests >= cells:
+                break
+        final = subprocess.run([sys.executable, "-m", "imagegen", "run", "--resume", str(run_id)], cwd=tmp, env=env,
+                               capture_output=True, text=True, timeout=120)
+        with Store(home) as store:
+            df = store.results(run_id)
+            spent = Decimal(store.run(run_id)["cost_usd"])
+            ok = df[df["status"] == "ok"]
+            now_ok = {(r.cell_id, r.repeat): r for r in ok.itertuples()}
+            for key, sha in ok_seen.items():
+                row = now_ok.get(key)
+                if row is None or row.image_sha256 != sha:
+                    lost_ok.append(key)
+                    continue
+                data = store.image_path(row.image_path).read_bytes()
+                if hashlib.sha256(data).hexdigest() != sha:
+                    lost_ok.append(key)
+            interrupted = int((df["error_kind"] == "interrupted").sum())
+            other = int(((df["status"] != "ok") & (df["error_kind"] != "interrupted")).sum())
+    finally:
+        endpoint.stop()
+    counts = list(endpoint.counts.values())
+    return {
+        "cycles": cycles, "kills": kills, "cells": cells, "seed": seed,
+        "final_exit": final.returncode, "wall_s": round(time.perf_counter() - t0, 1),
+        "endpoint_requests": endpoint.requests, "max_requests_per_cell": max(counts, default=0),
+        "cells_sent_twice": sum(1 for c in counts if c > 1),
+        "ok": len(ok), "interrupted": interrupted, "other_not_ok": other, "rows": len(df),
+        "ok_results_seen_during_cycles": len(ok_seen), "completed_images_lost": len(lost_ok),
+        "open_reservations_found_after_kills": killed_in_flight,
+        "endpoint_billed_usd": str(endpoint.billed_usd), "store_counted_usd": str(spent), "cap_usd": str(cap),
+        "billed_within_cap": endpoint.billed_usd <= cap, "store_counts_at_least_billed": spent >= endpoint.billed_usd,
+        "home": str(home),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cycles", type=int, default=20)
+    parser.add_argument("--cells", type=int, default=120)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    r = soak(args.cycles, args.cells, args.seed)
+    if args.json:
+        print(json.dumps(r, indent=2))
+    else:
+        print(f"{r['kills']} kill -9 + resume cycles, {r['cells']} cells, {r['wall_s']} s: "
+              f"{r['ok']} ok, {r['interrupted']} interrupted (sent, unanswered, counted as spent), "
+              f"{r['other_not_ok']} other; completed images lost {r['completed_images_lost']} "
+              f"of {r['ok_results_seen_during_cycles']}; cells sent twice {r['cells_sent_twice']} "
+              f"({r['endpoint_requests']} requests at the endpoint); endpoint billed ${r['endpoint_billed_usd']} "
+              f"<= cap ${r['cap_usd']}: {r['billed_within_cap']}; store counted ${r['store_counted_usd']}")
+    good = (r["completed_images_lost"] == 0 and r["cells_sent_twice"] == 0 and r["billed_within_cap"]
+            and r["store_counts_at_least_billed"])
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
