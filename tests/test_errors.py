@@ -40,7 +40,7 @@ def test_every_project_error_is_defined_in_errors_and_drawn_in_its_docstring():
 
 def test_error_kinds_are_an_enum_with_the_stored_values():
     assert ERROR_KINDS == ("rate_limited", "moderation", "auth", "not_found", "bad_request", "timeout",
-                           "connection", "server_error", "bad_response", "internal")
+                           "connection", "server_error", "bad_response", "internal", "interrupted")
     assert ErrorKind.RATE_LIMITED == "rate_limited" and f"{ErrorKind.TIMEOUT}" == "timeout"
     err = ProviderError("rate_limited", "slow down")
     assert err.kind is ErrorKind.RATE_LIMITED and err.retryable
