@@ -187,3 +187,23 @@ def test_finish_the_missing_cells_of_a_cancelled_run(app_env):
     after = Store(app_env).results(run.run_id)
     assert sorted(after["status"]) == ["ok", "ok", "ok"]
     assert at.session_state["active_run"].run_id == run.run_id  # the same run, finished on Generate
+
+
+def test_finish_is_refused_while_another_runner_holds_the_run(app_env):
+    import os
+    import socket
+
+    spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("a red fox",), name="busy",
+                    params={"size": "1024x1024"}, axes={"quality": ("low", "medium")}, limits=Limits(concurrency=1))
+    store = Store(app_env)
+    run_id = store.create_run(spec, estimate_grid(spec, CAT), simulated=True)
+    now = time.time()
+    with store.db.write() as conn:  # a live CLI runner elsewhere on this machine holds the lease
+        conn.execute("INSERT INTO leases (run_id, owner, host, pid, acquired_at, heartbeat_at, expires_at)"
+                     " VALUES (?, 'cli', ?, ?, '', ?, ?)", (run_id, socket.gethostname(), os.getppid(), now, now + 60))
+    at = open_app(PAGE)
+    at.selectbox(key="open_run").set_value(run_id).run()
+    at.button(key="resume_run").click().run()
+    errors = " ".join(texts(at.error))
+    assert "Not resumed" in errors and f"run {run_id} is already running in process {os.getppid()}" in errors
+    assert store.results(run_id).empty  # nothing was sent

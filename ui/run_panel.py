@@ -92,6 +92,8 @@ def _live(ctx: Context) -> None:
     if spent is not None:
         text += f" · {_spent_label(run, spent)} so far"
     st.progress(min(done / run.total, 1.0) if run.total else 1.0, text=text)
+    if run.unanswered_message:  # a resume after a crash: what was sent and never answered counts as spent
+        st.warning(md_escape(run.unanswered_message[0].upper() + run.unanswered_message[1:]) + ".")
     c1, c2 = st.columns([1, 4], vertical_alignment="center")
     c1.button("Cancel", key="cancel_run", on_click=run.cancel, disabled=run.cancelled,
               help="Stop sending now; requests already out are still recorded when they return")
