@@ -1,12 +1,15 @@
 """Soak: random ``kill -9`` + ``--resume`` cycles of a CLI run against a loopback endpoint that bills.
 
-    python bench/soak.py [--cycles 20] [--cells 120] [--seed 1] [--json]
+    python bench/soak.py [--cycles 20] [--cells 120] [--seed 1] [--exec] [--json]
 
 The endpoint (``tests/billing_endpoint.py``) is our own, not the simulator: it counts every request it
-receives per cell and bills it on receipt, from its own price list. Each cycle starts
-``python -m imagegen run`` (or ``--resume``) in a child process, waits until the endpoint has received
-a request from it, waits a random 0-0.4 s more and kills the child with SIGKILL. After the last cycle a
-final resume runs to the end. Then it checks, and prints:
+receives per cell and bills it on receipt, from its own price list. Each cycle starts the CLI's
+``run`` (or ``run --resume``) in a child process, waits until the endpoint has received a request from
+it, waits a random 0-0.4 s more and kills the child with SIGKILL. By default the child is forked from
+this process with the modules already imported and calls ``imagegen.cli.main`` (so a cycle does not pay
+the interpreter start-up; that keeps 20 cycles inside a CI minute); ``--exec`` starts a fresh
+``python -m imagegen`` instead. After the last cycle a final resume (a fresh ``python -m imagegen``)
+runs to the end. Then it checks, and prints:
 
 - no completed image lost: every ok result recorded after any cycle is still ok at the end, and its file
   is there with the bytes its sha256 names;
@@ -54,8 +57,47 @@ def _estimate_max(spec: str) -> Decimal:
     return estimate_grid(loads_spec(spec), default_catalog()).total_cost_usd_max
 
 
-def soak(cycles: int = 20, cells: int = 120, seed: int = 1, latency_s: float = 0.08) -> dict:
+def _preload() -> None:
+    # Everything a run imports, loaded once here so that a forked child starts sending at once.
+    import imagegen.cli.runs  # noqa: F401
+    import imagegen.execution.providers  # noqa: F401
+    import imagegen.execution.runner  # noqa: F401
+    import imagegen.execution.settings  # noqa: F401
+
+
+def _fork_cli(args: list[str], env: dict[str, str], cwd: Path) -> int:
+    """Fork a child that runs ``imagegen.cli.main(args)`` (no open SQLite connection crosses the fork)."""
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 70
+        try:
+            os.chdir(cwd)
+            os.environ.update(env)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            from imagegen.cli import main as cli_main
+
+            code = cli_main(args)
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _exec_cli(args: list[str], env: dict[str, str], cwd: Path) -> int:
+    return subprocess.Popen([sys.executable, "-m", "imagegen", *args], cwd=cwd, env={**os.environ, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid
+
+
+def _alive(pid: int) -> bool:
+    done, _status = os.waitpid(pid, os.WNOHANG)
+    return done == 0
+
+
+def soak(cycles: int = 20, cells: int = 120, seed: int = 1, latency_s: float = 0.08, fork: bool = True) -> dict:
     """Run the soak; return its figures (see the module docstring)."""
+    if fork:
+        _preload()
     rng = random.Random(seed)
     endpoint = BillingEndpoint(latency_s=latency_s).start()
     tmp = Path(tempfile.mkdtemp(prefix="imagegen-soak-"))
@@ -63,9 +105,10 @@ def soak(cycles: int = 20, cells: int = 120, seed: int = 1, latency_s: float = 0
     cap = (_estimate_max(spec_text(cells, None)) * Decimal("1.05")).quantize(Decimal("0.0001"))
     spec = tmp / "soak.toml"
     spec.write_text(spec_text(cells, cap), encoding="utf-8")
-    env = {**os.environ, "IMAGEGEN_HOME": str(home), "IMAGEGEN_PROVIDER": "compatible",
+    env = {"IMAGEGEN_HOME": str(home), "IMAGEGEN_PROVIDER": "compatible",
            "OPENAI_BASE_URL": endpoint.base_url, "OPENAI_API_KEY": "test-key-not-real",
            "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1"}
+    start = _fork_cli if fork else _exec_cli
     run_id: str | None = None
     ok_seen: dict[tuple[int, int], str] = {}   # (cell, repeat) -> sha256 of every ok result ever seen
     lost_ok: list[tuple[int, int]] = []
@@ -75,16 +118,17 @@ def soak(cycles: int = 20, cells: int = 120, seed: int = 1, latency_s: float = 0
         for _ in range(cycles):
             args = ["run", "--resume", run_id] if run_id else ["run", str(spec)]
             before = endpoint.requests
-            proc = subprocess.Popen([sys.executable, "-m", "imagegen", *args], cwd=tmp, env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            pid = start(args, env, tmp)
+            alive = True
             deadline = time.monotonic() + 30
-            while endpoint.requests == before and proc.poll() is None and time.monotonic() < deadline:
+            while endpoint.requests == before and alive and time.monotonic() < deadline:
                 time.sleep(0.005)
+                alive = _alive(pid)
             time.sleep(rng.uniform(0, 0.4))
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
+            if alive and _alive(pid):
+                os.kill(pid, signal.SIGKILL)
                 kills += 1
-            proc.wait()
+                os.waitpid(pid, 0)
             with Store(home) as store:
                 run_id = run_id or store.resolve_run_id("latest")
                 killed_in_flight += len(store.open_reservations(run_id))
@@ -93,8 +137,8 @@ def soak(cycles: int = 20, cells: int = 120, seed: int = 1, latency_s: float = 0
                     ok_seen.setdefault((row.cell_id, row.repeat), row.image_sha256)
             if endpoint.requests >= cells:
                 break
-        final = subprocess.run([sys.executable, "-m", "imagegen", "run", "--resume", str(run_id)], cwd=tmp, env=env,
-                               capture_output=True, text=True, timeout=120)
+        final = subprocess.run([sys.executable, "-m", "imagegen", "run", "--resume", str(run_id)], cwd=tmp,
+                               env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
         with Store(home) as store:
             df = store.results(run_id)
             spent = Decimal(store.run(run_id)["cost_usd"])
@@ -114,7 +158,7 @@ def soak(cycles: int = 20, cells: int = 120, seed: int = 1, latency_s: float = 0
         endpoint.stop()
     counts = list(endpoint.counts.values())
     return {
-        "cycles": cycles, "kills": kills, "cells": cells, "seed": seed,
+        "cycles": cycles, "kills": kills, "cells": cells, "seed": seed, "children": "fork" if fork else "exec",
         "final_exit": final.returncode, "wall_s": round(time.perf_counter() - t0, 1),
         "endpoint_requests": endpoint.requests, "max_requests_per_cell": max(counts, default=0),
         "cells_sent_twice": sum(1 for c in counts if c > 1),
@@ -132,9 +176,10 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--cells", type=int, default=120)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--exec", action="store_true", help="start each child as a fresh python -m imagegen")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    r = soak(args.cycles, args.cells, args.seed)
+    r = soak(args.cycles, args.cells, args.seed, fork=not args.exec)
     if args.json:
         print(json.dumps(r, indent=2))
     else:

@@ -215,6 +215,10 @@ def openai_env(monkeypatch, home):
     monkeypatch.setenv("OPENAI_API_KEY", "test-key-not-real")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("IMAGEGEN_PROVIDER", "openai")
+    from imagegen import redaction
+
+    # Loading the settings registers the key as a secret for the whole process: keep that to this test.
+    monkeypatch.setattr(redaction, "_secrets", set(redaction._secrets))
     from imagegen.errors import ConfigError
     from imagegen.execution.runner import GridRun
 
