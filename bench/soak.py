@@ -1,11 +1,11 @@
 """Soak: random ``kill -9`` + ``--resume`` cycles of a CLI run against a loopback endpoint that bills.
 
-    python bench/soak.py [--cycles 20] [--cells 120] [--seed 1] [--exec] [--json]
+    python bench/soak.py [--cycles 20] [--cells 240] [--seed 1] [--exec] [--json]
 
 The endpoint (``tests/billing_endpoint.py``) is our own, not the simulator: it counts every request it
 receives per cell and bills it on receipt, from its own price list. Each cycle starts the CLI's
 ``run`` (or ``run --resume``) in a child process, waits until the endpoint has received a request from
-it, waits a random 0-0.4 s more and kills the child with SIGKILL. By default the child is forked from
+it, waits a random 0-0.3 s more and kills the child with SIGKILL. By default the child is forked from
 this process with the modules already imported and calls ``imagegen.cli.main`` (so a cycle does not pay
 the interpreter start-up; that keeps 20 cycles inside a CI minute); ``--exec`` starts a fresh
 ``python -m imagegen`` instead. After the last cycle a final resume (a fresh ``python -m imagegen``)
@@ -94,7 +94,7 @@ def _alive(pid: int) -> bool:
     return done == 0
 
 
-def soak(cycles: int = 20, cells: int = 120, seed: int = 1, latency_s: float = 0.08, fork: bool = True) -> dict:
+def soak(cycles: int = 20, cells: int = 240, seed: int = 1, latency_s: float = 0.05, fork: bool = True) -> dict:
     """Run the soak; return its figures (see the module docstring)."""
     if fork:
         _preload()
@@ -115,7 +115,9 @@ def soak(cycles: int = 20, cells: int = 120, seed: int = 1, latency_s: float = 0
     kills = killed_in_flight = 0
     t0 = time.perf_counter()
     try:
-        for _ in range(cycles):
+        for _ in range(cycles * 2):  # until ``cycles`` kills landed mid-run (a child may finish first)
+            if kills >= cycles:
+                break
             args = ["run", "--resume", run_id] if run_id else ["run", str(spec)]
             before = endpoint.requests
             pid = start(args, env, tmp)
@@ -124,7 +126,7 @@ def soak(cycles: int = 20, cells: int = 120, seed: int = 1, latency_s: float = 0
             while endpoint.requests == before and alive and time.monotonic() < deadline:
                 time.sleep(0.005)
                 alive = _alive(pid)
-            time.sleep(rng.uniform(0, 0.4))
+            time.sleep(rng.uniform(0, 0.3))
             if alive and _alive(pid):
                 os.kill(pid, signal.SIGKILL)
                 kills += 1
@@ -174,7 +176,7 @@ def soak(cycles: int = 20, cells: int = 120, seed: int = 1, latency_s: float = 0
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cycles", type=int, default=20)
-    parser.add_argument("--cells", type=int, default=120)
+    parser.add_argument("--cells", type=int, default=240)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--exec", action="store_true", help="start each child as a fresh python -m imagegen")
     parser.add_argument("--json", action="store_true")
