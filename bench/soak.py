@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def _estimate_max(spec: str) -> Decimal:
     from imagegen.core.catalog import default_catalog
     from imagegen.core.grid import estimate_grid, loads_spec
 
-    return estimate_grid(loads_spec(spec), default_catalog()).total_cost_usd_max
+    return estimate_grid(loads_spec(spec), default_catalog(), datetime.now(UTC).date()).total_cost_usd_max
 
 
 def _preload() -> None:

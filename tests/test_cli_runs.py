@@ -230,8 +230,9 @@ def openai_env(monkeypatch, home):
 def test_the_big_spec_is_above_the_threshold():
     from imagegen.core.catalog import default_catalog
     from imagegen.core.grid import estimate_grid, loads_spec
+    from tests.clock import TODAY
 
-    assert estimate_grid(loads_spec(BIG_SPEC), default_catalog()).total_cost_usd_max > 10
+    assert estimate_grid(loads_spec(BIG_SPEC), default_catalog(), TODAY).total_cost_usd_max > 10
 
 
 def test_a_big_run_without_a_terminal_is_refused_with_exit_2(tmp_path, openai_env, capsys, monkeypatch):

@@ -7,6 +7,7 @@ from imagegen.core.grid import estimate_grid, loads_spec
 from imagegen.errors import RunBusy
 from imagegen.storage.leases import Lease
 from imagegen.storage.store import Store
+from tests.clock import TODAY
 
 SPEC = 'provider = "simulator"\nmodel = "gpt-image-1.5"\nprompts = ["a red fox"]\n'
 
@@ -28,7 +29,7 @@ def store(tmp_path):
 
 def test_a_live_lease_refuses_others_until_it_expires_and_then_the_holder_learns_it_lost_it(store):
     spec = loads_spec(SPEC)
-    run_id = store.create_run(spec, estimate_grid(spec, default_catalog()), simulated=True)
+    run_id = store.create_run(spec, estimate_grid(spec, default_catalog(), TODAY), simulated=True)
     clock = Clock()
     first, second = Lease(store.db, run_id, clock, ttl_s=15), Lease(store.db, run_id, clock, ttl_s=15)
     first.acquire()

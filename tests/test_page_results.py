@@ -196,7 +196,7 @@ def test_finish_is_refused_while_another_runner_holds_the_run(app_env):
     spec = GridSpec(provider="simulator", model="gpt-image-1.5", prompts=("a red fox",), name="busy",
                     params={"size": "1024x1024"}, axes={"quality": ("low", "medium")}, limits=Limits(concurrency=1))
     store = Store(app_env)
-    run_id = store.create_run(spec, estimate_grid(spec, CAT), simulated=True)
+    run_id = store.create_run(spec, estimate_grid(spec, CAT, TODAY), simulated=True)
     now = time.time()
     with store.db.write() as conn:  # a live CLI runner elsewhere on this machine holds the lease
         conn.execute("INSERT INTO leases (run_id, owner, host, pid, acquired_at, heartbeat_at, expires_at)"

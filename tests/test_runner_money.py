@@ -16,6 +16,7 @@ from imagegen.errors import RunBusy
 from imagegen.execution.runner import GridRun
 from imagegen.storage.store import UNANSWERED_PRICE, Store
 from imagegen.storage.writer import UNKNOWN_USAGE_PRICE
+from tests.clock import TODAY
 from tests.test_runner import FakeProvider, spec_text
 
 
@@ -27,7 +28,7 @@ def store(tmp_path):
 
 
 def grid_max(spec: str) -> Decimal:
-    return estimate_grid(loads_spec(spec), default_catalog()).total_cost_usd_max
+    return estimate_grid(loads_spec(spec), default_catalog(), TODAY).total_cost_usd_max
 
 
 def test_an_endpoint_billing_3x_at_concurrency_20_stays_within_the_cap(store):
@@ -36,7 +37,7 @@ def test_an_endpoint_billing_3x_at_concurrency_20_stays_within_the_cap(store):
     cap = (grid_max(base) * Decimal("0.9")).quantize(Decimal("0.0001"))
     spec = base.replace("concurrency = 20", f"concurrency = 20\nbudget_usd = {cap}")
     fake = FakeProvider(latency=0.05, bill_factor=3)
-    run = GridRun(spec, provider=fake, store=store, refuse_over_budget=False)
+    run = GridRun(spec, provider=fake, store=store, refuse_over_budget=False, today=TODAY)
     summary = run.run()
     billed = sum(Decimal(c) for c in store.results(run.run_id)["cost_usd"])
     assert billed == summary.spent_usd <= cap
@@ -50,7 +51,7 @@ def test_without_the_observed_rate_the_same_endpoint_would_pass_the_cap(store):
     base = spec_text(prompts=tuple(f"prompt {i}" for i in range(20)), qualities=("low", "medium"),
                      limits="concurrency = 20")
     cap = grid_max(base) * Decimal("0.9")
-    est = estimate_grid(loads_spec(base), default_catalog())
+    est = estimate_grid(loads_spec(base), default_catalog(), TODAY)
     first_wave = sum(sorted((e.cost_usd_max for e in est.estimates), reverse=True)[:20]) * 3
     assert first_wave > cap
 
@@ -66,7 +67,7 @@ def test_each_reservation_is_committed_before_its_request_is_sent(store, tmp_pat
 
     holder = {}
     fake = FakeProvider(on_call=check)
-    run = holder["run"] = GridRun(spec_text(limits="concurrency = 1"), provider=fake, store=store)
+    run = holder["run"] = GridRun(spec_text(limits="concurrency = 1"), provider=fake, store=store, today=TODAY)
     run.run()
     assert seen == [True, True]                      # the request being sent is on record
     assert store.open_reservations(run.run_id) == []  # and settled with its result
@@ -74,7 +75,7 @@ def test_each_reservation_is_committed_before_its_request_is_sent(store, tmp_pat
 
 def test_usage_missing_keeps_the_reservation_charged_in_the_guard_and_the_store(store):
     fake = FakeProvider(usage=False)
-    run = GridRun(spec_text(), provider=fake, store=store)
+    run = GridRun(spec_text(), provider=fake, store=store, today=TODAY)
     summary = run.run()
     df = store.results(run.run_id)
     reserved = sum(Decimal(c) for c in df["estimated_cost_usd"])
@@ -85,7 +86,7 @@ def test_usage_missing_keeps_the_reservation_charged_in_the_guard_and_the_store(
 def crashed_run(store: Store, sent: int = 2) -> tuple[str, Decimal]:
     """A run whose process died with ``sent`` requests out: open reservations, no results, no lease."""
     spec = loads_spec(spec_text(prompts=("a", "b"), qualities=("low", "medium"), limits="budget_usd = 1.0"))
-    grid = estimate_grid(spec, default_catalog())
+    grid = estimate_grid(spec, default_catalog(), TODAY)
     run_id = store.create_run(spec, grid, simulated=True)
     amounts = [grid.estimates[i].cost_usd_max for i in range(sent)]
     for i, amount in enumerate(amounts):
@@ -96,7 +97,7 @@ def crashed_run(store: Store, sent: int = 2) -> tuple[str, Decimal]:
 def test_resume_counts_unanswered_requests_as_spent_and_says_so(store):
     run_id, lost = crashed_run(store, sent=2)
     fake = FakeProvider()
-    resumed = GridRun(None, resume=run_id, provider=fake, store=store)
+    resumed = GridRun(None, resume=run_id, provider=fake, store=store, today=TODAY)
     assert resumed.unanswered == (2, lost)
     assert resumed.unanswered_message.startswith(
         f"2 requests were sent but not answered before the crash; ${lost:.4f} counted as spent")
@@ -109,7 +110,7 @@ def test_resume_counts_unanswered_requests_as_spent_and_says_so(store):
     billed = sum(Decimal(c) for c in df.loc[[2, 3], "cost_usd"])
     assert Decimal(store.run(run_id)["cost_usd"]) == summary.spent_usd == lost + billed
     assert store.open_reservations(run_id) == []
-    again = GridRun(None, resume=run_id, provider=fake, store=store, retry_errors=True)
+    again = GridRun(None, resume=run_id, provider=fake, store=store, retry_errors=True, today=TODAY)
     assert len(again.jobs) == 2 and again.unanswered == (0, Decimal(0))
 
 
@@ -119,7 +120,7 @@ def test_the_cap_covers_the_whole_run_across_resumes(store):
         conn.execute("UPDATE runs SET spec_toml = replace(spec_toml, 'budget_usd = 1.0', ?) WHERE run_id = ?",
                      (f"budget_usd = {lost + Decimal('0.001')}", run_id))
     fake = FakeProvider()
-    resumed = GridRun(None, resume=run_id, provider=fake, store=store, refuse_over_budget=False)
+    resumed = GridRun(None, resume=run_id, provider=fake, store=store, refuse_over_budget=False, today=TODAY)
     summary = resumed.run()
     assert fake.calls == [] and summary.skipped == 2
     assert summary.spent_usd == lost <= resumed.budget.cap
@@ -127,13 +128,13 @@ def test_the_cap_covers_the_whole_run_across_resumes(store):
 
 def test_a_second_runner_is_refused_while_the_first_holds_the_lease(store):
     fake = FakeProvider(latency=0.3)
-    first = GridRun(spec_text(prompts=("a", "b", "c"), limits="concurrency = 1"), provider=fake, store=store)
+    first = GridRun(spec_text(prompts=("a", "b", "c"), limits="concurrency = 1"), provider=fake, store=store, today=TODAY)
     first.start()
     time.sleep(0.1)
     with pytest.raises(RunBusy, match="already running in this process.*--resume takes over"):
-        GridRun(None, resume=first.run_id, provider=fake, store=store)
+        GridRun(None, resume=first.run_id, provider=fake, store=store, today=TODAY)
     assert first.wait(10)
-    done = GridRun(None, resume=first.run_id, provider=fake, store=store)  # free again once finished
+    done = GridRun(None, resume=first.run_id, provider=fake, store=store, today=TODAY)  # free again once finished
     assert done.jobs == []
 
 
@@ -160,9 +161,9 @@ def test_a_lease_is_free_after_its_owner_died_or_it_expired(store, host, pid, ex
     fake = FakeProvider()
     if busy:
         with pytest.raises(RunBusy):
-            GridRun(None, resume=run_id, provider=fake, store=store)
+            GridRun(None, resume=run_id, provider=fake, store=store, today=TODAY)
     else:
-        assert GridRun(None, resume=run_id, provider=fake, store=store).run().ok == 4
+        assert GridRun(None, resume=run_id, provider=fake, store=store, today=TODAY).run().ok == 4
 
 
 def test_two_concurrent_resumes_send_each_missing_cell_exactly_once(tmp_path):
@@ -172,7 +173,7 @@ def test_two_concurrent_resumes_send_each_missing_cell_exactly_once(tmp_path):
     setup.close()
     fake = FakeProvider(latency=0.05)
     stores = [Store(home), Store(home)]  # two connections, as two processes would have
-    runs = [GridRun(None, resume=run_id, provider=fake, store=s) for s in stores]
+    runs = [GridRun(None, resume=run_id, provider=fake, store=s, today=TODAY) for s in stores]
     barrier = threading.Barrier(2)
     outcome: list = [None, None]
 

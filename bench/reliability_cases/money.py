@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def concurrent_resumes(tmp: Path, r: CaseResult) -> None:
 
         parsed = load_spec(spec)
         with Store(home) as store:  # a run with nothing recorded yet: all 12 cells missing
-            run_id = store.create_run(parsed, estimate_grid(parsed, default_catalog()), simulated=False)
+            run_id = store.create_run(parsed, estimate_grid(parsed, default_catalog(), datetime.now(UTC).date()), simulated=False)
         procs = [_cli(["run", "--resume", run_id], home, endpoint, tmp, wait=False) for _ in range(2)]
         outs = [p.communicate(timeout=120) for p in procs]
         codes = sorted(p.returncode for p in procs)
@@ -110,7 +111,7 @@ def triple_billing(tmp: Path, r: CaseResult) -> None:
         from imagegen.core.grid import estimate_grid, loads_spec
 
         text = _spec(30, 20)
-        cap = estimate_grid(loads_spec(text), default_catalog()).total_cost_usd_max.quantize(Decimal("0.0001"),
+        cap = estimate_grid(loads_spec(text), default_catalog(), datetime.now(UTC).date()).total_cost_usd_max.quantize(Decimal("0.0001"),
                                                                                             rounding="ROUND_UP")
         spec = tmp / "triple.toml"
         spec.write_text(_spec(30, 20, str(cap)), encoding="utf-8")
