@@ -133,6 +133,15 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         cost = format_usd(e.cost_usd_max) if e.cost_usd_min == e.cost_usd_max else \
             f"{format_usd(e.cost_usd_min)}-{format_usd(e.cost_usd_max)}"
         print(f"  [{cell.index:>3}] {cell.label:<50} out {tokens:>11} tok ({e.token_label or e.token_status})  {cost}")
+        if spec.edit is not None:
+            c = e.cost_max
+            print(f"        in: {e.input_text_tokens} text + {e.input_image_tokens} image tok; cost text in "
+                  f"{format_usd(c.text_input)} + image in {format_usd(c.image_input)} + image out "
+                  f"{format_usd(c.image_output + c.text_output)}")
+    if spec.edit is not None:
+        print(f"input image tokens: {est.input_image_label}")
+        for item in (*spec.inputs.images, *((spec.inputs.mask,) if spec.inputs.mask else ())):
+            print(f"  input {item.source}: {item.width}x{item.height} {item.format} sha256 {item.sha256}")
     print(f"total: {format_usd(est.total_cost_usd_min)} - {format_usd(est.total_cost_usd_max)} (budget uses the max)")
     notes = list(dict.fromkeys(n for e in est.estimates for n in e.notes))
     for note in notes:  # assumed figures, the ambiguous partial-image rule, preview / gated features

@@ -9,12 +9,14 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from imagegen.core.catalog import Catalog
+from imagegen.core.editinputs import EditInputs, read_edit_inputs
 from imagegen.core.pricing import Estimate, estimate
 from imagegen.core.request import PARAM_NAMES, ImageRequest, problems
 from imagegen.core.specmodel import MAX_AXES as MAX_AXES  # re-exported (axes, ui)
@@ -41,6 +43,14 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class EditSpec:
+    """``[edit]`` as written: input image references (paths relative to the spec, or ``result:<id>``)."""
+
+    images: tuple[str, ...]
+    mask: str | None = None
+
+
+@dataclass(frozen=True)
 class GridSpec:
     """A parsed grid spec; see README "The grid spec"."""
 
@@ -54,6 +64,10 @@ class GridSpec:
     limits: Limits = field(default_factory=Limits)
     deployments: dict[str, str] = field(default_factory=dict)
     simulator: dict = field(default_factory=dict)
+    #: With ``[edit]`` every cell is an edit of these inputs.
+    edit: EditSpec | None = None
+    #: The edit's files as read and checked (:func:`attach_inputs`); not part of the TOML.
+    inputs: EditInputs | None = field(default=None, compare=False, repr=False)
 
     def axis_names(self) -> list[str]:
         """Axis labels in X, Y, Z order; several prompts add a ``prompt`` axis after them."""
@@ -91,6 +105,10 @@ class GridSpec:
             if items:
                 lines.append(f"\n[{table}]")
                 lines += [f"{key(k)} = {val(v)}" for k, v in items.items() if v is not None]
+        if self.edit is not None:
+            lines += ["\n[edit]", f"images = {val(list(self.edit.images))}"]
+            if self.edit.mask is not None:
+                lines.append(f"mask = {val(self.edit.mask)}")
         lines.append("\n[limits]")
         for name in LIMIT_KEYS:
             value = getattr(self.limits, name)
@@ -132,7 +150,20 @@ def parse_spec(data: dict, where: str = "spec") -> GridSpec:
         provider=model.provider, model=model.model, prompts=model.prompt_list(), name=model.name,
         repeats=model.repeats, params=params, axes=axes, limits=limits, deployments=dict(model.deployments),
         simulator=dict(model.simulator),
+        edit=EditSpec(tuple(model.edit.images), model.edit.mask) if model.edit is not None else None,
     )
+
+
+def attach_inputs(spec: GridSpec, base_dir: str | Path,
+                  result_file: Callable[[str], bytes | None] | None = None) -> GridSpec:
+    """The spec with its ``[edit]`` files read and checked (relative to ``base_dir``); SpecError listing
+    every refused file, its value and the fix. A spec without ``[edit]`` is returned as it is."""
+    if spec.edit is None:
+        return spec
+    inputs, errors = read_edit_inputs(spec.edit.images, spec.edit.mask, Path(base_dir), result_file)
+    if errors:
+        raise SpecError("; ".join(errors))
+    return replace(spec, inputs=inputs)
 
 
 def read_spec_text(path: str | Path) -> str:
@@ -173,14 +204,18 @@ def loads_spec(text: str, where: str = "spec") -> GridSpec:
 
 
 def load_spec(path: str | Path) -> GridSpec:
-    """Read and parse a grid spec file."""
-    return loads_spec(read_spec_text(path), where=str(path))
+    """Read and parse a grid spec file (its ``[edit]`` files read relative to it)."""
+    return read_spec(path)[0]
 
 
 def read_spec(path: str | Path) -> tuple[GridSpec, str]:
-    """(the parsed spec, the file's text) for a spec file."""
+    """(the parsed spec, the file's text) for a spec file; ``[edit]`` files are read relative to it."""
     text = read_spec_text(path)
-    return loads_spec(text, where=str(path)), text
+    spec = loads_spec(text, where=str(path))
+    try:
+        return attach_inputs(spec, Path(path).parent), text
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
 
 
 def _coerce(key: str, value):
@@ -220,6 +255,9 @@ def expand(spec: GridSpec, catalog: Catalog) -> list[Cell]:
             provider = fields.pop("provider", spec.provider)
             model_name = fields.pop("model", spec.model)
             model_id, deployment = resolve_model(provider, model_name, spec.deployments, catalog)
+            if spec.edit is not None:
+                fields["operation"] = "edit"
+                fields["input_images"] = spec.inputs.sizes if spec.inputs is not None else ()
             req = ImageRequest(model=model_id, prompt=prompt, provider=provider, deployment=deployment, **fields)
             if prompt_axis:
                 coords = {**coords, "prompt": prompt}
@@ -234,6 +272,8 @@ class GridEstimate:
     spec: GridSpec
     cells: list[Cell]
     estimates: list[Estimate]
+    #: The input image token rule's label per model (edits only).
+    catalog_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -255,6 +295,16 @@ class GridEstimate:
     def output_tokens_min(self) -> int:
         return sum(e.output_tokens_min for e in self.estimates) * self.spec.repeats
 
+    @property
+    def input_image_label(self) -> str:
+        """The status of the input image token figures (e.g. ``measured (third party, 2026-12-01)``), per model."""
+        labels = {}
+        for cell in self.cells:
+            model = self.catalog_labels.get(cell.request.model) if self.catalog_labels else None
+            if model:
+                labels[cell.request.model] = model
+        return "; ".join(f"{m}: {label}" for m, label in labels.items()) or "documented (gpt-image-1 tile method)"
+
     def over_budget(self) -> bool:
         cap = self.spec.limits.budget_usd
         return cap is not None and self.total_cost_usd_max > cap
@@ -266,7 +316,10 @@ class GridEstimate:
             row = {"cell_id": cell.index, "coords": cell.coords, **cell.request.params()}
             row.update({
                 "output_tokens_min": est.output_tokens_min, "output_tokens_max": est.output_tokens_max,
-                "input_text_tokens": est.input_text_tokens,
+                "input_text_tokens": est.input_text_tokens, "input_image_tokens": est.input_image_tokens,
+                "cost_split_usd_max": {"text_input": str(est.cost_max.text_input),
+                                       "image_input": str(est.cost_max.image_input),
+                                       "image_output": str(est.cost_max.image_output + est.cost_max.text_output)},
                 "cost_usd_min": str(est.cost_usd_min), "cost_usd_max": str(est.cost_usd_max),
                 "list_price_usd": str(est.list_price_per_image) if est.list_price_per_image is not None else None,
                 "token_status": est.token_status, "token_label": est.token_label or est.token_status,
@@ -280,7 +333,14 @@ class GridEstimate:
             "total_cost_usd_min": str(self.total_cost_usd_min), "total_cost_usd_max": str(self.total_cost_usd_max),
             "budget_usd": str(self.spec.limits.budget_usd) if self.spec.limits.budget_usd is not None else None,
             "labels": {"tokens": "from the catalog; each cell's token_label says how it is known (documented, "
-                                 "measured by whom and when, derived, assumed)", "cost": "estimated"},
+                                 "measured by whom and when, derived, assumed)", "cost": "estimated",
+                       **({"input_image_tokens": self.input_image_label} if self.spec.edit is not None else {})},
+            **({"inputs": [{"source": i.source, "sha256": i.sha256, "format": i.format,
+                            "size": f"{i.width}x{i.height}"} for i in self.spec.inputs.images]
+                + ([{"source": self.spec.inputs.mask.source, "sha256": self.spec.inputs.mask.sha256,
+                     "format": "png", "size": f"{self.spec.inputs.mask.width}x{self.spec.inputs.mask.height}",
+                     "mask": True}] if self.spec.inputs.mask else [])}
+               if self.spec.inputs is not None else {}),
         }
 
 
@@ -322,4 +382,10 @@ def estimate_grid(spec: GridSpec, catalog: Catalog, today: date) -> GridEstimate
         if est is None:
             est = cache[cell.request] = estimate(cell.request, catalog, today)
         estimates.append(est)
-    return GridEstimate(spec, cells, estimates)
+    labels = {}
+    if spec.edit is not None:
+        for cell in cells:
+            rule = catalog.token_model(catalog.model(cell.request.model)).input_image
+            labels[cell.request.model] = (f"{rule.label}, {rule.method}" if rule is not None
+                                          else "documented (gpt-image-1 tile method, the default)")
+    return GridEstimate(spec, cells, estimates, labels)

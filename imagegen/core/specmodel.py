@@ -32,7 +32,8 @@ from imagegen.core.validation import (
 )
 
 MAX_AXES = 3
-EDITS_NOT_YET = "edits are not supported in specs yet; a spec runs image generations"
+#: Most input images one edit takes (SDK ``images.edit`` docstring).
+MAX_EDIT_IMAGES = 16
 Provider = Literal["simulator", "openai", "azure", "compatible"]
 assert set(Provider.__args__) == set(RUNTIME_PROVIDERS)  # type: ignore[attr-defined]
 
@@ -171,16 +172,35 @@ class LimitsModel(Strict):
     max_retry_after_s: number(0, 3600, example="60", what="seconds (longest Retry-After waited for)") = 60.0
 
 
-def _edit(value: object) -> object:
-    raise refuse(f"= {show(value)}: {EDITS_NOT_YET}", "remove it")
+FileRef = text(max_len=1000, example="product.png", what='a file path (relative to the spec) or "result:<id>"')
+
+
+def _images(value: object) -> list:
+    values = array("images", 'images = ["product.png"]')(value)
+    if len(values) > MAX_EDIT_IMAGES:
+        raise refuse(f"lists {len(values)} images: an edit takes 1 to {MAX_EDIT_IMAGES}",
+                     f"remove {len(values) - MAX_EDIT_IMAGES} of them")
+    return _unique(values, "images")
+
+
+class EditModel(Strict):
+    """``[edit]``: every cell is an edit of these images (and the optional mask on the first one).
+
+    ``markup`` (gpt-image-2.5 in the SDK) is not accepted yet: the catalog does not know which models
+    take it, so it is refused as an unknown key rather than sent unchecked."""
+
+    unknown_what: ClassVar[str] = "is an unknown key: [edit] takes images and mask"
+    missing_fix: ClassVar[dict[str, str]] = {"images": 'add images = ["product.png"] (paths relative to the spec)'}
+
+    images: Annotated[list[FileRef], BeforeValidator(_images)]
+    mask: FileRef | None = None
 
 
 def _operation(value: object) -> object:
-    if value == "generate":
+    if value in ("generate", "edit"):
         return value
-    if value == "edit":
-        raise refuse(f'= "edit": {EDITS_NOT_YET}', 'remove it (or write operation = "generate")')
-    raise refuse(f"= {show(value)} is not allowed: only \"generate\"", "remove it")
+    raise refuse(f"= {show(value)} is not allowed: \"generate\" or \"edit\"", "remove it (an [edit] table makes "
+                 "every cell an edit)")
 
 
 class SpecModel(Strict):
@@ -203,7 +223,7 @@ class SpecModel(Strict):
         'write [deployments] followed by lines such as my-images = "gpt-image-1.5"'))] = {}
     simulator: Annotated[dict[str, Any], BeforeValidator(table())] = {}  # checked by the simulator's own model
     operation: Annotated[str, BeforeValidator(_operation)] = "generate"
-    edit: Annotated[Any, BeforeValidator(_edit)] = None  # issue 13 will give [edit] a model of its own
+    edit: Annotated[EditModel, BeforeValidator(table())] | None = None
 
     @field_validator("deployments", "simulator", mode="before")
     @classmethod
@@ -219,6 +239,11 @@ class SpecModel(Strict):
             raise refuse("has both prompt and prompts", "keep one: prompts = [...] lists every prompt")
         if self.prompts is None and self.prompt is None:
             raise refuse("has no prompts", 'add prompts = ["a red fox"]')
+        if self.operation == "edit" and self.edit is None:
+            raise refuse('has operation = "edit" but no [edit] table',
+                         'add [edit] images = ["product.png"] (or remove operation)')
+        if self.edit is not None and self.operation == "generate" and "operation" in self.model_fields_set:
+            raise refuse('has an [edit] table but operation = "generate"', "remove operation (or the [edit] table)")
         both = sorted(self.params.model_fields_set & self.axes.model_fields_set)
         if both:
             raise refuse(f"sets {', '.join(both)} both in [params] and [axes]", "keep each parameter in one place")

@@ -253,6 +253,9 @@ class GridRun:
             parsed = replace(parsed, deployments=merged)
         self.spec = parsed
         self.spec_toml = spec_toml
+        if parsed.inputs is not None and not self.input_files:  # [edit]: the files read with the spec
+            self.input_files = parsed.inputs.files
+        self.input_mask = parsed.inputs.mask.data if parsed.inputs is not None and parsed.inputs.mask else None
         self.settings = settings
         # Validate and price everything before anything is sent (raises InvalidRequest).
         self.estimate: GridEstimate = estimate_grid(parsed, self.catalog, today)
@@ -722,7 +725,9 @@ class GridRun:
                                   error_message=self._deadline_message(number)), Decimal(0)
                 timeout = min(timeout, left)
             try:
-                gen = provider.generate(req, timeout=timeout, input_files=self.input_files)
+                # The mask only where there is one: fakes and older providers take no mask argument.
+                gen = provider.generate(req, timeout=timeout, input_files=self.input_files,
+                                        **({"mask": self.input_mask} if self.input_mask is not None else {}))
             except ProviderError as exc:
                 wall = time.perf_counter() - t
                 last = exc

@@ -289,14 +289,15 @@ class SDKProvider:
         return kwargs
 
     def generate(self, request: ImageRequest, *, timeout: float, input_files: tuple[bytes, ...] = (),
-                 extra_headers: Mapping[str, str] | None = None) -> Generation:
-        """Send ``request`` once; return the Generation or raise ProviderError."""
+                 extra_headers: Mapping[str, str] | None = None, mask: bytes | None = None) -> Generation:
+        """Send ``request`` once; return the Generation or raise ProviderError. ``mask`` (edits): a PNG
+        whose transparent pixels mark where the first image is edited."""
         kwargs = self.call_kwargs(request)
         headers = {**self.extra_headers, **(extra_headers or {})}
         start = time.perf_counter()
         try:
             with attempt_deadline(timeout):  # connect + headers + body, however slowly the bytes come
-                return self._send(request, kwargs, headers, timeout, input_files, start)
+                return self._send(request, kwargs, headers, timeout, input_files, start, mask)
         except ProviderError as err:
             err.simulated = err.simulated or self.simulated
             raise
@@ -307,13 +308,15 @@ class SDKProvider:
             raise err from exc
 
     def _send(self, request: ImageRequest, kwargs: dict, headers: dict, timeout: float,
-              input_files: tuple[bytes, ...], start: float) -> Generation:
+              input_files: tuple[bytes, ...], start: float, mask: bytes | None = None) -> Generation:
         images_api = self.client.images.with_raw_response
         if request.operation == "edit":
             files = _edit_files(tuple(input_files))
             if not files:
                 raise ProviderError(ErrorKind.BAD_REQUEST, f"{self.where}: an edit needs at least one input image. "
                                     "Attach an image.")
+            if mask is not None:
+                kwargs["mask"] = ("mask.png", mask, "image/png")
             raw = images_api.edit(image=files if len(files) > 1 else files[0], **kwargs,
                                   timeout=client_timeout(timeout), extra_headers=headers or None)
         else:

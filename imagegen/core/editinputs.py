@@ -1,0 +1,184 @@
+"""The input images and mask of an edit grid (``[edit]`` in a spec), read and checked before anything is sent.
+
+Limits follow the SDK's ``images.edit`` docstrings (openai ``types/image_edit_params.py``): up to 16
+images, each png/webp/jpg under 50 MB; the mask a PNG with an alpha channel, under 4 MB, the same size
+as the first image (the API applies it to the first image). Formats are sniffed from the bytes, never
+taken from the file name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from imagegen.core.imagefile import MAX_IMAGE_PIXELS, sniff_format
+
+MAX_EDIT_IMAGES = 16
+MAX_IMAGE_BYTES = 50 * 1024 * 1024
+MAX_MASK_BYTES = 4 * 1024 * 1024
+EDIT_FORMATS = ("png", "webp", "jpeg")
+RESULT_PREFIX = "result:"
+
+
+@dataclass(frozen=True)
+class EditInput:
+    """One input file as read: where it came from, its bytes, format and size."""
+
+    source: str          # as written in the spec ("product.png" or "result:<id>")
+    data: bytes
+    format: str
+    width: int
+    height: int
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class EditInputs:
+    """Every input image of an edit grid, in order, and the optional mask."""
+
+    images: tuple[EditInput, ...]
+    mask: EditInput | None = None
+
+    @property
+    def files(self) -> tuple[bytes, ...]:
+        return tuple(i.data for i in self.images)
+
+    @property
+    def sizes(self) -> tuple[tuple[int, int], ...]:
+        return tuple((i.width, i.height) for i in self.images)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+def png_header(data: bytes) -> tuple[int, int, bool] | None:
+    """(width, height, has alpha) of a PNG from its chunks (colour type 4/6, or a tRNS chunk), no decode."""
+    if len(data) < 33 or sniff_format(data) != "png" or data[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    colour = data[25]
+    alpha = colour in (4, 6)
+    pos = 8
+    while not alpha and pos + 8 <= len(data):  # look for tRNS before the image data
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"tRNS":
+            alpha = True
+        if kind in (b"IDAT", b"IEND"):
+            break
+        pos += 12 + length
+    return int(width), int(height), alpha
+
+
+def _dimensions(data: bytes, fmt: str) -> tuple[int, int] | None:
+    if fmt == "png":
+        head = png_header(data)
+        return (head[0], head[1]) if head else None
+    try:
+        from PIL import Image  # header only: Image.open does not decode the pixels
+
+        with Image.open(io.BytesIO(data)) as im:
+            return im.size
+    except Exception:  # unreadable: refused by the caller
+        return None
+
+
+def check_image(source: str, data: bytes, position: int) -> tuple[EditInput | None, str | None]:
+    """(the input, None) or (None, why it is refused and the fix) for input image number ``position``."""
+    where = f"[edit] images[{position}] {source!r}"
+    if len(data) >= MAX_IMAGE_BYTES:
+        return None, f"{where} is {_mb(len(data))}: each image must be under 50 MB. Fix: resize or recompress it."
+    fmt = sniff_format(data)
+    if fmt not in EDIT_FORMATS:
+        seen = f"a {fmt.upper()} file" if fmt else "not an image (its first bytes match no image format)"
+        return None, f"{where} is {seen}: edits take PNG, WEBP or JPEG. Fix: convert it to PNG."
+    dims = _dimensions(data, fmt)
+    if dims is None or min(dims) <= 0:
+        return None, f"{where} is a damaged {fmt.upper()} (its size cannot be read). Fix: re-export the image."
+    if dims[0] * dims[1] > MAX_IMAGE_PIXELS:
+        return None, (f"{where} is {dims[0]}x{dims[1]}: at most {MAX_IMAGE_PIXELS:,} pixels. "
+                      "Fix: resize it (e.g. to 1024x1024).")
+    return EditInput(source, data, fmt, *dims), None
+
+
+def check_mask(source: str, data: bytes, first: EditInput | None) -> tuple[EditInput | None, str | None]:
+    """(the mask, None) or (None, why it is refused and the fix)."""
+    where = f"[edit] mask {source!r}"
+    if len(data) >= MAX_MASK_BYTES:
+        return None, f"{where} is {_mb(len(data))}: the mask must be under 4 MB. Fix: save it as a smaller PNG."
+    fmt = sniff_format(data)
+    if fmt != "png":
+        seen = f"a {fmt.upper()} file" if fmt else "not an image"
+        return None, f"{where} is {seen}: the mask must be a PNG with an alpha channel. Fix: save it as PNG (RGBA)."
+    head = png_header(data)
+    if head is None:
+        return None, f"{where} is a damaged PNG (its header cannot be read). Fix: re-export the mask."
+    width, height, alpha = head
+    if not alpha:
+        return None, (f"{where} has no alpha channel: the transparent pixels mark where to edit. "
+                      "Fix: save it as RGBA with the area to change fully transparent.")
+    if first is not None and (width, height) != (first.width, first.height):
+        return None, (f"{where} is {width}x{height} but the first image {first.source!r} is "
+                      f"{first.width}x{first.height}: the mask must be the same size. Fix: resize the mask.")
+    return EditInput(source, data, "png", width, height), None
+
+
+def read_edit_inputs(images: tuple[str, ...], mask: str | None, base_dir: Path,
+                     result_file: Callable[[str], bytes | None] | None = None) -> tuple[EditInputs | None, list[str]]:
+    """Read and check every input (paths relative to ``base_dir``; ``result:<id>`` through ``result_file``).
+
+    Returns (the inputs, []) or (None, every refusal); nothing is sent in either case.
+    """
+    errors: list[str] = []
+    if not 1 <= len(images) <= MAX_EDIT_IMAGES:
+        return None, [f"[edit] images lists {len(images)} files: an edit takes 1 to {MAX_EDIT_IMAGES} images. "
+                      + ("Fix: add images = [\"product.png\"]." if not images else "Fix: remove some.")]
+
+    def load(source: str, what: str) -> bytes | None:
+        if source.startswith(RESULT_PREFIX):
+            rid = source[len(RESULT_PREFIX):]
+            data = result_file(rid) if result_file is not None else None
+            if data is None:
+                errors.append(f"{what} {source!r}: no stored result {rid!r} with an image. "
+                              "Fix: use an id from `python -m imagegen runs` / the history, or a file path.")
+            return data
+        path = base_dir / source
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            errors.append(f"{what} {source!r}: file not found (looked for {path}). "
+                          "Fix: paths are relative to the spec file; check the name.")
+        except IsADirectoryError:
+            errors.append(f"{what} {source!r}: is a directory. Fix: name an image file.")
+        except OSError as exc:
+            errors.append(f"{what} {source!r}: cannot be read ({exc.strerror or exc}). Fix: check the path.")
+        return None
+
+    read: list[EditInput] = []
+    for i, source in enumerate(images):
+        data = load(source, f"[edit] images[{i}]")
+        if data is None:
+            continue
+        item, why = check_image(source, data, i)
+        if why:
+            errors.append(why)
+        elif item is not None:
+            read.append(item)
+    mask_item = None
+    if mask is not None:
+        data = load(mask, "[edit] mask")
+        if data is not None:
+            first = read[0] if read and read[0].source == images[0] else None
+            mask_item, why = check_mask(mask, data, first)
+            if why:
+                errors.append(why)
+    if errors:
+        return None, errors
+    return EditInputs(tuple(read), mask_item), []
