@@ -210,3 +210,48 @@ def test_cli_estimate_and_run_an_edit_grid(edit_dir, tmp_path, capsys, monkeypat
     assert main(["run", str(spec)]) == 0
     out = capsys.readouterr().out
     assert "4/4 ok" in out
+
+
+# -- the store ------------------------------------------------------------------------------------
+
+def test_inputs_are_stored_once_linked_exported_and_kept_while_used(edit_dir, tmp_path, capsys, monkeypatch):
+    import hashlib
+
+    from imagegen.storage.store import Store
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("IMAGEGEN_HOME", str(home))
+    spec = edit_dir / "s.toml"
+    spec.write_text(spec_text(mask="mask.png", axes='[axes]\nquality = ["low", "medium"]'))
+    assert main(["run", str(spec)]) == 0 and main(["run", str(spec)]) == 0
+    capsys.readouterr()
+    store = Store(home)
+    first, second = sorted(r["run_id"] for r in store.runs().to_dict("records"))
+    image_sha = hashlib.sha256((edit_dir / "in.png").read_bytes()).hexdigest()
+    mask_sha = hashlib.sha256((edit_dir / "mask.png").read_bytes()).hexdigest()
+    assert [(r["role"], r["sha256"]) for r in store.run_inputs(first)] == [("image", image_sha), ("mask", mask_sha)]
+    assert len(list(home.glob(f"images/*/{image_sha}.*"))) == 1  # stored once for both runs
+    assert main(["export", first, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 2 and {r["input_sha256"] for r in rows} == {f"image:{image_sha} mask:{mask_sha}"}
+    store.delete_run(first)
+    assert store.input_file(image_sha) == (edit_dir / "in.png").read_bytes()  # the second run still uses it
+    store.delete_run(second)
+    assert not list(home.glob(f"images/*/{image_sha}.*")) and not list(home.glob(f"images/*/{mask_sha}.*"))
+
+
+def test_resume_uses_the_stored_inputs_even_when_the_files_are_gone(edit_dir, tmp_path):
+    from imagegen.execution.runner import GridRun
+    from imagegen.storage.store import Store
+
+    store = Store(tmp_path / "home")
+    spec = edit_dir / "s.toml"
+    spec.write_text(spec_text(mask="mask.png"))
+    run = GridRun(spec, store=store, today=TODAY)
+    run.start()
+    run.wait(60)
+    data = (edit_dir / "in.png").read_bytes()
+    (edit_dir / "in.png").unlink()
+    again = GridRun(store=store, resume=run.run_id, retry_errors=True, today=TODAY)
+    assert again.input_files == (data,) and again.input_mask == (edit_dir / "mask.png").read_bytes()
+    assert again.estimate.cells[0].request.input_images == ((1024, 1024),)

@@ -167,6 +167,18 @@ def _read_spec(spec: GridSpec | str | Path) -> tuple[GridSpec, str]:
     return parsed, text
 
 
+def _stored_inputs(spec: GridSpec, store: Store, run_id: str) -> GridSpec:
+    """An edit run's spec with the input images and mask it was started with, read back from the store."""
+    from imagegen.core.editinputs import EditInput, EditInputs
+
+    rows = store.run_inputs(run_id)
+    items = [EditInput(r["source"], store.input_file(r["sha256"]), r["format"], r["width"], r["height"])
+             for r in rows]
+    images = tuple(i for i, r in zip(items, rows) if r["role"] == "image")
+    mask = next((i for i, r in zip(items, rows) if r["role"] == "mask"), None)
+    return replace(spec, inputs=EditInputs(images, mask)) if images else spec
+
+
 def check_simulator(spec: GridSpec, where: str = "spec") -> SimulatorConfig:
     """The spec's ``[simulator]`` table as a config; SpecError naming the key, value and fix when it is wrong."""
     from imagegen.execution.simulator.config import SimulatorConfig  # light: pydantic + core only
@@ -234,6 +246,8 @@ class GridRun:
             spec_toml = info["spec_toml"]
             parsed = loads_spec(spec_toml, where=f"run {self.run_id}'s stored spec")
             check_simulator(parsed, f"run {self.run_id}'s stored spec")
+            if parsed.edit is not None:  # the inputs as stored with the run (the paths may have moved since)
+                parsed = _stored_inputs(parsed, self.store, self.run_id)
             prior = self.store.result_statuses(self.run_id)
             spent = Decimal(info["cost_usd"] or "0")
             factor = self.store.observed_cost_factor(self.run_id)

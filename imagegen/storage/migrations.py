@@ -461,6 +461,100 @@ def m007_simulator_scale_and_complexity(conn: sqlite3.Connection) -> None:
     conn.execute("DROP VIEW IF EXISTS result_rows")
     conn.execute(M007_VIEW)
 
+M008_VIEW = """
+    CREATE VIEW result_rows AS
+    SELECT
+        r.run_id AS "run_id",
+        r.cell_id AS "cell_id",
+        r.repeat AS "repeat",
+        c.provider AS "provider",
+        c.model AS "model",
+        c.deployment AS "deployment",
+        c.prompt AS "prompt",
+        c.size AS "size",
+        c.quality AS "quality",
+        c.background AS "background",
+        c.output_format AS "output_format",
+        c.output_compression AS "output_compression",
+        c.moderation AS "moderation",
+        c.n AS "n",
+        c.partial_images AS "partial_images",
+        r.status AS "status",
+        r.error_kind AS "error_kind",
+        r.error_message AS "error_message",
+        r.resolved_size AS "resolved_size",
+        r.resolved_quality AS "resolved_quality",
+        r.input_text_tokens AS "input_text_tokens",
+        r.input_image_tokens AS "input_image_tokens",
+        r.output_tokens AS "output_tokens",
+        COALESCE(r.documented_output_tokens, CASE WHEN c.output_tokens_min = c.output_tokens_max THEN c.output_tokens_max END) AS "documented_output_tokens",
+        c.estimated_cost_usd AS "estimated_cost_usd",
+        r.cost_usd AS "cost_usd",
+        r.latency_s AS "latency_s",
+        r.first_partial_s AS "first_partial_s",
+        r.attempts AS "attempts",
+        i.bytes AS "image_bytes",
+        i.width AS "image_width",
+        i.height AS "image_height",
+        i.path AS "image_path",
+        r.request_id AS "request_id",
+        r.simulated AS "simulated",
+        r.created_at AS "created_at",
+        r.replayed_from AS "replayed_from",
+        c.complexity AS "complexity",
+        c.token_status AS "token_status",
+        r.sim_time_scale AS "sim_time_scale",
+        r.sim_fixed_latency_s AS "sim_fixed_latency_s",
+        CASE WHEN r.simulated = 1 AND r.sim_fixed_latency_s IS NULL AND r.sim_time_scale > 0 THEN r.latency_s / r.sim_time_scale END AS "modelled_latency_s",
+        (SELECT group_concat(v, ' ') FROM (SELECT x.role || ':' || x.sha256 AS v FROM run_inputs x WHERE x.run_id = r.run_id ORDER BY x.position)) AS "input_sha256",
+        r.result_id AS "result_id",
+        u.name AS "run_name",
+        c.stream AS "stream",
+        c.coords AS "coords",
+        r.output_text_tokens AS "output_text_tokens",
+        c.estimated_cost_min_usd AS "estimated_cost_min_usd",
+        r.cost_text_input_usd AS "cost_text_input_usd",
+        r.cost_image_input_usd AS "cost_image_input_usd",
+        r.cost_image_output_usd AS "cost_image_output_usd",
+        r.cost_text_output_usd AS "cost_text_output_usd",
+        r.price_entry AS "price_entry",
+        r.processing_ms AS "processing_ms",
+        r.reused AS "reused",
+        g.stars AS "rating",
+        i.sha256 AS "image_sha256",
+        CASE WHEN COALESCE(r.simulated, 0) = 0 THEN 'measured' WHEN r.sim_fixed_latency_s IS NOT NULL THEN 'simulated, fixed ' || r.sim_fixed_latency_s || ' s' WHEN r.sim_time_scale IS NULL THEN 'simulated, time scale not recorded' ELSE 'simulated, time scale ' || r.sim_time_scale END AS "latency_scale"
+    FROM results r
+    JOIN cells c ON c.run_id = r.run_id AND c.cell_id = r.cell_id
+    JOIN runs u ON u.run_id = r.run_id
+    LEFT JOIN images i ON i.result_id = r.result_id AND i.idx = 0
+    LEFT JOIN ratings g ON g.result_id = r.result_id
+"""
+
+
+@migration
+def m008_edit_inputs(conn: sqlite3.Connection) -> None:
+    # Issue 13: the input images and mask of an edit run, stored once by content hash in images/ (like
+    # outputs) and linked to the run whose every result used them; the view lists their hashes.
+    _run(conn, """
+    CREATE TABLE run_inputs (
+        run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('image', 'mask')),
+        source TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        path TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        format TEXT NOT NULL,
+        PRIMARY KEY (run_id, position)
+    );
+    CREATE INDEX run_inputs_sha ON run_inputs(sha256)
+    """)
+    conn.execute("DROP VIEW IF EXISTS result_rows")
+    conn.execute(M008_VIEW)
+
+
 def schema_version() -> tuple[int, str]:
     """(number of steps, name of the last step) this version of imagegen knows."""
     return len(MIGRATIONS), MIGRATIONS[-1].__name__

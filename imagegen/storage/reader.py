@@ -116,6 +116,22 @@ class StoreReader:
         assert row is not None
         return dict(row)
 
+    def run_inputs(self, run_id: str) -> list[dict]:
+        """An edit run's input images and mask in order (role, source, sha256, path, bytes, width, height, format)."""
+        with self.db.read() as conn:
+            rows = conn.execute("SELECT position, role, source, sha256, path, bytes, width, height, format "
+                                "FROM run_inputs WHERE run_id = ? ORDER BY position", (run_id,)).fetchall()
+        return [dict(zip(("position", "role", "source", "sha256", "path", "bytes", "width", "height", "format"), r))
+                for r in rows]
+
+    def input_file(self, sha256: str) -> bytes:
+        """The stored bytes of an input image or mask by its sha256."""
+        with self.db.read() as conn:
+            row = conn.execute("SELECT path FROM run_inputs WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone()
+        if row is None:
+            raise StoreError(f"no input image with sha256 {sha256}. Fix: use a hash from `export` (input_sha256).")
+        return self.files.image_path(row[0], lambda _: None).read_bytes()
+
     def result_statuses(self, run_id: str) -> dict[tuple[int, int], str]:
         """(cell_id, repeat) -> status of every recorded result of a run."""
         with self.db.read() as conn:

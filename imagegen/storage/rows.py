@@ -74,6 +74,10 @@ ROW: tuple[Column, ...] = (
     _e("modelled_latency_s", "CASE WHEN r.simulated = 1 AND r.sim_fixed_latency_s IS NULL AND r.sim_time_scale > 0 "
                              "THEN r.latency_s / r.sim_time_scale END", float,
        "simulated latency scaled back to time scale 1 (the simulator's latency model); NULL for real results"),
+    _e("input_sha256", "(SELECT group_concat(v, ' ') FROM (SELECT x.role || ':' || x.sha256 AS v FROM run_inputs x "
+                       "WHERE x.run_id = r.run_id ORDER BY x.position))",
+       doc="edits: the input images and mask the result used, 'image:<sha256> … mask:<sha256>' in order; "
+           "NULL for generations"),
     _x("result_id", "r.result_id", int, "primary key of the result row (ratings refer to it)"),
     _x("run_name", "u.name"), _x("stream", "c.stream", int),
     _x("coords", "c.coords", doc="JSON object: axis name -> value for this cell"),

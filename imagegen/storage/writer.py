@@ -188,9 +188,20 @@ class StoreWriter:
                 "output_tokens_max": est.output_tokens_max,
                 # the label says who measured it and when, e.g. "measured (third party, 2026-09-16)"
                 "token_status": est.token_label or est.token_status, "complexity": req.complexity})
+        inputs = []
+        if spec.inputs is not None:  # edits: each input stored once by content hash, linked to this run
+            items = [("image", i) for i in spec.inputs.images]
+            items += [("mask", spec.inputs.mask)] if spec.inputs.mask is not None else []
+            for position, (role, item) in enumerate(items):
+                stored = self.files.save_image(item.data)
+                inputs.append({"run_id": run_id, "position": position, "role": role, "source": item.source,
+                               "sha256": stored.sha256, "path": stored.path, "bytes": stored.bytes,
+                               "width": stored.width, "height": stored.height, "format": stored.format})
         with self.db.write() as conn:
             conn.execute(insert_sql("runs", RUN_COLUMNS), run)
             conn.executemany(insert_sql("cells", CELL_COLUMNS), cells)
+            if inputs:
+                conn.executemany(insert_sql("run_inputs", tuple(inputs[0])), inputs)
         return run_id
 
     def finish_run(self, run_id: str, status: str, wall_s: float | None) -> None:
@@ -354,8 +365,13 @@ class StoreWriter:
         with self.db.write() as conn:
             rows = conn.execute("SELECT DISTINCT i.sha256, i.path FROM images i JOIN results r"
                                 " ON r.result_id = i.result_id WHERE r.run_id = ?", (run_id,)).fetchall()
+            rows += conn.execute("SELECT DISTINCT sha256, path FROM run_inputs WHERE run_id = ?", (run_id,)).fetchall()
             shas = sorted({sha for sha, _ in rows})
+            conn.execute("DELETE FROM run_inputs WHERE run_id = ?", (run_id,))
             conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+            marks = ",".join("?" * len(shas))
+            # A file stays while any result's output or any other run's input is the same bytes.
             still = {r[0] for r in conn.execute(
-                f"SELECT DISTINCT sha256 FROM images WHERE sha256 IN ({','.join('?' * len(shas))})", shas)}
+                f"SELECT DISTINCT sha256 FROM images WHERE sha256 IN ({marks}) UNION "
+                f"SELECT DISTINCT sha256 FROM run_inputs WHERE sha256 IN ({marks})", shas + shas)}
         return self.files.remove({path for _, path in rows}, still)
