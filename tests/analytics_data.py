@@ -171,3 +171,19 @@ def trace(fig: dict, name_part: str) -> dict:
     found = [t for t in fig["data"] if name_part in (t.get("name") or "")]
     assert len(found) == 1, [t.get("name") for t in fig["data"]]
     return found[0]
+
+
+def categories(fig_trace: dict) -> list:
+    """A trace's setting labels: on y when the chart is horizontal (many settings), else on x."""
+    return fig_trace["y"] if fig_trace.get("orientation") == "h" else fig_trace["x"]
+
+
+def values(fig_trace: dict) -> list:
+    """A bar or scatter trace's values: on x when the chart is horizontal, else on y."""
+    return fig_trace["x"] if fig_trace.get("orientation") == "h" or _is_flipped(fig_trace) else fig_trace["y"]
+
+
+def _is_flipped(fig_trace: dict) -> bool:
+    # a scatter in a horizontal chart has no orientation: its labels are the strings
+    ys = fig_trace.get("y") or []
+    return bool(ys) and isinstance(ys[0], str)

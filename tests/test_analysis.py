@@ -200,17 +200,32 @@ def test_streaming_times_only_for_streamed_results():
     assert (out.loc[0, "first_partial_s"], out.loc[0, "final_s"], out.loc[0, "results"]) == (2.0, 11.0, 3)
 
 
-def test_file_sizes_shares_and_unchanged_tokens(cells):
+def test_file_sizes_compare_formats_only_at_the_same_setting(cells):
     sizes = analysis.file_sizes(analysis.summary_from_cells(cells, Selection(models=("gpt-image-1.5",))))
-    png = _one(sizes, format="png")
-    assert png["images"] == 17
-    assert png["share_of_bytes"] == pytest.approx(1.0)
+    # one png row per model · quality · size, each its setting's only format: 100 % of that setting's bytes
+    # in the catalog's order: auto next to (after) the quality it resolved to
+    assert list(sizes["setting"]) == ["gpt-image-1.5 · medium · 1024x1024", "gpt-image-1.5 · auto→medium · 1024x1024",
+                                      "gpt-image-1.5 · high · 1024x1024", "gpt-image-1.5 · auto→high · 1024x1024"]
+    assert set(sizes["format"]) == {"png"}
+    assert list(sizes["images"]) == [10, 1, 4, 2]
+    assert sizes["share_of_bytes"].tolist() == pytest.approx([1.0] * 4)
     both = analysis.file_sizes(analysis.summary_from_cells(cells))
     jpeg = _one(both, format="jpeg c80")
-    total = sum(1000 + i for i in range(10)) + 7 * 1_000_000 + 3 * 300
-    assert jpeg["share_of_bytes"] == pytest.approx(900 / total)
+    assert jpeg["setting"] == "gpt-image-1-mini · low · 1024x1024"
+    assert jpeg["share_of_bytes"] == pytest.approx(1.0)  # a share of its own setting's bytes, not of the selection's
     assert jpeg["mean_bytes"] == 300
-    assert both["share_of_bytes"].sum() == pytest.approx(1.0)
+    assert jpeg["mean_output_tokens"] == 544
+
+
+def test_file_size_shares_split_one_settings_bytes_between_its_formats():
+    rows = [row(run_id="r", cell_id=0, repeat=i, image_bytes=3000) for i in range(2)]
+    rows += [row(run_id="r", cell_id=1, repeat=i, output_format="jpeg", output_compression=50, image_bytes=1000)
+             for i in range(2)]
+    rows += [row(run_id="r", cell_id=2, repeat=0, quality="high", image_bytes=9_000_000)]
+    sizes = analysis.file_sizes(analysis.summary(sqlite_query(frame(rows))))
+    medium = sizes[sizes["setting"].str.contains("medium")]
+    assert dict(zip(medium["format"], medium["share_of_bytes"])) == pytest.approx({"png": 0.75, "jpeg c50": 0.25})
+    assert _one(sizes, setting="gpt-image-1.5 · high · 1024x1024")["share_of_bytes"] == pytest.approx(1.0)
 
 
 def test_rating_costs_marks_the_cheapest_setting_at_or_above_the_rating(cells):

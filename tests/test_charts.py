@@ -95,10 +95,13 @@ def test_first_partial_vs_final(result):
 def test_file_sizes_share_and_tokens(result):
     data = result.file_sizes()
     fig = figure_dict(charts.file_sizes(data))
-    size = trace(fig, "file size")
-    assert size["x"] == ["jpeg c70", "png"]
-    assert size["y"] == pytest.approx([400_000 / 1024, (6 * 2_000_000 + 6 * 1_000_000) / 12 / 1024])
-    assert size["text"] == [f"{s:.0%} of bytes" for s in data["share_of_bytes"]]
+    png, jpeg = trace(fig, "png ("), trace(fig, "jpeg c70 (")
+    # formats side by side per model · quality · size: png only at medium, jpeg only at high
+    assert png["x"] == ["gpt-image-1-mini · low · 1024x1024", "gpt-image-1.5 · medium · 1024x1024"]
+    assert png["y"] == pytest.approx([1_000_000 / 1024, 2_000_000 / 1024])
+    assert jpeg["x"] == ["gpt-image-1.5 · high · 1024x1024"] and jpeg["y"] == pytest.approx([400_000 / 1024])
+    assert png["text"] == ["100% of this setting's bytes"] * 2
+    assert "share of that setting's bytes" in fig["layout"]["annotations"][0]["text"]
     assert "the token bill does not" in fig["layout"]["title"]["text"]
 
 

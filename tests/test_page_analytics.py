@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from imagegen.insight import analysis
-from tests.analytics_data import figure_dict, simulated_runs, trace
+from tests.analytics_data import categories, figure_dict, simulated_runs, trace, values
 from tests.ui_support import page_app
 
 #: Stars given per (model, resolved quality): the cheapest setting rated >= 4 is gpt-image-1-mini low.
@@ -69,7 +69,7 @@ def _ok_rows(store) -> pd.DataFrame:
 
 
 def _x_with(fig_trace: dict, *parts: str) -> list[int]:
-    return [i for i, x in enumerate(fig_trace["x"]) if all(p in x for p in parts)]
+    return [i for i, x in enumerate(categories(fig_trace)) if all(p in x for p in parts)]
 
 
 def test_every_chart_is_drawn_and_labelled_simulated(shown):
@@ -94,10 +94,10 @@ def test_tokens_chart_matches_the_documented_table_with_auto_resolved(shown):
     rows = rows.assign(image_tokens=rows["output_tokens"] - rows["output_text_tokens"].fillna(0))
     expected = rows.groupby(["model", "resolved_quality", "size"])["image_tokens"].mean()
     i = _x_with(measured, "gpt-image-1.5 · high · 1536x1024")[0]
-    assert measured["y"][i] == expected[("gpt-image-1.5", "high", "1536x1024")] == 6208
+    assert values(measured)[i] == expected[("gpt-image-1.5", "high", "1536x1024")] == 6208
     j = _x_with(measured, "gpt-image-1-mini · auto→high")[0]
-    assert measured["y"][j] == 4160 + 100  # auto resolved to high, plus one streamed partial image
-    assert dict(zip(documented["x"], documented["y"])) == dict(zip(measured["x"], measured["y"]))
+    assert values(measured)[j] == 4160 + 100  # auto resolved to high, plus one streamed partial image
+    assert dict(zip(categories(documented), values(documented))) == dict(zip(categories(measured), values(measured)))
     assert all("deviates" not in t["name"] for t in fig["data"])
 
 
@@ -108,11 +108,11 @@ def test_cost_chart_matches_billed_costs_per_token_type(shown):
     part = rows[(rows["model"] == "gpt-image-1.5") & (rows["quality"] == "medium") & (rows["size"] == "1024x1024")]
     out = trace(fig, "image output")
     i = _x_with(out, "gpt-image-1.5 · medium · 1024x1024")[0]
-    assert out["y"][i] == pytest.approx(float(sum(Decimal(c) for c in part["cost_image_output_usd"]) / len(part)))
+    assert values(out)[i] == pytest.approx(float(sum(Decimal(c) for c in part["cost_image_output_usd"]) / len(part)))
     text = trace(fig, "text input")
-    assert text["y"][i] == pytest.approx(float(sum(Decimal(c) for c in part["cost_text_input_usd"]) / len(part)))
+    assert values(text)[i] == pytest.approx(float(sum(Decimal(c) for c in part["cost_text_input_usd"]) / len(part)))
     est = trace(fig, "estimated")
-    assert est["y"][i] == pytest.approx(float(Decimal(part["estimated_cost_usd"].iloc[0])))
+    assert values(est)[i] == pytest.approx(float(Decimal(part["estimated_cost_usd"].iloc[0])))
 
 
 def test_latency_box_and_table_are_the_nearest_rank_quantiles(shown):
@@ -122,12 +122,12 @@ def test_latency_box_and_table_are_the_nearest_rank_quantiles(shown):
     rows = _ok_rows(store)
     part = rows[(rows["model"] == "gpt-image-1.5") & (rows["quality"] == "high") & (rows["size"] == "1024x1024")]
     i = _x_with(box, "gpt-image-1.5 · high · 1024x1024")[0]
-    values = list(part["latency_s"])
-    assert box["median"][i] == analysis.nearest_rank(values, 50)
-    assert box["lowerfence"][i] == min(values) and box["upperfence"][i] == max(values)
-    assert trace(fig, "p95")["y"][i] == analysis.nearest_rank(values, 95)
+    latencies = list(part["latency_s"])
+    assert box["median"][i] == analysis.nearest_rank(latencies, 50)
+    assert box["lowerfence"][i] == min(latencies) and box["upperfence"][i] == max(latencies)
+    assert values(trace(fig, "p95"))[i] == analysis.nearest_rank(latencies, 95)
     table = next(d.value for d in at.dataframe if "p95_s" in d.value.columns)
-    assert len(table) == len(box["x"])
+    assert len(table) == len(categories(box))
     assert set(table["provenance"]) == {"simulated"}
 
 
@@ -147,23 +147,34 @@ def test_streaming_chart_only_has_streamed_settings(shown):
     at, store = shown
     fig = _figures(at)["first_partial_vs_final"]
     first, final = trace(fig, "first partial"), trace(fig, "final image")
-    assert all(x.startswith("gpt-image-1-mini") for x in first["x"])
+    assert all(x.startswith("gpt-image-1-mini") for x in categories(first))
     rows = _ok_rows(store)
-    assert len(first["x"]) == rows.loc[rows["stream"] == 1].groupby(
+    assert len(categories(first)) == rows.loc[rows["stream"] == 1].groupby(
         ["output_format", "resolved_quality"]).ngroups
-    assert all(a <= b for a, b in zip(first["y"], final["y"]))
+    assert all(a <= b for a, b in zip(values(first), values(final)))
 
 
-def test_file_size_chart_per_format_with_its_share(shown):
+def test_file_size_chart_compares_formats_at_the_same_setting(shown):
     at, store = shown
     fig = _figures(at)["file_sizes"]
-    size = trace(fig, "file size")
     rows = _ok_rows(store)
-    assert sorted(size["x"]) == ["jpeg", "png", "webp"]
-    by_format = rows.groupby("output_format")["image_bytes"]
-    for x, y, share in zip(size["x"], size["y"], size["text"]):
-        assert y == pytest.approx(by_format.mean()[x] / 1024)
-        assert share == f"{by_format.sum()[x] / rows['image_bytes'].sum():.0%} of bytes"
+    streamed = rows[rows["model"] == "gpt-image-1-mini"]
+    by = streamed.groupby(["resolved_quality", "output_format"])["image_bytes"]
+    for fmt in ("png", "jpeg", "webp"):
+        bars = trace(fig, f"{fmt} (simulated)")
+        for label, kb, share in zip(categories(bars), values(bars), bars["text"]):
+            if not label.startswith("gpt-image-1-mini"):
+                assert fmt == "png"  # the quality x size run is png only: 100 % of its own setting's bytes
+                assert share == "100% of this setting's bytes"
+                continue
+            quality = label.split(" · ")[1].removeprefix("auto→")
+            assert kb == pytest.approx(by.mean()[(quality, fmt)] / 1024)
+            same = streamed[streamed["resolved_quality"] == quality]
+            # a mini auto cell resolves to high: its share is of the auto→high setting's bytes only
+            auto = "auto" in label
+            same = same[(same["quality"] == "auto") == auto]
+            mine = same[same["output_format"] == fmt]["image_bytes"].sum()
+            assert share == f"{mine / same['image_bytes'].sum():.0%} of this setting's bytes"
 
 
 def test_cost_vs_rating_stars_the_cheapest_setting_rated_four(analytics):
@@ -182,7 +193,7 @@ def test_model_filter_narrows_every_chart(analytics):
     at, _ = analytics
     at.multiselect(key="an_models").set_value(["gpt-image-1-mini"]).run()
     fig = _figures(at)["tokens_vs_documented"]
-    assert all(x.startswith("gpt-image-1-mini") for x in trace(fig, "documented (catalog")["x"])
+    assert all(x.startswith("gpt-image-1-mini") for x in categories(trace(fig, "documented (catalog")))
     assert "24 results" not in at.markdown[0].value and "12 results" in at.markdown[0].value
 
 

@@ -272,6 +272,54 @@ def filter_options(cells: pd.DataFrame) -> pd.DataFrame:
 
 # --- labels and provenance -------------------------------------------------------------------
 
+def quality_rank() -> dict[str, int]:
+    """Qualities in the catalog's order (low, medium, high, xhigh, max), merged over every model's list."""
+    from imagegen.core.catalog import default_catalog
+
+    order: list[str] = []
+    for spec in default_catalog().models.values():
+        for q in spec.qualities:
+            if q not in order:
+                order.append(q)
+    return {q: i for i, q in enumerate(order)}
+
+
+def _area(size) -> float:
+    """Pixels of a ``WIDTHxHEIGHT`` size (inf for auto or anything unparsed, so those sort last)."""
+    try:
+        w, h = str(size).lower().split("x")
+        return float(int(w) * int(h))
+    except (ValueError, AttributeError):
+        return math.inf
+
+
+def catalog_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` sorted the catalog's way: model, then quality (low → max; auto by what it resolved to, after
+    the explicit one), then size by area, then the remaining setting columns; never alphabetically by quality."""
+    if frame.empty or "model" not in frame.columns:
+        return frame
+    ranks = quality_rank()
+    n = len(frame)
+
+    def col(name: str) -> list:
+        return frame[name].tolist() if name in frame.columns else [None] * n
+
+    quality, rquality, size, rsize = col("quality"), col("resolved_quality"), col("size"), col("resolved_size")
+    keys = []
+    for i in range(n):
+        q = rquality[i] if quality[i] == "auto" and not _missing(rquality[i]) else quality[i]
+        s = rsize[i] if size[i] == "auto" and not _missing(rsize[i]) else size[i]
+        keys.append((ranks.get(str(q), len(ranks)), int(quality[i] == "auto"), _area(s), int(size[i] == "auto")))
+    rest = [c for c in SETTING_COLUMNS if c in frame.columns and c not in ("model", "quality", "resolved_quality",
+                                                                              "size", "resolved_size")]
+    tmp = frame.assign(_q=[k[0] for k in keys], _qa=[k[1] for k in keys], _a=[k[2] for k in keys],
+                       _sa=[k[3] for k in keys])
+    by = ["model", "_q", "_qa", "_a", "_sa", *rest]
+    tmp = tmp.sort_values(by, kind="stable", na_position="last", key=lambda c: c.map(str) if c.dtype == object
+                          else c)
+    return tmp.drop(columns=["_q", "_qa", "_a", "_sa"])
+
+
 def _missing(value) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
@@ -380,6 +428,7 @@ def token_deviation(frame: pd.DataFrame, tolerance: float = DEVIATION_TOLERANCE)
     g = _regroup(frame[frame["tokens_n"] > 0] if not frame.empty else frame, TOKEN_KEYS)
     if g.empty:
         return pd.DataFrame(columns=cols)
+    g = catalog_order(g).reset_index(drop=True)
     out = pd.DataFrame({
         "setting": setting_labels(g, TOKEN_KEYS),
         "model": g["model"],
@@ -395,7 +444,7 @@ def token_deviation(frame: pd.DataFrame, tolerance: float = DEVIATION_TOLERANCE)
     out["deviation_pct"] = _div(out["deviation"], out["documented_tokens"]) * 100
     out["deviates"] = (out["deviation_pct"].abs() > tolerance * 100).fillna(False).astype(bool)
     out["provenance"] = row_provenance(g)
-    return out[cols]
+    return out[cols].reset_index(drop=True)
 
 
 COST_PARTS = {
@@ -418,6 +467,7 @@ def cost_per_image(frame: pd.DataFrame) -> pd.DataFrame:
             "billed_minus_estimated_usd", "provenance"]
     if frame.empty:
         return pd.DataFrame(columns=cols)
+    frame = catalog_order(frame).reset_index(drop=True)
     out = pd.DataFrame({"setting": setting_labels(frame), "images": frame["images"].astype(int),
                         "billed_results": frame["cost_n"].astype(int)})
     out["billed_usd"] = _div(frame["cost_sum"], frame["cost_n"])
@@ -545,6 +595,7 @@ def latency_table(quantiles: pd.DataFrame) -> pd.DataFrame:
             "modelled_mean_s", "method", "provenance"]
     if quantiles.empty:
         return pd.DataFrame(columns=cols)
+    quantiles = catalog_order(quantiles).reset_index(drop=True)
     out = quantiles[["min_s", "q1_s", "p50_s", "q3_s", "p95_s", "max_s", "mean_s",
                      "modelled_mean_s"]].astype(float).copy()
     out.insert(0, "results", quantiles["rows"].astype(int))
@@ -573,6 +624,7 @@ def streaming_times(frame: pd.DataFrame) -> pd.DataFrame:
     streamed = frame[frame["first_partial_n"] > 0]
     if streamed.empty:
         return pd.DataFrame(columns=cols)
+    streamed = catalog_order(streamed).reset_index(drop=True)
     out = pd.DataFrame({
         "setting": setting_labels(streamed),
         "results": streamed["first_partial_n"].astype(int),
@@ -583,30 +635,40 @@ def streaming_times(frame: pd.DataFrame) -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
+FILE_SIZE_KEYS = ("model", "quality", "resolved_quality", "size", "resolved_size", "output_format",
+                  "output_compression")
+
+
 def file_sizes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Bytes per image per output format and compression, each one's share of all bytes, and the token bill.
+    """Bytes per image per output format and compression at the same model, quality and size (like with like).
 
-    Sizes are of each result's first image (``result_rows.image_bytes``).
+    Sizes are of each result's first image (``result_rows.image_bytes``). Formats are compared only
+    within one ``setting`` (model · quality · size, auto shown as what it resolved to):
+    ``share_of_bytes`` is the format's share of all bytes stored at that setting (0..1), never of
+    the whole selection, where a format run only at high quality would look large.
 
-    Columns: format (``png``, ``jpeg c80`` ...), output_format, output_compression, images,
-    mean_bytes, total_bytes, share_of_bytes (0..1), mean_output_tokens, billed_usd_per_image,
-    provenance. Format and compression change bytes, not tokens: the last two show it.
+    Columns: setting, format (``png``, ``jpeg c80`` ...), output_format, output_compression, images,
+    mean_bytes, total_bytes, share_of_bytes, mean_output_tokens, billed_usd_per_image, provenance.
+    Format and compression change bytes, not tokens: the last two show it.
     """
-    cols = ["format", "output_format", "output_compression", "images", "mean_bytes", "total_bytes",
+    cols = ["setting", "format", "output_format", "output_compression", "images", "mean_bytes", "total_bytes",
             "share_of_bytes", "mean_output_tokens", "billed_usd_per_image", "provenance"]
     sized = frame[frame["bytes_images"] > 0] if not frame.empty else frame
-    g = _regroup(sized, ("output_format", "output_compression"))
+    g = _regroup(sized, FILE_SIZE_KEYS)
     if g.empty:
         return pd.DataFrame(columns=cols)
-    total = float(g["bytes_sum"].sum())
+    g = catalog_order(g).reset_index(drop=True)
+    setting = setting_labels(g, LABEL_CORE)
+    totals = g["bytes_sum"].astype(float).groupby(setting).transform("sum")
     out = pd.DataFrame({
-        "format": [f"{f} c{int(c)}" if c is not None and not (isinstance(c, float) and math.isnan(c)) else str(f)
+        "setting": setting,
+        "format": [f"{f} c{int(c)}" if not _missing(c) else str(f)
                    for f, c in zip(g["output_format"], g["output_compression"])],
         "output_format": g["output_format"], "output_compression": g["output_compression"],
         "images": g["bytes_images"].astype(int),
         "mean_bytes": _div(g["bytes_sum"], g["bytes_images"]),
         "total_bytes": g["bytes_sum"].astype(float),
-        "share_of_bytes": g["bytes_sum"].astype(float) / total if total else math.nan,
+        "share_of_bytes": _div(g["bytes_sum"], totals),
         "mean_output_tokens": _div(g["tokens_sum"], g["tokens_n"]),
         "billed_usd_per_image": _div(g["cost_sum"], g["cost_n"]),
         "provenance": row_provenance(g),
@@ -624,6 +686,7 @@ def rating_costs(frame: pd.DataFrame, min_rating: float = 4.0) -> pd.DataFrame:
     rated = frame[frame["rating_n"] > 0] if not frame.empty else frame
     if rated.empty:
         return pd.DataFrame(columns=cols)
+    rated = catalog_order(rated).reset_index(drop=True)
     billed = _div(rated["cost_sum"], rated["cost_n"])
     estimated = _div(rated["estimated_sum"], rated["estimated_n"])
     out = pd.DataFrame({

@@ -48,10 +48,71 @@ def image_config(name: str) -> dict:
     return {"toImageButtonOptions": {"format": "png", "filename": stem, "scale": 2}, "displaylogo": False}
 
 
+#: No plot is shorter than this (px): a projector shrinks anything smaller past reading.
+MIN_HEIGHT = 250
+#: Height of a chart with few categories (px).
+DEFAULT_HEIGHT = 420
+#: From this many settings on, category charts turn horizontal: one row per setting, labels in full.
+HORIZONTAL_FROM = 12
+#: Pixels per category row in a horizontal chart (room for a grouped pair of bars and its label).
+ROW_PX = 26
+
+
 def _layout(fig: go.Figure, title: str, **kw) -> go.Figure:
     # the legend sits right of the plot (plotly makes room for it); above, long entries ran into the title
+    kw.setdefault("height", DEFAULT_HEIGHT)
+    kw["height"] = max(MIN_HEIGHT, int(kw["height"]))
     fig.update_layout(title={"text": title}, margin={"t": 60, "l": 10, "r": 10, "b": 10}, **kw)
+    fig.update_xaxes(automargin=True)  # long setting labels push the margin out instead of being cut
+    fig.update_yaxes(automargin=True)
     return fig
+
+
+_SWAP = {"x": "y", "y": "x", "error_x": "error_y", "error_y": "error_x"}
+
+
+def _swap_template(text):
+    if not isinstance(text, str):
+        return text
+    return text.replace("%{x", "%{\0").replace("%{y", "%{x").replace("%{\0", "%{y")
+
+
+def _horizontal(fig: go.Figure) -> go.Figure:
+    """The same figure with categories on the y axis (top to bottom in their order) and values on x."""
+    for t in fig.data:
+        values = {k: (t[k].to_plotly_json() if hasattr(t[k], "to_plotly_json") else t[k])
+                  for k in _SWAP if k in t and t[k] is not None}
+        for k in values:
+            t[k] = None
+        for k, v in values.items():
+            t[_SWAP[k]] = v
+        if t.type in ("bar", "box"):
+            t.orientation = "h"
+        if "hovertemplate" in t:
+            t.hovertemplate = _swap_template(t.hovertemplate)
+    layout = fig.layout
+    for xa, ya in (("xaxis", "yaxis"), ("xaxis2", "yaxis2")):
+        if xa not in layout.to_plotly_json() or ya not in layout.to_plotly_json():
+            continue  # no second subplot
+        x_title, y_title = layout[xa].title.text, layout[ya].title.text
+        x_fmt, y_fmt = layout[xa].tickformat, layout[ya].tickformat
+        x_range, y_range = layout[xa].range, layout[ya].range
+        x_order, x_array = layout[xa].categoryorder, layout[xa].categoryarray
+        layout[xa].update(title_text=y_title, tickformat=y_fmt, range=y_range, categoryorder=None,
+                          categoryarray=None)
+        layout[ya].update(title_text=x_title, tickformat=x_fmt, range=x_range, autorange="reversed",
+                          categoryorder=x_order, categoryarray=x_array)
+    return fig
+
+
+def categories_fit(fig: go.Figure, categories: int, title: str, row_px: int = ROW_PX, **kw) -> go.Figure:
+    """Lay out a chart of ``categories`` settings so it reads: horizontal from ``HORIZONTAL_FROM`` on
+    (one row per setting, height grows with them), otherwise upright; never below ``MIN_HEIGHT``."""
+    if categories >= HORIZONTAL_FROM:
+        fig = _horizontal(_layout(fig, title, **kw))
+        fig.update_layout(height=max(MIN_HEIGHT, 140 + row_px * categories))
+        return fig
+    return _layout(fig, title, **kw)
 
 
 def _empty(title: str) -> go.Figure:
@@ -103,7 +164,7 @@ def tokens_vs_documented(frame: pd.DataFrame) -> go.Figure:
             hovertemplate="%{x}<br>mean %{y:,.0f} tokens (%{text})<br>results %{customdata[0]}, "
                           "deviation %{customdata[1]:+,.0f}<extra></extra>",
         )
-    return _layout(fig, f"Output tokens per request: {prov} (mean, min–max) vs documented",
+    return categories_fit(fig, len(frame), f"Output tokens per request: {prov} (mean, min–max) vs documented",
                    barmode="group", yaxis_title="output tokens per request", xaxis_title="setting (auto → resolved)")
 
 
@@ -132,7 +193,7 @@ def cost_per_image(frame: pd.DataFrame) -> go.Figure:
                  "arrayminus": _nums(frame["estimated_usd"] - frame["estimated_min_usd"])},
         hovertemplate="%{x}<br>estimated up to $%{y:.5f}<extra></extra>",
     )
-    return _layout(fig, f"Cost per image: billed ({prov}, by token type) vs estimated (USD)",
+    return categories_fit(fig, len(frame), f"Cost per image: billed ({prov}, by token type) vs estimated (USD)",
                    barmode="relative", yaxis_title="USD per image", yaxis_tickformat="$.4f", xaxis_title="setting")
 
 
@@ -154,7 +215,7 @@ def latency_distribution(frame: pd.DataFrame) -> go.Figure:
     fig.add_scatter(name=f"p95 ({prov})", x=x, y=_nums(frame["p95_s"]), mode="markers",
                     marker={"symbol": "diamond", "size": 10, "color": ORANGE},
                     hovertemplate="%{x}<br>p95 %{y:.2f} s<extra></extra>")
-    return _layout(fig, f"Latency per setting, seconds ({prov}; box = quartiles, whiskers = min/max)",
+    return categories_fit(fig, len(frame), f"Latency per setting, seconds ({prov}; box = quartiles, whiskers = min/max)",
                    yaxis_title="seconds per request", xaxis_title="setting")
 
 
@@ -211,27 +272,38 @@ def first_partial_vs_final(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     fig.add_bar(name=f"first partial image ({prov})", x=x, y=_nums(frame["first_partial_s"]), marker_color=TEAL)
     fig.add_bar(name=f"final image ({prov})", x=x, y=_nums(frame["final_s"]), marker_color=BLUE)
-    return _layout(fig, f"Streaming: time to first partial vs final image, seconds ({prov}, means)",
+    return categories_fit(fig, len(frame), f"Streaming: time to first partial vs final image, seconds ({prov}, means)",
                    barmode="group", yaxis_title="seconds", xaxis_title="streamed setting")
 
 
 def file_sizes(frame: pd.DataFrame) -> go.Figure:
-    """Mean bytes per image per format/compression (with its share of all bytes) beside the token bill.
+    """Mean bytes per image per format/compression, side by side within each model · quality · size, beside the
+    token bill; each bar's percentage is its share of the bytes stored at that same setting.
 
     ``frame``: :func:`imagegen.insight.analysis.file_sizes`.
     """
     if frame.empty:
         return _empty("File size per output format and compression")
     prov = _prov(frame)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("mean file size per image (KB)",
-                                                        "mean output tokens billed per request"))
-    x = _list(frame["format"])
-    share = [f"{s:.0%} of bytes" if isinstance(s, float) and not math.isnan(s) else "" for s in frame["share_of_bytes"]]
-    fig.add_bar(name=f"file size ({prov})", x=x, y=_nums(frame["mean_bytes"] / 1024), text=share,
-                textposition="outside", marker_color=BLUE, row=1, col=1)
-    fig.add_bar(name=f"output tokens ({prov})", x=x, y=_nums(frame["mean_output_tokens"]), marker_color=ORANGE,
-                row=1, col=2)
-    return _layout(fig, f"File size per output format and compression ({prov}): bytes change, the token bill does not")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        "mean file size per image (KB); % = share of that setting's bytes", "mean output tokens billed per request"))
+    settings = list(dict.fromkeys(_list(frame["setting"])))
+    for i, (fmt, part) in enumerate(frame.groupby("format", sort=False)):
+        colour = SERIES[i % len(SERIES)]
+        share = [f"{s:.0%} of this setting's bytes" if isinstance(s, float) and not math.isnan(s) else ""
+                 for s in part["share_of_bytes"]]
+        x = _list(part["setting"])
+        fig.add_bar(name=f"{fmt} ({prov})", x=x, y=_nums(part["mean_bytes"] / 1024), text=share,
+                    textposition="outside", marker_color=colour, legendgroup=str(fmt), offsetgroup=str(fmt),
+                    hovertemplate="%{x}<br>" + str(fmt) + ": %{y:,.0f} KB, %{text}<extra></extra>", row=1, col=1)
+        fig.add_bar(name=f"{fmt}: output tokens ({prov})", x=x, y=_nums(part["mean_output_tokens"]),
+                    marker_color=colour, opacity=0.6, legendgroup=str(fmt), offsetgroup=str(fmt), showlegend=False,
+                    hovertemplate="%{x}<br>" + str(fmt) + ": %{y:,.0f} tokens<extra></extra>", row=1, col=2)
+    fig.update_xaxes(categoryorder="array", categoryarray=settings)
+    formats = frame["format"].nunique()
+    return categories_fit(fig, len(settings), f"File size per output format at the same model, quality and size "
+                          f"({prov}): bytes change, the token bill does not", row_px=max(ROW_PX, 12 * formats),
+                          barmode="group")
 
 
 def cost_vs_rating(frame: pd.DataFrame, min_rating: float) -> go.Figure:
@@ -240,7 +312,7 @@ def cost_vs_rating(frame: pd.DataFrame, min_rating: float) -> go.Figure:
     ``frame``: :func:`imagegen.insight.analysis.rating_costs`.
     """
     if frame.empty:
-        return _empty("Cost vs rating (no rated results: rate images on the History page)")
+        return _empty("Cost vs rating (no rated results: rate images on the Results page)")
     prov = _prov(frame)
     fig = go.Figure()
     rest = frame[~frame["cheapest"]]
