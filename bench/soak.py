@@ -4,9 +4,8 @@
 
 The endpoint (``tests/billing_endpoint.py``) is our own, not the simulator: it counts every request it
 receives per cell and bills it on receipt, from its own price list. Each cycle starts the CLI's
-``run`` (or ``run --resume``) in a child process, waits until the endpoint has received a request from
-it, waits a random 0-0.3 s more and kills the child with SIGKILL. By default the child is forked from
-this process with the modules already imported and calls ``imagegen.cli.main`` (so a cycle does not pay
+``run`` (or ``run --resume``) in a child process, waits until the endpoint has received a random number
+(1-6) of requests from it and kills the child with SIGKILL. By default the child is forked from this process with the modules already imported and calls ``imagegen.cli.main`` (so a cycle does not pay
 the interpreter start-up; that keeps 20 cycles inside a CI minute); ``--exec`` starts a fresh
 ``python -m imagegen`` instead. After the last cycle a final resume (a fresh ``python -m imagegen``)
 runs to the end. Then it checks, and prints:
@@ -120,14 +119,16 @@ def soak(cycles: int = 20, cells: int = 240, seed: int = 1, latency_s: float = 0
             if kills >= cycles:
                 break
             args = ["run", "--resume", run_id] if run_id else ["run", str(spec)]
-            before = endpoint.requests
+            # kill after a random number (1-6) of the child's requests have arrived, not after a random
+            # time: a cycle then gets equally far on a fast or a loaded machine, so 20 kills always land
+            # before the grid is done (at most 6 + concurrency requests per cycle, 240 cells)
+            target = endpoint.requests + rng.randint(1, 6)
             pid = start(args, env, tmp)
             alive = True
             deadline = time.monotonic() + 30
-            while endpoint.requests == before and alive and time.monotonic() < deadline:
-                time.sleep(0.005)
+            while endpoint.requests < target and alive and time.monotonic() < deadline:
+                time.sleep(0.002)
                 alive = _alive(pid)
-            time.sleep(rng.uniform(0, 0.3))
             if alive and _alive(pid):
                 os.kill(pid, signal.SIGKILL)
                 kills += 1
