@@ -1,11 +1,13 @@
 """Soak: random ``kill -9`` + ``--resume`` cycles of a CLI run against a loopback endpoint that bills.
 
-    python bench/soak.py [--cycles 20] [--cells 240] [--seed 1] [--exec] [--json]
+    python bench/soak.py [--cycles 20] [--cells 480] [--kill-at time|requests] [--seed 1] [--exec] [--json]
 
 The endpoint (``tests/billing_endpoint.py``) is our own, not the simulator: it counts every request it
 receives per cell and bills it on receipt, from its own price list. Each cycle starts the CLI's
-``run`` (or ``run --resume``) in a child process, waits until the endpoint has received a random number
-(1-6) of requests from it and kills the child with SIGKILL. By default the child is forked from this process with the modules already imported and calls ``imagegen.cli.main`` (so a cycle does not pay
+``run`` (or ``run --resume``) in a child process, waits until the endpoint has received a request from
+it, waits a random 0-0.3 s more and kills the child with SIGKILL (480 cells, so 20 kills land before the grid
+is done even on a fast machine). ``--kill-at requests`` kills right after a random 1-6 of its requests
+arrived instead: harsher, kills land while requests are in flight. By default the child is forked from this process with the modules already imported and calls ``imagegen.cli.main`` (so a cycle does not pay
 the interpreter start-up; that keeps 20 cycles inside a CI minute); ``--exec`` starts a fresh
 ``python -m imagegen`` instead. After the last cycle a final resume (a fresh ``python -m imagegen``)
 runs to the end. Then it checks, and prints:
@@ -94,7 +96,8 @@ def _alive(pid: int) -> bool:
     return done == 0
 
 
-def soak(cycles: int = 20, cells: int = 240, seed: int = 1, latency_s: float = 0.05, fork: bool = True) -> dict:
+def soak(cycles: int = 20, cells: int = 480, seed: int = 1, latency_s: float = 0.05, fork: bool = True,
+         kill_at: str = "time") -> dict:
     """Run the soak; return its figures (see the module docstring)."""
     if fork:
         _preload()
@@ -119,16 +122,18 @@ def soak(cycles: int = 20, cells: int = 240, seed: int = 1, latency_s: float = 0
             if kills >= cycles:
                 break
             args = ["run", "--resume", run_id] if run_id else ["run", str(spec)]
-            # kill after a random number (1-6) of the child's requests have arrived, not after a random
-            # time: a cycle then gets equally far on a fast or a loaded machine, so 20 kills always land
-            # before the grid is done (at most 6 + concurrency requests per cycle, 240 cells)
-            target = endpoint.requests + rng.randint(1, 6)
+            # kill_at="time": a random 0-0.3 s after the child's first request arrived; "requests": right
+            # after a random 1-6 of its requests arrived (harsher: kills land while requests are in flight)
+            before = endpoint.requests
+            target = before + (rng.randint(1, 6) if kill_at == "requests" else 1)
             pid = start(args, env, tmp)
             alive = True
             deadline = time.monotonic() + 30
             while endpoint.requests < target and alive and time.monotonic() < deadline:
                 time.sleep(0.002)
                 alive = _alive(pid)
+            if kill_at == "time":
+                time.sleep(rng.uniform(0, 0.3))
             if alive and _alive(pid):
                 os.kill(pid, signal.SIGKILL)
                 kills += 1
@@ -178,12 +183,13 @@ def soak(cycles: int = 20, cells: int = 240, seed: int = 1, latency_s: float = 0
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cycles", type=int, default=20)
-    parser.add_argument("--cells", type=int, default=240)
+    parser.add_argument("--cells", type=int, default=480)
+    parser.add_argument("--kill-at", choices=("time", "requests"), default="time")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--exec", action="store_true", help="start each child as a fresh python -m imagegen")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    r = soak(args.cycles, args.cells, args.seed, fork=not args.exec)
+    r = soak(args.cycles, args.cells, args.seed, fork=not args.exec, kill_at=args.kill_at)
     if args.json:
         print(json.dumps(r, indent=2))
     else:

@@ -60,7 +60,7 @@ def _case(name: str, fn, tmp: Path) -> CaseResult:
 
 
 def soak_case(tmp: Path, r: CaseResult) -> None:
-    f = soak(cycles=20, cells=240, seed=1)
+    f = soak(cycles=20, cells=480, seed=1)
     r.figures = {k: str(v) for k, v in f.items() if k != "home"}
     if f["kills"] < 20:
         r.problems.append(f"only {f['kills']} kills happened (the run finished early)")
