@@ -7,6 +7,7 @@ from bench.reliability_cases import money
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 def test_every_money_case_holds(tmp_path):
     results = money.run(tmp_path)
     assert [r.name for r in results if not r.held] == [], [r.problems for r in results]
