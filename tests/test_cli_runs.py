@@ -157,13 +157,14 @@ def test_kill_9_loses_nothing_completed_and_resume_sends_only_the_missing_cells(
             data = store.image_path(row.image_path).read_bytes()
             assert hashlib.sha256(data).hexdigest() == row.image_sha256 and len(data) == row.image_bytes
         assert ok["simulated"].eq(1).all()  # the compatible endpoint was the simulator, and it says so
-        # at most the two requests in flight at the kill were sent but not recorded
-        assert len(ok) <= sent_before <= len(ok) + 2
+        # sent but not recorded at the kill: at most 2 x concurrency (2 in flight, plus up to 2 answered whose
+        # result was still being stored: the runner frees a slot before it stores, so the next request goes)
+        assert len(ok) <= sent_before <= len(ok) + 4
         assert store.run(run_id)["status"] == "running"  # it never got to finish
 
         # Reservations committed before sending: every request out at the kill is still on record.
         lost = store.open_reservations(run_id)
-        assert sent_before - len(ok) <= len(lost) <= 2
+        assert sent_before - len(ok) <= len(lost) <= 4
         spent_before = Decimal(store.run(run_id)["cost_usd"])
 
         resumed = subprocess.run([sys.executable, "-m", "imagegen", "run", "--resume", run_id], cwd=tmp_path,
