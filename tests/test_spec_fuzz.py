@@ -170,7 +170,7 @@ class FailProvider:
         raise AssertionError(f"a request was sent while checking a spec: {request}")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(raw=spec_files())
 def test_fuzzed_specs_are_accepted_or_refused_with_exit_2_and_nothing_is_sent(tmp_path, raw):
