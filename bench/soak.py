@@ -3,7 +3,8 @@
     python bench/soak.py [--cycles 20] [--cells 480] [--kill-at time|requests] [--seed 1] [--exec] [--json]
 
 The endpoint (``tests/billing_endpoint.py``) is our own, not the simulator: it counts every request it
-receives per cell and bills it on receipt, from its own price list. Each cycle starts the CLI's
+receives per cell and bills it on receipt, from its own price list (a request whose body was cut off by
+a kill is answered 400 and not billed: a provider has nothing to generate from). Each cycle starts the CLI's
 ``run`` (or ``run --resume``) in a child process, waits until the endpoint has received a request from
 it, waits a random 0-0.3 s more and kills the child with SIGKILL (480 cells, so 20 kills land before the grid
 is done even on a fast machine). ``--kill-at requests`` kills right after a random 1-6 of its requests
@@ -171,6 +172,7 @@ def soak(cycles: int = 20, cells: int = 480, seed: int = 1, latency_s: float = 0
         "final_exit": final.returncode, "wall_s": round(time.perf_counter() - t0, 1),
         "endpoint_requests": endpoint.requests, "max_requests_per_cell": max(counts, default=0),
         "cells_sent_twice": sum(1 for c in counts if c > 1),
+        "incomplete_requests_not_billed": endpoint.incomplete,
         "ok": len(ok), "interrupted": interrupted, "other_not_ok": other, "rows": len(df),
         "ok_results_seen_during_cycles": len(ok_seen), "completed_images_lost": len(lost_ok),
         "open_reservations_found_after_kills": killed_in_flight,

@@ -7,7 +7,8 @@ from its own price list (gpt-image-1-mini list prices per 1M tokens, copied from
 text input $2, image output $8) and its own output-token table (the documented gpt-image-1 family
 table for 1024x1024: low 272, medium 1056, high 4160; input tokens = the prompt's words, never more than
 a BPE count). A request is billed when it is *received*, as a provider bills the generation even if the
-client dies before the answer arrives.
+client dies before the answer arrives. A request whose body never fully arrived (the client was killed
+while sending it) is answered 400 and not billed: there is nothing to generate from.
 
     endpoint = BillingEndpoint(latency_s=0.05, bill_factor=1).start()   # endpoint.base_url -> ".../v1"
     endpoint.counts        # Counter of (model, prompt, quality, size) -> requests received
@@ -47,6 +48,7 @@ class BillingEndpoint:
         self.bill_factor = bill_factor
         self.counts: Counter[tuple[str, str, str, str]] = Counter()
         self.billed_usd = Decimal(0)
+        self.incomplete = 0   # requests whose body never fully arrived (not billed)
         self.lock = threading.Lock()
         self._pngs: dict[tuple[str, int], bytes] = {}
         self._server: ThreadingHTTPServer | None = None
@@ -90,9 +92,23 @@ class BillingEndpoint:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
                 if not self.path.endswith("/images/generations"):
                     self.send_error(404)
+                    return
+                try:
+                    body = json.loads(raw) if len(raw) == length else None
+                except ValueError:
+                    body = None
+                if not isinstance(body, dict) or not body.get("prompt") or not body.get("model"):
+                    # A client killed while sending leaves a truncated body: nothing to generate, so a
+                    # provider cannot bill it (it answers 400). Counted apart, never as a cell.
+                    with endpoint.lock:
+                        endpoint.incomplete += 1
+                    try:
+                        self.send_error(400, "incomplete request body")
+                    except OSError:  # the client is gone
+                        pass
                     return
                 billed = endpoint._bill(body)
                 time.sleep(endpoint.latency_s)
