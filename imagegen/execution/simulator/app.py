@@ -17,6 +17,11 @@ a wrong catalog entry shows up as a deviation:
 * latency proportional to output tokens (see :class:`SimulatorConfig`); the handler does not
   sleep: it returns *when* each part may be sent (``Reply.ready_at``, streamed events' times)
   and the HTTP server / in-process transport wait, so render time counts towards the latency;
+* edits (multipart) change only the masked region: the output keeps the first input image's pixels
+  where the mask is opaque (alpha 255) and draws the simulated scene where it is transparent; the
+  input is resized (Lanczos) to the requested/resolved size when it differs; without a mask the whole
+  image changes (input and scene blended half and half). A mask that is not an RGBA/alpha PNG, or not
+  the first image's size, is refused with HTTP 400 (param ``mask``);
 * faults on demand (``x-simulator-fault`` header or config rules);
 * a thread-safe log of every request that reached it (``requests``, ``request_count``).
 
@@ -49,6 +54,7 @@ from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 from imagegen.core.catalog import Catalog, ModelSpec, default_catalog
+from imagegen.core.editinputs import png_header
 from imagegen.core.recording import REPLAY_HEADER
 from imagegen.core.request import ImageRequest, problems
 from imagegen.core.tokens import count_text_tokens, parse_size
@@ -57,7 +63,7 @@ from imagegen.execution.simulator import judge_route
 from imagegen.execution.simulator import profile as sim_profile
 from imagegen.execution.simulator.config import FaultRule, SimulatorConfig, parse_fault
 from imagegen.execution.simulator.profile import Profile, default_profile
-from imagegen.execution.simulator.render import image_size, render, render_gif, render_svg
+from imagegen.execution.simulator.render import image_size, render, render_edit, render_gif, render_svg
 from imagegen.execution.simulator.replay import Replay
 
 FAULT_HEADER = "x-simulator-fault"
@@ -548,8 +554,13 @@ class SimulatorApp:
         latency = self._latency(out_tokens, model.id, req.complexity)
         resolved = {"background": background, "output_format": fmt, "quality": quality, "size": size}
 
+        source, mask = self._edit_sources(req, uploads)
+
         def image(i: int, coarsen: int = 0) -> bytes:
             prompt = req.prompt if i == 0 else f"{req.prompt}\n#{i}"
+            if source is not None and fmt in ("png", "jpeg", "webp"):
+                return render_edit(prompt, width, height, quality, fmt, compression, background == "transparent",
+                                   source, mask, coarsen)
             if fmt == "gif":
                 return render_gif(prompt, width, height, quality, req.frame_count or 9, req.frame_duration_ms or 200)
             if fmt == "svg":
@@ -581,6 +592,32 @@ class SimulatorApp:
         base_headers["content-type"] = "application/json"
         base_headers["openai-processing-ms"] = str(max(1, round(latency * 1000)))
         return Reply(200, base_headers, body, ready_at=start + latency)
+
+    @staticmethod
+    def _edit_sources(req: ImageRequest, uploads: list) -> tuple[bytes | None, bytes | None]:
+        """(the first input image, the mask) of an edit, the mask checked as the real endpoint checks it.
+
+        The mask must be a PNG with an alpha channel, the first image's size (HTTP 400, param ``mask``).
+        """
+        if req.operation != "edit":
+            return None, None
+        images = [u[3] for u in uploads if u[0] in ("image", "image[]")]
+        masks = [u for u in uploads if u[0] == "mask"]
+        if not masks:
+            return (images[0] if images else None), None
+        _, filename, _, data = masks[0]
+        head = png_header(data)
+        if head is None or not head[2]:
+            raise _ApiError(400, _openai_error(
+                f"Invalid mask image {filename!r}: the mask must be a PNG with an alpha channel (transparent where "
+                "the image is edited). Save it as RGBA PNG.", param="mask", code="invalid_image_format"))
+        first = image_size(images[0]) if images else None
+        if first is not None and first != head[:2]:
+            raise _ApiError(400, _openai_error(
+                f"Invalid mask image {filename!r}: it is {head[0]}x{head[1]} but the image is {first[0]}x{first[1]}; "
+                "the mask must be the same size as the first image. Resize the mask.", param="mask",
+                code="invalid_image_format"))
+        return (images[0] if images else None), data
 
     def _replay_answer(self, start: float, flavour: str, headers: dict[str, str], req: ImageRequest) -> Reply | None:
         """The recorded answer of ``req`` when a recording is served (None: answer from the profile).

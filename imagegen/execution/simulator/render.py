@@ -152,7 +152,10 @@ def render(
         raise ValueError(f"size {width}x{height} must be positive")
     patch = PATCH.get(quality, PATCH["high"]) * (2 ** max(0, coarsen))
     alpha = transparent and output_format != "jpeg"
-    a = pixels(prompt, width, height, patch, alpha, label)
+    return _encode(pixels(prompt, width, height, patch, alpha, label), output_format, compression, alpha)
+
+
+def _encode(a: np.ndarray, output_format: str, compression: int | None, alpha: bool) -> bytes:
     if output_format == "png":
         return encode_png(a, {"Software": "imagegen simulator", "Comment": "simulated image, not from a real model"})
     img = Image.fromarray(a, "RGBA" if alpha else "RGB")
@@ -162,6 +165,70 @@ def render(
     else:
         img.save(buf, "WEBP", quality=quality_value(compression), method=0)
     return buf.getvalue()
+
+
+def decode_rgb(data: bytes, width: int, height: int, channels: int = 3) -> np.ndarray:
+    """An input image's pixels as uint8 (height, width, channels), resized with Lanczos when its size differs.
+
+    Raises ValueError for bytes that are no image. RGBA keeps the input's own alpha (opaque when it has none).
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img = img.convert("RGBA" if channels == 4 else "RGB")
+    except Exception as exc:  # any undecodable upload
+        raise ValueError(f"not a decodable image ({exc})") from None
+    if img.size != (width, height):
+        img = img.resize((width, height), Image.Resampling.LANCZOS)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def mask_keep(mask: bytes, width: int, height: int) -> np.ndarray:
+    """Where a mask keeps the input: a bool (height, width) array, True where its alpha is 255 (opaque).
+
+    OpenAI: "fully transparent areas (alpha zero) indicate where the image should be edited"; partly
+    transparent pixels are edited too here (only fully opaque ones are kept). A mask of another size is
+    scaled with nearest-neighbour, so its edges stay hard.
+    """
+    try:
+        with Image.open(io.BytesIO(mask)) as img:
+            alpha = img.convert("RGBA").getchannel("A")
+    except Exception as exc:
+        raise ValueError(f"not a decodable PNG ({exc})") from None
+    if alpha.size != (width, height):
+        alpha = alpha.resize((width, height), Image.Resampling.NEAREST)
+    return np.asarray(alpha, dtype=np.uint8) == 255
+
+
+def composite(generated: np.ndarray, image: bytes, mask: bytes | None) -> np.ndarray:
+    """A simulated edit of ``image``: its pixels where ``mask`` is opaque, ``generated`` where it is transparent.
+
+    The input is first resized to the output's size (Lanczos) when they differ. Without a mask the whole
+    image may change: the result is the input and the generated scene blended half and half, so the input
+    stays recognisable (image-to-image).
+    """
+    height, width, channels = generated.shape
+    source = decode_rgb(image, width, height, channels)
+    if mask is None:
+        blend = (source.astype(np.uint16) + generated.astype(np.uint16)) // 2
+        return blend.astype(np.uint8)
+    keep = mask_keep(mask, width, height)
+    return np.where(keep[..., None], source, generated)
+
+
+def render_edit(prompt: str, width: int, height: int, quality: str, output_format: str, compression: int | None,
+                transparent: bool, image: bytes, mask: bytes | None, coarsen: int = 0) -> bytes:
+    """Encoded bytes of a simulated edit of ``image`` (see :func:`composite`), exactly ``width x height``.
+
+    The ``SIMULATED`` label is part of the generated scene, so it shows only where the mask lets the image
+    change (the PNG's Comment chunk says "simulated" in every case). With a lossy ``output_format`` (jpeg,
+    webp) the kept pixels are only as close to the input as the encoder keeps them; png keeps them exactly.
+    """
+    if output_format not in FORMATS:
+        raise ValueError(f"output_format {output_format!r} is not one of {FORMATS}")
+    patch = PATCH.get(quality, PATCH["high"]) * (2 ** max(0, coarsen))
+    alpha = transparent and output_format != "jpeg"
+    generated = pixels(prompt, width, height, patch, alpha, LABEL)
+    return _encode(composite(generated, image, mask), output_format, compression, alpha)
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
