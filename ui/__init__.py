@@ -40,14 +40,26 @@ from imagegen.storage.store import Store
 
 if TYPE_CHECKING:
     from imagegen.execution.providers import Provider
-from ui import state
+from imagegen import i18n as _lib_i18n
+from ui import i18n, state
+from ui.i18n import N_, _
 from ui.plain import md_escape
 
-APP_TITLE = "Image model cost & latency"
+_lib_i18n.set_translator(i18n.gettext)  # chart titles, axes and legends follow the session's language
+
+APP_TITLE = N_("Image model cost & latency")
+#: The pages' titles (``page_setup``'s ids; shown translated).
+PAGE_TITLES = (N_("Home"), N_("Generate"), N_("Results"), N_("Analytics"), N_("Planner"), N_("Catalog"),
+               N_("Compare"))
 ROOT = Path(__file__).resolve().parents[1]
 #: Providers a user can pick in the UI, in this order.
-PROVIDER_LABELS = {"simulator": "Simulator (built in)", "openai": "OpenAI", "azure": "Azure OpenAI",
-                   "compatible": "OpenAI-compatible endpoint"}
+PROVIDER_LABELS = {"simulator": N_("Simulator (built in)"), "openai": "OpenAI", "azure": "Azure OpenAI",
+                   "compatible": N_("OpenAI-compatible endpoint")}
+
+
+def provider_label(provider: str) -> str:
+    """The provider's name for people, in the UI's language."""
+    return _(PROVIDER_LABELS[provider]) if provider in PROVIDER_LABELS else provider
 SIM_ENV = {"time_scale": "IMAGEGEN_SIM_TIME_SCALE", "fixed_latency_s": "IMAGEGEN_SIM_FIXED_LATENCY_S"}
 
 
@@ -87,7 +99,8 @@ def simulator_defaults() -> dict:
             try:
                 out[key] = float(raw)
             except ValueError:
-                st.warning(f"{var}={raw!r} is not a number; ignored. Fix: set it to e.g. 0.01.")
+                st.warning(_("{var}={raw} is not a number; ignored. Fix: set it to e.g. 0.01.").format(
+                    var=var, raw=repr(raw)))
     return out
 
 
@@ -122,14 +135,14 @@ def _today(problems: list[str]) -> tuple[date, bool]:
     try:
         return today(), bool(os.environ.get(TODAY_ENV, "").strip())
     except ConfigError as exc:  # say so, and use the real date rather than take the app down
-        problems.append(f"{exc} Using today's date (UTC) until this is fixed.")
+        problems.append(f"{exc} " + _("Using today's date (UTC) until this is fixed."))
         return datetime.now(UTC).date(), False
 
 
 def pinned_date_note(day: date) -> str:
     """The sentence shown when IMAGEGEN_TODAY pins the date."""
-    return (f"The date is pinned to **{day.isoformat()}** by {TODAY_ENV}: lifecycles, prices and defaults are "
-            "those of that day. Unset it to use today's date.")
+    return _("The date is pinned to **{day}** by {var}: lifecycles, prices and defaults are "
+             "those of that day. Unset it to use today's date.").format(day=day.isoformat(), var=TODAY_ENV)
 
 
 @st.cache_resource(show_spinner=False)
@@ -144,13 +157,13 @@ def _catalog(home: Path, problems: list[str]) -> Catalog:
     try:
         overrides = load_overrides(home, catalog)
     except CatalogError as exc:  # a broken local file must not take the app down: say so, use the catalog
-        problems.append(f"Local price overrides were ignored: {exc}")
+        problems.append(_("Local price overrides were ignored: {error}").format(error=exc))
         return catalog
     catalog = catalog.with_overrides(list(overrides)) if overrides else catalog
     try:
         measured = load_token_overrides(home, catalog)
     except CatalogError as exc:
-        problems.append(f"Local token overrides were ignored: {exc}")
+        problems.append(_("Local token overrides were ignored: {error}").format(error=exc))
         return catalog
     return catalog.with_token_overrides(measured) if measured else catalog
 
@@ -163,7 +176,7 @@ def _settings(problems: list[str]) -> Settings:
     try:
         return load_settings(secrets=_secrets_dict(), dotenv_path=_dotenv())
     except ConfigError as exc:  # names the variable to set; show it and fall back to the simulator
-        problems.append(f"{exc} Using the simulator until this is fixed.")
+        problems.append(f"{exc} " + _("Using the simulator until this is fixed."))
         return load_settings(env={"IMAGEGEN_PROVIDER": "simulator"}, secrets={}, dotenv_path=_dotenv())
 
 
@@ -202,38 +215,39 @@ def describe_settings(settings: Settings | None) -> dict:
 def provider_badge(provider: str) -> str:
     """A short Markdown badge for a runtime provider."""
     if provider == "simulator":
-        return ":orange-badge[SIMULATED]"
-    return f":green-badge[{PROVIDER_LABELS.get(provider, provider)}]"
+        return ":orange-badge[" + _("SIMULATED") + "]"
+    return f":green-badge[{provider_label(provider)}]"
 
 
 def provider_lines(info: dict) -> list[str]:
     """Markdown lines describing the connection (masked key, never the key)."""
     provider = info.get("provider", "simulator")
-    lines = [f"**{PROVIDER_LABELS.get(provider, provider)}** {provider_badge(provider)}"]
+    lines = [f"**{provider_label(provider)}** {provider_badge(provider)}"]
     if provider == "simulator":
         return lines
     flavour = info.get("flavour")
     if provider == "azure" and flavour:
-        lines.append(f"API: {'v1' if flavour == 'v1' else 'classic'}"
+        lines.append("API: " + ("v1" if flavour == "v1" else _("classic"))
                      + (f" · api-version `{info['api_version']}`" if info.get("api_version") else ""))
     if info.get("endpoint"):
-        lines.append(f"Endpoint: `{info['endpoint']}`")
-    lines.append(f"Key: `{info.get('api_key') or '—'}` ({info.get('auth', 'key')})")
+        lines.append(_("Endpoint: `{endpoint}`").format(endpoint=info["endpoint"]))
+    lines.append(_("Key: `{key}` ({auth})").format(key=info.get("api_key") or "—", auth=info.get("auth", "key")))
     if provider == "azure" and info.get("deployments"):
-        lines.append("Deployments: " + ", ".join(f"`{d}` → {m}" for d, m in info["deployments"].items()))
+        lines.append(_("Deployments:") + " " + ", ".join(f"`{d}` → {m}" for d, m in info["deployments"].items()))
     return lines
 
 
 def _sidebar(ctx: Context) -> None:
     info = describe_settings(ctx.settings)
     with st.sidebar:
-        st.caption("Active provider")
+        i18n.language_switch()
+        st.caption(_("Active provider"))
         for line in provider_lines(info):
             st.markdown(line)
         if ctx.provider == "simulator":
-            st.caption("No key configured: every figure comes from the built-in simulator of the Images API and is "
-                       "labelled simulated. Set OPENAI_API_KEY or the Azure variables (see .env.example) to use a "
-                       "real service.")
+            st.caption(_("No key configured: every figure comes from the built-in simulator of the Images API and "
+                         "is labelled simulated. Set OPENAI_API_KEY or the Azure variables (see .env.example) to use "
+                         "a real service."))
         if ctx.date_pinned:
             st.info(pinned_date_note(ctx.today), icon=":material/event:")
         for problem in ctx.problems:
@@ -251,7 +265,8 @@ def or_stop(call: Callable, *args, **kwargs):
 
 def page_setup(title: str, icon: str = ":material/image:") -> Context:
     """Set up a page: config, settings, sidebar; return the Context. Call it first on every page."""
-    st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide")
+    i18n.resolve()  # this run's language: ?lang=, the sidebar's choice, the browser (ui/i18n.py)
+    st.set_page_config(page_title=f"{_(title)} · {_(APP_TITLE)}", page_icon=icon, layout="wide")
     state.restore(title)  # widget values this page keeps across page switches (ui/state.py)
     problems: list[str] = []
     day, pinned = _today(problems)

@@ -10,16 +10,18 @@ from imagegen.core import lifecycle
 from imagegen.core.catalog import Catalog
 from imagegen.core.lifecycle import Lifecycle
 from imagegen.execution.providers.sdk_vocabulary import catalog_freshness
-from ui import ROOT, Context, describe_settings, pinned_date_note, provider_lines
+from ui import ROOT, Context, describe_settings, l10n, pinned_date_note, provider_lines
+from ui.i18n import N_, _
 
 PAGES = (
-    ("pages/1_Generate.py", "Generate", ":material/grid_view:", "build a grid, see its estimate, run it"),
-    ("pages/2_Results.py", "Results", ":material/history:", "run history, open any run's grid, export"),
-    ("pages/3_Analytics.py", "Analytics", ":material/monitoring:", "measured vs documented tokens, cost, latency"),
-    ("pages/4_Planner.py", "Planner", ":material/calculate:", "monthly cost and quota planning"),
-    ("pages/5_Catalog.py", "Catalog", ":material/menu_book:", "models, prices, lifecycle, price overrides"),
+    ("pages/1_Generate.py", N_("Generate"), ":material/grid_view:", N_("build a grid, see its estimate, run it")),
+    ("pages/2_Results.py", N_("Results"), ":material/history:", N_("run history, open any run's grid, export")),
+    ("pages/3_Analytics.py", N_("Analytics"), ":material/monitoring:",
+     N_("measured vs documented tokens, cost, latency")),
+    ("pages/4_Planner.py", N_("Planner"), ":material/calculate:", N_("monthly cost and quota planning")),
+    ("pages/5_Catalog.py", N_("Catalog"), ":material/menu_book:", N_("models, prices, lifecycle, price overrides")),
 )
-SIMULATOR_NOTE = "It can still be run on the simulator from its documented behaviour."
+SIMULATOR_NOTE = N_("It can still be run on the simulator from its documented behaviour.")
 
 
 def lifecycle_warnings(catalog: Catalog, today: date) -> list[tuple[str, Lifecycle]]:
@@ -34,52 +36,54 @@ def lifecycle_warnings(catalog: Catalog, today: date) -> list[tuple[str, Lifecyc
 
 
 def render(ctx: Context) -> None:
-    st.title("What image models really cost")
+    st.title(_("What image models really cost"))
     if ctx.date_pinned:
         st.info(pinned_date_note(ctx.today), icon=":material/event:")
     st.markdown(
-        "Compare OpenAI's and Azure OpenAI's GPT image models side by side: build a grid of settings "
-        "(quality × size × …), run it, and see every image next to its latency, billed tokens and cost.\n\n"
-        "Estimates come from the documented token tables and prices; runs record what the service actually "
-        "returned, so you can check one against the other before a budget decision.")
+        _("Compare OpenAI's and Azure OpenAI's GPT image models side by side: build a grid of settings "
+          "(quality × size × …), run it, and see every image next to its latency, billed tokens and cost.")
+        + "\n\n"
+        + _("Estimates come from the documented token tables and prices; runs record what the service actually "
+            "returned, so you can check one against the other before a budget decision."))
     left, right = st.columns(2)
     with left:
-        st.subheader("Active provider")
+        st.subheader(_("Active provider"))
         for line in provider_lines(describe_settings(ctx.settings)):
             st.markdown(line)
         if ctx.provider == "simulator":
-            st.info("No API key is configured, so the built-in simulator answers every request. Its images, "
-                    "latencies and costs are SIMULATED (from the documented tables and a latency model). Set "
-                    "OPENAI_API_KEY, or the Azure variables in .env.example, to measure a real service.")
+            st.info(_("No API key is configured, so the built-in simulator answers every request. Its images, "
+                      "latencies and costs are SIMULATED (from the documented tables and a latency model). Set "
+                      "OPENAI_API_KEY, or the Azure variables in .env.example, to measure a real service."))
         note = getattr(ctx.settings, "note", "")
         if note and ctx.provider != "simulator":
             st.caption(note)
     with right:
-        st.subheader("Catalog")
+        st.subheader(_("Catalog"))
         oldest = ctx.catalog.oldest_check()
         age = (ctx.today - oldest).days
-        st.markdown(f"Prices and model facts last checked **{oldest.isoformat()}** (oldest entry, {age} days ago).")
+        st.markdown(_("Prices and model facts last checked **{day}** (oldest entry, {age} days ago).").format(
+            day=l10n.day(oldest), age=l10n.number(age)))
         if age > 90:
-            st.warning("Some catalog entries are over 90 days old; prices may have changed. See the Catalog page.")
+            st.warning(_("Some catalog entries are over 90 days old; prices may have changed. See the Catalog page."))
         overrides = [p for p in ctx.catalog.prices if p.override]
         if overrides:
-            st.caption(f"{len(overrides)} local price override(s) in use.")
+            st.caption(_("{n} local price override(s) in use.").format(n=len(overrides)))
         if ctx.catalog.token_overrides:
-            st.caption(f"{len(ctx.catalog.token_overrides)} output-token figure(s) measured by us in use "
-                       "(`calibrate --adopt`).")
+            st.caption(_("{n} output-token figure(s) measured by us in use (`calibrate --adopt`).").format(
+                n=len(ctx.catalog.token_overrides)))
         report = catalog_freshness(ctx.catalog, ctx.today)
         icon = ":material/warning:" if report.needs_attention else ":material/check_circle:"
         st.page_link("pages/5_Catalog.py", label=report.summary(), icon=icon,
-                     help="Details on the Catalog page (Catalog check), or `python -m imagegen catalog check`")
-    st.subheader("Pages")
+                     help=_("Details on the Catalog page (Catalog check), or `python -m imagegen catalog check`"))
+    st.subheader(_("Pages"))
     for path, label, icon, what in PAGES:
         if (ROOT / path).exists():  # pages are added by different parts of the project
-            st.page_link(path, label=f"{label} — {what}", icon=icon)
+            st.page_link(path, label=f"{_(label)} — {_(what)}", icon=icon)
     warnings = lifecycle_warnings(ctx.catalog, ctx.today)
     if warnings:
-        st.subheader(f"Model lifecycle on {ctx.today.isoformat()}")
+        st.subheader(_("Model lifecycle on {day}").format(day=l10n.day(ctx.today)))
         for level, life in warnings:
             if level == "error":
-                st.error(f"{life.sentence} {SIMULATOR_NOTE}")
+                st.error(f"{life.sentence} {_(SIMULATOR_NOTE)}")
             else:
                 st.warning(life.sentence)

@@ -12,7 +12,7 @@ import streamlit as st
 
 from imagegen import facade
 from imagegen.errors import ImagegenError
-from ui import Context
+from ui import Context, i18n
 from ui import planner as editor
 from ui.charts import PNG_HINT, show_chart
 from ui.plain import md_escape
@@ -61,7 +61,7 @@ def edit(ctx: Context):
 def render(outcome: facade.PlanOutcome) -> None:
     """Scenarios side by side, costs per period, quota and batch time, share and export."""
     plan, result = outcome.plan, outcome.result
-    st.query_params.from_dict(outcome.query)
+    st.query_params.from_dict({**outcome.query, i18n.QUERY_KEY: i18n.current()})  # the link keeps its language
     st.subheader("Scenarios side by side")
     st.markdown(f"Figures: **{result.source_label}** · exchange rate **{plan.jpy_per_usd} JPY per USD** "
                 f"on {plan.rate_date.isoformat()}")

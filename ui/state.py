@@ -137,6 +137,7 @@ class AppState:
     active_run = Value("active_run")                      # the GridRun in progress (or last finished)
     open_run = Value("open_run")                          # the run opened on Results (its selectbox's key)
     flashes = Value("flash_messages", default_factory=list)  # (kind, message) shown once after a rerun
+    lang = Value("ui_lang")                               # the UI language of this session (ui/i18n.py)
 
 
 # --- one state object per page ------------------------------------------------------------------------
@@ -224,6 +225,8 @@ COMPARE_PAIR = CompareState.pair.key
 COMPARE_SEED = CompareState.seed.key
 COMPARE_SESSION = CompareState.session_id.key
 COMPARE_COUNT = CompareState.count.key
+#: The sidebar's language switch (drawn on every page; ui/i18n.py).
+LANG_PICK = "ui_lang_pick"
 
 
 def restore(title: str) -> None:
@@ -236,6 +239,11 @@ def restore(title: str) -> None:
 def widget_value(key: str, default: Any = None) -> Any:
     """The value of any widget by key (read-only; grid cells use generated keys)."""
     return st.session_state.get(key, default)
+
+
+def set_language_pick(value: str) -> None:
+    """Show ``value`` on the sidebar's language switch (before it is drawn in this run)."""
+    st.session_state[LANG_PICK] = value
 
 
 def bump_store_version() -> None:

@@ -17,6 +17,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from imagegen.i18n import N_, _
+
 BLUE, ORANGE, TEAL, RED, GREY, GREEN, PURPLE = (
     "#4C78A8", "#F58518", "#72B7B2", "#D62728", "#9E9E9E", "#54A24B", "#B279A2")
 TOKEN_TYPE_COLOURS = {"text input": BLUE, "image input": TEAL, "image output": ORANGE, "text output": PURPLE}
@@ -38,8 +40,20 @@ def combined_provenance(values: Iterable[str]) -> str:
     return "measured + simulated"
 
 
+#: Provenance labels as charts show them (translated on use).
+PROVENANCE_LABELS = {"measured": N_("measured"), "simulated": N_("simulated"),
+                     "measured + simulated": N_("measured + simulated"), "estimated": N_("estimated"),
+                     "documented": N_("documented")}
+
+
+def provenance_label(value: str) -> str:
+    """A provenance label (``measured``, ``simulated`` ...) in the UI's language."""
+    return _(PROVENANCE_LABELS[value]) if value in PROVENANCE_LABELS else value
+
+
 def _prov(frame: pd.DataFrame) -> str:
-    return combined_provenance(frame["provenance"]) if "provenance" in frame.columns else "measured"
+    return provenance_label(combined_provenance(frame["provenance"]) if "provenance" in frame.columns
+                            else "measured")
 
 
 def image_config(name: str) -> dict:
@@ -117,7 +131,7 @@ def categories_fit(fig: go.Figure, categories: int, title: str, row_px: int = RO
 
 def _empty(title: str) -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(text="No results in this selection", showarrow=False, font={"size": 16},
+    fig.add_annotation(text=_("No results in this selection"), showarrow=False, font={"size": 16},
                        xref="paper", yref="paper", x=0.5, y=0.5)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
@@ -142,17 +156,17 @@ def tokens_vs_documented(frame: pd.DataFrame) -> go.Figure:
     ``frame``: :func:`imagegen.insight.analysis.token_deviation`.
     """
     if frame.empty:
-        return _empty("Output tokens per request: measured vs documented")
+        return _empty(_("Output tokens per request: measured vs documented"))
     prov = _prov(frame)
     fig = go.Figure()
-    fig.add_bar(name="documented (catalog table/formula)", x=_list(frame["setting"]),
+    fig.add_bar(name=_("documented (catalog table/formula)"), x=_list(frame["setting"]),
                 y=_nums(frame["documented_tokens"]), marker_color=GREY, offsetgroup="documented")
-    for deviates, name, colour in ((False, f"{prov}: matches documented", BLUE),
-                                   (True, f"{prov}: deviates from documented", RED)):
+    for deviates, name, colour in ((False, _("{label}: matches documented").format(label=prov), BLUE),
+                                   (True, _("{label}: deviates from documented").format(label=prov), RED)):
         part = frame[frame["deviates"] == deviates]
         if part.empty:
             continue
-        text = [f"{d:+.1f}%" if isinstance(d, float) and not math.isnan(d) else "no documented figure"
+        text = [f"{d:+.1f}%" if isinstance(d, float) and not math.isnan(d) else _("no documented figure")
                 for d in part["deviation_pct"]]
         fig.add_bar(
             name=name, x=_list(part["setting"]), y=_nums(part["measured_tokens"]), marker_color=colour,
@@ -161,11 +175,13 @@ def tokens_vs_documented(frame: pd.DataFrame) -> go.Figure:
                      "array": _nums(part["measured_max"] - part["measured_tokens"]),
                      "arrayminus": _nums(part["measured_tokens"] - part["measured_min"])},
             customdata=list(zip(_list(part["results"]), _list(part["deviation"]))),
-            hovertemplate="%{x}<br>mean %{y:,.0f} tokens (%{text})<br>results %{customdata[0]}, "
-                          "deviation %{customdata[1]:+,.0f}<extra></extra>",
+            hovertemplate="%{x}<br>" + _("mean") + " %{y:,.0f} " + _("tokens") + " (%{text})<br>" + _("results")
+                          + " %{customdata[0]}, " + _("deviation") + " %{customdata[1]:+,.0f}<extra></extra>",
         )
-    return categories_fit(fig, len(frame), f"Output tokens per request: {prov} (mean, min–max) vs documented",
-                   barmode="group", yaxis_title="output tokens per request", xaxis_title="setting (auto → resolved)")
+    return categories_fit(fig, len(frame),
+                          _("Output tokens per request: {label} (mean, min–max) vs documented").format(label=prov),
+                          barmode="group", yaxis_title=_("output tokens per request"),
+                          xaxis_title=_("setting (auto → resolved)"))
 
 
 def cost_per_image(frame: pd.DataFrame) -> go.Figure:
@@ -174,27 +190,31 @@ def cost_per_image(frame: pd.DataFrame) -> go.Figure:
     ``frame``: :func:`imagegen.insight.analysis.cost_per_image`.
     """
     if frame.empty:
-        return _empty("Cost per image: billed vs estimated (USD)")
+        return _empty(_("Cost per image: billed vs estimated (USD)"))
     prov = _prov(frame)
     fig = go.Figure()
     x = _list(frame["setting"])
+    token_types = {"text input": _("text input"), "image input": _("image input"),
+                   "image output": _("image output"), "text output": _("text output")}
     for part, colour in TOKEN_TYPE_COLOURS.items():
         col = part.replace(" ", "_") + "_usd"
         values = frame[col].fillna(0.0)
         if part == "text output" and not (values > 0).any():
             continue  # only gpt-image-1.5 bills text output; keep the legend short otherwise
-        fig.add_bar(name=f"billed ({prov}): {part}", x=x, y=_nums(frame[col]), marker_color=colour,
-                    offsetgroup="billed", legendgroup="billed",
-                    hovertemplate="%{x}<br>" + part + ": $%{y:.5f}<extra></extra>")
+        fig.add_bar(name=_("billed ({label}): {part}").format(label=prov, part=token_types[part]), x=x,
+                    y=_nums(frame[col]), marker_color=colour, offsetgroup="billed", legendgroup="billed",
+                    hovertemplate="%{x}<br>" + token_types[part] + ": $%{y:.5f}<extra></extra>")
     fig.add_bar(
-        name="estimated (catalog): max, whisker to min", x=x, y=_nums(frame["estimated_usd"]), marker_color=GREY,
+        name=_("estimated (catalog): max, whisker to min"), x=x, y=_nums(frame["estimated_usd"]), marker_color=GREY,
         opacity=0.75, offsetgroup="estimated",
         error_y={"type": "data", "symmetric": False, "array": np.zeros(len(frame)),
                  "arrayminus": _nums(frame["estimated_usd"] - frame["estimated_min_usd"])},
-        hovertemplate="%{x}<br>estimated up to $%{y:.5f}<extra></extra>",
+        hovertemplate="%{x}<br>" + _("estimated up to") + " $%{y:.5f}<extra></extra>",
     )
-    return categories_fit(fig, len(frame), f"Cost per image: billed ({prov}, by token type) vs estimated (USD)",
-                   barmode="relative", yaxis_title="USD per image", yaxis_tickformat="$.4f", xaxis_title="setting")
+    return categories_fit(fig, len(frame),
+                          _("Cost per image: billed ({label}, by token type) vs estimated (USD)").format(label=prov),
+                          barmode="relative", yaxis_title=_("USD per image"), yaxis_tickformat="$.4f",
+                          xaxis_title=_("setting"))
 
 
 def latency_distribution(frame: pd.DataFrame) -> go.Figure:
@@ -203,20 +223,22 @@ def latency_distribution(frame: pd.DataFrame) -> go.Figure:
     ``frame``: :func:`imagegen.insight.analysis.latency_table`.
     """
     if frame.empty:
-        return _empty("Latency per setting (s)")
+        return _empty(_("Latency per setting (s)"))
     prov = _prov(frame)
     fig = go.Figure()
     x = _list(frame["setting"])
     fig.add_trace(go.Box(
-        name=f"latency ({prov}): min, q1, median, q3, max", x=x, q1=_nums(frame["q1_s"]),
+        name=_("latency ({label}): min, q1, median, q3, max").format(label=prov), x=x, q1=_nums(frame["q1_s"]),
         median=_nums(frame["p50_s"]), q3=_nums(frame["q3_s"]), lowerfence=_nums(frame["min_s"]),
         upperfence=_nums(frame["max_s"]), mean=_nums(frame["mean_s"]), marker_color=BLUE, boxpoints=False,
     ))
     fig.add_scatter(name=f"p95 ({prov})", x=x, y=_nums(frame["p95_s"]), mode="markers",
                     marker={"symbol": "diamond", "size": 10, "color": ORANGE},
                     hovertemplate="%{x}<br>p95 %{y:.2f} s<extra></extra>")
-    return categories_fit(fig, len(frame), f"Latency per setting, seconds ({prov}; box = quartiles, whiskers = min/max)",
-                   yaxis_title="seconds per request", xaxis_title="setting")
+    return categories_fit(
+        fig, len(frame),
+        _("Latency per setting, seconds ({label}; box = quartiles, whiskers = min/max)").format(label=prov),
+        yaxis_title=_("seconds per request"), xaxis_title=_("setting"))
 
 
 def latency_vs_tokens(points: pd.DataFrame, fits: pd.DataFrame) -> go.Figure:
@@ -225,8 +247,8 @@ def latency_vs_tokens(points: pd.DataFrame, fits: pd.DataFrame) -> go.Figure:
     ``points``: :func:`imagegen.insight.analysis.scatter_sample`; ``fits``: :func:`imagegen.insight.analysis.latency_fit`.
     """
     if points.empty:
-        return _empty("Latency vs output tokens")
-    prov = _prov(fits) if not fits.empty else "measured"
+        return _empty(_("Latency vs output tokens"))
+    prov = _prov(fits) if not fits.empty else provenance_label("measured")
     fig = go.Figure()
     # one series per model x latency clock: simulator time scales are never pooled into one fit
     keys = ["model", "latency_scale"] if "latency_scale" in points.columns else ["model"]
@@ -238,7 +260,8 @@ def latency_vs_tokens(points: pd.DataFrame, fits: pd.DataFrame) -> go.Figure:
         fit = fits[fits["model"] == model]
         if scale is not None and "latency_scale" in fits.columns:
             fit = fit[fit["latency_scale"] == scale]
-        label = fit["provenance"].iloc[0] if not fit.empty and "provenance" in fit.columns else prov
+        label = provenance_label(fit["provenance"].iloc[0]) if not fit.empty and "provenance" in fit.columns \
+            else prov
         if scale is not None and str(scale).startswith("simulated"):
             label = str(scale)  # the simulator clock the latencies are on
         if per_model is not None and per_model.get(model, 1) > 1:
@@ -246,18 +269,19 @@ def latency_vs_tokens(points: pd.DataFrame, fits: pd.DataFrame) -> go.Figure:
         fig.add_scatter(name=f"{model} ({label})", x=_nums(part["output_tokens"]), y=_nums(part["latency_s"]),
                         mode="markers", marker={"color": colour, "size": 6, "opacity": 0.6},
                         legendgroup=str(model),
-                        hovertemplate="%{x:,} tokens<br>%{y:.2f} s<extra>" + str(model) + "</extra>")
+                        hovertemplate="%{x:,} " + _("tokens") + "<br>%{y:.2f} s<extra>" + str(model) + "</extra>")
         if fit.empty or pd.isna(fit["slope_s_per_token"].iloc[0]):
             continue
         slope, overhead = float(fit["slope_s_per_token"].iloc[0]), float(fit["overhead_s"].iloc[0])
         lo, hi = float(part["output_tokens"].min()), float(part["output_tokens"].max())
         rate = fit["tokens_per_s"].iloc[0]
-        rate_text = f"{rate:,.0f} tokens/s" if pd.notna(rate) else "no positive rate"
-        fig.add_scatter(name=f"{model} fit (estimated): {rate_text} + {overhead:.2f} s overhead",
+        rate_text = _("{rate} tokens/s").format(rate=f"{rate:,.0f}") if pd.notna(rate) else _("no positive rate")
+        fig.add_scatter(name=_("{model} fit (estimated): {rate} + {overhead} s overhead").format(
+                            model=model, rate=rate_text, overhead=f"{overhead:.2f}"),
                         x=[lo, hi], y=[overhead + slope * lo, overhead + slope * hi], mode="lines",
                         line={"color": colour, "dash": "dash"}, legendgroup=str(model))
-    return _layout(fig, f"Latency vs output tokens ({prov} points; fitted lines estimated)",
-                   xaxis_title="output tokens per request", yaxis_title="seconds per request")
+    return _layout(fig, _("Latency vs output tokens ({label} points; fitted lines estimated)").format(label=prov),
+                   xaxis_title=_("output tokens per request"), yaxis_title=_("seconds per request"))
 
 
 def first_partial_vs_final(frame: pd.DataFrame) -> go.Figure:
@@ -266,14 +290,16 @@ def first_partial_vs_final(frame: pd.DataFrame) -> go.Figure:
     ``frame``: :func:`imagegen.insight.analysis.streaming_times`.
     """
     if frame.empty:
-        return _empty("Streaming: first partial vs final image (no streamed results)")
+        return _empty(_("Streaming: first partial vs final image (no streamed results)"))
     prov = _prov(frame)
     x = _list(frame["setting"])
     fig = go.Figure()
-    fig.add_bar(name=f"first partial image ({prov})", x=x, y=_nums(frame["first_partial_s"]), marker_color=TEAL)
-    fig.add_bar(name=f"final image ({prov})", x=x, y=_nums(frame["final_s"]), marker_color=BLUE)
-    return categories_fit(fig, len(frame), f"Streaming: time to first partial vs final image, seconds ({prov}, means)",
-                   barmode="group", yaxis_title="seconds", xaxis_title="streamed setting")
+    fig.add_bar(name=_("first partial image ({label})").format(label=prov), x=x, y=_nums(frame["first_partial_s"]),
+                marker_color=TEAL)
+    fig.add_bar(name=_("final image ({label})").format(label=prov), x=x, y=_nums(frame["final_s"]), marker_color=BLUE)
+    return categories_fit(
+        fig, len(frame), _("Streaming: time to first partial vs final image, seconds ({label}, means)").format(
+            label=prov), barmode="group", yaxis_title=_("seconds"), xaxis_title=_("streamed setting"))
 
 
 def file_sizes(frame: pd.DataFrame) -> go.Figure:
@@ -283,26 +309,29 @@ def file_sizes(frame: pd.DataFrame) -> go.Figure:
     ``frame``: :func:`imagegen.insight.analysis.file_sizes`.
     """
     if frame.empty:
-        return _empty("File size per output format and compression")
+        return _empty(_("File size per output format and compression"))
     prov = _prov(frame)
     fig = make_subplots(rows=1, cols=2, subplot_titles=(
-        "mean file size per image (KB); % = share of that setting's bytes", "mean output tokens billed per request"))
+        _("mean file size per image (KB); % = share of that setting's bytes"),
+        _("mean output tokens billed per request")))
     settings = list(dict.fromkeys(_list(frame["setting"])))
     for i, (fmt, part) in enumerate(frame.groupby("format", sort=False)):
         colour = SERIES[i % len(SERIES)]
-        share = [f"{s:.0%} of this setting's bytes" if isinstance(s, float) and not math.isnan(s) else ""
+        share = [_("{share} of this setting's bytes").format(share=f"{s:.0%}") if isinstance(s, float) and not math.isnan(s) else ""
                  for s in part["share_of_bytes"]]
         x = _list(part["setting"])
         fig.add_bar(name=f"{fmt} ({prov})", x=x, y=_nums(part["mean_bytes"] / 1024), text=share,
                     textposition="outside", marker_color=colour, legendgroup=str(fmt), offsetgroup=str(fmt),
                     hovertemplate="%{x}<br>" + str(fmt) + ": %{y:,.0f} KB, %{text}<extra></extra>", row=1, col=1)
-        fig.add_bar(name=f"{fmt}: output tokens ({prov})", x=x, y=_nums(part["mean_output_tokens"]),
+        fig.add_bar(name=_("{format}: output tokens ({label})").format(format=fmt, label=prov), x=x, y=_nums(part["mean_output_tokens"]),
                     marker_color=colour, opacity=0.6, legendgroup=str(fmt), offsetgroup=str(fmt), showlegend=False,
-                    hovertemplate="%{x}<br>" + str(fmt) + ": %{y:,.0f} tokens<extra></extra>", row=1, col=2)
+                    hovertemplate="%{x}<br>" + str(fmt) + ": %{y:,.0f} " + _("tokens") + "<extra></extra>", row=1,
+                    col=2)
     fig.update_xaxes(categoryorder="array", categoryarray=settings)
     formats = frame["format"].nunique()
-    return categories_fit(fig, len(settings), f"File size per output format at the same model, quality and size "
-                          f"({prov}): bytes change, the token bill does not", row_px=max(ROW_PX, 12 * formats),
+    return categories_fit(fig, len(settings), _("File size per output format at the same model, quality and size "
+                                                "({label}): bytes change, the token bill does not").format(label=prov),
+                          row_px=max(ROW_PX, 12 * formats),
                           barmode="group")
 
 
@@ -312,33 +341,41 @@ def cost_vs_rating(frame: pd.DataFrame, min_rating: float) -> go.Figure:
     ``frame``: :func:`imagegen.insight.analysis.rating_costs`.
     """
     if frame.empty:
-        return _empty("Cost vs rating (no rated results: rate images on the Results page)")
+        return _empty(_("Cost vs rating (no rated results: rate images on the Results page)"))
     prov = _prov(frame)
     fig = go.Figure()
     rest = frame[~frame["cheapest"]]
-    fig.add_scatter(name=f"setting (cost {prov}, rating yours)", x=_nums(rest["cost_usd_per_image"]),
+    fig.add_scatter(name=_("setting (cost {label}, rating yours)").format(label=prov), x=_nums(rest["cost_usd_per_image"]),
                     y=_nums(rest["mean_rating"]), mode="markers+text", text=_list(rest["setting"]),
                     textposition="top center", marker={"size": 10, "color": BLUE},
                     customdata=_list(rest["ratings"]),
-                    hovertemplate="%{text}<br>$%{x:.4f} per image<br>rating %{y:.2f} (%{customdata} ratings)<extra></extra>")
+                    hovertemplate="%{text}<br>$%{x:.4f} " + _("per image") + "<br>" + _("rating")
+                                  + " %{y:.2f} (%{customdata} " + _("ratings") + ")<extra></extra>")
     best = frame[frame["cheapest"]]
     if not best.empty:
-        fig.add_scatter(name=f"cheapest rated ≥ {min_rating:g}", x=_nums(best["cost_usd_per_image"]),
+        fig.add_scatter(name=_("cheapest rated ≥ {rating}").format(rating=f"{min_rating:g}"), x=_nums(best["cost_usd_per_image"]),
                         y=_nums(best["mean_rating"]), mode="markers+text", text=_list(best["setting"]),
                         textposition="bottom center", marker={"size": 18, "color": RED, "symbol": "star"})
-    fig.add_hline(y=min_rating, line_dash="dot", line_color=GREY, annotation_text=f"rating {min_rating:g}")
-    return _layout(fig, f"Cost per image vs mean rating (cost {prov}; ratings 1–5 by you)",
-                   xaxis_title="USD per image", xaxis_tickformat="$.4f", yaxis_title="mean rating",
+    fig.add_hline(y=min_rating, line_dash="dot", line_color=GREY, annotation_text=_("rating {rating}").format(
+        rating=f"{min_rating:g}"))
+    return _layout(fig, _("Cost per image vs mean rating (cost {label}; ratings 1–5 by you)").format(label=prov),
+                   xaxis_title=_("USD per image"), xaxis_tickformat="$.4f", yaxis_title=_("mean rating"),
                    yaxis_range=[0.5, 5.5])
 
 
 # --- planner ------------------------------------------------------------------------------------
 
 PLAN_SOURCES = {
-    "documented": "documented: catalog estimate",
-    "measured": "measured: mean billed cost",
-    "simulated": "simulated: mean billed cost on the simulator",
+    "documented": N_("documented: catalog estimate"),
+    "measured": N_("measured: mean billed cost"),
+    "simulated": N_("simulated: mean billed cost on the simulator"),
 }
+PERIODS = {"monthly": N_("Monthly"), "daily": N_("Daily"), "yearly": N_("Yearly"), "weekly": N_("Weekly")}
+
+
+def _period(period: str) -> str:
+    return _(PERIODS[period]) if period in PERIODS else period.capitalize()
+
 
 def plan_costs(frame: pd.DataFrame, period: str = "monthly", currency: str = "USD") -> go.Figure:
     """Cost per scenario for a period, stacked by line (setting).
@@ -348,17 +385,18 @@ def plan_costs(frame: pd.DataFrame, period: str = "monthly", currency: str = "US
     """
     col = f"{period}_{currency.lower()}"
     if frame.empty:
-        return _empty(f"{period.capitalize()} cost per scenario ({currency})")
+        return _empty(_("{period} cost per scenario ({currency})").format(period=_period(period), currency=currency))
     sources = sorted(set(frame["source"]))
-    label = " + ".join(PLAN_SOURCES.get(s, s) for s in sources)
+    label = " + ".join(_(PLAN_SOURCES[s]) if s in PLAN_SOURCES else s for s in sources)
     fig = go.Figure()
     for i, (line, part) in enumerate(frame.groupby("line", sort=False)):
         fig.add_bar(name=f"{line} ({', '.join(sorted(set(part['source'])))})", x=_list(part["scenario"]),
                     y=[float(v) for v in part[col]], marker_color=SERIES[i % len(SERIES)],
                     hovertemplate="%{x}<br>" + str(line) + ": %{y:,.2f} " + currency + "<extra></extra>")
     totals = frame.groupby("scenario", sort=False)[col].sum()
-    fig.add_scatter(name="total", x=list(totals.index), y=[float(v) for v in totals], mode="text",
+    fig.add_scatter(name=_("total"), x=list(totals.index), y=[float(v) for v in totals], mode="text",
                     text=[f"{float(v):,.0f} {currency}" if currency == "JPY" else f"${float(v):,.2f}" for v in totals],
                     textposition="top center", showlegend=False)
-    return _layout(fig, f"{period.capitalize()} cost per scenario, {currency} ({label})", barmode="stack",
-                   yaxis_title=currency, xaxis_title="scenario")
+    return _layout(fig, _("{period} cost per scenario, {currency} ({label})").format(
+        period=_period(period), currency=currency, label=label), barmode="stack", yaxis_title=currency,
+        xaxis_title=_("scenario"))
