@@ -260,7 +260,7 @@ def render_load(ctx: Context) -> None:
         except ImagegenError as exc:
             st.error(md_escape(exc))
             return
-        for warning in apply_spec(ctx, spec):
+        for warning in (*spec.notes, *apply_spec(ctx, spec)):
             st.warning(md_escape(warning))
         st.success(f"Loaded {md_escape(upload.name)}: {md_escape(spec.name or spec.model)}.")
 

@@ -119,6 +119,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     from imagegen.execution.runner import check_simulator
 
     spec = load_spec(args.spec)
+    for note in spec.notes:  # e.g. a key-shaped value replaced by [REDACTED] (never echoed)
+        print(f"warning: {note}", file=sys.stderr)
     check_simulator(spec, args.spec)  # the same checks as `run`: a bad [simulator] table exits 2 here too
     spec = _with_configured_deployments(spec)
     est = estimate_grid(spec, local_catalog(getattr(args, "home", None)), args.working_date)

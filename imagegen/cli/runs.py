@@ -141,6 +141,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Validation and the budget check happen here, before any request (errors exit 2 in cli.main).
     run = GridRun(None if args.resume else Path(args.spec), store=store, resume=args.resume, reuse=args.reuse,
                   retry_errors=args.retry_errors, today=args.working_date)
+    for note in run.spec.notes:  # e.g. a key-shaped value replaced by [REDACTED] (never echoed)
+        print(f"warning: {note}", file=sys.stderr)
     if args.resume and args.spec:
         print(f"resuming {run.run_id}: the spec stored with the run is used, not {args.spec}", file=sys.stderr)
     if run.unanswered_message:

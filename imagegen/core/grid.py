@@ -23,6 +23,7 @@ from imagegen.core.specmodel import MAX_AXES as MAX_AXES  # re-exported (axes, u
 from imagegen.core.specmodel import LimitsModel, SpecModel
 from imagegen.core.validation import check, escape
 from imagegen.errors import InvalidRequest, Problem, SpecError
+from imagegen.redaction import REDACTED, redact
 
 AXIS_NAMES = (*PARAM_NAMES, "provider", "model")
 TOP_KEYS = tuple(SpecModel.model_fields)
@@ -68,6 +69,8 @@ class GridSpec:
     edit: EditSpec | None = None
     #: The edit's files as read and checked (:func:`attach_inputs`); not part of the TOML.
     inputs: EditInputs | None = field(default=None, compare=False, repr=False)
+    #: Warnings found while reading the spec (e.g. a key-shaped value replaced by [REDACTED]); not part of the TOML.
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def axis_names(self) -> list[str]:
         """Axis labels in X, Y, Z order; several prompts add a ``prompt`` axis after them."""
@@ -194,13 +197,48 @@ def decode_spec(raw: bytes, where: str = "spec") -> str:
                         "Fix: save the spec as UTF-8.") from None
 
 
+_TOML_KEY = re.compile(r"""^\s*(\[[^\]]*\]|"[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
+
+
+def scrub_secrets(text: str, where: str = "spec") -> tuple[str, tuple[str, ...]]:
+    """(``text`` with every key-shaped token replaced by ``[REDACTED]``, one warning per line that held one).
+
+    A key has no business in a spec (keys come from the environment or ``.env``), and what a spec
+    holds is stored with the run, exported and shown. So anything the shared redaction function
+    would remove is removed here, before the spec is parsed, sent, stored or shown; the warning names
+    the line and the TOML key, never the value. Innocent text such as "sk-" or "task-management"
+    passes unchanged (see :mod:`imagegen.redaction` for the shapes).
+    """
+    lines = text.splitlines(keepends=True)
+    notes: list[str] = []
+    table = ""
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith("[") and "=" not in stripped.split("]")[0]:
+            table = stripped.strip("[] \t\r\n")
+        clean = redact(line)
+        if clean != line:
+            lines[number - 1] = clean
+            found = _TOML_KEY.match(line)
+            name = (f"{table}." if table and found else "") + (found.group(1).strip("\"'") if found else "")
+            name = name or ("a comment" if stripped.startswith("#") else "")
+            notes.append(f"{where}: line {number}{f' ({name})' if name else ''} holds something shaped like an API "
+                         f"key or token; it was replaced by {REDACTED} before anything was sent, stored or shown. "
+                         "Fix: remove it from the spec; keys belong in OPENAI_API_KEY / AZURE_OPENAI_API_KEY "
+                         "(environment or .env).")
+    return "".join(lines), tuple(notes)
+
+
 def loads_spec(text: str, where: str = "spec") -> GridSpec:
-    """Parse spec TOML text."""
+    """Parse spec TOML text (key-shaped tokens are replaced first, see :func:`scrub_secrets`; the
+    warnings are the spec's ``notes``)."""
+    text, notes = scrub_secrets(text, where)
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{where}: not valid TOML ({exc}). Fix: correct the syntax.") from None
-    return parse_spec(data, where=where)
+    spec = parse_spec(data, where=where)
+    return replace(spec, notes=notes) if notes else spec
 
 
 def load_spec(path: str | Path) -> GridSpec:
@@ -209,9 +247,10 @@ def load_spec(path: str | Path) -> GridSpec:
 
 
 def read_spec(path: str | Path) -> tuple[GridSpec, str]:
-    """(the parsed spec, the file's text) for a spec file; ``[edit]`` files are read relative to it."""
-    text = read_spec_text(path)
-    spec = loads_spec(text, where=str(path))
+    """(the parsed spec, the file's text as stored: key-shaped tokens replaced) for a spec file; ``[edit]``
+    files are read relative to it."""
+    text, notes = scrub_secrets(read_spec_text(path), str(path))
+    spec = replace(loads_spec(text, where=str(path)), notes=notes)
     try:
         return attach_inputs(spec, Path(path).parent), text
     except SpecError as exc:

@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imagegen.core.catalog import Catalog, default_catalog
-from imagegen.core.grid import Cell, GridEstimate, GridSpec, estimate_grid, loads_spec, read_spec
+from imagegen.core.grid import Cell, GridEstimate, GridSpec, estimate_grid, loads_spec, read_spec, scrub_secrets
 from imagegen.core.pricing import Billed, Estimate, Usage, billed_cost
 from imagegen.core.request import ImageRequest
 from imagegen.core.results import Attempt, Generation
@@ -156,13 +156,17 @@ def _read_spec(spec: GridSpec | str | Path) -> tuple[GridSpec, str]:
     """(parsed spec, its TOML text as stored with the run); its [simulator] table is checked too."""
     if isinstance(spec, GridSpec):
         # Built in code (the dashboard): check it as the file it is stored as, so resume reads it back.
-        parsed, text, where = spec, spec.to_toml(), "spec"
-        loads_spec(text, where)
+        text, where = spec.to_toml(), "spec"
+        reread = loads_spec(text, where)
+        # A key typed into a prompt or name is replaced before anything is sent or stored (scrub_secrets).
+        parsed = replace(reread, inputs=spec.inputs) if reread.notes else spec
+        text = scrub_secrets(text)[0]
     elif isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and spec.endswith(".toml")):
         parsed, text = read_spec(spec)
         where = str(spec)
     else:
-        parsed, text, where = loads_spec(str(spec)), str(spec), "spec"
+        parsed, where = loads_spec(str(spec)), "spec"
+        text = scrub_secrets(str(spec))[0]
     check_simulator(parsed, where)
     return parsed, text
 

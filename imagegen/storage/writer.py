@@ -166,8 +166,10 @@ class StoreWriter:
                    input_files: Sequence[bytes] = (), name: str | None = None, spec_toml: str | None = None) -> str:
         """Insert a run and its cells (with their estimates); return the new run id."""
         run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        run = {"run_id": run_id, "name": name if name is not None else spec.name, "provider": spec.provider,
-               "model": spec.model, "spec_toml": spec_toml or spec.to_toml(), "status": "running",
+        # The spec was scrubbed of key-shaped tokens when read (core.grid.scrub_secrets); redacting again here
+        # keeps a key out of the store whatever path built the spec.
+        run = {"run_id": run_id, "name": redact(name if name is not None else spec.name), "provider": spec.provider,
+               "model": spec.model, "spec_toml": redact(spec_toml or spec.to_toml()), "status": "running",
                "simulated": int(simulated), "requests": grid.requests, "repeats": spec.repeats,
                "estimate_min_usd": decimal_text(grid.total_cost_usd_min), "estimate_max_usd": decimal_text(grid.total_cost_usd_max),
                "budget_usd": decimal_text(spec.limits.budget_usd), "created_at": now_iso()}
@@ -176,8 +178,8 @@ class StoreWriter:
             req = cell.request
             cells.append({
                 "run_id": run_id, "cell_id": cell.index,
-                "coords": json.dumps(cell.coords, ensure_ascii=False, default=str),
-                "provider": req.provider, "model": req.model, "deployment": req.deployment, "prompt": req.prompt,
+                "coords": redact(json.dumps(cell.coords, ensure_ascii=False, default=str)),
+                "provider": req.provider, "model": req.model, "deployment": req.deployment, "prompt": redact(req.prompt),
                 "size": req.size, "quality": req.quality, "background": req.background,
                 "output_format": req.output_format, "output_compression": req.output_compression,
                 "moderation": req.moderation, "n": req.n, "stream": int(req.stream),
