@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 REDACTED = "[REDACTED]"
 #: Registered secrets shorter than this are not searched for (a 3-character "key" would blank out words).
@@ -30,6 +31,8 @@ _PATTERNS = [
     re.compile(r"(?<![A-Za-z0-9_\-])[0-9a-fA-F]{32}(?![A-Za-z0-9_\-])"),
     # newer Azure keys: 84 letters/digits standing alone
     re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9]{84}(?![A-Za-z0-9+/_\-])"),
+    # credentials in a URL: https://user:secret@host/ (the whole user:secret part)
+    re.compile(r"(?<=://)[^/\s@:\[\]]+:[^/\s@]+(?=@)"),
 ]
 # "api-key: v", "api_key=v", '"x-api-key": "v"', "key=v" in a URL, "authorization: v", "subscription-key: v"
 _PAIR = re.compile(
@@ -74,6 +77,57 @@ def redact(text: object, secrets: Iterable[str] = ()) -> str:
     # after the shapes, so "authorization: [REDACTED]" (a Bearer token already gone) is left alone
     return _PAIR.sub(lambda m: m.group(0) if m.group("value").startswith("[")
                      else f"{m.group('name')}{m.group('sep')}{REDACTED}", out)
+
+
+#: Query parameters of an endpoint URL that are shown as they are; every other value may be a secret
+#: (``?api-key=…``, ``?sig=…``, ``?code=…``) and is replaced.
+SAFE_QUERY_NAMES = frozenset({"api-version", "api_version"})
+
+
+def _url_secrets(url: str) -> list[str]:
+    """The parts of ``url`` that may be secrets: user info, non-safe query values, the fragment."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return []
+    found: list[str] = []
+    if "@" in parts.netloc:
+        found += [p for p in parts.netloc.rpartition("@")[0].split(":") if p]
+    for piece in parts.query.split("&"):
+        name, sep, value = piece.partition("=")
+        if sep and value and name.lower() not in SAFE_QUERY_NAMES:
+            found.append(value)
+    if parts.fragment:
+        found.append(parts.fragment)
+    return found
+
+
+def register_url_secrets(url: object) -> None:
+    """Register the secret-looking parts of an endpoint URL (see :func:`redact_url`) for :func:`redact`."""
+    if isinstance(url, str):
+        for part in _url_secrets(url):
+            register_secret(part)
+
+
+def redact_url(url: object) -> str:
+    """An endpoint URL as it may be shown or stored: user info, every query value but ``api-version``,
+    and the fragment replaced by ``[REDACTED]``; the rest through :func:`redact`."""
+    text = "" if url is None else str(url)
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:
+        return redact(text)
+    if not parts.scheme or not parts.netloc:
+        return redact(text)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
+    query = []
+    for piece in parts.query.split("&") if parts.query else []:
+        name, sep, value = piece.partition("=")
+        query.append(f"{name}={REDACTED}" if sep and value and name.lower() not in SAFE_QUERY_NAMES else piece)
+    fragment = REDACTED if parts.fragment else ""
+    return redact(urlunsplit((parts.scheme, netloc, parts.path, "&".join(query), fragment)))
 
 
 def redact_optional(text: str | None) -> str | None:

@@ -36,6 +36,7 @@ from imagegen.core.token_overrides import load_token_overrides
 from imagegen.errors import CatalogError, ConfigError, ImagegenError, StoreError
 from imagegen.execution.settings import Settings, load_settings
 from imagegen.execution.simulator import SimulatorConfig
+from imagegen.redaction import redact_url
 from imagegen.storage.store import Store
 
 if TYPE_CHECKING:
@@ -230,7 +231,8 @@ def provider_lines(info: dict) -> list[str]:
         lines.append("API: " + ("v1" if flavour == "v1" else _("classic"))
                      + (f" · api-version `{info['api_version']}`" if info.get("api_version") else ""))
     if info.get("endpoint"):
-        lines.append(_("Endpoint: `{endpoint}`").format(endpoint=info["endpoint"]))
+        # never a key carried in the URL (user:key@host, ?api-key=...)
+        lines.append(_("Endpoint: `{endpoint}`").format(endpoint=redact_url(info["endpoint"])))
     lines.append(_("Key: `{key}` ({auth})").format(key=info.get("api_key") or "—", auth=info.get("auth", "key")))
     if provider == "azure" and info.get("deployments"):
         lines.append(_("Deployments:") + " " + ", ".join(f"`{d}` → {m}" for d, m in info["deployments"].items()))

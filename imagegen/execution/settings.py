@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from imagegen.core.catalog import Catalog, default_catalog
 from imagegen.errors import ConfigError
-from imagegen.redaction import register_secret
+from imagegen.redaction import redact_url, register_secret, register_url_secrets
 
 PROVIDER_CHOICES = ("simulator", "openai", "azure", "compatible")
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -154,7 +154,7 @@ class Settings:
             "provider": self.provider,
             "simulated": self.simulated,
             "flavour": self.flavour,
-            "endpoint": self.endpoint,
+            "endpoint": redact_url(self.endpoint),  # a key in the URL (?api-key=…, user:key@) is never shown
             "api_key": self.masked_key,
             "auth": self.auth,
             "api_version": self.api_version,
@@ -179,7 +179,7 @@ class Settings:
         return self.for_provider(provider, catalog=catalog)
 
     def __repr__(self) -> str:
-        return (f"Settings(provider={self.provider!r}, flavour={self.flavour!r}, endpoint={self.endpoint!r}, "
+        return (f"Settings(provider={self.provider!r}, flavour={self.flavour!r}, endpoint={redact_url(self.endpoint)!r}, "
                 f"api_key={self.masked_key!r}, api_version={self.api_version!r}, deployments={self.deployments!r})")
 
     __str__ = __repr__
@@ -215,6 +215,8 @@ def _collect(layers: list[tuple[str, Mapping]]) -> dict[str, tuple[str, str]]:
 
 
 def _check_url(value: str, variable: str, example: str) -> str:
+    # A key carried in the URL (?api-key=..., user:key@host) is redacted wherever the URL turns up from now on.
+    register_url_secrets(value)
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         # Never echo it: a value that is not a URL is often the key, pasted into the wrong variable.

@@ -23,7 +23,7 @@ from imagegen.errors import ConfigError
 from imagegen.execution.providers.deadline import deadline_http_client
 from imagegen.execution.providers.sdk import SDKProvider, client_timeout
 from imagegen.execution.settings import Settings
-from imagegen.redaction import register_secret
+from imagegen.redaction import redact_url, register_secret
 
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 DEFAULT_CLIENT_TIMEOUT_S = 600.0
@@ -63,7 +63,7 @@ class AzureOpenAIProvider(SDKProvider):
             client: openai.OpenAI = openai.OpenAI(
                 api_key=api_key, base_url=settings.base_url, max_retries=0, timeout=timeout, http_client=http_client,
                 default_query={"api-version": settings.api_version} if settings.api_version else None)
-            where = f"Azure OpenAI v1 {settings.base_url}"
+            where = f"Azure OpenAI v1 {redact_url(settings.base_url)}"
         else:
             auth: dict = {}
             if token_provider is not None:
@@ -74,7 +74,7 @@ class AzureOpenAIProvider(SDKProvider):
                 auth["azure_ad_token"] = settings.azure_ad_token
             client = openai.AzureOpenAI(azure_endpoint=settings.azure_endpoint, api_version=settings.api_version,
                                         max_retries=0, timeout=timeout, http_client=http_client, **auth)
-            where = f"Azure OpenAI {settings.azure_endpoint}"
+            where = f"Azure OpenAI {redact_url(settings.azure_endpoint)}"
         super().__init__(client, name="azure", where=where, extra_headers=extra_headers,
                          key_hint="AZURE_OPENAI_API_IMAGE_KEY (or AZURE_OPENAI_API_KEY / your Entra ID role)")
 

@@ -11,7 +11,7 @@ import openai
 from imagegen.execution.providers.deadline import deadline_http_client
 from imagegen.execution.providers.sdk import SDKProvider, client_timeout
 from imagegen.execution.settings import OPENAI_DEFAULT_BASE_URL, Settings
-from imagegen.redaction import register_secret
+from imagegen.redaction import redact_url, register_secret
 
 DEFAULT_CLIENT_TIMEOUT_S = 600.0
 
@@ -32,7 +32,7 @@ class OpenAIProvider(SDKProvider):
                                max_retries=0, timeout=client_timeout(DEFAULT_CLIENT_TIMEOUT_S),
                                http_client=http_client if http_client is not None else deadline_http_client())
         name = "openai" if is_openai else "compatible"
-        super().__init__(client, name=name, where=f"{'OpenAI' if is_openai else 'endpoint ' + base_url}",
+        super().__init__(client, name=name, where=f"{'OpenAI' if is_openai else 'endpoint ' + redact_url(base_url)}",
                          extra_headers=extra_headers, key_hint="OPENAI_API_KEY")
         self.base_url = base_url
 
