@@ -113,6 +113,10 @@ def to_toml(doc: dict) -> str:
 
 
 def _set(doc: dict, path: tuple, value) -> None:
+    # A copy: sampled_from hands out the *same* list/dict object on every draw (PLAUSIBLE, duplicates), so
+    # setting it in place let a later mutation write into the shared object, across examples too, and
+    # ("axes", "size") = D then ("axes", "size", 0) = D made D contain itself: a RecursionError in _toml_value.
+    value = copy.deepcopy(value)
     node = doc
     for part in path[:-1]:
         if isinstance(node, dict):
@@ -139,10 +143,10 @@ mutation = st.one_of(
 )
 
 
-@st.composite
-def spec_files(draw) -> bytes:
+def mutate(mutations) -> dict:
+    """BASE with ``mutations`` ((kind, path, arg) tuples) applied; neither BASE nor any arg is changed."""
     doc = copy.deepcopy(BASE)
-    for kind, path, arg in draw(st.lists(mutation, min_size=1, max_size=3)):
+    for kind, path, arg in mutations:
         if kind == "set":
             _set(doc, path, arg)
         elif kind == "unknown":
@@ -154,7 +158,12 @@ def spec_files(draw) -> bytes:
                 node = node.get(part) if isinstance(node, dict) else None
             if isinstance(node, dict):
                 node.pop(path[-1], None)
-    raw = to_toml(doc).encode("utf-8")
+    return doc
+
+
+@st.composite
+def spec_files(draw) -> bytes:
+    raw = to_toml(mutate(draw(st.lists(mutation, min_size=1, max_size=3)))).encode("utf-8")
     if draw(st.integers(0, 9)) == 0:  # damage the bytes: encoding and syntax errors
         at = draw(st.integers(0, len(raw) - 1))
         raw = raw[:at] + draw(st.binary(min_size=1, max_size=3)) + raw[at + 1:]
@@ -170,7 +179,7 @@ class FailProvider:
         raise AssertionError(f"a request was sent while checking a spec: {request}")
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(raw=spec_files())
 def test_fuzzed_specs_are_accepted_or_refused_with_exit_2_and_nothing_is_sent(tmp_path, raw):
@@ -189,3 +198,15 @@ def test_fuzzed_specs_are_accepted_or_refused_with_exit_2_and_nothing_is_sent(tm
     event("accepted")
     assert loads_spec(run.spec.to_toml()) == loads_spec(raw.decode("utf-8-sig"))
     assert store.count_runs() == 0  # the constructor never records or sends anything
+
+
+def test_a_value_set_twice_never_nests_into_itself_or_changes_the_strategies():
+    """The draw that hit RecursionError: the same sampled list set at a path and then inside itself."""
+    shared = [1, Decimal("1.0")]
+    before = copy.deepcopy((shared, PLAUSIBLE, BASE))
+    doc = mutate([("set", ("axes", "size"), shared), ("set", ("axes", "size", 0), shared),
+                  ("set", ("simulator", "faults"), PLAUSIBLE[("simulator", "faults")][1]),
+                  ("set", ("simulator", "faults", 0), "x")])
+    assert doc["axes"]["size"] == [[1, Decimal("1.0")], Decimal("1.0")]
+    assert "[[1, 1.0], 1.0]" in to_toml(doc)
+    assert (shared, PLAUSIBLE, BASE) == before
