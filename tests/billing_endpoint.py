@@ -19,6 +19,7 @@ while sending it) is answered 400 and not billed: there is nothing to generate f
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import threading
@@ -105,10 +106,8 @@ class BillingEndpoint:
                     # provider cannot bill it (it answers 400). Counted apart, never as a cell.
                     with endpoint.lock:
                         endpoint.incomplete += 1
-                    try:
+                    with contextlib.suppress(OSError):  # the client is gone
                         self.send_error(400, "incomplete request body")
-                    except OSError:  # the client is gone
-                        pass
                     return
                 billed = endpoint._bill(body)
                 time.sleep(endpoint.latency_s)

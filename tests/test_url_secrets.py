@@ -79,11 +79,11 @@ def test_the_sidebar_shows_a_compatible_endpoint_without_its_key(app_env, monkey
 
 def test_the_sidebar_shows_an_azure_v1_url_without_its_key(app_env, monkeypatch):
     monkeypatch.setenv("IMAGEGEN_PROVIDER", "azure")
-    url = f"https://res.openai.azure.com/openai/v1/?sig={QUERY_SECRET}"
+    url = f"https://honest-test.openai.azure.com/openai/v1/?sig={QUERY_SECRET}"
     at = open_app(secrets={"IMAGEGEN_PROVIDER": "azure", "AZURE_OPENAI_API_KEY": FAKE_KEY,
                            "AZURE_OPENAI_BASE_URL": url, "IMAGEGEN_AZURE_DEPLOYMENTS": "img=gpt-image-1.5"})
     sidebar = "\n".join(texts(at.sidebar.markdown))
-    assert "res.openai.azure.com/openai/v1/" in sidebar and f"sig={REDACTED}" in sidebar
+    assert "honest-test.openai.azure.com/openai/v1/" in sidebar and f"sig={REDACTED}" in sidebar
     assert QUERY_SECRET not in _page_text(at)
 
 
