@@ -25,10 +25,10 @@ FAKE_KEY = "test-key-not-real-1234"
     (f"https://proxy.example/v1?api-key={QUERY_SECRET}", f"https://proxy.example/v1?api-key={REDACTED}"),
     (f"https://me:{USER_SECRET}@proxy.example/v1", f"https://{REDACTED}@proxy.example/v1"),
     (f"https://{USER_SECRET}@proxy.example/v1", f"https://{REDACTED}@proxy.example/v1"),
-    (f"https://r.openai.azure.com/openai/v1/?api-version=2025-04-01-preview&sig={QUERY_SECRET}",
-     f"https://r.openai.azure.com/openai/v1/?api-version=2025-04-01-preview&sig={REDACTED}"),
-    ("https://api.openai.com/v1", "https://api.openai.com/v1"),
-    ("https://r.openai.azure.com/openai/v1/?api-version=preview", "https://r.openai.azure.com/openai/v1/?api-version=preview"),
+    (f"https://honest-r.openai.azure.com/openai/v1/?api-version=2025-04-01-preview&sig={QUERY_SECRET}",
+     f"https://honest-r.openai.azure.com/openai/v1/?api-version=2025-04-01-preview&sig={REDACTED}"),
+    ("https://honest-plain.example/v1", "https://honest-plain.example/v1"),
+    ("https://honest-r.openai.azure.com/openai/v1/?api-version=preview", "https://honest-r.openai.azure.com/openai/v1/?api-version=preview"),
 ])
 def test_redact_url(url, shown):
     assert redact_url(url) == shown
