@@ -99,6 +99,7 @@ def time_to_first_request(repeats: int) -> tuple[list[float], list[float]]:
 
 def _seed_history(home: Path, runs: int) -> None:
     """``runs`` small simulated runs in ``home`` (fast: 1 cell each, no latency)."""
+    from imagegen.cli import today
     from imagegen.core.grid import loads_spec
     from imagegen.execution.providers import make_simulator_provider
     from imagegen.execution.runner import GridRun
@@ -108,7 +109,7 @@ def _seed_history(home: Path, runs: int) -> None:
     provider = make_simulator_provider(SimulatorConfig(fixed_latency_s=0.0))
     spec = loads_spec(SPEC.replace('provider = "openai"', 'provider = "simulator"'))
     for _ in range(runs):
-        run = GridRun(spec, store=store, provider=provider)
+        run = GridRun(spec, store=store, provider=provider, today=today())
         run.start()
         run.wait()
     store.close()

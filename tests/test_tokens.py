@@ -97,3 +97,41 @@ def test_importing_tokens_does_not_load_the_tokenizer():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stderr
+
+
+def test_the_background_load_and_a_count_share_one_load(monkeypatch):
+    """Entry points start the load in a thread; a count meanwhile waits for it instead of loading twice."""
+    import threading
+    import time
+
+    from imagegen.core import tokens
+
+    real = tokens._load_encoding()
+    calls, started = [], threading.Event()
+
+    def slow_load():
+        calls.append(threading.current_thread().name)
+        started.set()
+        time.sleep(0.2)
+        return real
+
+    monkeypatch.setattr(tokens, "_loaded_encoding", None)
+    monkeypatch.setattr(tokens, "_load_encoding", slow_load)
+    thread = tokens.load_encoding_in_background()
+    assert started.wait(5)
+    assert tokens._encoding().encode("Hello world") == [13225, 2375]  # waited for the thread's load
+    thread.join(5)
+    assert calls == ["imagegen-tokenizer-load"]
+
+
+def test_a_failed_background_load_is_raised_by_the_first_count(monkeypatch):
+    from imagegen.core import tokens
+
+    def broken():
+        raise ImportError("bpe-openai is not installed. Fix: pip install -r requirements.txt")
+
+    monkeypatch.setattr(tokens, "_loaded_encoding", None)
+    monkeypatch.setattr(tokens, "_load_encoding", broken)
+    tokens.load_encoding_in_background().join(5)
+    with pytest.raises(ImportError, match="pip install"):
+        tokens._encoding()

@@ -54,8 +54,11 @@ def _print_estimate(run: GridRun) -> None:
 
 
 def _progress(run: GridRun):
+    import threading
+
     from tqdm import tqdm
 
+    tqdm.set_lock(threading.RLock())  # a thread lock: tqdm's default also makes a multiprocessing lock (~0.02 s)
     bar = tqdm(total=run.total, initial=run.total - len(run.jobs), unit="img", file=sys.stderr,
                dynamic_ncols=True, disable=None)
 
@@ -135,6 +138,9 @@ def _confirmed(run: GridRun, yes: bool) -> bool:
 def cmd_run(args: argparse.Namespace) -> int:
     if args.spec is None and args.resume is None:
         raise ConfigError("no spec given. Fix: `python -m imagegen run SPEC` or `run --resume RUN_ID`.")
+    from imagegen.core.tokens import load_encoding_in_background
+
+    load_encoding_in_background()  # the estimate counts the prompts: load the tokenizer while the rest imports
     from imagegen.execution.runner import GridRun
 
     store = _store(args)
