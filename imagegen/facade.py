@@ -11,12 +11,18 @@ layers below (core, storage, execution, insight) and never imports Streamlit::
     plan_from_link(params, today) / plan_from_csv(text) Planner: a shared plan back from its link or CSV
     compare(store, run_ids)                             Compare: the image pool, its votes and the report
     catalog_tables(catalog, today)                      Catalog: lifecycles, models, tokens, prices, estimates
+    check_simulator(spec, where) / lifecycle_status(...) Generate: a loaded spec's [simulator] table, a model's status
+
+The forms' vocabulary (axes, allowed values, spec decoding, form values, limits; :data:`FORM_HELPERS`) is
+re-exported here too, so that ``ui/`` reaches the layers only through this module
+(tests/test_architecture.py checks it); each name loads on first use, so importing the facade stays cheap.
 
 Errors are the project's own (:mod:`imagegen.errors`); the pages show ``str(err)``.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
     from imagegen.core.gridform import FormValues
     from imagegen.core.lifecycle import Lifecycle
     from imagegen.execution.runner import GridRun
+    from imagegen.execution.simulator.config import SimulatorConfig
     from imagegen.insight.analysis import Analysis, Selection
     from imagegen.insight.planner import BudgetPlan, PlanResult, QuotaResult
     from imagegen.storage.store import Store
@@ -255,3 +262,43 @@ def catalog_tables(catalog: Catalog, today: date) -> CatalogTables:
                          {key: tables.token_table(catalog, key) for key in catalog.tokens},
                          {key: tables.formula_text(catalog, key) for key in catalog.tokens},
                          tables.prices_table(catalog))
+
+
+# --- the forms' vocabulary ---------------------------------------------------------------------------
+
+#: Pure constants, types and functions (no I/O, no clock, no Streamlit) the dashboard's forms use as they
+#: are: name -> the module that defines it. Loaded on first use (module ``__getattr__``).
+FORM_HELPERS: dict[str, str] = {
+    **dict.fromkeys(("AXIS_PARAMS", "COMPRESSION_PRESETS", "FIXED_PARAMS", "Axis", "allowed_values", "axis_options",
+                     "default_model", "format_value", "keep_allowed", "model_values", "refused_values"),
+                    "imagegen.core.axes"),
+    **dict.fromkeys(("GridEstimate", "GridSpec", "decode_spec", "loads_spec"), "imagegen.core.grid"),
+    **dict.fromkeys(("AXIS_KEYS", "AXIS_LABELS", "NO_AXIS", "FormValues", "format_duration", "parse_budget",
+                     "spec_to_form", "split_prompts"), "imagegen.core.gridform"),
+    "MAX_PROMPT_CHARS": "imagegen.core.request",
+    "STATUS_ORDER": "imagegen.core.catalog",
+    **dict.fromkeys(("FAULT_ALIASES", "FAULT_KINDS"), "imagegen.execution.simulator.config"),
+}
+
+
+def __getattr__(name: str):
+    module = FORM_HELPERS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def check_simulator(spec: GridSpec, where: str = "spec") -> SimulatorConfig:
+    """A loaded spec's ``[simulator]`` table as a config; SpecError naming the key, value and fix when it is wrong."""
+    from imagegen.execution.runner import check_simulator as check
+
+    return check(spec, where)
+
+
+def lifecycle_status(catalog: Catalog, model: str, provider: str, on: date) -> Lifecycle:
+    """``model``'s lifecycle on ``provider`` on the day ``on`` (live, preview, retiring, shut down ...)."""
+    from imagegen.core import lifecycle
+
+    return lifecycle.status(catalog, model, provider, on)

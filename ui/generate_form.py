@@ -4,8 +4,8 @@ the live estimate, budget confirmation and spec save/load.
 Every widget has an explicit key (tests and Playwright address them by key or label). Widget
 values are declared in :class:`ui.state.GenerateState` (``ui.state.generate``), which also keeps
 the form across page switches (Streamlit drops a page's widget state when it is left).
-Allowed values come from :mod:`imagegen.core.axes`; the spec, its estimate and duration from
-:func:`imagegen.facade.estimate_form` (:mod:`imagegen.core.gridform`, :func:`imagegen.core.grid.estimate_grid`).
+Everything from the library comes through :mod:`imagegen.facade`: the allowed values (``FORM_HELPERS``,
+defined in :mod:`imagegen.core.axes`), and the spec, its estimate and duration (:func:`imagegen.facade.estimate_form`).
 """
 
 from __future__ import annotations
@@ -18,35 +18,38 @@ from pathlib import Path
 import streamlit as st
 
 from imagegen import facade
-from imagegen.core import lifecycle
-from imagegen.core.axes import (
-    AXIS_PARAMS,
-    COMPRESSION_PRESETS,
-    FIXED_PARAMS,
-    Axis,
-    allowed_values,
-    axis_options,
-    default_model,
-    format_value,
-    keep_allowed,
-    model_values,
-    refused_values,
-)
-from imagegen.core.grid import GridEstimate, GridSpec, decode_spec, loads_spec
-from imagegen.core.gridform import (
+from imagegen.errors import ImagegenError, InvalidRequest
+from imagegen.facade import (
     AXIS_KEYS,
     AXIS_LABELS,
+    AXIS_PARAMS,
+    COMPRESSION_PRESETS,
+    FAULT_ALIASES,
+    FAULT_KINDS,
+    FIXED_PARAMS,
+    MAX_PROMPT_CHARS,
     NO_AXIS,
+    STATUS_ORDER,
+    Axis,
     FormValues,
+    GridEstimate,
+    GridSpec,
+    allowed_values,
+    axis_options,
+    check_simulator,
+    decode_spec,
+    default_model,
     format_duration,
+    format_value,
+    keep_allowed,
+    lifecycle_status,
+    loads_spec,
+    model_values,
     parse_budget,
+    refused_values,
     spec_to_form,
     split_prompts,
 )
-from imagegen.core.request import MAX_PROMPT_CHARS
-from imagegen.errors import ImagegenError, InvalidRequest
-from imagegen.execution.runner import check_simulator
-from imagegen.execution.simulator import FAULT_ALIASES, FAULT_KINDS
 from ui import PROVIDER_LABELS, Context, simulator_defaults
 from ui.plain import md_escape
 from ui.replay_panel import render_replay
@@ -274,7 +277,7 @@ def _model_label(ctx: Context, provider: str, name: str) -> str:
     shown = f"{name} → {mid or '?'}" if provider == "azure" else name
     if mid is None or not ctx.catalog.has_model(mid):
         return shown
-    life = lifecycle.status(ctx.catalog, mid, provider, ctx.today)
+    life = lifecycle_status(ctx.catalog, mid, provider, ctx.today)
     if life.state == "live":
         return shown
     if life.runnable and life.state != "retiring":  # the simulator serving a model shut down on the real service
@@ -450,7 +453,6 @@ def render_simulator(home: Path | None = None) -> dict:
 def token_status_label(est) -> tuple[str, str]:
     """The metric's status word and help: the cells' real status (documented, measured by whom, derived,
     assumed), the weakest one when the cells differ."""
-    from imagegen.core.catalog import STATUS_ORDER
 
     labels = sorted({e.token_label or e.token_status for e in est.estimates})
     if not labels:
@@ -579,7 +581,7 @@ def successor_for(ctx: Context, values: FormValues) -> str | None:
     mid = deployments.get(values.model) if values.provider == "azure" else values.model
     if not mid or not ctx.catalog.has_model(mid):
         return None
-    life = lifecycle.status(ctx.catalog, mid, values.provider, ctx.today)
+    life = lifecycle_status(ctx.catalog, mid, values.provider, ctx.today)
     if life.runnable or not life.successor:
         return None
     names, _ = _model_names(ctx, values.provider)
