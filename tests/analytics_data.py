@@ -17,10 +17,10 @@ from decimal import Decimal
 
 import pandas as pd
 
-from imagegen.storage.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
+from imagegen.storage.columns import VIEW_COLUMNS
 from tests.clock import TODAY
 
-COLUMNS = (*EXPORT_COLUMNS, *EXTRA_COLUMNS)
+COLUMNS = VIEW_COLUMNS
 
 
 def row(**values) -> dict:

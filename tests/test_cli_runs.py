@@ -105,6 +105,27 @@ def test_runs_lists_and_export_writes_csv_and_json(tmp_path, home, capsys):
     assert main(["export", "no-such-run", "--format", "json"]) == 2
 
 
+def test_export_excel_writes_utf8_with_bom_and_japanese_prompts_round_trip(tmp_path, home, capsysbinary):
+    prompt = "F1レーサーを躍動感あるように描いて。"
+    spec = write_spec(tmp_path, FAST_SPEC.replace('"a red fox"', json.dumps(prompt)))
+    main(["run", str(spec)])
+    out_csv = tmp_path / "excel.csv"
+    assert main(["export", "latest", "--format", "csv", "--excel", "--output", str(out_csv)]) == 0
+    data = out_csv.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert list(rows[0]) == list(EXPORT_COLUMNS) and {"rating", "price_entry"} <= set(rows[0])
+    assert prompt in {r["prompt"] for r in rows}
+    assert all(r["price_entry"] for r in rows if r["status"] == "ok")  # every cost names its price entry
+    capsysbinary.readouterr()
+    assert main(["export", "latest", "--format", "csv", "--excel"]) == 0  # stdout: the same bytes
+    assert capsysbinary.readouterr().out == data
+    assert main(["export", "latest", "--format", "csv"]) == 0  # the default stays plain UTF-8 for scripts
+    assert not capsysbinary.readouterr().out.startswith(b"\xef\xbb\xbf")
+    assert main(["export", "latest", "--format", "json", "--excel"]) == 2
+    assert b"--excel is for CSV only" in capsysbinary.readouterr().err
+
+
 # -- kill -9 in the middle of a run, then --resume -------------------------------------------------
 
 KILL_SPEC = """

@@ -7,7 +7,7 @@ import pytest
 
 from imagegen.errors import StoreError
 from imagegen.storage import migrations, rows
-from imagegen.storage.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
+from imagegen.storage.columns import VIEW_COLUMNS
 from imagegen.storage.migrations import MIGRATIONS, applied, check_schema, migrate, schema_version
 
 
@@ -29,7 +29,7 @@ def test_result_rows_view_has_exactly_the_shared_columns(tmp_path):
     conn = connect(tmp_path / "db.sqlite")
     migrate(conn)
     cols = [r[1] for r in conn.execute("PRAGMA table_info(result_rows)")]
-    assert tuple(cols) == EXPORT_COLUMNS + EXTRA_COLUMNS
+    assert tuple(cols) == VIEW_COLUMNS
 
 
 def test_tables_have_foreign_keys_and_the_filter_indexes(tmp_path):

@@ -124,6 +124,11 @@ def test_open_a_run_rate_rename_export_and_delete(app_env, downloads):
     name, data = downloads.fetch(buttons["export_csv"])
     assert name == f"{run_id}.csv" and data.decode("utf-8") == store.export(run_id, "csv")
     assert len(list(csv.DictReader(io.StringIO(data.decode("utf-8"))))) == 3
+    name, data = downloads.fetch(buttons["export_csv_excel"])  # the Excel-ready one: UTF-8 with BOM
+    assert name == f"{run_id}.csv" and data.startswith(b"\xef\xbb\xbf")
+    excel_rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [r["rating"] for r in excel_rows] == ["", "", "5"] and all(r["price_entry"] for r in excel_rows)
+    assert "Excel-ready" in buttons["export_csv_excel"].help
     name, data = downloads.fetch(buttons["export_json"])
     assert name == f"{run_id}.json" and json.loads(data) == json.loads(store.export(run_id, "json"))
     # rename

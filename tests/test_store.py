@@ -15,7 +15,7 @@ from imagegen.core.grid import estimate_grid, loads_spec
 from imagegen.core.pricing import Usage, billed_cost
 from imagegen.core.results import Attempt, Generation
 from imagegen.errors import StoreError
-from imagegen.storage.columns import EXPORT_COLUMNS, EXTRA_COLUMNS
+from imagegen.storage.columns import EXPORT_COLUMNS, VIEW_COLUMNS
 from imagegen.storage.store import ResultRecord, Store, decimal_text, default_home, file_format, request_key
 from tests.clock import TODAY
 
@@ -123,7 +123,7 @@ def test_result_rows_view_columns_and_non_ok_rows(store):
                                      http_status=400, attempts=[Attempt(1, time.time(), 0.2, False, "moderation",
                                                                         "blocked", 400)]))
     df = store.results(run_id)
-    assert tuple(df.columns) == EXPORT_COLUMNS + EXTRA_COLUMNS
+    assert tuple(df.columns) == VIEW_COLUMNS
     assert df["status"].tolist() == ["cancelled", "error"]
     assert df["cost_usd"].tolist() == ["0", "0"]
     assert df["estimated_cost_usd"].iloc[0] == decimal_text(grid.estimates[1].cost_usd_max)
@@ -259,6 +259,28 @@ def test_export_csv_and_json(store, tmp_path):
     assert (store.home / "images").resolve().as_posix() in rows[0]["image_path"]
     with pytest.raises(StoreError, match="csv or json"):
         store.export(run_id, "xlsx")
+
+
+JA_PROMPT = "F1レーサーを躍動感あるように描いて。\n二行目, \"引用\""
+
+
+def test_excel_csv_starts_with_the_bom_and_round_trips_japanese_with_rating_and_price_entry(store):
+    import csv
+
+    run_id, grid = make_run(store, SPEC.replace('prompts = ["a red fox"]', f"prompts = [{json.dumps(JA_PROMPT)}]"))
+    result_id, billed = ok_record(store, run_id, grid, 0, 0)
+    ok_record(store, run_id, grid, 1, 0)
+    store.rate(result_id, 4)
+    data = store.export(run_id, "csv", excel=True).encode("utf-8")  # what the download and --excel write
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert not store.export(run_id, "csv").encode("utf-8").startswith(b"\xef\xbb\xbf")  # plain: no BOM
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))  # how Excel reads a CSV with a BOM
+    assert list(rows[0]) == list(EXPORT_COLUMNS) and {"rating", "price_entry"} <= set(rows[0])
+    assert [r["prompt"] for r in rows] == [JA_PROMPT, JA_PROMPT]
+    assert [r["rating"] for r in rows] == ["4", ""]  # the stars given; empty = not rated
+    assert rows[0]["price_entry"] == billed.cost.price_key and "gpt-image-1.5@" in billed.cost.price_key
+    with pytest.raises(StoreError, match="CSV only"):
+        store.export(run_id, "json", excel=True)
 
 
 def test_writes_from_many_threads_all_land(store):

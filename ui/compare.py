@@ -15,6 +15,7 @@ import streamlit as st
 from imagegen.errors import ImagegenError
 from imagegen.insight import pairing, quality, quality_charts
 from imagegen.storage import votes as vote_store
+from imagegen.storage.reader import EXCEL_BOM
 from ui import state
 from ui.charts import show_chart
 from ui.plain import md_escape
@@ -238,10 +239,13 @@ def judge_panel(store, settings, pool: quality.Pool, rep: quality.Report) -> Non
 def export_panel(pool: quality.Pool, votes: pd.DataFrame, rep: quality.Report) -> None:
     """Votes, scores and intervals as CSV/JSON, and a one-page HTML summary for a slide."""
     a, b, c = st.columns(3)
+    # The CSVs start with a byte order mark: Excel then reads raters' names and prompts as UTF-8.
+    bom = {"csv": EXCEL_BOM, "json": ""}
+    kind = {"csv": "CSV, Excel-ready", "json": "JSON"}
     for fmt, mime in (("csv", "text/csv"), ("json", "application/json")):
-        a.download_button(f"Votes ({fmt.upper()})", quality.export_votes(pool, votes, fmt), file_name=f"votes.{fmt}",
-                          mime=mime, key=f"cmp_dl_votes_{fmt}")
-        b.download_button(f"Scores and intervals ({fmt.upper()})", quality.export_scores(rep, fmt),
+        a.download_button(f"Votes ({kind[fmt]})", bom[fmt] + quality.export_votes(pool, votes, fmt),
+                          file_name=f"votes.{fmt}", mime=mime, key=f"cmp_dl_votes_{fmt}")
+        b.download_button(f"Scores and intervals ({kind[fmt]})", bom[fmt] + quality.export_scores(rep, fmt),
                           file_name=f"scores.{fmt}", mime=mime, key=f"cmp_dl_scores_{fmt}")
     c.download_button("One-page summary (HTML)", quality.summary_html(rep), file_name="quality-summary.html",
                       mime="text/html", key="cmp_dl_summary")

@@ -206,12 +206,19 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
         confirm = st.checkbox("Yes, delete this run and its images", key="confirm_delete")
         st.button("Delete run", key="delete_run", on_click=_delete, args=(ctx, run_id), disabled=not confirm,
                   type="secondary")
-    e1, e2, _ = st.columns([1, 1, 3])
-    e1.download_button("Export CSV", data=lambda: ctx.store.export(run_id, "csv"), file_name=f"{run_id}.csv",
-                       mime="text/csv", key="export_csv", on_click="ignore",
-                       help="One row per cell × repeat, the CLI's `export --format csv` columns")
-    e2.download_button("Export JSON", data=lambda: ctx.store.export(run_id, "json"), file_name=f"{run_id}.json",
-                       mime="application/json", key="export_json", on_click="ignore",
+    e1, e2, e3, _ = st.columns([1.3, 1.3, 1, 1.4])
+    e1.download_button("CSV for Excel", data=lambda: ctx.store.export(run_id, "csv", excel=True),
+                       file_name=f"{run_id}.csv", mime="text/csv", key="export_csv_excel", on_click="ignore",
+                       icon=":material/table_view:", type="primary",
+                       help="Excel-ready: UTF-8 with a byte order mark, so Japanese prompts open as written. One "
+                            "row per cell × repeat with its rating (stars) and price entry; the CLI's "
+                            "`export --format csv --excel`")
+    e2.download_button("CSV (plain UTF-8)", data=lambda: ctx.store.export(run_id, "csv"), file_name=f"{run_id}.csv",
+                       mime="text/csv", key="export_csv", on_click="ignore", icon=":material/download:",
+                       help="For scripts and pandas: the same columns without a byte order mark (Excel would "
+                            "garble Japanese text); the CLI's `export --format csv`")
+    e3.download_button("JSON", data=lambda: ctx.store.export(run_id, "json"), file_name=f"{run_id}.json",
+                       mime="application/json", key="export_json", on_click="ignore", icon=":material/data_object:",
                        help="The CLI's `export --format json`")
     _render_resume(ctx, info, rows)
     axes: dict = {}

@@ -169,7 +169,7 @@ class ResultsState(PageState):
 
     title = "Results"
     widgets = Widgets(title, keys=("open_run", "rename_to", "rename_run", "confirm_delete", "delete_run",
-                                   "export_csv", "export_json", "history_table", "runs_page", "resume_run"),
+                                   "export_csv", "export_csv_excel", "export_json", "history_table", "runs_page", "resume_run"),
                       prefixes=("filter_", "res", "grid_"))
     persist = ("open_run",)                     # app.open_run: Generate opens its run here, too
 

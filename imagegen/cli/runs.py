@@ -2,7 +2,7 @@
 
     python -m imagegen run SPEC [--resume RUN_ID] [--reuse] [--retry-errors] [--yes] [--home DIR]
     python -m imagegen runs [--limit N] [--json] [--home DIR]
-    python -m imagegen export RUN_ID|latest --format csv|json [--output FILE] [--home DIR]
+    python -m imagegen export RUN_ID|latest --format csv|json [--excel] [--output FILE] [--home DIR]
 
 ``run`` exits 0 when every cell x repeat succeeded, 1 when some did not, 2 when refused before any
 request (invalid spec, an estimate over the budget, another runner holding the run, a database that is
@@ -218,9 +218,17 @@ def writable_output(path: str) -> Path:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.excel and args.format != "csv":
+        raise ConfigError("--excel is for CSV only (it adds the byte order mark Excel needs). Fix: use "
+                          "--format csv --excel, or leave out --excel.")
     out = writable_output(args.output) if args.output else None
     store = _store(args)
-    text = store.export(args.run_id, args.format)
+    text = store.export(args.run_id, args.format, excel=args.excel)
+    if out is None and args.excel:  # bytes, whatever the terminal's encoding: the file must be UTF-8 with BOM
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.flush()
+        return 0
     if out is not None:
         try:
             out.write_text(text, encoding="utf-8")
@@ -254,5 +262,8 @@ def register(sub) -> None:
     p.add_argument("run_id", metavar="RUN_ID|latest")
     p.add_argument("--format", choices=("csv", "json"), required=True)
     p.add_argument("--output", "-o", metavar="FILE")
+    p.add_argument("--excel", action="store_true",
+                   help="CSV for Excel: UTF-8 with a byte order mark, so Japanese prompts open ungarbled "
+                        "(without it: plain UTF-8, for scripts)")
     p.add_argument("--home", metavar="DIR")
     p.set_defaults(func=cmd_export)

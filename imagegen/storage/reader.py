@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 else:
     pd = lazy_module("pandas")  # imported by the first DataFrame read: the CLI's `runs` and `run` never need it
 
+#: What ``export(..., excel=True)`` starts a CSV with: the byte order mark, EF BB BF in UTF-8.
+EXCEL_BOM = "\ufeff"
 #: Statuses a resume redoes by default (errors are kept unless asked: they may cost again).
 MISSING_STATUSES = ("cancelled", "skipped")
 
@@ -300,14 +302,24 @@ class StoreReader:
                 row["image_path"] = str((self.files.home / row["image_path"]).resolve())
         return rows
 
-    def export(self, run_id: str, fmt: str) -> str:
-        """A run's results as CSV or JSON text (one row per cell x repeat, EXPORT_COLUMNS)."""
+    def export(self, run_id: str, fmt: str, *, excel: bool = False) -> str:
+        """A run's results as CSV or JSON text (one row per cell x repeat, EXPORT_COLUMNS).
+
+        ``excel=True`` (CSV only) starts the text with a byte order mark (U+FEFF): Excel reads a CSV without
+        one in the system's legacy code page, so Japanese prompts would come out garbled. Written as UTF-8,
+        the file then starts with the bytes EF BB BF.
+        """
         if fmt not in ("csv", "json"):
             raise StoreError(f"export format {fmt!r} is not allowed: csv or json. Fix: use --format csv or json.")
+        if excel and fmt != "csv":
+            raise StoreError("the Excel option is for CSV only (JSON has no byte order mark). Fix: use "
+                             "--format csv with --excel, or leave out --excel.")
         rows = self.export_rows(run_id)
         if fmt == "json":
             return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
         buf = io.StringIO()
+        if excel:
+            buf.write(EXCEL_BOM)
         writer = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)

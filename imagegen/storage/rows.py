@@ -44,7 +44,9 @@ def _x(name: str, sql: str, typ: type = str, doc: str = "") -> Column:
     return Column(name, sql, typ, False, doc)
 
 
-#: Every column of ``result_rows``, in view order: the export columns first, then the extra ones.
+#: Every column of ``result_rows``, in view order. The export columns come first, except ``price_entry`` and
+#: ``rating``: they joined the export later and keep their place in the view (no migration), so an export lists
+#: them after ``input_sha256``.
 ROW: tuple[Column, ...] = (
     _e("run_id", "r.run_id"), _e("cell_id", "r.cell_id", int), _e("repeat", "r.repeat", int),
     _e("provider", "c.provider"), _e("model", "c.model"), _e("deployment", "c.deployment"),
@@ -85,10 +87,10 @@ ROW: tuple[Column, ...] = (
     _x("estimated_cost_min_usd", "c.estimated_cost_min_usd"),
     _x("cost_text_input_usd", "r.cost_text_input_usd"), _x("cost_image_input_usd", "r.cost_image_input_usd"),
     _x("cost_image_output_usd", "r.cost_image_output_usd"), _x("cost_text_output_usd", "r.cost_text_output_usd"),
-    _x("price_entry", "r.price_entry", doc="PriceEntry.key the cost used"),
+    _e("price_entry", "r.price_entry", doc="PriceEntry.key the cost used (provider/model@effective_from, +override)"),
     _x("processing_ms", "r.processing_ms", int, "server's openai-processing-ms"),
     _x("reused", "r.reused", int, "1 when taken from history (--reuse), cost 0"),
-    _x("rating", "g.stars", int, "1..5 or NULL"),
+    _e("rating", "g.stars", int, "stars given on Results, 1..5, or NULL (not rated)"),
     _x("image_sha256", "i.sha256"),
     _x("latency_scale", "CASE WHEN COALESCE(r.simulated, 0) = 0 THEN 'measured' "
                         "WHEN r.sim_fixed_latency_s IS NOT NULL THEN 'simulated, fixed ' || r.sim_fixed_latency_s || ' s' "
@@ -101,7 +103,7 @@ ROW: tuple[Column, ...] = (
 EXPORT_COLUMNS: tuple[str, ...] = tuple(c.name for c in ROW if c.export)
 EXTRA_COLUMNS: tuple[str, ...] = tuple(c.name for c in ROW if not c.export)
 VIEW_COLUMNS: tuple[str, ...] = tuple(c.name for c in ROW)
-assert VIEW_COLUMNS == EXPORT_COLUMNS + EXTRA_COLUMNS, "rows.ROW lists the export columns first"
+assert set(VIEW_COLUMNS) == set(EXPORT_COLUMNS) | set(EXTRA_COLUMNS), "every column is exported or extra"
 
 #: status values of a result row
 STATUSES = ("ok", "error", "cancelled", "skipped")
