@@ -155,6 +155,8 @@ def test_cancel_stops_the_run(app_env, monkeypatch):
     assert summary.status == "cancelled" and summary.cancelled >= 1 and summary.ok < 9
     assert summary.ok + summary.cancelled + summary.errors + summary.in_flight == 9
     assert len([i for i in texts(at.info) if i == "Cancelled before it was sent"]) == summary.cancelled
+    costs = [c for c in texts(at.caption) if "$0.0000 " in c]  # the cancelled cells' cost lines
+    assert len(costs) >= summary.cancelled and all("billed (simulated)" in c for c in costs), costs
     assert " cancelled: " in texts(at.warning)[0]
     assert not at.button(key="run_grid").disabled
     # a request already sent when Cancel was pressed is still recorded when it returns
@@ -187,6 +189,7 @@ def test_rating_compare_enlarge_and_code(app_env):
     first, second = (int(r) for r in rows["result_id"][:2])
     at.feedback(key=f"gen_rate_{first}").set_value(3).run()  # the 4th star
     assert Store(app_env).result_row(first)["rating"] == 4
+    assert at.multiselect(key="gen_compare").proto.select_all == 0  # a two-cell picker offers no "Select all"
     at.multiselect(key="gen_compare").set_value([first, second]).run()
     assert len(at.image) == 11  # nine thumbnails + two full-size images side by side
     at.multiselect(key="gen_compare").set_value([]).run()

@@ -146,6 +146,27 @@ def test_open_a_run_rate_rename_export_and_delete(app_env, downloads):
     assert not at.image
 
 
+def test_clicking_the_same_star_again_keeps_the_rating_and_clearing_is_explicit(app_env):
+    run_id = make_run(app_env, "foxes", ("low",))
+    store = Store(app_env)
+    rid = int(store.results(run_id)["result_id"].iloc[0])
+    at = open_app(PAGE)
+    at.selectbox(key="open_run").set_value(run_id).run()
+    assert not [b for b in at.button if b.key == f"res_unrate_{rid}"]  # nothing to clear yet
+    at.feedback(key=f"res_rate_{rid}").set_value(2).run()  # the 3rd star
+    assert store.result_row(rid)["rating"] == 3
+    at.feedback(key=f"res_rate_{rid}").set_value(None).run()  # the same star again: the widget unselects it
+    assert not at.exception, at.exception
+    assert store.result_row(rid)["rating"] == 3  # kept
+    assert at.feedback(key=f"res_rate_{rid}").value == 2  # and shown again
+    clear = at.button(key=f"res_unrate_{rid}")
+    assert clear.label == "Clear rating" and "3-star" in clear.help
+    clear.click().run()
+    assert store.result_row(rid)["rating"] is None
+    assert at.feedback(key=f"res_rate_{rid}").value is None
+    assert not [b for b in at.button if b.key == f"res_unrate_{rid}"]
+
+
 def test_a_run_from_generate_opens_directly(app_env):
     run_id = make_run(app_env, "foxes", ("low",))
     at = open_app()

@@ -498,6 +498,8 @@ def test_a_simulator_run_is_labelled_simulated_even_when_cancelled_before_any_an
     assert run.wait(2.0)
     assert run.summary.ok == 0 and run.summary.simulated
     assert store.runs().iloc[0]["simulated"]
+    rows = store.results(run.run_id)  # never sent, and still labelled as the simulator's ("$0 billed (simulated)")
+    assert (rows["status"] == "cancelled").any() and rows["simulated"].tolist() == [1] * len(rows)
     real = FakeProvider()
     real.simulated = False  # a provider that talks to a real service
     assert not GridRun(spec_text(qualities=("low",)), provider=real, store=store, today=TODAY).simulated

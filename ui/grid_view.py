@@ -34,7 +34,7 @@ from imagegen.insight.gridlayout import (
 )
 from ui import store_for
 from ui.plain import md_escape
-from ui.state import bump_store_version, widget_value
+from ui.state import bump_store_version, set_widget_value, widget_value
 
 THUMB_PX = 384
 GRID_PNG_CELL_PX = 256
@@ -64,7 +64,8 @@ def token_caption(row: dict, billed: str) -> str:
 
 def cell_figures(row: dict) -> list[str]:
     """The labelled figures shown under a cell's image (latency, tokens, cost, file)."""
-    simulated = bool(as_float(row.get("simulated")))
+    # Rows stored before cancelled/skipped cells carried the flag have simulated = 0: the provider tells.
+    simulated = bool(as_float(row.get("simulated"))) or row.get("provider") == "simulator"
     replayed = row.get("replayed_from") if isinstance(row.get("replayed_from"), str) else None
     # A replayed answer is a copy of a recorded one: say where from, never "measured".
     measured = replayed or ("simulated" if simulated else "measured")
@@ -192,9 +193,22 @@ def _original_bytes(store, rel_path: str):
     return lambda: store.image_path(rel_path).read_bytes()
 
 
-def _rate(store, result_id: int, widget_key: str) -> None:
+def _rate(store, result_id: int, widget_key: str, current: int | None) -> None:
+    """Store the stars picked. Clicking the picked star again unselects it in the widget; that is not taken
+    as "delete my rating" (a misclick would lose it silently): the widget goes back to the stored stars, and
+    only the explicit "Clear rating" button removes them."""
     value = widget_value(widget_key)
-    store.rate(int(result_id), None if value is None else int(value) + 1)
+    if value is None:
+        if current:
+            set_widget_value(widget_key, int(current) - 1)
+        return
+    store.rate(int(result_id), int(value) + 1)
+    bump_store_version()
+
+
+def _clear_rating(store, result_id: int, widget_key: str) -> None:
+    store.rate(int(result_id), None)
+    set_widget_value(widget_key, None)
     bump_store_version()
 
 
@@ -244,8 +258,15 @@ def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool, ca
         return
     if status == "ok":
         current = as_float(row.get("rating"))
-        st.feedback("stars", key=f"{key}_rate_{rid}", default=int(current) - 1 if current else None,
-                    on_change=_rate, args=(store, rid, f"{key}_rate_{rid}"))
+        stars = int(current) if current else None
+        r1, r2 = st.columns([1, 1], vertical_alignment="center")
+        with r1:
+            st.feedback("stars", key=f"{key}_rate_{rid}", default=stars - 1 if stars else None,
+                        on_change=_rate, args=(store, rid, f"{key}_rate_{rid}", stars))
+        if stars:
+            r2.button("Clear rating", key=f"{key}_unrate_{rid}", type="tertiary", icon=":material/close:",
+                      on_click=_clear_rating, args=(store, rid, f"{key}_rate_{rid}"),
+                      help=f"Remove the {stars}-star rating of this cell")
     c1, c2, c3 = st.columns(3)
     if status == "ok" and row.get("image_path"):
         if c1.button("Enlarge", key=f"{key}_big_{rid}", help="Show the full image"):
@@ -259,7 +280,11 @@ def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool, ca
         _code(row, settings_info, catalog, today)
 
 
-def _pending(text: str = "⏳ waiting…") -> None:
+#: A cell not recorded yet. A Material icon, not the ⏳ emoji: emoji fonts are often missing (a box).
+PENDING = ":material/hourglass_empty: waiting…"
+
+
+def _pending(text: str = PENDING) -> None:
     st.caption(text)
 
 
@@ -331,7 +356,7 @@ def render_compare(store, rows: pd.DataFrame, *, key: str) -> None:
         return
     labels = {int(r["result_id"]): cell_label(r) for r in ok}
     picked = st.multiselect("Compare two cells at full size", options=list(labels), format_func=labels.get,
-                            max_selections=2, key=f"{key}_compare",
+                            max_selections=2, select_all=False, key=f"{key}_compare",  # two, never "all"
                             placeholder="Pick two cells to compare")
     if len(picked) == 2:
         by_id = {int(r["result_id"]): r for r in ok}

@@ -246,6 +246,11 @@ def set_language_pick(value: str) -> None:
     st.session_state[LANG_PICK] = value
 
 
+def set_widget_value(key: str, value: Any) -> None:
+    """Set a generated widget's value (a grid cell's stars) from its callback, before it is drawn again."""
+    st.session_state[key] = value
+
+
 def bump_store_version() -> None:
     """Invalidate cached store reads after this process changed the store (rename, delete, rate)."""
     global _counter

@@ -601,7 +601,7 @@ class GridRun:
                         error_message=f"skipped: its maximum estimated cost ${self.budget.amount(job.max_cost):.4f}"
                                       f"{self._rate_note()} does not fit in what is left of the budget "
                                       f"(${self.budget.cap:.4f} cap, ${self.budget.spent:.4f} spent). "
-                                      "Fix: raise [limits] budget_usd."),
+                                      "Fix: raise [limits] budget_usd.", simulated=self._job_simulated(job)),
                         job)
                     continue
                 try:  # committed before the request is sent: a crash from here on still counts it
@@ -625,11 +625,16 @@ class GridRun:
 
     def _record_cancelled(self, jobs: list[Job], why: str = "cancelled before it was sent") -> None:
         recs = [ResultRecord(self.run_id or "", j.cell.index, j.repeat, "cancelled",
-                             error_message=why) for j in jobs]
+                             error_message=why, simulated=self._job_simulated(j)) for j in jobs]
         ids = self.store.record_results(recs)
         rows = self.store.result_rows(ids)
         for job, rid in zip(jobs, ids):
             self._finish_job(job, "cancelled", rid, row=rows.get(rid))
+
+    def _job_simulated(self, job: Job) -> bool:
+        """Whether ``job``'s provider is the simulator: a cell never sent is still labelled as its run's cells
+        are ("$0.0000 billed (simulated)"), never as a real bill."""
+        return bool(getattr(self._providers(job.cell.request.provider), "simulated", False))
 
     def _record_now(self, rec: ResultRecord, job: Job) -> None:
         result_id = self.store.record_result(rec)
