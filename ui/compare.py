@@ -18,6 +18,7 @@ from imagegen.storage import votes as vote_store
 from imagegen.storage.reader import EXCEL_BOM
 from ui import state
 from ui.charts import show_chart
+from ui.i18n import _
 from ui.plain import md_escape
 
 KEYS = {"left": "Left", "right": "Right", "tie": "Down", "skip": "S"}
@@ -66,7 +67,7 @@ def _vote(store, choice: str) -> None:
     rater = state.compare.widgets.get("cmp_rater", "")
     if pair is None:
         return
-    session, _ = state.compare_session()
+    session, _seed = state.compare_session()
     try:
         vote_store.record_vote(store, pair.left_result_id, pair.right_result_id, choice, rater, session=session)
     except ImagegenError as exc:
@@ -78,7 +79,7 @@ def _vote(store, choice: str) -> None:
 
 
 def _undo(store) -> None:
-    session, _ = state.compare_session()
+    session, _seed = state.compare_session()
     try:
         removed = vote_store.undo_last_vote(store, state.compare.widgets.get("cmp_rater", ""), session)
     except ImagegenError as exc:
@@ -241,11 +242,11 @@ def export_panel(pool: quality.Pool, votes: pd.DataFrame, rep: quality.Report) -
     a, b, c = st.columns(3)
     # The CSVs start with a byte order mark: Excel then reads raters' names and prompts as UTF-8.
     bom = {"csv": EXCEL_BOM, "json": ""}
-    kind = {"csv": "CSV, Excel-ready", "json": "JSON"}
+    kind = {"csv": _("CSV, Excel-ready"), "json": "JSON"}
     for fmt, mime in (("csv", "text/csv"), ("json", "application/json")):
-        a.download_button(f"Votes ({kind[fmt]})", bom[fmt] + quality.export_votes(pool, votes, fmt),
+        a.download_button(_("Votes ({kind})").format(kind=kind[fmt]), bom[fmt] + quality.export_votes(pool, votes, fmt),
                           file_name=f"votes.{fmt}", mime=mime, key=f"cmp_dl_votes_{fmt}")
-        b.download_button(f"Scores and intervals ({kind[fmt]})", bom[fmt] + quality.export_scores(rep, fmt),
+        b.download_button(_("Scores and intervals ({kind})").format(kind=kind[fmt]), bom[fmt] + quality.export_scores(rep, fmt),
                           file_name=f"scores.{fmt}", mime=mime, key=f"cmp_dl_scores_{fmt}")
     c.download_button("One-page summary (HTML)", quality.summary_html(rep), file_name="quality-summary.html",
                       mime="text/html", key="cmp_dl_summary")

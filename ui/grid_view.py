@@ -33,6 +33,7 @@ from imagegen.insight.gridlayout import (
     rows_by_cell,
 )
 from ui import store_for
+from ui.i18n import N_, _
 from ui.plain import md_escape
 from ui.state import bump_store_version, set_widget_value, widget_value
 
@@ -264,9 +265,9 @@ def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool, ca
             st.feedback("stars", key=f"{key}_rate_{rid}", default=stars - 1 if stars else None,
                         on_change=_rate, args=(store, rid, f"{key}_rate_{rid}", stars))
         if stars:
-            r2.button("Clear rating", key=f"{key}_unrate_{rid}", type="tertiary", icon=":material/close:",
+            r2.button(_("Clear rating"), key=f"{key}_unrate_{rid}", type="tertiary", icon=":material/close:",
                       on_click=_clear_rating, args=(store, rid, f"{key}_rate_{rid}"),
-                      help=f"Remove the {stars}-star rating of this cell")
+                      help=_("Remove the {stars}-star rating of this cell").format(stars=stars))
     c1, c2, c3 = st.columns(3)
     if status == "ok" and row.get("image_path"):
         if c1.button("Enlarge", key=f"{key}_big_{rid}", help="Show the full image"):
@@ -281,11 +282,11 @@ def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool, ca
 
 
 #: A cell not recorded yet. A Material icon, not the ⏳ emoji: emoji fonts are often missing (a box).
-PENDING = ":material/hourglass_empty: waiting…"
+PENDING = N_(":material/hourglass_empty: waiting…")
 
 
 def _pending(text: str = PENDING) -> None:
-    st.caption(text)
+    st.caption(_(text))
 
 
 def _grid_png(store, rows: pd.DataFrame, layout: Layout, title: str):
@@ -304,7 +305,7 @@ def _grid_png_button(store, rows: pd.DataFrame, layout: Layout, key: str) -> Non
     run_id = str(first.get("run_id") or "run")
     name = first.get("run_name")
     title = f"{name} · {run_id}" if isinstance(name, str) and name else run_id
-    col, _ = st.columns([1, 4])
+    col, _spare = st.columns([1, 4])
     col.download_button("Grid as PNG", data=_grid_png(store, rows, layout, title), file_name=f"{run_id}-grid.png",
                         mime="image/png", key=f"{key}_grid_png", on_click="ignore", icon=":material/grid_on:",
                         help="The whole grid as one labelled picture (X/Y/Z plot), each cell's figures under "

@@ -22,6 +22,7 @@ from imagegen.errors import ImagegenError
 from ui import PROVIDER_LABELS, Context, describe_settings, store_for
 from ui import runs as live_runs
 from ui.grid_view import render_compare, render_grid
+from ui.i18n import _
 from ui.plain import md_escape
 from ui.state import OPEN_RUN, app, bump_store_version, flash, show_flashes, store_version
 from ui.state import results as res_state
@@ -206,20 +207,20 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
         confirm = st.checkbox("Yes, delete this run and its images", key="confirm_delete")
         st.button("Delete run", key="delete_run", on_click=_delete, args=(ctx, run_id), disabled=not confirm,
                   type="secondary")
-    e1, e2, e3, _ = st.columns([1.3, 1.3, 1, 1.4])
-    e1.download_button("CSV for Excel", data=lambda: ctx.store.export(run_id, "csv", excel=True),
+    e1, e2, e3, _spare = st.columns([1.3, 1.3, 1, 1.4])
+    e1.download_button(_("CSV for Excel"), data=lambda: ctx.store.export(run_id, "csv", excel=True),
                        file_name=f"{run_id}.csv", mime="text/csv", key="export_csv_excel", on_click="ignore",
                        icon=":material/table_view:", type="primary",
-                       help="Excel-ready: UTF-8 with a byte order mark, so Japanese prompts open as written. One "
-                            "row per cell × repeat with its rating (stars) and price entry; the CLI's "
-                            "`export --format csv --excel`")
-    e2.download_button("CSV (plain UTF-8)", data=lambda: ctx.store.export(run_id, "csv"), file_name=f"{run_id}.csv",
+                       help=_("Excel-ready: UTF-8 with a byte order mark, so Japanese prompts open as written. "
+                              "One row per cell × repeat with its rating (stars) and price entry; the CLI's "
+                              "`export --format csv --excel`"))
+    e2.download_button(_("CSV (plain UTF-8)"), data=lambda: ctx.store.export(run_id, "csv"), file_name=f"{run_id}.csv",
                        mime="text/csv", key="export_csv", on_click="ignore", icon=":material/download:",
-                       help="For scripts and pandas: the same columns without a byte order mark (Excel would "
-                            "garble Japanese text); the CLI's `export --format csv`")
+                       help=_("For scripts and pandas: the same columns without a byte order mark (Excel would "
+                              "garble Japanese text); the CLI's `export --format csv`"))
     e3.download_button("JSON", data=lambda: ctx.store.export(run_id, "json"), file_name=f"{run_id}.json",
                        mime="application/json", key="export_json", on_click="ignore", icon=":material/data_object:",
-                       help="The CLI's `export --format json`")
+                       help=_("The CLI's `export --format json`"))
     _render_resume(ctx, info, rows)
     axes: dict = {}
     try:
