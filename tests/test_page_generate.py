@@ -59,6 +59,10 @@ def test_default_form_estimate_matches_the_library(app_env):
     assert m["Cost, USD (estimated)"] == usd(est.total_cost_usd_max)
     assert any("estimates before sending (simulated" in c for c in texts(at.caption))
     assert not at.button(key="run_grid").disabled
+    # Run grid from the keyboard (46 Tab presses from the prompt otherwise), and the help texts say so
+    run = at.button(key="run_grid")
+    assert run.proto.shortcut == "ctrl+enter" and "Ctrl+Enter" in run.help
+    assert "Ctrl+Enter" in at.text_area(key="prompts").help
 
 
 def test_estimate_updates_as_the_grid_changes(app_env):

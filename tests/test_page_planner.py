@@ -77,6 +77,17 @@ def test_the_example_compares_models_live_today(tmp_path, monkeypatch):
     assert all("ASSUMED" in w.value for w in at.warning)
     assert any("gpt-image-2.5-sunburst medium" in w.value for w in at.warning)
     assert at.date_input(key="pl_fxd").value == TODAY
+    # the example exchange rate is said to be an assumption to replace, not a quote of today
+    rate = [m.value for m in at.markdown if "JPY per USD" in m.value]
+    assert rate and "**150 JPY per USD, an assumed example rate** (not a quote of any day)" in rate[0]
+    assert TODAY.isoformat() not in rate[0]
+    # the quota table speaks to people: headings, not the frame's column names
+    quota = next(d.value for d in at.dataframe if "Fits in the quota" in d.value.columns)
+    assert list(quota.columns) == ["Scenario", "Images per day", "Share of the quota's daily capacity",
+                                   "Hours a day at the quota", "Deployments needed", "Fits in the quota"]
+    assert set(quota["Fits in the quota"]) <= {"yes", "no"}
+    per_setting = next(d.value for d in at.dataframe if "Detail" in d.value.columns)
+    assert not [c for c in [*quota.columns, *per_setting.columns] if "_" in c]  # no raw column name
 
 
 def test_old_example_mini_low_vs_1_5_medium(tmp_path, monkeypatch):
@@ -106,6 +117,8 @@ def test_hand_computed_plan_from_a_link(tmp_path, monkeypatch):
     assert table.loc["yearly (USD)", "one point five"] == "$12,255.12"
     assert table.loc["cost per image (USD)", "one point five"] == "$0.034042"
     assert at.date_input(key="pl_fxd").value == date(2026, 11, 20)
+    rate = [m.value for m in at.markdown if "JPY per USD" in m.value]
+    assert rate and "**160 JPY per USD** (entered, as of 2026-11-20)" in rate[0] and "example" not in rate[0]
     at.button_group(key="pl_currency").set_value("JPY").run()
     assert _costs(at) == {"one point five": pytest.approx(163401.6)}
 
@@ -181,8 +194,8 @@ def test_a_price_override_changes_the_plan(tmp_path, monkeypatch):
     expected = 1000 * 30 * (1056 * Decimal(40) + 50 * Decimal(5)) / M
     assert _costs(at)["gpt-image-1.5 medium"] == pytest.approx(float(expected))
     assert _costs(at)["gpt-image-1-mini low"] == pytest.approx(float(MINI_LOW_MONTH))
-    details = next(d.value for d in at.dataframe if "detail" in d.value.columns)
-    assert details["detail"].str.contains(r"\+override").any()
+    details = next(d.value for d in at.dataframe if "Detail" in d.value.columns)
+    assert details["Detail"].str.contains(r"\+override").any()
 
 
 def test_csv_export_is_offered(tmp_path, monkeypatch):

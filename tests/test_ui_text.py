@@ -42,3 +42,13 @@ def test_a_multiselect_with_a_maximum_never_offers_select_all():
                     capped.append((str(path.relative_to(ROOT)), node.lineno,
                                    isinstance(kw.get("select_all"), ast.Constant) and kw["select_all"].value is False))
     assert capped and all(ok for *_, ok in capped), capped
+
+
+def test_no_page_code_assigns_to_the_translator_name():
+    """``a, _ = st.columns(2)`` in a function makes every ``_("...")`` after it call a column (a TypeError)."""
+    found = []
+    for path in [ROOT / "dashboard.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, f"name it _spare (or anything but _): {found}"

@@ -51,6 +51,7 @@ from imagegen.facade import (
     split_prompts,
 )
 from ui import PROVIDER_LABELS, Context, simulator_defaults
+from ui.i18n import _
 from ui.plain import md_escape
 from ui.replay_panel import render_replay
 from ui.state import generate as gen_state
@@ -162,7 +163,7 @@ def _model_names(ctx: Context, provider: str) -> tuple[tuple[str, ...], str]:
 
 def _on_provider(ctx: Context) -> None:
     ss = gen_state.widgets
-    names, _ = _model_names(ctx, ss["provider"])
+    names, _note = _model_names(ctx, ss["provider"])
     if ss.get("model") not in names:
         ss["model"] = _default_model(ctx, ss["provider"])
 
@@ -230,7 +231,7 @@ def apply_spec(ctx: Context, spec: GridSpec) -> list[str]:
         head, *rest = [p.strip() for p in fault.split(";")]
         ss["sim_fault_kind"] = FAULT_ALIASES.get(head, head)  # an older name (rate_limit) shows as today's
         for item in rest:
-            key, _, val = item.partition("=")
+            key, _sep, val = item.partition("=")
             if key.strip() == "match":
                 ss["sim_fault_match"] = val.strip()
             elif key.strip() == "times":
@@ -291,7 +292,8 @@ def render_prompts() -> list[str]:
     text = st.text_area(
         "Prompts (one per paragraph: separate prompts with an empty line)", key="prompts", height=120,
         help=f"A prompt may span several lines; an empty line starts the next prompt. Each prompt may have up to "
-             f"{MAX_PROMPT_CHARS:,} characters. Japanese and other languages work as they are.")
+             f"{MAX_PROMPT_CHARS:,} characters. Japanese and other languages work as they are. "
+             + _("Ctrl+Enter (⌘+Enter on a Mac) runs the grid from anywhere on the page."))
     prompts = split_prompts(text)
     longest = max((len(p) for p in prompts), default=0)
     st.caption(f"{len(prompts)} prompt(s) · longest {longest:,} / {MAX_PROMPT_CHARS:,} characters"
@@ -354,7 +356,7 @@ def render_axes(ctx: Context) -> list[Axis | None]:
                   disabled=not choice.available, help=f"Every value {param} may take here")
         if choice.note:
             c2.caption(choice.note)
-    s1, s2, s3, _ = st.columns([1, 1, 1, 3])
+    s1, s2, s3, _spare = st.columns([1, 1, 1, 3])
     s1.button("Swap X ↔ Y", key="swap_xy", on_click=_on_swap, args=("x", "y"))
     s2.button("Swap Y ↔ Z", key="swap_yz", on_click=_on_swap, args=("y", "z"))
     s3.button("Swap X ↔ Z", key="swap_xz", on_click=_on_swap, args=("x", "z"))
@@ -584,7 +586,7 @@ def successor_for(ctx: Context, values: FormValues) -> str | None:
     life = lifecycle_status(ctx.catalog, mid, values.provider, ctx.today)
     if life.runnable or not life.successor:
         return None
-    names, _ = _model_names(ctx, values.provider)
+    names, _note = _model_names(ctx, values.provider)
     if values.provider == "azure":
         return next((d for d in names if deployments.get(d) == life.successor), None)
     return life.successor if life.successor in names else None

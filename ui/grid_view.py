@@ -294,7 +294,7 @@ def _grid_png(store, rows: pd.DataFrame, layout: Layout, title: str):
     def compose() -> bytes:
         # the view's own axis roles and value order (spec order, and cells still expected)
         return compose_grid(rows, lambda sha: store.thumbnail(sha, THUMB_PX), x=layout.x[0] if layout.x else None,
-                            y=layout.y[0] if layout.y else None, z=[name for name, _ in layout.z],
+                            y=layout.y[0] if layout.y else None, z=[name for name, _values in layout.z],
                             axes=layout.axes, cell_px=GRID_PNG_CELL_PX, title=title)
 
     return compose

@@ -18,6 +18,8 @@ from imagegen.core.catalog import PROVIDERS, Catalog
 from imagegen.core.lifecycle import preferred_models
 from imagegen.insight import planner
 from imagegen.insight.planner import BudgetPlan, PlanLine, Quota, Scenario
+from ui import l10n
+from ui.i18n import N_, _
 from ui.state import planner as pl_state
 
 LINE_COLUMNS = ["provider", "model", "quality", "size", "images", "per", "prompt_tokens"]
@@ -147,7 +149,7 @@ def editor(catalog: Catalog, run_labels: dict[str, str], today: date) -> BudgetP
                 },
             )
             scenarios.append(Scenario(name.strip() or f"scenario {i + 1}", frame_lines(edited)))
-    b1, b2, _ = st.columns([1, 1, 4])
+    b1, b2, _spare = st.columns([1, 1, 4])
     b1.button("Add scenario", key=_k("add"), on_click=_add_scenario, icon=":material/add:")
     b2.button("Remove last", key=_k("remove"), on_click=_remove_scenario, disabled=count <= 1,
               icon=":material/remove:")
@@ -156,7 +158,7 @@ def editor(catalog: Catalog, run_labels: dict[str, str], today: date) -> BudgetP
     c1, c2, c3, c4 = st.columns(4)
     source = c1.radio("Cost per image from", list(SOURCE_LABELS), format_func=SOURCE_LABELS.get, key=_k("src"))
     fx = c2.number_input("Exchange rate (JPY per USD)", min_value=0.01, step=0.5, format="%.2f", key=_k("fx"),
-                         help="Enter the rate you budget with; the default is an example, not a quote.")
+                         help="Enter the rate you budget with; the default (150) is an assumed example, not a quote.")
     fx_date = c3.date_input("Rate date", key=_k("fxd"))
     dpm = c4.number_input("Days per month", min_value=1.0, max_value=31.0, step=1.0, key=_k("dpm"))
     run_ids: list[str] = []
@@ -206,8 +208,39 @@ def format_compare(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Column headings of the "Per setting" table (the frame keeps the library's names for the chart and CSV).
+BREAKDOWN_COLUMNS = {
+    "scenario": N_("Scenario"), "line": N_("Setting"), "source": N_("Figures"),
+    "cost_per_image_usd": N_("Cost per image (USD)"), "images_per_day": N_("Images per day"),
+    "images_per_month": N_("Images per month"), "daily_usd": N_("Per day (USD)"), "monthly_usd": N_("Per month (USD)"),
+    "yearly_usd": N_("Per year (USD)"), "daily_jpy": N_("Per day (JPY)"), "monthly_jpy": N_("Per month (JPY)"),
+    "yearly_jpy": N_("Per year (JPY)"), "detail": N_("Detail"),
+}
+#: Column headings of the quota table.
+QUOTA_COLUMNS = {
+    "scenario": N_("Scenario"), "images_per_day": N_("Images per day"),
+    "share_of_capacity": N_("Share of the quota's daily capacity"),
+    "hours_needed_per_day": N_("Hours a day at the quota"), "deployments_needed": N_("Deployments needed"),
+    "fits": N_("Fits in the quota"),
+}
+
+
+def rate_label(plan: BudgetPlan) -> str:
+    """The exchange rate as the plan shows it. The built-in example rate says it is an assumption to replace
+    (a bare "150 JPY per USD on <today>" reads as a quote of that day); a rate the user entered is theirs."""
+    rate = f"{plan.jpy_per_usd.normalize():f}"
+    if plan.jpy_per_usd == planner.EXAMPLE_JPY_PER_USD:
+        return _("**{rate} JPY per USD, an assumed example rate** (not a quote of any day): replace it with the rate "
+                 "you budget with under Figures and currency").format(rate=rate)
+    return _("**{rate} JPY per USD** (entered, as of {day})").format(rate=rate, day=l10n.day(plan.rate_date))
+
+
+def _headings(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    return frame.rename(columns={k: _(v) for k, v in names.items()})
+
+
 def format_breakdown(frame: pd.DataFrame) -> pd.DataFrame:
-    """:func:`imagegen.insight.planner.breakdown` as display strings."""
+    """:func:`imagegen.insight.planner.breakdown` as display strings, with headings for people."""
     out = frame.copy()
     out["cost_per_image_usd"] = [planner.format_money(v) for v in frame["cost_per_image_usd"]]
     for col in ("images_per_day", "images_per_month"):
@@ -216,4 +249,17 @@ def format_breakdown(frame: pd.DataFrame) -> pd.DataFrame:
         out[col] = [planner.format_money(v) for v in frame[col]]
     for col in ("daily_jpy", "monthly_jpy", "yearly_jpy"):
         out[col] = [planner.format_money(v, "JPY") for v in frame[col]]
-    return out
+    return _headings(out, BREAKDOWN_COLUMNS)
+
+
+def format_quota(needs: pd.DataFrame) -> pd.DataFrame:
+    """The quota needs per scenario (:func:`imagegen.insight.planner.quota_needs`) as display strings, with
+    headings for people (never the frame's column names)."""
+    out = needs.assign(
+        images_per_day=[f"{v.quantize(1):,}" for v in needs["images_per_day"]],
+        share_of_capacity=[f"{float(v):.1%}" if v is not None else "–" for v in needs["share_of_capacity"]],
+        hours_needed_per_day=[f"{float(v):.2f}" if v is not None else "–" for v in needs["hours_needed_per_day"]],
+        deployments_needed=["–" if v is None or pd.isna(v) else f"{int(v):,}" for v in needs["deployments_needed"]],
+        fits=[_("yes") if bool(v) else _("no") for v in needs["fits"]],
+    )
+    return _headings(out, QUOTA_COLUMNS)

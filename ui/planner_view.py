@@ -15,6 +15,7 @@ from imagegen.errors import ImagegenError
 from ui import Context, i18n
 from ui import planner as editor
 from ui.charts import PNG_HINT, show_chart
+from ui.i18n import _
 from ui.plain import md_escape
 from ui.state import planner as pl_state
 from ui.state import store_version
@@ -63,8 +64,8 @@ def render(outcome: facade.PlanOutcome) -> None:
     plan, result = outcome.plan, outcome.result
     st.query_params.from_dict({**outcome.query, i18n.QUERY_KEY: i18n.current()})  # the link keeps its language
     st.subheader("Scenarios side by side")
-    st.markdown(f"Figures: **{result.source_label}** · exchange rate **{plan.jpy_per_usd} JPY per USD** "
-                f"on {plan.rate_date.isoformat()}")
+    st.markdown(_("Figures: **{source}** · exchange rate: {rate}").format(
+        source=result.source_label, rate=editor.rate_label(plan)))
     st.caption(f"{result.included} A month is {plan.days_per_month.normalize():f} days; a year is 12 months.")
     for warning in result.warnings:
         st.warning(warning)
@@ -92,11 +93,7 @@ def render(outcome: facade.PlanOutcome) -> None:
     st.caption("A steady rate at the quota: it is enforced over sub-minute windows, so bursts above it are refused "
                "(HTTP 429) rather than queued.")
     needs = outcome.needs
-    st.dataframe(needs.assign(
-        images_per_day=[f"{v.quantize(1):,}" for v in needs["images_per_day"]],
-        share_of_capacity=[f"{float(v):.1%}" if v is not None else "–" for v in needs["share_of_capacity"]],
-        hours_needed_per_day=[f"{float(v):.2f}" if v is not None else "–" for v in needs["hours_needed_per_day"]],
-    ), hide_index=True, key="pl_quota")
+    st.dataframe(editor.format_quota(needs), hide_index=True, key="pl_quota")
 
     st.subheader("Share and export")
     st.caption("The address bar now holds this plan; copy it to share. The same query string:")

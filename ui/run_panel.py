@@ -17,11 +17,14 @@ from imagegen.execution.runner import GridRun
 from ui import Context, describe_settings, runs
 from ui.generate_form import RunDraft, spec_file_name
 from ui.grid_view import render_compare, render_grid
+from ui.i18n import _
 from ui.plain import md_escape
 from ui.state import app, bump_store_version
 from ui.state import generate as gen_state
 
 POLL_S = 0.5
+#: Run grid from the keyboard (46 Tab presses from the prompt otherwise). Streamlit shows it as ⌘ on a Mac.
+RUN_SHORTCUT = "Ctrl+Enter"
 
 
 def _running() -> bool:
@@ -38,8 +41,10 @@ def render_controls(ctx: Context, plan: RunDraft) -> None:
                      "succeeded is taken from the history instead of being sent (`run --reuse`)")
     c1, c2, c3 = st.columns([1, 1.3, 3], vertical_alignment="center")
     running = _running()
-    c1.button("Run grid", key="run_grid", type="primary", disabled=not plan.ready or running, on_click=_on_run,
-              args=(ctx,), help="Send every cell × repeat (runs in the background; you can cancel)")
+    c1.button(_("Run grid"), key="run_grid", type="primary", disabled=not plan.ready or running, on_click=_on_run,
+              args=(ctx,), shortcut=RUN_SHORTCUT,
+              help=_("Send every cell × repeat (runs in the background; you can cancel). Shortcut: Ctrl+Enter "
+                     "(⌘+Enter on a Mac) from anywhere on the page"))
     if plan.spec is not None:
         c2.download_button("Save grid spec (TOML)", data=plan.spec.to_toml, file_name=spec_file_name(plan.spec),
                            mime="application/toml", key="save_spec", on_click="ignore",

@@ -95,7 +95,7 @@ class Widgets(MutableMapping):
         return iter([k for k in list(st.session_state.keys()) if isinstance(k, str) and self.declares(k)])
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return sum(1 for _key in self)
 
 
 class PageState:
