@@ -4,11 +4,12 @@ import streamlit as st
 
 import ui
 from ui import analytics_view as view
+from ui.i18n import _
 
 ctx = ui.page_setup("Analytics")
-st.title("Analytics")
-st.caption("Aggregates over any selection of stored runs (successful results only; results reused from history "
-           "are left out). Every chart says whether its figures are measured, simulated, documented or estimated.")
+st.title(_("Analytics"))
+st.caption(_("Aggregates over any selection of stored runs (successful results only; results reused from history "
+           "are left out). Every chart says whether its figures are measured, simulated, documented or estimated."))
 
 found = view.history(ctx)
 selection = view.filters(found)

@@ -7,25 +7,26 @@ import streamlit as st
 import ui
 from imagegen import facade
 from ui import compare
+from ui.i18n import _
 
 ctx = ui.page_setup("Compare")
-st.title("Blind compare")
-st.caption("Is high worth 4× medium for our prompts? Vote on pairs of images with the settings hidden; the ranking, "
-           "its confidence and the cheapest setting as good as the best follow from the votes.")
+st.title(_("Blind compare"))
+st.caption(_("Is high worth 4× medium for our prompts? Vote on pairs of images with the settings hidden; the ranking, "
+           "its confidence and the cheapest setting as good as the best follow from the votes."))
 ui.state.show_flashes()
 if ctx.store is None:
     st.stop()
 
 run_ids = compare.run_picker(ctx.store)
 if not run_ids:
-    st.info("No run to compare yet. Run a grid on Generate first.")
+    st.info(_("No run to compare yet. Run a grid on Generate first."))
     st.stop()
 found = ui.or_stop(facade.compare, ctx.store, run_ids)
 pool, votes, report = found.pool, found.votes, found.report
 if pool.simulated:
-    st.caption(":orange-badge[SIMULATED] these images and costs come from the simulator.")
+    st.caption(_(":orange-badge[SIMULATED] these images and costs come from the simulator."))
 
-vote_tab, rank_tab, frontier_tab, judge_tab, export_tab = st.tabs(["Vote", "Ranking", "Frontier", "Judge", "Export"])
+vote_tab, rank_tab, frontier_tab, judge_tab, export_tab = st.tabs([_("Vote"), _("Ranking"), _("Frontier"), _("Judge"), _("Export")])
 with vote_tab:
     compare.vote_panel(ctx.store, pool, votes)
 with rank_tab:

@@ -14,6 +14,7 @@ import streamlit as st
 from imagegen import facade
 from ui import Context
 from ui.charts import PNG_HINT, show_chart
+from ui.i18n import _
 from ui.state import store_version
 
 SIMULATED_NOTE = (":orange-badge[SIMULATED] Simulated results come from the simulator's own profile (documented and "
@@ -35,11 +36,11 @@ def _analyse(db: str, version: tuple, selection_key: str, _store, _selection, _c
 def history(ctx: Context) -> facade.History:
     """The stored cells and the filters' options (cached); stops the page when there is nothing yet."""
     if ctx.store is None:
-        st.warning("The run store is not available, so there is nothing to analyse yet.")
+        st.warning(_("The run store is not available, so there is nothing to analyse yet."))
         st.stop()
     found = _history(str(ctx.store.db_path), store_version(ctx.store), ctx.store)
     if found.empty:
-        st.info("No results yet. Run a grid on the Generate page (the built-in simulator needs no key), then come back.")
+        st.info(_("No results yet. Run a grid on the Generate page (the built-in simulator needs no key), then come back."))
         st.stop()
     return found
 
@@ -49,17 +50,17 @@ def filters(found: facade.History):
     options = found.options
     with st.container(border=True):
         c1, c2, c3, c4 = st.columns([1, 1, 1.1, 1.3])
-        providers = c1.multiselect("Provider", sorted(options["provider"].dropna().unique()), key="an_providers",
-                                   placeholder="all providers")
+        providers = c1.multiselect(_("Provider"), sorted(options["provider"].dropna().unique()), key="an_providers",
+                                   placeholder=_("all providers"))
         model_pool = options[options["provider"].isin(providers)] if providers else options
-        models = c2.multiselect("Model", sorted(model_pool["model"].dropna().unique()), key="an_models",
-                                placeholder="all models")
+        models = c2.multiselect(_("Model"), sorted(model_pool["model"].dropna().unique()), key="an_models",
+                                placeholder=_("all models"))
         first, last = date.fromisoformat(options["first_day"].min()), date.fromisoformat(options["last_day"].max())
-        picked = c3.date_input("Runs started (UTC)", value=(first, last), key="an_dates")
-        kind = c4.segmented_control("Results", ["all", "simulated", "measured"], default="all", key="an_kind",
-                                    help="simulated = answered by the built-in simulator; measured = a real service")
-        run_ids = st.multiselect("Runs", list(found.runs), format_func=found.runs.get, key="an_runs",
-                                 placeholder="all runs")
+        picked = c3.date_input(_("Runs started (UTC)"), value=(first, last), key="an_dates")
+        kind = c4.segmented_control(_("Results"), ["all", "simulated", "measured"], default="all", key="an_kind",
+                                    help=_("simulated = answered by the built-in simulator; measured = a real service"))
+        run_ids = st.multiselect(_("Runs"), list(found.runs), format_func=found.runs.get, key="an_runs",
+                                 placeholder=_("all runs"))
     return facade.selection(providers=providers, models=models, run_ids=run_ids, dates=picked, kind=kind)
 
 
@@ -68,7 +69,7 @@ def analyse(ctx: Context, found: facade.History, selection):
     result = _analyse(str(ctx.store.db_path), store_version(ctx.store), repr(selection), ctx.store, selection,
                       found.cells)
     if result.results == 0:
-        st.info("No successful results match these filters. Widen the dates or clear a filter.")
+        st.info(_("No successful results match these filters. Widen the dates or clear a filter."))
         st.stop()
     return result
 
@@ -77,66 +78,65 @@ def render(result) -> None:
     """Every chart of the selection, each with its data as CSV."""
     from imagegen.insight import analysis, charts  # plotly: loaded by the page that draws charts
 
-    st.markdown(f"**{result.results:,} results** in **{len(result.summary)} settings** · figures: "
-                f"**{result.provenance}**")
+    st.markdown(_("**{results:,} results** in **{summary} settings** · figures: **{provenance}**").format(results=result.results, summary=len(result.summary), provenance=result.provenance))
     if "simulated" in result.provenance:
         st.caption(SIMULATED_NOTE)
     st.caption(PNG_HINT)
 
-    st.subheader("Output tokens: measured vs documented")
+    st.subheader(_("Output tokens: measured vs documented"))
     tokens = result.tokens()
     deviating = int(tokens["deviates"].sum())
-    st.caption(f"Per model × quality × size (auto shown as what it resolved to). {deviating} of {len(tokens)} "
-               f"settings differ from the documented figure by more than {analysis.DEVIATION_TOLERANCE:.1%} (red).")
+    st.caption(_("Per model × quality × size (auto shown as what it resolved to). {deviating} of "
+                 "{tokens} settings differ from the documented figure by more than "
+                 "{deviation_tolerance:.1%} (red).").format(deviating=deviating, tokens=len(tokens), deviation_tolerance=analysis.DEVIATION_TOLERANCE))
     show_chart(charts.tokens_vs_documented(tokens), tokens, "tokens_vs_documented")
 
-    st.subheader("Cost per image: billed vs estimated")
+    st.subheader(_("Cost per image: billed vs estimated"))
     costs = result.costs()
-    st.caption("Billed = tokens in the response × the price entry in force, split by token type. Estimated = the "
-               "catalog's figure before sending (bar to the maximum, whisker down to the minimum for auto).")
+    st.caption(_("Billed = tokens in the response × the price entry in force, split by token type. Estimated = the "
+               "catalog's figure before sending (bar to the maximum, whisker down to the minimum for auto)."))
     show_chart(charts.cost_per_image(costs), costs, "cost_per_image")
 
-    st.subheader("Latency per setting")
+    st.subheader(_("Latency per setting"))
     latency = result.latency()
-    st.caption("Wall time per request, one row per setting and clock: a real service (measured) or one "
+    st.caption(_("Wall time per request, one row per setting and clock: a real service (measured) or one "
                "simulator time scale / fixed latency; different clocks are never pooled. Modelled = a simulated "
-               "wall time scaled back to time scale 1 (the simulator's latency model), shown apart from wall time.")
+               "wall time scaled back to time scale 1 (the simulator's latency model), shown apart from wall time."))
     show_chart(charts.latency_distribution(latency), latency, "latency_distribution")
     st.dataframe(latency[["setting", "latency_scale", "results", "p50_s", "p95_s", "max_s", "modelled_mean_s",
                           "provenance"]], hide_index=True,
-                 column_config={"latency_scale": st.column_config.TextColumn("clock"),
+                 column_config={"latency_scale": st.column_config.TextColumn(_("clock")),
                                 "p50_s": st.column_config.NumberColumn("p50 (s)", format="%.2f"),
                                 "p95_s": st.column_config.NumberColumn("p95 (s)", format="%.2f"),
-                                "max_s": st.column_config.NumberColumn("max (s)", format="%.2f"),
+                                "max_s": st.column_config.NumberColumn(_("max (s)"), format="%.2f"),
                                 "modelled_mean_s": st.column_config.NumberColumn(
-                                    "modelled mean at scale 1 (s)", format="%.2f")},
+                                    _("modelled mean at scale 1 (s)"), format="%.2f")},
                  key="latency_table")
 
-    st.subheader("Latency vs output tokens")
+    st.subheader(_("Latency vs output tokens"))
     fits = result.fits()
-    st.caption("A least-squares line per model and clock (simulator time scales apart) over every selected result: "
-               "its slope gives output tokens per "
-               f"second, its intercept the fixed overhead per request. Points drawn: {len(result.sample):,} evenly "
-               "spaced results.")
+    st.caption(_("A least-squares line per model and clock (simulator time scales apart) over every "
+                 "selected result: its slope gives output tokens per second, its intercept the fixed "
+                 "overhead per request. Points drawn: {sample:,} evenly spaced results.").format(sample=len(result.sample)))
     show_chart(charts.latency_vs_tokens(result.sample, fits), fits, "latency_vs_tokens")
 
-    st.subheader("Streaming: first partial image vs final image")
+    st.subheader(_("Streaming: first partial image vs final image"))
     streaming = result.streaming()
     show_chart(charts.first_partial_vs_final(streaming), streaming, "first_partial_vs_final")
 
-    st.subheader("File size per output format and compression")
+    st.subheader(_("File size per output format and compression"))
     sizes = result.file_sizes()
-    st.caption("Output format and compression change the bytes you store and transfer, not the tokens you pay for.")
+    st.caption(_("Output format and compression change the bytes you store and transfer, not the tokens you pay for."))
     show_chart(charts.file_sizes(sizes), sizes, "file_sizes")
 
-    st.subheader("Cost vs rating")
-    min_rating = st.slider("Cheapest setting rated at least", 1.0, 5.0, 4.0, 0.5, key="an_min_rating")
+    st.subheader(_("Cost vs rating"))
+    min_rating = st.slider(_("Cheapest setting rated at least"), 1.0, 5.0, 4.0, 0.5, key="an_min_rating")
     ratings = result.ratings(min_rating)
     if not ratings.empty and ratings["cheapest"].any():
         best = ratings[ratings["cheapest"]].iloc[0]
-        st.success(f"Cheapest setting with a mean rating of at least {min_rating:g}: **{best['setting']}** — "
-                   f"${best['cost_usd_per_image']:.4f} per image ({best['cost_source']}, {best['provenance']}), "
-                   f"rated {best['mean_rating']:.2f} by {int(best['ratings'])} rating(s).")
+        st.success(_("Cheapest setting with a mean rating of at least {min_rating:g}: **{setting}** "
+                     "— ${cost_usd_per_image:.4f} per image ({cost_source}, {provenance}), rated "
+                     "{mean_rating:.2f} by {ratings} rating(s).").format(min_rating=min_rating, setting=best['setting'], cost_usd_per_image=best['cost_usd_per_image'], cost_source=best['cost_source'], provenance=best['provenance'], mean_rating=best['mean_rating'], ratings=int(best['ratings'])))
     elif not ratings.empty:
-        st.info(f"No rated setting reaches a mean rating of {min_rating:g}.")
+        st.info(_("No rated setting reaches a mean rating of {min_rating:g}.").format(min_rating=min_rating))
     show_chart(charts.cost_vs_rating(ratings, min_rating), ratings, "cost_vs_rating")

@@ -27,6 +27,7 @@ from imagegen.errors import ImagegenError
 from imagegen.execution.providers.sdk_vocabulary import catalog_freshness
 from imagegen.insight.calibration import calibrate, proposals
 from ui import Context
+from ui.i18n import _
 from ui.plain import md_escape
 from ui.state import flash
 
@@ -42,7 +43,7 @@ def _who() -> str:
 
 def render_catalog_check(ctx: Context, today: date) -> None:
     """Catalog check: the findings by kind (the home page links here)."""
-    st.subheader("Catalog check", anchor="catalog-check")
+    st.subheader(_("Catalog check"), anchor="catalog-check")
     report = catalog_freshness(default_catalog(), today)
     if report.needs_attention:  # info, not warning: the page's warnings are the lifecycle ones
         st.info(report.summary(), icon=":material/warning:")
@@ -51,7 +52,7 @@ def render_catalog_check(ctx: Context, today: date) -> None:
     if report.findings:
         st.dataframe(pd.DataFrame([f.__dict__ for f in report.findings]), hide_index=True, key="cat_check")
     if report.ignored:
-        st.caption("Ignored on purpose (imagegen/core/data/catalog_check.toml): "
+        st.caption(_("Ignored on purpose (imagegen/core/data/catalog_check.toml): ")
                    + "; ".join(f"{f.subject} ({f.kind})" for f in report.ignored))
 
 
@@ -67,13 +68,14 @@ def _output_frame(cal) -> pd.DataFrame:
 
 def render_calibration(ctx: Context, today: date) -> None:
     """Measured vs catalog from real runs; adopt, remove, export, import."""
-    st.subheader("Calibration from our real runs")
-    st.caption("Real results only: ok, not simulated, not reused, not replayed. Adopting turns measured output "
-               f"tokens into local token overrides ({token_overrides_path(ctx.home)}); estimates and the planner "
-               "then say “measured (ours, n = …)”. Removing one restores the catalog's figure.")
+    st.subheader(_("Calibration from our real runs"))
+    st.caption(_("Real results only: ok, not simulated, not reused, not replayed. Adopting turns "
+                 "measured output tokens into local token overrides ({home}); estimates and the "
+                 "planner then say “measured (ours, n = …)”. Removing one restores the catalog's "
+                 "figure.").format(home=token_overrides_path(ctx.home)))
     base = default_catalog()
     if ctx.store is None:
-        st.info("No run history is available.")
+        st.info(_("No run history is available."))
         return
     try:
         cal = calibrate(ctx.store.query, ctx.catalog, token_cache=ctx.home / "cache" / "prompt_tokens.json")
@@ -81,7 +83,7 @@ def render_calibration(ctx: Context, today: date) -> None:
         st.error(str(exc))
         return
     if not cal.output:
-        st.info("No real results yet: run a grid on OpenAI or Azure, then come back.")
+        st.info(_("No real results yet: run a grid on OpenAI or Azure, then come back."))
     else:
         st.dataframe(_output_frame(cal), hide_index=True, key="cal_output")
         if cal.latency:
@@ -93,35 +95,35 @@ def render_calibration(ctx: Context, today: date) -> None:
         label = f"Adopt {len(found)} measurement(s) as local token overrides"
         if st.button(label, key="cal_adopt", type="primary", disabled=not found, icon=":material/done_all:"):
             add_token_overrides(ctx.home, found, base)
-            flash(f"Adopted {len(found)} measured figure(s); estimates and the planner now use them.")
+            flash(_("Adopted {found} measured figure(s); estimates and the planner now use them.").format(found=len(found)))
             st.rerun()
     try:
         saved = load_token_overrides(ctx.home, base)
     except ImagegenError as exc:
         saved = []
-        st.error(f"The token overrides file cannot be used: {md_escape(exc)}")
+        st.error(_("The token overrides file cannot be used: {exc}").format(exc=md_escape(exc)))
     for e in saved:
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
-        c1.markdown(f"`{e.model} {e.quality} {e.size}`: {e.output_tokens:,} tokens per image, {e.label} "
-                    f"(catalog {e.catalog_tokens if e.catalog_tokens is not None else '—'}, {e.catalog_status}); "
-                    f"{len(e.runs)} run(s) {e.first}…{e.last}, adopted by {e.adopted_by} on {e.adopted_on}")
-        if c2.button("Remove", key=f"cal_remove_{e.model}_{e.quality}_{e.size}", icon=":material/delete:"):
+        c1.markdown(_("`{model} {quality} {size}`: {output_tokens:,} tokens per image, {label} "
+                      "(catalog {value}, {catalog_status}); {runs} run(s) {first}…{last}, adopted by "
+                      "{adopted_by} on {adopted_on}").format(model=e.model, quality=e.quality, size=e.size, output_tokens=e.output_tokens, label=e.label, value=e.catalog_tokens if e.catalog_tokens is not None else '—', catalog_status=e.catalog_status, runs=len(e.runs), first=e.first, last=e.last, adopted_by=e.adopted_by, adopted_on=e.adopted_on))
+        if c2.button(_("Remove"), key=f"cal_remove_{e.model}_{e.quality}_{e.size}", icon=":material/delete:"):
             remove_token_override(ctx.home, e.model, e.quality, e.size, base)
-            flash(f"Removed the token override {e.model} {e.quality} {e.size}: the catalog's figure is back.")
+            flash(_("Removed the token override {model} {quality} {size}: the catalog's figure is back.").format(model=e.model, quality=e.quality, size=e.size))
             st.rerun()
     c1, c2 = st.columns(2)
     if saved:
-        c1.download_button("Export calibration file", export_calibration(saved, base, exported_by=_who(), today=today),
+        c1.download_button(_("Export calibration file"), export_calibration(saved, base, exported_by=_who(), today=today),
                            file_name=f"calibration-{today.isoformat()}.json", mime="application/json",
                            key="cal_export", icon=":material/download:")
-    upload = c2.file_uploader(f"Import a calibration file (catalog {catalog_version(base)})", type=["json"],
+    upload = c2.file_uploader(_("Import a calibration file (catalog {base})").format(base=catalog_version(base)), type=["json"],
                               key="cal_import")
-    if upload is not None and c2.button("Import", key="cal_import_go"):
+    if upload is not None and c2.button(_("Import"), key="cal_import_go"):
         try:
             doc = parse_calibration(upload.getvalue().decode("utf-8", "replace"), base, where=upload.name)
             add_token_overrides(ctx.home, doc.entries, base)
         except ImagegenError as exc:
             st.error(str(exc))
         else:
-            flash(f"Imported {len(doc.entries)} token override(s) from {upload.name} ({doc.exported_by}).")
+            flash(_("Imported {entries} token override(s) from {name} ({exported_by}).").format(entries=len(doc.entries), name=upload.name, exported_by=doc.exported_by))
             st.rerun()

@@ -10,6 +10,7 @@ from imagegen import facade
 from imagegen.core.catalog import PROVIDERS, status_label
 from ui import Context
 from ui.calibration_panel import render_calibration, render_catalog_check
+from ui.i18n import _
 from ui.overrides_form import render_overrides
 from ui.state import show_flashes
 
@@ -21,46 +22,48 @@ def render(ctx: Context, today: date) -> None:
     tables = facade.catalog_tables(catalog, today)
     for entry in tables.lifecycle:
         if entry.state == "shut_down":
-            st.error(f"{entry.sentence} Its documented behaviour can still be reproduced on the simulator.",
+            st.error(_("{sentence} Its documented behaviour can still be reproduced on the simulator.").format(sentence=entry.sentence),
                      icon=":material/block:")
         elif entry.state == "retiring":
             st.warning(entry.sentence, icon=":material/schedule:")
 
-    st.subheader("Models")
+    st.subheader(_("Models"))
     st.dataframe(tables.models, hide_index=True, key="cat_models",
-                 column_config={"source": st.column_config.LinkColumn("source")})
+                 column_config={"source": st.column_config.LinkColumn(_("source"))})
 
-    st.subheader(f"Lifecycle per provider on {today.isoformat()}")
+    st.subheader(_("Lifecycle per provider on {isoformat}").format(isoformat=today.isoformat()))
     st.dataframe(tables.lifecycles, hide_index=True, key="cat_lifecycle",
-                 column_config={"source": st.column_config.LinkColumn("source")})
+                 column_config={"source": st.column_config.LinkColumn(_("source"))})
 
-    st.subheader("Output tokens per image")
+    st.subheader(_("Output tokens per image"))
     for key, tm in catalog.tokens.items():
         users = ", ".join(m for m, spec in catalog.models.items() if spec.tokens == key)
         with st.container(border=True):
             table_label = status_label(tm.status, tm.measured_by, tm.measured_on) if tm.status == "measured" \
                 else tm.status
-            st.markdown(f"**{key}** — used by {users}. Table: **{table_label}**, formula: **{tm.formula_status}**; "
-                        f"+{tm.partial_image_tokens} tokens per streamed partial image (with n > 1 the guide is "
-                        "ambiguous: per request or per image; budgets reserve per image).")
+            st.markdown(_("**{key}** — used by {users}. Table: **{table_label}**, formula: "
+                          "**{formula_status}**; +{partial_image_tokens} tokens per streamed partial "
+                          "image (with n > 1 the guide is ambiguous: per request or per image; "
+                          "budgets reserve per image).").format(key=key, users=users, table_label=table_label, formula_status=tm.formula_status, partial_image_tokens=tm.partial_image_tokens))
             st.dataframe(tables.tokens[key], hide_index=True, key=f"cat_tokens_{key}")
-            st.caption(f"{tables.formulas[key]}. Cells marked · come from the formula, the others from "
-                       f"the table; (a–b) is the range of a quality with no published figure (budgets reserve b); "
-                       f"the status column says how each figure is known. Source: {tm.source} "
-                       f"(checked {tm.checked.isoformat()}). {tm.note}")
+            st.caption(_("{formulas}. Cells marked · come from the formula, the others from the "
+                         "table; (a–b) is the range of a quality with no published figure (budgets "
+                         "reserve b); the status column says how each figure is known. Source: "
+                         "{source} (checked {isoformat}). {note}").format(formulas=tables.formulas[key], source=tm.source, isoformat=tm.checked.isoformat(), note=tm.note))
 
-    st.subheader("Prices (USD per 1M tokens)")
+    st.subheader(_("Prices (USD per 1M tokens)"))
     st.dataframe(tables.prices, hide_index=True, key="cat_prices",
-                 column_config={"source": st.column_config.LinkColumn("source")})
+                 column_config={"source": st.column_config.LinkColumn(_("source"))})
 
-    st.subheader("Estimated output cost per image")
+    st.subheader(_("Estimated output cost per image"))
     e1, e2 = st.columns([1, 3])
-    est_provider = e1.selectbox("Provider", list(PROVIDERS), key="cat_est_provider")
-    est_size = e2.selectbox("Size", ["1024x1024", "1024x1536", "1536x1024"], key="cat_est_size")
+    est_provider = e1.selectbox(_("Provider"), list(PROVIDERS), key="cat_est_provider")
+    est_size = e2.selectbox(_("Size"), ["1024x1024", "1024x1536", "1536x1024"], key="cat_est_size")
     st.dataframe(tables.estimates(est_provider, est_size), hide_index=True, key="cat_estimates")
-    st.caption(f"Estimated: documented output tokens × the image-output price in force on {today.isoformat()} (a "
-               "local override wins), prompt tokens not included. The Generate page's estimates and the planner use "
-               f"the same prices. status: the model on {est_provider} that day (shut down = it can only be simulated).")
+    st.caption(_("Estimated: documented output tokens × the image-output price in force on "
+                 "{isoformat} (a local override wins), prompt tokens not included. The Generate "
+                 "page's estimates and the planner use the same prices. status: the model on "
+                 "{est_provider} that day (shut down = it can only be simulated).").format(isoformat=today.isoformat(), est_provider=est_provider))
 
     render_overrides(ctx, today)
     render_calibration(ctx, today)

@@ -42,16 +42,16 @@ def run_picker(store) -> list[str]:
         return []
     labels = {r.run_id: f"{r.name or '(unnamed)'} · {r.model} · {r.ok} ok · {r.run_id}"
               + (" · simulated" if r.simulated else "") for r in runs.itertuples()}
-    mode = st.radio("Compare", ["Runs", "History filter"], horizontal=True, key="cmp_mode")
+    mode = st.radio(_("Compare"), ["Runs", "History filter"], horizontal=True, key="cmp_mode")
     if mode == "Runs":
-        return st.multiselect("Runs", list(labels), default=[runs.iloc[0]["run_id"]],
+        return st.multiselect(_("Runs"), list(labels), default=[runs.iloc[0]["run_id"]],
                               format_func=lambda r: labels.get(r, r), key="cmp_runs")
     left, right = st.columns(2)
-    name = left.text_input("Run name contains", key="cmp_name")
+    name = left.text_input(_("Run name contains"), key="cmp_name")
     models = sorted(runs["model"].unique())
-    model = right.selectbox("Model", ["(any)", *models], key="cmp_model")
+    model = right.selectbox(_("Model"), ["(any)", *models], key="cmp_model")
     found = store.runs(name_like=name or None, model=None if model == "(any)" else model, limit=50)
-    st.caption(f"{len(found)} run(s) match." + (" Simulated and real runs are compared separately."
+    st.caption(_("{found} run(s) match.").format(found=len(found)) + (_(" Simulated and real runs are compared separately.")
                                                 if found["simulated"].nunique() > 1 else ""))
     return found["run_id"].tolist()
 
@@ -87,16 +87,16 @@ def _undo(store) -> None:
         return
     if removed is not None:
         state.compare.count = max(0, state.compare.count - 1)
-        state.flash("Your last vote was removed.", "info")
+        state.flash(_("Your last vote was removed."), "info")
     state.compare.pair = None
 
 
 def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
     """Two images, labels hidden, sides random; vote by click or keyboard."""
-    rater = st.text_input("Your name (every vote is stored under it)", key="cmp_rater",
-                          placeholder="e.g. Aiko").strip()
+    rater = st.text_input(_("Your name (every vote is stored under it)"), key="cmp_rater",
+                          placeholder=_("e.g. Aiko")).strip()
     if not rater:
-        st.info("Type your name to start voting. Several people can vote, in this session or in their own.")
+        st.info(_("Type your name to start voting. Several people can vote, in this session or in their own."))
         return
     session, seed = state.compare_session()
     pair: pairing.Pair | None = state.compare.pair
@@ -105,11 +105,11 @@ def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
         pair = pairing.next_pair(pool.pair_items(), _past(votes), rater, seed)
         state.compare.pair = pair
     if pair is None:
-        st.warning("Nothing to compare: these runs need at least two settings with an image of the same prompt. "
-                   "Fix: pick a run with a grid of settings.")
+        st.warning(_("Nothing to compare: these runs need at least two settings with an image of the same prompt. "
+                   "Fix: pick a run with a grid of settings."))
         return
     prompt = pair.group.split(" | ", 1)[-1]
-    st.markdown(f"**Prompt:** {md_escape(prompt)}")  # a user's text: literal, never markdown
+    st.markdown(_("**Prompt:** {prompt}").format(prompt=md_escape(prompt)))  # a user's text: literal, never markdown
     by_id = pool.items.set_index(pool.items["result_id"].astype(int))
     cols = st.columns(2)
     for col, rid, side in ((cols[0], pair.left_result_id, "Left"), (cols[1], pair.right_result_id, "Right")):
@@ -117,7 +117,7 @@ def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
         try:
             col.image(store.thumbnail(sha, 768), caption=side, width="stretch")
         except (ImagegenError, OSError) as exc:
-            col.error(f"Image {sha[:12]}… cannot be shown ({md_escape(exc)}).")
+            col.error(_("Image {sha}… cannot be shown ({exc}).").format(sha=sha[:12], exc=md_escape(exc)))
     buttons = st.columns(4)
     for col, choice in zip(buttons, ("left", "tie", "skip", "right")):
         col.button(LABELS[choice], key=f"cmp_{choice}", shortcut=KEYS[choice], on_click=_vote,
@@ -125,10 +125,10 @@ def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
                    "secondary")
     st.html(EQUALS_KEY_JS, unsafe_allow_javascript=True)
     mine = int((votes["rater"] == rater).sum()) if len(votes) else 0
-    st.caption(f"{rater}: {mine} vote(s) stored ({state.compare.count} in this session "
-               f"{session}). Keys: ← left · → right · = or ↓ tie · S skip. Settings stay hidden until you look at "
-               "the Ranking tab.")
-    st.button("Undo my last vote", key="cmp_undo", on_click=_undo, args=(store,))
+    st.caption(_("{rater}: {mine} vote(s) stored ({count} in this session {session}). Keys: ← left · "
+                 "→ right · = or ↓ tie · S skip. Settings stay hidden until you look at the Ranking "
+                 "tab.").format(rater=rater, mine=mine, count=state.compare.count, session=session))
+    st.button(_("Undo my last vote"), key="cmp_undo", on_click=_undo, args=(store,))
 
 
 def _rows_frame(rep: quality.Report) -> pd.DataFrame:
@@ -146,52 +146,54 @@ def _rows_frame(rep: quality.Report) -> pd.DataFrame:
 def ranking_panel(rep: quality.Report) -> None:
     """Scores with intervals, votes to separate neighbours, agreement between raters, win-rate heatmap."""
     a, b, c = st.columns(3)
-    a.metric("Votes", rep.votes, help=f"{rep.skips} skipped (not counted)")
-    b.metric("Raters", len(rep.raters))
-    c.metric("Settings", len(rep.pool.settings))
+    a.metric(_("Votes"), rep.votes, help=_("{skips} skipped (not counted)").format(skips=rep.skips))
+    b.metric(_("Raters"), len(rep.raters))
+    c.metric(_("Settings"), len(rep.pool.settings))
     if not rep.votes:
-        st.info("No votes yet: the ranking appears after the first vote.")
+        st.info(_("No votes yet: the ranking appears after the first vote."))
         return
-    st.markdown("**Bradley–Terry scores** (log-odds scale, mean 0; ties count half) with 95% bootstrap intervals. "
-                f"Figures: {rep.pool.figures_label}. Stars are the Results page's ratings, a second signal.")
+    st.markdown(_("**Bradley–Terry scores** (log-odds scale, mean 0; ties count half) with 95% "
+                  "bootstrap intervals. Figures: {figures_label}. Stars are the Results page's "
+                  "ratings, a second signal.").format(figures_label=rep.pool.figures_label))
     st.dataframe(_rows_frame(rep), hide_index=True, key="cmp_table",
                  column_config={"score": st.column_config.NumberColumn(format="%+.2f")})
     sep = pd.DataFrame(rep.separation)
     if not sep.empty:
         sep["more_votes"] = sep["more_votes"].map(lambda v: "cannot tell apart" if v is None or v != v else str(int(v)))
-        st.markdown("**How many more head-to-head votes would separate neighbours** (5% test, 80% power):")
+        st.markdown(_("**How many more head-to-head votes would separate neighbours** (5% test, 80% power):"))
         st.dataframe(sep.rename(columns={"a": "setting", "b": "next", "head_to_head": "votes so far",
                                          "more_votes": "more votes needed"}), hide_index=True, key="cmp_sep")
     if rep.agreement:
         agree = pd.DataFrame(rep.agreement)
-        st.markdown("**Agreement between raters** (Kendall's τ between their own orders; 1 = same order):")
+        st.markdown(_("**Agreement between raters** (Kendall's τ between their own orders; 1 = same order):"))
         st.dataframe(agree, hide_index=True, key="cmp_agree")
     show_chart(quality_charts.win_rate_heatmap(rep), pd.DataFrame(rep.pooled.win_rate(), index=rep.pooled.settings,
                                                                   columns=rep.pooled.settings).reset_index(),
                key="win_rate")
     if len(rep.per_prompt) > 1:
-        prompt = st.selectbox("Per prompt", list(rep.per_prompt), key="cmp_prompt")
+        prompt = st.selectbox(_("Per prompt"), list(rep.per_prompt), key="cmp_prompt")
         st.dataframe(pd.DataFrame(rep.per_prompt[prompt].table()), hide_index=True, key="cmp_prompt_table")
 
 
 def frontier_panel(rep: quality.Report, today) -> None:
     """The cost–quality scatter with the Pareto frontier and the answer, and the one-click Planner scenario."""
     if not rep.votes:
-        st.info("No votes yet: the frontier appears after the first vote.")
+        st.info(_("No votes yet: the frontier appears after the first vote."))
         return
     if rep.cheapest_as_good and len(rep.indistinguishable) == len(rep.pooled.settings) > 1:
         cost, source = rep.costs[rep.cheapest_as_good]
-        st.warning(f"Not enough votes to tell the settings apart yet: every setting's 95% interval overlaps the best's "
-                   f"({rep.best}), so the cheapest, **{rep.cheapest_as_good}** (${cost:.4f} per image, {source}), "
-                   "is formally as good as the best. The Ranking tab says how many more votes would separate them.")
+        st.warning(_("Not enough votes to tell the settings apart yet: every setting's 95% interval "
+                     "overlaps the best's ({best}), so the cheapest, **{cheapest_as_good}** "
+                     "(${cost:.4f} per image, {source}), is formally as good as the best. The "
+                     "Ranking tab says how many more votes would separate them.").format(best=rep.best, cheapest_as_good=rep.cheapest_as_good, cost=cost, source=source))
     elif rep.cheapest_as_good:
         cost, source = rep.costs[rep.cheapest_as_good]
-        st.success(f"Cheapest setting statistically indistinguishable from the best ({rep.best}): "
-                   f"**{rep.cheapest_as_good}** at ${cost:.4f} per image ({source}). Its 95% interval overlaps the "
-                   "top setting's.", icon=":material/savings:")
+        st.success(_("Cheapest setting statistically indistinguishable from the best ({best}): "
+                     "**{cheapest_as_good}** at ${cost:.4f} per image ({source}). Its 95% interval "
+                     "overlaps the top setting's.").format(best=rep.best, cheapest_as_good=rep.cheapest_as_good, cost=cost, source=source), icon=":material/savings:")
     show_chart(quality_charts.frontier_figure(rep), pd.DataFrame(rep.rows()), key="frontier")
     plan = quality.planner_plan(rep, today=today)
-    if plan is not None and st.button("Plan this answer in the Planner", key="cmp_to_planner",
+    if plan is not None and st.button(_("Plan this answer in the Planner"), key="cmp_to_planner",
                                       icon=":material/calculate:"):
         from imagegen.insight import planner
         from ui import planner as planner_editor
@@ -206,18 +208,18 @@ def judge_panel(store, settings, pool: quality.Pool, rep: quality.Report) -> Non
     from imagegen.execution import judge
 
     models = judge.judge_models()
-    model = st.selectbox("Judge model (vision-capable)", sorted(models), key="cmp_judge_model",
+    model = st.selectbox(_("Judge model (vision-capable)"), sorted(models), key="cmp_judge_model",
                          index=sorted(models).index(judge.DEFAULT_MODEL) if judge.DEFAULT_MODEL in models else 0)
     rubric = judge.load_rubric()
     items = [judge.Todo(int(r.result_id), r.run_id, r.prompt, r.image_path) for r in pool.items.itertuples()]
     todo = judge.pending(store, items, rubric, model)
     est = judge.estimate(todo, rubric, model, settings)
     where = settings.provider if settings is not None else "simulator"
-    st.caption(f"{judge.label(model)} on {where} · prompt {rubric.version} · {len(todo)} of {len(items)} images "
-               f"not yet scored · estimated at most ${est.total:.6f} ({est.price_entry}, prices {est.status}). "
-               "The judge's cost is added to each run's spend.")
-    if st.button(f"Run {judge.label(model)} on {len(todo)} images", key="cmp_judge_run", disabled=not todo):
-        with st.spinner("Judging…"):
+    st.caption(_("{model} on {where} · prompt {version} · {todo} of {items} images not yet scored · "
+                 "estimated at most ${total:.6f} ({price_entry}, prices {status}). The judge's cost "
+                 "is added to each run's spend.").format(model=judge.label(model), where=where, version=rubric.version, todo=len(todo), items=len(items), total=est.total, price_entry=est.price_entry, status=est.status))
+    if st.button(_("Run {model} on {todo} images").format(model=judge.label(model), todo=len(todo)), key="cmp_judge_run", disabled=not todo):
+        with st.spinner(_("Judging…")):
             try:
                 done = judge.run_judge(store, todo, rubric, model, settings)
             except ImagegenError as exc:
@@ -225,13 +227,13 @@ def judge_panel(store, settings, pool: quality.Pool, rep: quality.Report) -> Non
                 return
         state.bump_store_version()
         total = sum((s.cost_usd for s in done), start=est.total * 0)
-        state.flash(f"{judge.label(model)} scored {len(done)} images for ${total:.6f}"
-                    + (" (simulated)" if any(s.simulated for s in done) else ""))
+        state.flash(_("{model} scored {done} images for ${total:.6f}").format(model=judge.label(model), done=len(done), total=total)
+                    + (_(" (simulated)") if any(s.simulated for s in done) else ""))
         st.rerun()
     for label, j in rep.judges.items():
         rate = "—" if j["agreement_with_humans"] is None else f"{j['agreement_with_humans']:.0%}"
-        st.markdown(f"**{label}** · prompt {j['prompt_version']} · figures {j['figures']} · "
-                    f"agrees with the human votes on **{rate}** of {j['compared_votes']} · cost ${j['cost_usd']}")
+        st.markdown(_("**{label}** · prompt {prompt_version} · figures {figures} · agrees with the "
+                      "human votes on **{rate}** of {compared_votes} · cost ${cost_usd}").format(label=label, prompt_version=j['prompt_version'], figures=j['figures'], rate=rate, compared_votes=j['compared_votes'], cost_usd=j['cost_usd']))
         st.dataframe(pd.DataFrame([{"setting": s, f"{label} mean overall (1-5)": v["mean_overall"],
                                     "images": v["images"]} for s, v in j["scores"].items()]),
                      hide_index=True, key=f"cmp_judge_{label}")
@@ -248,5 +250,5 @@ def export_panel(pool: quality.Pool, votes: pd.DataFrame, rep: quality.Report) -
                           file_name=f"votes.{fmt}", mime=mime, key=f"cmp_dl_votes_{fmt}")
         b.download_button(_("Scores and intervals ({kind})").format(kind=kind[fmt]), bom[fmt] + quality.export_scores(rep, fmt),
                           file_name=f"scores.{fmt}", mime=mime, key=f"cmp_dl_scores_{fmt}")
-    c.download_button("One-page summary (HTML)", quality.summary_html(rep), file_name="quality-summary.html",
+    c.download_button(_("One-page summary (HTML)"), quality.summary_html(rep), file_name="quality-summary.html",
                       mime="text/html", key="cmp_dl_summary")

@@ -249,13 +249,13 @@ def apply_spec(ctx: Context, spec: GridSpec) -> list[str]:
 
 def render_load(ctx: Context) -> None:
     """Upload a spec (TOML, the CLI's format) and load it into the form. Must run before the form."""
-    with st.expander("Load a saved grid spec (TOML)", expanded=False):
-        upload = st.file_uploader("Grid spec file", type=["toml"], key="spec_upload",
-                                  help="A spec saved from this page or written for `python -m imagegen run`.")
+    with st.expander(_("Load a saved grid spec (TOML)"), expanded=False):
+        upload = st.file_uploader(_("Grid spec file"), type=["toml"], key="spec_upload",
+                                  help=_("A spec saved from this page or written for `python -m imagegen run`."))
         if upload is None:
             return
         if gen_state.spec_loaded_id == upload.file_id:
-            st.caption(f"Loaded {md_escape(upload.name)}.")
+            st.caption(_("Loaded {name}.").format(name=md_escape(upload.name)))
             return
         gen_state.spec_loaded_id = upload.file_id
         try:  # the same checks and messages as `python -m imagegen run`
@@ -266,7 +266,7 @@ def render_load(ctx: Context) -> None:
             return
         for warning in (*spec.notes, *apply_spec(ctx, spec)):
             st.warning(md_escape(warning))
-        st.success(f"Loaded {md_escape(upload.name)}: {md_escape(spec.name or spec.model)}.")
+        st.success(_("Loaded {name}: {value}.").format(name=md_escape(upload.name), value=md_escape(spec.name or spec.model)))
 
 
 # -- the form ------------------------------------------------------------------------------------
@@ -290,18 +290,19 @@ def _model_label(ctx: Context, provider: str, name: str) -> str:
 
 def render_prompts() -> list[str]:
     text = st.text_area(
-        "Prompts (one per paragraph: separate prompts with an empty line)", key="prompts", height=120,
-        help=f"A prompt may span several lines; an empty line starts the next prompt. Each prompt may have up to "
-             f"{MAX_PROMPT_CHARS:,} characters. Japanese and other languages work as they are. "
+        _("Prompts (one per paragraph: separate prompts with an empty line)"), key="prompts", height=120,
+        help=_("A prompt may span several lines; an empty line starts the next prompt. Each prompt "
+               "may have up to {max_prompt_chars:,} characters. Japanese and other languages work as "
+               "they are. ").format(max_prompt_chars=MAX_PROMPT_CHARS)
              + _("Ctrl+Enter (⌘+Enter on a Mac) runs the grid from anywhere on the page."))
     prompts = split_prompts(text)
     longest = max((len(p) for p in prompts), default=0)
-    st.caption(f"{len(prompts)} prompt(s) · longest {longest:,} / {MAX_PROMPT_CHARS:,} characters"
-               + (" · several prompts add a prompt axis" if len(prompts) > 1 else ""))
+    st.caption(_("{prompts} prompt(s) · longest {longest:,} / {max_prompt_chars:,} characters").format(prompts=len(prompts), longest=longest, max_prompt_chars=MAX_PROMPT_CHARS)
+               + (_(" · several prompts add a prompt axis") if len(prompts) > 1 else ""))
     for i, p in enumerate(prompts):
         if len(p) > MAX_PROMPT_CHARS:
-            st.error(f"Prompt {i + 1} has {len(p):,} characters; the limit is {MAX_PROMPT_CHARS:,}. "
-                     f"Fix: shorten it by {len(p) - MAX_PROMPT_CHARS:,} characters.")
+            st.error(_("Prompt {i} has {p:,} characters; the limit is {max_prompt_chars:,}. Fix: "
+                       "shorten it by {p2:,} characters.").format(i=i + 1, p=len(p), max_prompt_chars=MAX_PROMPT_CHARS, p2=len(p) - MAX_PROMPT_CHARS))
     return prompts
 
 
@@ -309,9 +310,9 @@ def render_provider_model(ctx: Context) -> None:
     ss = gen_state.widgets
     c1, c2 = st.columns(2)
     choices = ctx.provider_choices()
-    c1.selectbox("Provider", choices, key="provider", format_func=lambda p: PROVIDER_LABELS.get(p, p),
+    c1.selectbox(_("Provider"), choices, key="provider", format_func=lambda p: PROVIDER_LABELS.get(p, p),
                  on_change=_on_provider, args=(ctx,),
-                 help="The simulator is always available; a real provider appears when its key is configured.")
+                 help=_("The simulator is always available; a real provider appears when its key is configured."))
     names, note = _model_names(ctx, ss["provider"])
     if not ss.get("model") and names:
         ss["model"] = _default_model(ctx, ss["provider"])
@@ -324,12 +325,12 @@ def render_provider_model(ctx: Context) -> None:
     provider = ss["provider"]  # bound now: format_func is also called outside the script run (AppTest)
     c2.selectbox(label, options, key="model", format_func=lambda n: _model_label(ctx, provider, n))
     if note and ss["provider"] != "simulator":
-        c2.caption(f"Not offered: {note}.")
+        c2.caption(_("Not offered: {note}.").format(note=note))
 
 
 def render_axes(ctx: Context) -> list[Axis | None]:
     ss = gen_state.widgets
-    st.markdown("**Axes** — up to three parameters to compare; X runs across, Y down, Z makes sub-grids.")
+    st.markdown(_("**Axes** — up to three parameters to compare; X runs across, Y down, Z makes sub-grids."))
     for a in AXIS_KEYS:
         used = {_axis_param(o) for o in AXIS_KEYS if o != a} - {NO_AXIS}
         options = [NO_AXIS] + [p for p in AXIS_PARAMS if p not in used]
@@ -337,7 +338,7 @@ def render_axes(ctx: Context) -> list[Axis | None]:
             ss[f"axis_{a}_param"] = NO_AXIS
             ss[f"axis_{a}_values"] = []
         c1, c2, c3 = st.columns([1.1, 3.2, 0.9], vertical_alignment="bottom")
-        c1.selectbox(f"Axis {AXIS_LABELS[a]}", options, key=f"axis_{a}_param", on_change=_on_axis_param,
+        c1.selectbox(_("Axis {axis_labels}").format(axis_labels=AXIS_LABELS[a]), options, key=f"axis_{a}_param", on_change=_on_axis_param,
                      args=(ctx, a))
         param = _axis_param(a)
         if param == NO_AXIS:
@@ -345,21 +346,21 @@ def render_axes(ctx: Context) -> list[Axis | None]:
         choice = _choice(ctx, param)
         current = ss.get(f"axis_{a}_values") or []
         for value, why in refused_values(current, choice):
-            c2.warning(f"{param} {format_value(param, value)} is refused: {why}.")
+            c2.warning(_("{param} {param2} is refused: {why}.").format(param=param, param2=format_value(param, value), why=why))
         ss[f"axis_{a}_values"] = keep_allowed(current, choice)
         open_set = choice.check is not None  # any valid WIDTHxHEIGHT may be typed in
-        c2.multiselect(f"{param} values ({a.upper()})", axis_options(choice, ss[f"axis_{a}_values"]),
+        c2.multiselect(_("{param} values ({upper})").format(param=param, upper=a.upper()), axis_options(choice, ss[f"axis_{a}_values"]),
                        key=f"axis_{a}_values", format_func=lambda v, p=param: format_value(p, v),
                        disabled=not choice.available, accept_new_options=open_set,
-                       placeholder="pick values or type WIDTHxHEIGHT" if open_set else "pick values")
-        c3.button("All values", key=f"axis_{a}_all", on_click=_on_all_values, args=(ctx, a),
-                  disabled=not choice.available, help=f"Every value {param} may take here")
+                       placeholder=_("pick values or type WIDTHxHEIGHT") if open_set else _("pick values"))
+        c3.button(_("All values"), key=f"axis_{a}_all", on_click=_on_all_values, args=(ctx, a),
+                  disabled=not choice.available, help=_("Every value {param} may take here").format(param=param))
         if choice.note:
             c2.caption(choice.note)
     s1, s2, s3, _spare = st.columns([1, 1, 1, 3])
-    s1.button("Swap X ↔ Y", key="swap_xy", on_click=_on_swap, args=("x", "y"))
-    s2.button("Swap Y ↔ Z", key="swap_yz", on_click=_on_swap, args=("y", "z"))
-    s3.button("Swap X ↔ Z", key="swap_xz", on_click=_on_swap, args=("x", "z"))
+    s1.button(_("Swap X ↔ Y"), key="swap_xy", on_click=_on_swap, args=("x", "y"))
+    s2.button(_("Swap Y ↔ Z"), key="swap_yz", on_click=_on_swap, args=("y", "z"))
+    s3.button(_("Swap X ↔ Z"), key="swap_xz", on_click=_on_swap, args=("x", "z"))
     return [Axis(p, v) if p != NO_AXIS else None for p, v in
             ((_axis_param(a), tuple(ss.get(f"axis_{a}_values") or ())) for a in AXIS_KEYS)]
 
@@ -369,7 +370,7 @@ def render_fixed(ctx: Context) -> dict:
     ss = gen_state.widgets
     on_axis = set(_axes_now())
     params = [p for p in FIXED_PARAMS if p not in on_axis]
-    st.markdown("**Fixed parameters** (the same in every cell)")
+    st.markdown(_("**Fixed parameters** (the same in every cell)"))
     out = {}
     cols = st.columns(3)
     for i, param in enumerate(params):
@@ -382,7 +383,7 @@ def render_fixed(ctx: Context) -> dict:
             if why is None:
                 options.append(ss[key])  # a custom size typed in or loaded from a spec
             else:
-                cols[i % 3].warning(f"{param} {ss[key]} is refused: {why}.")
+                cols[i % 3].warning(_("{param} {ss} is refused: {why}.").format(param=param, ss=ss[key], why=why))
         if param == "output_compression":
             options = [UNSET, *COMPRESSION_PRESETS] if choice.available else [UNSET]
             if isinstance(ss.get(key), int) and ss[key] not in options and choice.available:
@@ -401,38 +402,38 @@ def render_fixed(ctx: Context) -> dict:
 
 
 def render_limits() -> None:
-    st.markdown("**Run limits**")
+    st.markdown(_("**Run limits**"))
     c1, c2, c3, c4 = st.columns(4)
-    c1.number_input("Repeats per cell", min_value=1, max_value=100, step=1, key="repeats",
-                    help="Each cell is requested this many times (latency varies between runs)")
-    c2.number_input("Concurrency", min_value=1, max_value=64, step=1, key="concurrency",
-                    help="Requests in flight at once")
-    c3.number_input("Requests per minute (0 = no limit)", min_value=0.0, max_value=10_000.0, step=1.0, key="rpm",
-                    help="Azure's default quota for these models is 6–12 RPM per deployment")
-    c4.number_input("Timeout per request (s)", min_value=5.0, max_value=1_800.0, step=5.0, key="timeout_s",
-                    help="High quality can take over 2 minutes; keep at least 180 s for it")
+    c1.number_input(_("Repeats per cell"), min_value=1, max_value=100, step=1, key="repeats",
+                    help=_("Each cell is requested this many times (latency varies between runs)"))
+    c2.number_input(_("Concurrency"), min_value=1, max_value=64, step=1, key="concurrency",
+                    help=_("Requests in flight at once"))
+    c3.number_input(_("Requests per minute (0 = no limit)"), min_value=0.0, max_value=10_000.0, step=1.0, key="rpm",
+                    help=_("Azure's default quota for these models is 6–12 RPM per deployment"))
+    c4.number_input(_("Timeout per request (s)"), min_value=5.0, max_value=1_800.0, step=5.0, key="timeout_s",
+                    help=_("High quality can take over 2 minutes; keep at least 180 s for it"))
     c5, c6, c7 = st.columns([1, 1, 2])
-    c5.number_input("Budget cap (USD, 0 = none)", min_value=0.0, step=0.5, format="%.2f", key="budget_usd",
-                    help="The run is refused if the estimate's maximum is above it, and never spends past it")
-    c6.number_input("Ask to confirm above (USD)", min_value=0.0, step=0.5, format="%.2f", key="confirm_over_usd")
-    c7.text_input("Run name (optional)", key="run_name", placeholder="e.g. quality x size, budget meeting")
+    c5.number_input(_("Budget cap (USD, 0 = none)"), min_value=0.0, step=0.5, format="%.2f", key="budget_usd",
+                    help=_("The run is refused if the estimate's maximum is above it, and never spends past it"))
+    c6.number_input(_("Ask to confirm above (USD)"), min_value=0.0, step=0.5, format="%.2f", key="confirm_over_usd")
+    c7.text_input(_("Run name (optional)"), key="run_name", placeholder=_("e.g. quality x size, budget meeting"))
 
 
 def render_simulator(home: Path | None = None) -> dict:
     """Simulator knobs (latency scale, an injected fault, a recording to replay), saved in the spec's [simulator]."""
     replay: dict = {}
-    with st.expander("Simulator settings (latency model, fault injection, replay)", expanded=False):
+    with st.expander(_("Simulator settings (latency model, fault injection, replay)"), expanded=False):
         c1, c2 = st.columns(2)
-        c1.number_input("Time scale (1 = modelled latency)", min_value=0.0, max_value=100.0, step=0.1,
+        c1.number_input(_("Time scale (1 = modelled latency)"), min_value=0.0, max_value=100.0, step=0.1,
                         format="%.4f", key="sim_time_scale",
-                        help="Latency = (2 s + output tokens / 133 per s) x scale: priors from public logs")
-        c2.number_input("Fixed latency per request (s, 0 = use the model)", min_value=0.0, step=0.5,
+                        help=_("Latency = (2 s + output tokens / 133 per s) x scale: priors from public logs"))
+        c2.number_input(_("Fixed latency per request (s, 0 = use the model)"), min_value=0.0, step=0.5,
                         format="%.3f", key="sim_fixed_latency_s")
         c3, c4, c5 = st.columns(3)
-        c3.selectbox("Inject a fault", [NO_FAULT, *FAULT_KINDS], key="sim_fault_kind",
-                     help="Answer matching requests with this error, as the real API would")
-        c4.text_input("…in prompts containing (empty = all)", key="sim_fault_match")
-        c5.number_input("…this many times (0 = always)", min_value=0, max_value=1000, step=1, key="sim_fault_times")
+        c3.selectbox(_("Inject a fault"), [NO_FAULT, *FAULT_KINDS], key="sim_fault_kind",
+                     help=_("Answer matching requests with this error, as the real API would"))
+        c4.text_input(_("…in prompts containing (empty = all)"), key="sim_fault_match")
+        c5.number_input(_("…this many times (0 = always)"), min_value=0, max_value=1000, step=1, key="sim_fault_times")
         if home is not None:
             replay = render_replay(home)
     ss = gen_state.widgets
@@ -511,20 +512,20 @@ def usd(value: Decimal) -> str:
 
 def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
     """The live estimate (labelled estimated), budget check and the confirmation step."""
-    st.subheader("Estimate")
+    st.subheader(_("Estimate"))
     if not split_prompts(values.prompts_text):
-        st.info("Write a prompt to see the estimate.")
+        st.info(_("Write a prompt to see the estimate."))
         return RunDraft(None, None, False, "no prompt")
     if not values.model:
-        st.error("No model is available for this provider. Fix: configure a deployment or pick the simulator.")
+        st.error(_("No model is available for this provider. Fix: configure a deployment or pick the simulator."))
         return RunDraft(None, None, False, "no model")
     for a in values.axes:
         if a is not None and not a.values:
-            st.warning(f"Axis {a.param} has no values selected; it is left out. Pick values or click All values.")
+            st.warning(_("Axis {param} has no values selected; it is left out. Pick values or click All values.").format(param=a.param))
     try:
         drafted = facade.estimate_form(values, ctx.catalog, ctx.today)
     except InvalidRequest as exc:
-        st.error("This grid would be refused before anything is sent:\n\n"
+        st.error(_("This grid would be refused before anything is sent:\n\n")
                  + "\n".join(f"- {md_escape(p)}" for p in exc.problems))
         render_successor_fix(ctx, values)  # only when the model cannot run here on this date
         return RunDraft(None, None, False, "invalid")
@@ -533,32 +534,33 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
         return RunDraft(None, None, False, "invalid")
     spec, est, duration = drafted.spec, drafted.estimate, drafted.duration_s
     for note in drafted.notes:
-        st.caption(f"Adjusted: {note}")
+        st.caption(_("Adjusted: {note}").format(note=note))
     simulated = spec.provider == "simulator" and "provider" not in spec.axes
     tokens = f"{est.output_tokens_min:,}" if est.output_tokens_min == est.output_tokens_max else \
         f"{est.output_tokens_min:,}–{est.output_tokens_max:,}"
     cost = usd(est.total_cost_usd_max) if est.total_cost_usd_min == est.total_cost_usd_max else \
         f"{usd(est.total_cost_usd_min)}–{usd(est.total_cost_usd_max)}"
     m = st.columns(5)
-    m[0].metric("Cells", f"{len(est.cells):,}")
-    m[1].metric("Requests", f"{est.requests:,}", help="cells × repeats")
+    m[0].metric(_("Cells"), f"{len(est.cells):,}")
+    m[1].metric(_("Requests"), f"{est.requests:,}", help=_("cells × repeats"))
     status, status_help = token_status_label(est)
-    m[2].metric(f"Output tokens ({status})", tokens, help=status_help)
-    m[3].metric("Cost, USD (estimated)", cost, help="Min–max over any auto value; the budget uses the max")
-    m[4].metric("Duration (estimated)", format_duration(duration),
-                help="Mean modelled latency under the concurrency and RPM limits (a lower bound; retries add)")
+    m[2].metric(_("Output tokens ({status})").format(status=status), tokens, help=status_help)
+    m[3].metric(_("Cost, USD (estimated)"), cost, help=_("Min–max over any auto value; the budget uses the max"))
+    m[4].metric(_("Duration (estimated)"), format_duration(duration),
+                help=_("Mean modelled latency under the concurrency and RPM limits (a lower bound; retries add)"))
     notes = estimate_notes(est)
     for note in notes[:6]:
         st.caption(f":material/info: {md_escape(note)}")
     if len(notes) > 6:
-        st.caption(f"…and {len(notes) - 6} more notes like these (see the CLI's `estimate`).")
+        st.caption(_("…and {notes} more notes like these (see the CLI's `estimate`).").format(notes=len(notes) - 6))
     label = "simulated: nothing is charged" if simulated else "real money at the provider's list price"
-    st.caption(f"All figures above are estimates before sending ({label}). Prices: "
+    st.caption(_("All figures above are estimates before sending ({label}). Prices: ").format(label=label)
                + ", ".join(sorted({e.cost_max.price_key for e in est.estimates})))
     cap = spec.limits.budget_usd
     if est.over_budget():
-        st.error(f"The estimate's maximum {usd(est.total_cost_usd_max)} is over the budget cap {usd(cap)}. "
-                 "Fix: raise the budget cap or shrink the grid (fewer values, repeats, or a lower quality).")
+        st.error(_("The estimate's maximum {total_cost_usd_max} is over the budget cap {cap}. Fix: "
+                   "raise the budget cap or shrink the grid (fewer values, repeats, or a lower "
+                   "quality).").format(total_cost_usd_max=usd(est.total_cost_usd_max), cap=usd(cap)))
         return RunDraft(spec, est, False, "over budget")
     threshold = Decimal(str(gen_state.widgets.get("confirm_over_usd") or 0))
     if threshold and est.total_cost_usd_max > threshold:
@@ -566,10 +568,10 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
         if gen_state.widgets.get("confirm_for") != amount:
             gen_state.widgets["confirm_for"] = amount
             gen_state.widgets["confirm_spend"] = False
-        st.warning(f"This grid may cost up to {usd(est.total_cost_usd_max)} ({est.requests} requests), above your "
-                   f"confirmation threshold of {usd(threshold)}." + (" It runs on the simulator, so nothing is "
-                                                                       "charged." if simulated else ""))
-        if not st.checkbox(f"I confirm: run it for up to {usd(est.total_cost_usd_max)}", key="confirm_spend"):
+        st.warning(_("This grid may cost up to {total_cost_usd_max} ({requests} requests), above "
+                     "your confirmation threshold of {threshold}.").format(total_cost_usd_max=usd(est.total_cost_usd_max), requests=est.requests, threshold=usd(threshold)) + (_(" It runs on the simulator, so nothing is "
+                                                                       "charged.") if simulated else ""))
+        if not st.checkbox(_("I confirm: run it for up to {total_cost_usd_max}").format(total_cost_usd_max=usd(est.total_cost_usd_max)), key="confirm_spend"):
             return RunDraft(spec, est, False, "needs confirmation")
     return RunDraft(spec, est, True)
 
@@ -597,9 +599,9 @@ def render_successor_fix(ctx: Context, values: FormValues) -> None:
     target = successor_for(ctx, values)
     if target is None:
         return
-    st.button(f"Use the successor: {target}", key="use_successor", on_click=_set_model, args=(target,),
+    st.button(_("Use the successor: {target}").format(target=target), key="use_successor", on_click=_set_model, args=(target,),
               type="primary", icon=":material/upgrade:",
-              help="Switches only the model; every other setting of the grid stays as it is.")
+              help=_("Switches only the model; every other setting of the grid stays as it is."))
 
 
 def spec_file_name(spec: GridSpec) -> str:

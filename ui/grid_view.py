@@ -172,7 +172,7 @@ def image_problem(path) -> str | None:
 
 def placeholder(reason: str) -> None:
     """What a page draws instead of an image it cannot show: the reason, as plain text."""
-    st.warning(f"Image unavailable: {md_escape(reason)}", icon=":material/broken_image:")
+    st.warning(_("Image unavailable: {reason}").format(reason=md_escape(reason)), icon=":material/broken_image:")
 
 
 def show_image(store, rel_path: str) -> None:
@@ -213,7 +213,7 @@ def _clear_rating(store, result_id: int, widget_key: str) -> None:
     bump_store_version()
 
 
-@st.dialog("Full image", width="large")
+@st.dialog(_("Full image"), width="large")
 def _enlarge(store, row: dict) -> None:
     st.markdown(f"**{md_escape(cell_label(row))}**")
     images = store.images(int(row["result_id"]))
@@ -223,10 +223,10 @@ def _enlarge(store, row: dict) -> None:
         st.caption(line)
 
 
-@st.dialog("View code", width="large")
+@st.dialog(_("View code"), width="large")
 def _code(row: dict, settings_info: dict | None, catalog: Catalog, today: date) -> None:
-    st.caption("The same request with the official openai SDK or curl. Keys and endpoints come from environment "
-               "variables; nothing secret is shown.")
+    st.caption(_("The same request with the official openai SDK or curl. Keys and endpoints come from environment "
+               "variables; nothing secret is shown."))
     items = snippets(request_of(row), settings_info, catalog=catalog, today=today)
     tabs = st.tabs([s.label for s in items])
     for tab, snippet in zip(tabs, items):
@@ -248,7 +248,7 @@ def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool, ca
             st.image(thumb, width="stretch")
         n = int(as_float(row.get("n")) or 1)
         if n > 1:
-            st.caption(f"first of {n} images (all in Enlarge)")
+            st.caption(_("first of {n} images (all in Enlarge)").format(n=n))
     elif status == "error":
         st.error(f"**{md_escape(row.get('error_kind') or 'error')}**: {md_escape(row.get('error_message') or 'no message')}")
     else:
@@ -270,14 +270,14 @@ def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool, ca
                       help=_("Remove the {stars}-star rating of this cell").format(stars=stars))
     c1, c2, c3 = st.columns(3)
     if status == "ok" and row.get("image_path"):
-        if c1.button("Enlarge", key=f"{key}_big_{rid}", help="Show the full image"):
+        if c1.button(_("Enlarge"), key=f"{key}_big_{rid}", help=_("Show the full image")):
             _enlarge(store, row)
         name, mime = download_name(row)
         c2.download_button(name.rsplit(".", 1)[-1].upper(), data=_original_bytes(store, str(row["image_path"])),
                            file_name=name, mime=mime, key=f"{key}_dl_{rid}", on_click="ignore",
                            icon=":material/download:",
-                           help=f"The original bytes as received ({name})")
-    if c3.button("Code", key=f"{key}_code_{rid}", help="View the equivalent Python and curl request"):
+                           help=_("The original bytes as received ({name})").format(name=name))
+    if c3.button(_("Code"), key=f"{key}_code_{rid}", help=_("View the equivalent Python and curl request")):
         _code(row, settings_info, catalog, today)
 
 
@@ -306,10 +306,10 @@ def _grid_png_button(store, rows: pd.DataFrame, layout: Layout, key: str) -> Non
     name = first.get("run_name")
     title = f"{name} · {run_id}" if isinstance(name, str) and name else run_id
     col, _spare = st.columns([1, 4])
-    col.download_button("Grid as PNG", data=_grid_png(store, rows, layout, title), file_name=f"{run_id}-grid.png",
+    col.download_button(_("Grid as PNG"), data=_grid_png(store, rows, layout, title), file_name=f"{run_id}-grid.png",
                         mime="image/png", key=f"{key}_grid_png", on_click="ignore", icon=":material/grid_on:",
-                        help="The whole grid as one labelled picture (X/Y/Z plot), each cell's figures under "
-                             "its image; simulated figures say so")
+                        help=_("The whole grid as one labelled picture (X/Y/Z plot), each cell's figures under "
+                             "its image; simulated figures say so"))
 
 
 def render_grid(store, rows: pd.DataFrame, *, key: str, axes: dict[str, Sequence] | None = None,
@@ -346,7 +346,7 @@ def render_grid(store, rows: pd.DataFrame, *, key: str, axes: dict[str, Sequence
                         _pending()
                     for r in cell_rows:
                         if len(cell_rows) > 1:
-                            st.caption(f"repeat {int(r.get('repeat') or 0) + 1}")
+                            st.caption(_("repeat {value}").format(value=int(r.get('repeat') or 0) + 1))
                         _cell(store, r, key, settings_info, live, catalog, today)
 
 
@@ -356,9 +356,9 @@ def render_compare(store, rows: pd.DataFrame, *, key: str) -> None:
     if len(ok) < 2:
         return
     labels = {int(r["result_id"]): cell_label(r) for r in ok}
-    picked = st.multiselect("Compare two cells at full size", options=list(labels), format_func=labels.get,
+    picked = st.multiselect(_("Compare two cells at full size"), options=list(labels), format_func=labels.get,
                             max_selections=2, select_all=False, key=f"{key}_compare",  # two, never "all"
-                            placeholder="Pick two cells to compare")
+                            placeholder=_("Pick two cells to compare"))
     if len(picked) == 2:
         by_id = {int(r["result_id"]): r for r in ok}
         cols = st.columns(2)

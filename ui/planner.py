@@ -119,65 +119,65 @@ def editor(catalog: Catalog, run_labels: dict[str, str], today: date) -> BudgetP
     gen = ss[_k("gen")]
     models, qualities, sizes = _choices(catalog, today)
 
-    st.subheader("Scenarios")
-    st.caption("Each scenario is a mix of settings with a number of images per day or per month. "
-               "Add rows for more settings; the first scenario is the baseline for the differences.")
+    st.subheader(_("Scenarios"))
+    st.caption(_("Each scenario is a mix of settings with a number of images per day or per month. "
+               "Add rows for more settings; the first scenario is the baseline for the differences."))
     count = ss[_k("count")]
     scenarios = []
     for i, col in enumerate(st.columns(count)):
         with col:
-            name = st.text_input("Scenario name", key=_k(f"name_{i}"))
+            name = st.text_input(_("Scenario name"), key=_k(f"name_{i}"))
             base = ss[_k(f"base_{i}")]
             extra_sizes = [s for s in base["size"].dropna().unique() if s not in sizes]
             edited = st.data_editor(
                 base, key=_k(f"lines_{gen}_{i}"), num_rows="dynamic", hide_index=True,
                 column_config={
-                    "provider": st.column_config.SelectboxColumn("provider", options=list(PROVIDERS), required=True,
+                    "provider": st.column_config.SelectboxColumn(_("provider"), options=list(PROVIDERS), required=True,
                                                                  default="openai"),
-                    "model": st.column_config.SelectboxColumn("model", options=models, required=True),
-                    "quality": st.column_config.SelectboxColumn("quality", options=qualities, required=True,
+                    "model": st.column_config.SelectboxColumn(_("model"), options=models, required=True),
+                    "quality": st.column_config.SelectboxColumn(_("quality"), options=qualities, required=True,
                                                                 default="medium"),
-                    "size": st.column_config.SelectboxColumn("size", options=sizes + extra_sizes, required=True,
+                    "size": st.column_config.SelectboxColumn(_("size"), options=sizes + extra_sizes, required=True,
                                                              default="1024x1024"),
-                    "images": st.column_config.NumberColumn("images", min_value=0, step=1, required=True,
-                                                            help="images per day or per month (next column)"),
-                    "per": st.column_config.SelectboxColumn("per", options=list(planner.PER), required=True,
+                    "images": st.column_config.NumberColumn(_("images"), min_value=0, step=1, required=True,
+                                                            help=_("images per day or per month (next column)")),
+                    "per": st.column_config.SelectboxColumn(_("per"), options=list(planner.PER), required=True,
                                                             default="day"),
                     "prompt_tokens": st.column_config.NumberColumn(
-                        "prompt tokens", min_value=0, step=1, default=planner.DEFAULT_PROMPT_TOKENS,
-                        help="text input tokens per request (the prompt)"),
+                        _("prompt tokens"), min_value=0, step=1, default=planner.DEFAULT_PROMPT_TOKENS,
+                        help=_("text input tokens per request (the prompt)")),
                 },
             )
             scenarios.append(Scenario(name.strip() or f"scenario {i + 1}", frame_lines(edited)))
     b1, b2, _spare = st.columns([1, 1, 4])
-    b1.button("Add scenario", key=_k("add"), on_click=_add_scenario, icon=":material/add:")
-    b2.button("Remove last", key=_k("remove"), on_click=_remove_scenario, disabled=count <= 1,
+    b1.button(_("Add scenario"), key=_k("add"), on_click=_add_scenario, icon=":material/add:")
+    b2.button(_("Remove last"), key=_k("remove"), on_click=_remove_scenario, disabled=count <= 1,
               icon=":material/remove:")
 
-    st.subheader("Figures and currency")
+    st.subheader(_("Figures and currency"))
     c1, c2, c3, c4 = st.columns(4)
-    source = c1.radio("Cost per image from", list(SOURCE_LABELS), format_func=SOURCE_LABELS.get, key=_k("src"))
-    fx = c2.number_input("Exchange rate (JPY per USD)", min_value=0.01, step=0.5, format="%.2f", key=_k("fx"),
-                         help="Enter the rate you budget with; the default (150) is an assumed example, not a quote.")
-    fx_date = c3.date_input("Rate date", key=_k("fxd"))
-    dpm = c4.number_input("Days per month", min_value=1.0, max_value=31.0, step=1.0, key=_k("dpm"))
+    source = c1.radio(_("Cost per image from"), list(SOURCE_LABELS), format_func=SOURCE_LABELS.get, key=_k("src"))
+    fx = c2.number_input(_("Exchange rate (JPY per USD)"), min_value=0.01, step=0.5, format="%.2f", key=_k("fx"),
+                         help=_("Enter the rate you budget with; the default (150) is an assumed example, not a quote."))
+    fx_date = c3.date_input(_("Rate date"), key=_k("fxd"))
+    dpm = c4.number_input(_("Days per month"), min_value=1.0, max_value=31.0, step=1.0, key=_k("dpm"))
     run_ids: list[str] = []
     if source == "measured":
         known = [r for r in ss.get(_k("runs"), []) if r in run_labels]
         if known != ss.get(_k("runs"), []):
             ss[_k("runs")] = known
-        run_ids = st.multiselect("Runs to measure from", list(run_labels), format_func=run_labels.get, key=_k("runs"),
-                                 placeholder="pick runs with the settings above")
+        run_ids = st.multiselect(_("Runs to measure from"), list(run_labels), format_func=run_labels.get, key=_k("runs"),
+                                 placeholder=_("pick runs with the settings above"))
 
-    st.subheader("Quota")
-    st.caption("Requests per minute per deployment: Azure shows it under Quotas (documented Tier 1 defaults, "
-               "2026-08-20: gpt-image-1.5 9 RPM, gpt-image-1-mini 12 RPM, gpt-image-2 6 RPM GlobalStandard).")
+    st.subheader(_("Quota"))
+    st.caption(_("Requests per minute per deployment: Azure shows it under Quotas (documented Tier 1 defaults, "
+               "2026-08-20: gpt-image-1.5 9 RPM, gpt-image-1-mini 12 RPM, gpt-image-2 6 RPM GlobalStandard)."))
     q1, q2, q3, q4, q5 = st.columns(5)
-    rpm = q1.number_input("Requests per minute", min_value=0.1, step=1.0, key=_k("rpm"))
-    deployments = q2.number_input("Deployments", min_value=1, step=1, key=_k("dep"))
-    n = q3.number_input("Images per request (n)", min_value=1, max_value=10, step=1, key=_k("n"))
-    batch = q4.number_input("Batch of images", min_value=1, step=100, key=_k("batch"))
-    hours = q5.number_input("Hours per day", min_value=1.0, max_value=24.0, step=1.0, key=_k("hours"))
+    rpm = q1.number_input(_("Requests per minute"), min_value=0.1, step=1.0, key=_k("rpm"))
+    deployments = q2.number_input(_("Deployments"), min_value=1, step=1, key=_k("dep"))
+    n = q3.number_input(_("Images per request (n)"), min_value=1, max_value=10, step=1, key=_k("n"))
+    batch = q4.number_input(_("Batch of images"), min_value=1, step=100, key=_k("batch"))
+    hours = q5.number_input(_("Hours per day"), min_value=1.0, max_value=24.0, step=1.0, key=_k("hours"))
 
     return BudgetPlan(
         scenarios=tuple(scenarios), jpy_per_usd=Decimal(str(fx)), rate_date=fx_date, source=source,

@@ -41,7 +41,7 @@ def seed(ctx: Context) -> None:
     csv_error = pl_state.csv_error
     if csv_error:
         del pl_state.csv_error
-        st.error(f"That CSV could not be loaded as a plan: {md_escape(csv_error)}")
+        st.error(_("That CSV could not be loaded as a plan: {csv_error}").format(csv_error=md_escape(csv_error)))
 
 
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
@@ -63,43 +63,43 @@ def render(outcome: facade.PlanOutcome) -> None:
     """Scenarios side by side, costs per period, quota and batch time, share and export."""
     plan, result = outcome.plan, outcome.result
     st.query_params.from_dict({**outcome.query, i18n.QUERY_KEY: i18n.current()})  # the link keeps its language
-    st.subheader("Scenarios side by side")
+    st.subheader(_("Scenarios side by side"))
     st.markdown(_("Figures: **{source}** · exchange rate: {rate}").format(
         source=result.source_label, rate=editor.rate_label(plan)))
-    st.caption(f"{result.included} A month is {plan.days_per_month.normalize():f} days; a year is 12 months.")
+    st.caption(_("{included} A month is {normalize:f} days; a year is 12 months.").format(included=result.included, normalize=plan.days_per_month.normalize()))
     for warning in result.warnings:
         st.warning(warning)
     st.dataframe(editor.format_compare(outcome.compare), hide_index=True, key="pl_compare")
 
     breakdown = outcome.breakdown
     p1, p2 = st.columns(2)
-    period = p1.segmented_control("Period", ["daily", "monthly", "yearly"], default="monthly", key="pl_period") \
+    period = p1.segmented_control(_("Period"), ["daily", "monthly", "yearly"], default="monthly", key="pl_period") \
         or "monthly"
-    currency = p2.segmented_control("Currency", ["USD", "JPY"], default="USD", key="pl_currency") or "USD"
+    currency = p2.segmented_control(_("Currency"), ["USD", "JPY"], default="USD", key="pl_currency") or "USD"
     from imagegen.insight import charts  # plotly: loaded by the page that draws a chart
 
     show_chart(charts.plan_costs(breakdown, period, currency), breakdown, "plan_costs")
-    with st.expander("Per setting"):
+    with st.expander(_("Per setting")):
         st.dataframe(editor.format_breakdown(breakdown), hide_index=True, key="pl_breakdown")
 
-    st.subheader("Quota and batch time")
+    st.subheader(_("Quota and batch time"))
     capacity = outcome.capacity
     m1, m2, m3 = st.columns(3)
-    m1.metric("Most images per hour", f"{capacity.images_per_hour.normalize():,f}")
-    m2.metric(f"Most images per day ({plan.quota.hours_per_day.normalize():f} h)",
+    m1.metric(_("Most images per hour"), f"{capacity.images_per_hour.normalize():,f}")
+    m2.metric(_("Most images per day ({normalize:f} h)").format(normalize=plan.quota.hours_per_day.normalize()),
               f"{capacity.images_per_day.normalize():,f}")
-    m3.metric(f"Time for {plan.quota.batch_images:,} images", str(capacity.batch_time).split(".")[0],
-              help=f"{capacity.batch_requests:,} requests at {capacity.requests_per_minute.normalize():f} per minute")
-    st.caption("A steady rate at the quota: it is enforced over sub-minute windows, so bursts above it are refused "
-               "(HTTP 429) rather than queued.")
+    m3.metric(_("Time for {batch_images:,} images").format(batch_images=plan.quota.batch_images), str(capacity.batch_time).split(".")[0],
+              help=_("{batch_requests:,} requests at {normalize:f} per minute").format(batch_requests=capacity.batch_requests, normalize=capacity.requests_per_minute.normalize()))
+    st.caption(_("A steady rate at the quota: it is enforced over sub-minute windows, so bursts above it are refused "
+               "(HTTP 429) rather than queued."))
     needs = outcome.needs
     st.dataframe(editor.format_quota(needs), hide_index=True, key="pl_quota")
 
-    st.subheader("Share and export")
-    st.caption("The address bar now holds this plan; copy it to share. The same query string:")
+    st.subheader(_("Share and export"))
+    st.caption(_("The address bar now holds this plan; copy it to share. The same query string:"))
     st.code("?" + urlencode(outcome.query), language=None)
     e1, e2 = st.columns(2)
-    e1.download_button("Plan as CSV", outcome.csv.encode("utf-8-sig"), file_name="plan.csv", mime="text/csv",
+    e1.download_button(_("Plan as CSV"), outcome.csv.encode("utf-8-sig"), file_name="plan.csv", mime="text/csv",
                        key="pl_csv_download", icon=":material/download:")
-    e2.file_uploader("Load a plan CSV", type=["csv"], key="pl_csv", on_change=_load_csv)
+    e2.file_uploader(_("Load a plan CSV"), type=["csv"], key="pl_csv", on_change=_load_csv)
     st.caption(PNG_HINT)

@@ -14,14 +14,15 @@ import streamlit as st
 
 from imagegen.core.recording import parse_recording
 from imagegen.errors import ImagegenError
+from ui.i18n import _
 
 FALLBACK_LABELS = {"error": "refuse it (not in the recording)", "profile": "simulate it from the profile"}
 
 
 def render_replay(home: Path) -> dict:
     """The uploader and the fallback choice; returns the ``[simulator]`` keys to add (empty = no replay)."""
-    upload = st.file_uploader("Replay a recording (`recording export`)", type=["json"], key="sim_replay_upload",
-                              help="Requests that match a recorded one get its images, usage and latency back")
+    upload = st.file_uploader(_("Replay a recording (`recording export`)"), type=["json"], key="sim_replay_upload",
+                              help=_("Requests that match a recorded one get its images, usage and latency back"))
     if upload is None:
         return {}
     data = upload.getvalue()
@@ -34,8 +35,8 @@ def render_replay(home: Path) -> dict:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    fallback = st.radio("A request that is not in the recording:", list(FALLBACK_LABELS), horizontal=True,
+    fallback = st.radio(_("A request that is not in the recording:"), list(FALLBACK_LABELS), horizontal=True,
                         format_func=FALLBACK_LABELS.get, key="sim_replay_fallback")
     runs = ", ".join(f"{r.run_id} ({r.provider}{', simulated' if r.simulated else ''})" for r in recording.runs)
-    st.caption(f"Replaying {len(recording.entries)} recorded answers from {runs}.")
+    st.caption(_("Replaying {entries} recorded answers from {runs}.").format(entries=len(recording.entries), runs=runs))
     return {"replay": str(path), "replay_fallback": fallback}

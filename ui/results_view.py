@@ -72,13 +72,13 @@ def model_options(home: str, version: tuple) -> list[str]:
 
 def render_filters(ctx: Context, version: tuple) -> Filters:
     c1, c2, c3, c4, c5 = st.columns([1, 1.3, 1, 1, 1.5])
-    provider = c1.selectbox("Provider", [ALL, *PROVIDER_LABELS], key="filter_provider",
+    provider = c1.selectbox(_("Provider"), [ALL, *PROVIDER_LABELS], key="filter_provider",
                             format_func=lambda p: PROVIDER_LABELS.get(p, p))
-    model = c2.selectbox("Model or deployment", [ALL, *model_options(str(ctx.store.home), version)],
+    model = c2.selectbox(_("Model or deployment"), [ALL, *model_options(str(ctx.store.home), version)],
                          key="filter_model")
-    since = c3.date_input("From", value=None, key="filter_since", format="YYYY-MM-DD")
-    until = c4.date_input("Until", value=None, key="filter_until", format="YYYY-MM-DD")
-    name = c5.text_input("Name contains", key="filter_name", placeholder="part of a run name")
+    since = c3.date_input(_("From"), value=None, key="filter_since", format="YYYY-MM-DD")
+    until = c4.date_input(_("Until"), value=None, key="filter_until", format="YYYY-MM-DD")
+    name = c5.text_input(_("Name contains"), key="filter_name", placeholder=_("part of a run name"))
     return Filters(provider=None if provider == ALL else provider, model=None if model == ALL else model,
                    since=since, until=until, name_like=name.strip() or None)
 
@@ -115,14 +115,14 @@ def render_history(ctx: Context, filters: Filters, version: tuple) -> pd.DataFra
     if total == 0:
         any_filter = any(v is not None for v in (filters.provider, filters.model, filters.since, filters.until,
                                                  filters.name_like))
-        st.info("No runs match these filters." if any_filter else
-                "No runs yet. Build a grid on the Generate page and press Run grid; it will show up here.")
-        st.page_link("pages/1_Generate.py", label="Go to Generate", icon=":material/grid_view:")
+        st.info(_("No runs match these filters.") if any_filter else
+                _("No runs yet. Build a grid on the Generate page and press Run grid; it will show up here."))
+        st.page_link("pages/1_Generate.py", label=_("Go to Generate"), icon=":material/grid_view:")
         return runs
     st.dataframe(history_table(runs), hide_index=True, width="stretch", key="history_table")
     c1, c2 = st.columns([1, 4], vertical_alignment="center")
-    c1.number_input("Page", min_value=1, max_value=pages, step=1, key="runs_page")
-    c2.caption(f"Page {page} of {pages} · {total:,} runs · newest first · costs are exact decimal USD")
+    c1.number_input(_("Page"), min_value=1, max_value=pages, step=1, key="runs_page")
+    c2.caption(_("Page {page} of {pages} · {total:,} runs · newest first · costs are exact decimal USD").format(page=page, pages=pages, total=total))
     return runs
 
 
@@ -142,7 +142,7 @@ def _rename(ctx: Context, run_id: str) -> None:
         flash(str(exc), "error")
         return
     bump_store_version()
-    flash(f"Renamed the run to {name or '(unnamed)'}.")
+    flash(_("Renamed the run to {value}.").format(value=name or '(unnamed)'))
 
 
 def _delete(ctx: Context, run_id: str) -> None:
@@ -154,7 +154,7 @@ def _delete(ctx: Context, run_id: str) -> None:
     bump_store_version()
     del app.open_run
     res_state.widgets["confirm_delete"] = False
-    flash(f"Deleted run {run_id} ({removed} image files no other run uses were removed).")
+    flash(_("Deleted run {run_id} ({removed} image files no other run uses were removed).").format(run_id=run_id, removed=removed))
 
 
 def render_open(ctx: Context, runs: pd.DataFrame, version: tuple) -> None:
@@ -171,8 +171,8 @@ def render_open(ctx: Context, runs: pd.DataFrame, version: tuple) -> None:
         return
     if app.open_run not in ids:
         app.open_run = None
-    st.subheader("Open a run")
-    run_id = st.selectbox("Run", ids, key=OPEN_RUN, index=None, placeholder="Choose a run to see its grid",
+    st.subheader(_("Open a run"))
+    run_id = st.selectbox(_("Run"), ids, key=OPEN_RUN, index=None, placeholder=_("Choose a run to see its grid"),
                           format_func=lambda r: _run_label(runs, r))
     if run_id is None:
         return
@@ -191,21 +191,21 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
     latency = ok.loc[ok["reused"] == 0, "latency_s"].median() if not ok.empty else float("nan")
     cost = Decimal(str(info.get("cost_usd") or 0))  # the store's exact running total of the run
     m = st.columns(5)
-    m[0].metric("Cells × repeats", f"{len(rows):,}", help=f"{info['requests']} requested")
-    m[1].metric("OK / failed", f"{len(ok)} / {int((rows['status'] == 'error').sum())}")
-    m[2].metric(f"Cost USD ({'billed, ' + kind if replayed else 'simulated' if simulated else 'billed'})",
+    m[0].metric(_("Cells × repeats"), f"{len(rows):,}", help=_("{requests} requested").format(requests=info['requests']))
+    m[1].metric(_("OK / failed"), f"{len(ok)} / {int((rows['status'] == 'error').sum())}")
+    m[2].metric(_("Cost USD ({value})").format(value='billed, ' + kind if replayed else 'simulated' if simulated else 'billed'),
                 f"{cost:.4f}",
-                help=f"Estimate before sending: {info.get('estimate_min_usd')}–{info.get('estimate_max_usd')} USD")
-    m[3].metric(f"Median latency s ({kind})",
+                help=_("Estimate before sending: {value}–{value2} USD").format(value=info.get('estimate_min_usd'), value2=info.get('estimate_max_usd')))
+    m[3].metric(_("Median latency s ({kind})").format(kind=kind),
                 "—" if math.isnan(latency) else f"{latency:.2f}")
-    m[4].metric("Status", str(info["status"]))
+    m[4].metric(_("Status"), str(info["status"]))
     c1, c2, c3 = st.columns([2, 1.2, 1.6], vertical_alignment="bottom")
     with c1:
-        st.text_input("New name", value=info.get("name") or "", key="rename_to")
-    c2.button("Rename", key="rename_run", on_click=_rename, args=(ctx, run_id))
+        st.text_input(_("New name"), value=info.get("name") or "", key="rename_to")
+    c2.button(_("Rename"), key="rename_run", on_click=_rename, args=(ctx, run_id))
     with c3:
-        confirm = st.checkbox("Yes, delete this run and its images", key="confirm_delete")
-        st.button("Delete run", key="delete_run", on_click=_delete, args=(ctx, run_id), disabled=not confirm,
+        confirm = st.checkbox(_("Yes, delete this run and its images"), key="confirm_delete")
+        st.button(_("Delete run"), key="delete_run", on_click=_delete, args=(ctx, run_id), disabled=not confirm,
                   type="secondary")
     e1, e2, e3, _spare = st.columns([1.3, 1.3, 1, 1.4])
     e1.download_button(_("CSV for Excel"), data=lambda: ctx.store.export(run_id, "csv", excel=True),
@@ -218,7 +218,7 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
                        mime="text/csv", key="export_csv", on_click="ignore", icon=":material/download:",
                        help=_("For scripts and pandas: the same columns without a byte order mark (Excel would "
                               "garble Japanese text); the CLI's `export --format csv`"))
-    e3.download_button("JSON", data=lambda: ctx.store.export(run_id, "json"), file_name=f"{run_id}.json",
+    e3.download_button(_("JSON"), data=lambda: ctx.store.export(run_id, "json"), file_name=f"{run_id}.json",
                        mime="application/json", key="export_json", on_click="ignore", icon=":material/data_object:",
                        help=_("The CLI's `export --format json`"))
     _render_resume(ctx, info, rows)
@@ -230,7 +230,7 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
             axes["prompt"] = tuple(spec.prompts)
     except ImagegenError:
         pass  # an old or hand-edited spec: lay the grid out from the rows themselves
-    with st.expander("Grid spec (TOML)", expanded=False):
+    with st.expander(_("Grid spec (TOML)"), expanded=False):
         st.code(info["spec_toml"], language="toml")
     render_compare(ctx.store, rows, key="res")
     render_grid(ctx.store, rows, key="res", axes=axes, settings_info=describe_settings(ctx.settings),
@@ -243,9 +243,9 @@ def _render_resume(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
     missing = int(info.get("requests") or 0) - done
     if missing <= 0 or live_runs.is_live(info["run_id"]):
         return
-    if st.button(f"Finish the {missing} missing cell(s)", key="resume_run", icon=":material/play_arrow:",
-                 help="Sends only what was cancelled, skipped or never recorded (`python -m imagegen run --resume`); "
-                      "the run continues on the Generate page"):
+    if st.button(_("Finish the {missing} missing cell(s)").format(missing=missing), key="resume_run", icon=":material/play_arrow:",
+                 help=_("Sends only what was cancelled, skipped or never recorded (`python -m imagegen run --resume`); "
+                      "the run continues on the Generate page")):
         if live_runs.resume(ctx, info["run_id"]) is not None:
             st.switch_page("pages/1_Generate.py")
         st.error(md_escape(live_runs.take_start_error("Not resumed.")))

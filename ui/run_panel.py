@@ -36,9 +36,9 @@ def render_controls(ctx: Context, plan: RunDraft) -> None:
     gen_state.draft = plan  # what the user sees is what the Run callback starts
     if gen_state.start_error:
         st.error(md_escape(runs.take_start_error()))
-    st.checkbox("Reuse identical results from history (cost $0, marked reused)", key="reuse_history",
-                help="A cell × repeat whose exact request (provider, model, every parameter, prompt) already "
-                     "succeeded is taken from the history instead of being sent (`run --reuse`)")
+    st.checkbox(_("Reuse identical results from history (cost $0, marked reused)"), key="reuse_history",
+                help=_("A cell × repeat whose exact request (provider, model, every parameter, prompt) already "
+                     "succeeded is taken from the history instead of being sent (`run --reuse`)"))
     c1, c2, c3 = st.columns([1, 1.3, 3], vertical_alignment="center")
     running = _running()
     c1.button(_("Run grid"), key="run_grid", type="primary", disabled=not plan.ready or running, on_click=_on_run,
@@ -46,13 +46,13 @@ def render_controls(ctx: Context, plan: RunDraft) -> None:
               help=_("Send every cell × repeat (runs in the background; you can cancel). Shortcut: Ctrl+Enter "
                      "(⌘+Enter on a Mac) from anywhere on the page"))
     if plan.spec is not None:
-        c2.download_button("Save grid spec (TOML)", data=plan.spec.to_toml, file_name=spec_file_name(plan.spec),
+        c2.download_button(_("Save grid spec (TOML)"), data=plan.spec.to_toml, file_name=spec_file_name(plan.spec),
                            mime="application/toml", key="save_spec", on_click="ignore",
-                           help="The CLI's format: `python -m imagegen run FILE` runs the same grid")
+                           help=_("The CLI's format: `python -m imagegen run FILE` runs the same grid"))
     if running:
-        c3.caption("A run is in progress below.")
+        c3.caption(_("A run is in progress below."))
     elif not plan.ready and plan.why_not:
-        c3.caption(f"Run is disabled: {plan.why_not}.")
+        c3.caption(_("Run is disabled: {why_not}.").format(why_not=plan.why_not))
 
 
 def _on_run(ctx: Context) -> None:
@@ -100,12 +100,12 @@ def _live(ctx: Context) -> None:
     if run.unanswered_message:  # a resume after a crash: what was sent and never answered counts as spent
         st.warning(md_escape(run.unanswered_message[0].upper() + run.unanswered_message[1:]) + ".")
     c1, c2 = st.columns([1, 4], vertical_alignment="center")
-    c1.button("Cancel", key="cancel_run", on_click=run.cancel, disabled=run.cancelled,
-              help="Stop sending now; requests already out are still recorded when they return")
+    c1.button(_("Cancel"), key="cancel_run", on_click=run.cancel, disabled=run.cancelled,
+              help=_("Stop sending now; requests already out are still recorded when they return"))
     if run.cancelled:
-        c2.caption("Cancelling: nothing more is sent; waiting for requests in flight.")
+        c2.caption(_("Cancelling: nothing more is sent; waiting for requests in flight."))
     elif gen_state.retry_note:
-        c2.caption(f"Retrying — {md_escape(gen_state.retry_note)}")
+        c2.caption(_("Retrying — {retry_note}").format(retry_note=md_escape(gen_state.retry_note)))
     render_grid(ctx.store, rows, key="gen", axes=_axes(run), expected=gen_state.expected_cells,
                 settings_info=describe_settings(ctx.settings), live=True, catalog=ctx.catalog, today=ctx.today)
 
@@ -127,7 +127,7 @@ _late_fragment = st.fragment(run_every=POLL_S)(_late)
 def _finished(ctx: Context, run: GridRun) -> None:
     s = run.summary
     if run.error is not None:
-        st.error(f"The run stopped early: {md_escape(run.error)}. What completed is kept in the history.")
+        st.error(_("The run stopped early: {error}. What completed is kept in the history.").format(error=md_escape(run.error)))
     # Counts come from the store, not the summary: requests in flight at a cancel land later.
     rows = ctx.store.results(run.run_id)
     counts = rows["status"].value_counts().to_dict()
@@ -142,10 +142,10 @@ def _finished(ctx: Context, run: GridRun) -> None:
     (st.success if status == "finished" and ok == run.total else st.warning)(text)
     st.progress(min(len(rows) / run.total, 1.0) if run.total else 1.0,
                 text=f"{len(rows)} / {run.total} cells recorded ({status})")
-    st.page_link("pages/2_Results.py", label="Open this run in Results", icon=":material/history:")
+    st.page_link("pages/2_Results.py", label=_("Open this run in Results"), icon=":material/history:")
     if s is not None and s.in_flight and len(rows) < run.total:
-        st.caption(f"{run.total - len(rows)} request(s) were already sent when the run stopped; their results are "
-                   "recorded (and shown here) when they return.")
+        st.caption(_("{total} request(s) were already sent when the run stopped; their results are "
+                     "recorded (and shown here) when they return.").format(total=run.total - len(rows)))
         _late_fragment(ctx, len(rows))
     render_compare(ctx.store, rows, key="gen")
     render_grid(ctx.store, rows, key="gen", axes=_axes(run), expected=gen_state.expected_cells,
@@ -157,7 +157,7 @@ def render_active(ctx: Context) -> None:
     run: GridRun | None = app.active_run
     if run is None:
         return
-    st.subheader(f"Run {md_escape(run.spec.name or run.run_id)}")
+    st.subheader(_("Run {value}").format(value=md_escape(run.spec.name or run.run_id)))
     if run.done:
         _finished(ctx, run)
     else:
