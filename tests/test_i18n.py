@@ -109,7 +109,7 @@ TEXT_CALLS = {
     "success", "toast", "button", "download_button", "link_button", "form_submit_button", "page_link",
     "selectbox", "multiselect", "radio", "checkbox", "toggle", "text_input", "text_area", "number_input",
     "slider", "select_slider", "segmented_control", "pills", "file_uploader", "date_input", "time_input",
-    "metric", "expander", "status", "spinner", "tabs", "popover", "color_picker", "feedback",
+    "metric", "expander", "status", "spinner", "tabs", "popover", "color_picker", "progress",
 }
 TEXT_KWARGS = ("label", "help", "placeholder", "body", "text")
 TRANSLATORS = {"_", "gettext", "ngettext", "pgettext"}

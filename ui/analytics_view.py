@@ -14,10 +14,10 @@ import streamlit as st
 from imagegen import facade
 from ui import Context
 from ui.charts import PNG_HINT, show_chart
-from ui.i18n import _
+from ui.i18n import N_, _
 from ui.state import store_version
 
-SIMULATED_NOTE = (":orange-badge[SIMULATED] Simulated results come from the simulator's own profile (documented and "
+SIMULATED_NOTE = N_(":orange-badge[SIMULATED] Simulated results come from the simulator's own profile (documented and "
                   "measured figures where published, its own assumptions elsewhere) and a latency model; they show "
                   "how the app works, not how OpenAI or Azure perform. A deviation from the catalog on a simulated "
                   "setting means the catalog and the profile disagree there.")
@@ -80,8 +80,8 @@ def render(result) -> None:
 
     st.markdown(_("**{results:,} results** in **{summary} settings** · figures: **{provenance}**").format(results=result.results, summary=len(result.summary), provenance=result.provenance))
     if "simulated" in result.provenance:
-        st.caption(SIMULATED_NOTE)
-    st.caption(PNG_HINT)
+        st.caption(_(SIMULATED_NOTE))
+    st.caption(_(PNG_HINT))
 
     st.subheader(_("Output tokens: measured vs documented"))
     tokens = result.tokens()

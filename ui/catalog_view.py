@@ -10,7 +10,7 @@ from imagegen import facade
 from imagegen.core.catalog import PROVIDERS, status_label
 from ui import Context
 from ui.calibration_panel import render_calibration, render_catalog_check
-from ui.i18n import _
+from ui.i18n import _, source_note
 from ui.overrides_form import render_overrides
 from ui.state import show_flashes
 
@@ -22,12 +22,14 @@ def render(ctx: Context, today: date) -> None:
     tables = facade.catalog_tables(catalog, today)
     for entry in tables.lifecycle:
         if entry.state == "shut_down":
-            st.error(_("{sentence} Its documented behaviour can still be reproduced on the simulator.").format(sentence=entry.sentence),
+            st.error(_("{sentence} Its documented behaviour can still be reproduced on the simulator.").format(sentence=source_note(entry.sentence)),
                      icon=":material/block:")
         elif entry.state == "retiring":
-            st.warning(entry.sentence, icon=":material/schedule:")
+            st.warning(source_note(entry.sentence), icon=":material/schedule:")
 
     st.subheader(_("Models"))
+    if source_note("x") != "x":  # in Japanese: say why the tables' notes are English
+        st.caption(_("Notes and sources in these tables are shown in their source language (English)."))
     st.dataframe(tables.models, hide_index=True, key="cat_models",
                  column_config={"source": st.column_config.LinkColumn(_("source"))})
 
@@ -49,7 +51,7 @@ def render(ctx: Context, today: date) -> None:
             st.caption(_("{formulas}. Cells marked · come from the formula, the others from the "
                          "table; (a–b) is the range of a quality with no published figure (budgets "
                          "reserve b); the status column says how each figure is known. Source: "
-                         "{source} (checked {isoformat}). {note}").format(formulas=tables.formulas[key], source=tm.source, isoformat=tm.checked.isoformat(), note=tm.note))
+                         "{source} (checked {isoformat}). {note}").format(formulas=tables.formulas[key], source=tm.source, isoformat=tm.checked.isoformat(), note=source_note(tm.note)))
 
     st.subheader(_("Prices (USD per 1M tokens)"))
     st.dataframe(tables.prices, hide_index=True, key="cat_prices",

@@ -7,9 +7,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from imagegen.insight.charts import image_config
-from ui.i18n import _
+from ui.i18n import N_, _
 
-PNG_HINT = "PNG: the camera icon in the chart's toolbar (top right, on hover) downloads the chart."
+PNG_HINT = N_("PNG: the camera icon in the chart's toolbar (top right, on hover) downloads the chart.")
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -23,4 +23,4 @@ def show_chart(fig: go.Figure, data: pd.DataFrame, key: str, *, caption: str | N
     left, right = st.columns([1, 3], vertical_alignment="center")
     left.download_button(_("Data as CSV"), csv_bytes(data), file_name=f"{key}.csv", mime="text/csv",
                          key=f"csv_{key}", icon=":material/download:")
-    right.caption(caption or PNG_HINT)
+    right.caption(caption or _(PNG_HINT))

@@ -18,11 +18,11 @@ from imagegen.storage import votes as vote_store
 from imagegen.storage.reader import EXCEL_BOM
 from ui import state
 from ui.charts import show_chart
-from ui.i18n import _
+from ui.i18n import N_, _
 from ui.plain import md_escape
 
 KEYS = {"left": "Left", "right": "Right", "tie": "Down", "skip": "S"}
-LABELS = {"left": "← Left is better", "right": "Right is better →", "tie": "= Tie (↓)", "skip": "Skip (S)"}
+LABELS = {"left": N_("← Left is better"), "right": N_("Right is better →"), "tie": N_("= Tie (↓)"), "skip": N_("Skip (S)")}
 #: "=" is not a shortcut Streamlit buttons accept; this clicks the tie button instead (once per page).
 EQUALS_KEY_JS = """<script>
 if (!window.__imagegenTieKey) {
@@ -120,7 +120,7 @@ def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
             col.error(_("Image {sha}… cannot be shown ({exc}).").format(sha=sha[:12], exc=md_escape(exc)))
     buttons = st.columns(4)
     for col, choice in zip(buttons, ("left", "tie", "skip", "right")):
-        col.button(LABELS[choice], key=f"cmp_{choice}", shortcut=KEYS[choice], on_click=_vote,
+        col.button(_(LABELS[choice]), key=f"cmp_{choice}", shortcut=KEYS[choice], on_click=_vote,
                    args=(store, choice), width="stretch", type="primary" if choice in ("left", "right") else
                    "secondary")
     st.html(EQUALS_KEY_JS, unsafe_allow_javascript=True)

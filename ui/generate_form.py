@@ -50,8 +50,9 @@ from imagegen.facade import (
     spec_to_form,
     split_prompts,
 )
-from ui import PROVIDER_LABELS, Context, simulator_defaults
-from ui.i18n import _
+from ui import Context, l10n, provider_label, simulator_defaults
+from ui.i18n import N_, _, source_note
+from ui.i18n import label as figure_label
 from ui.plain import md_escape
 from ui.replay_panel import render_replay
 from ui.state import generate as gen_state
@@ -60,7 +61,7 @@ SEED_PROMPT = "F1レーサーを躍動感あるように描いて。"
 DEFAULT_AXES = {"x": ("quality", ["low", "medium", "high"]), "y": ("size", ["1024x1024", "1024x1536", "1536x1024"])}
 DEFAULT_CONFIRM_OVER_USD = 1.0
 DEFAULT_BUDGET_USD = 5.0
-NO_FAULT = "(none)"
+NO_FAULT = N_("(none)")
 
 
 #: Shown for "no output_compression" (a selectbox treats None as "nothing selected").
@@ -310,7 +311,7 @@ def render_provider_model(ctx: Context) -> None:
     ss = gen_state.widgets
     c1, c2 = st.columns(2)
     choices = ctx.provider_choices()
-    c1.selectbox(_("Provider"), choices, key="provider", format_func=lambda p: PROVIDER_LABELS.get(p, p),
+    c1.selectbox(_("Provider"), choices, key="provider", format_func=provider_label,
                  on_change=_on_provider, args=(ctx,),
                  help=_("The simulator is always available; a real provider appears when its key is configured."))
     names, note = _model_names(ctx, ss["provider"])
@@ -321,11 +322,11 @@ def render_provider_model(ctx: Context) -> None:
         # A loaded spec (or a form kept from another date) asks for a model that cannot run here: show it as
         # it is; the estimate says why and offers the successor as a one-click fix.
         options.append(ss["model"])
-    label = "Deployment (Azure: each serves one model)" if ss["provider"] == "azure" else "Model"
+    label = _("Deployment (Azure: each serves one model)") if ss["provider"] == "azure" else _("Model")
     provider = ss["provider"]  # bound now: format_func is also called outside the script run (AppTest)
     c2.selectbox(label, options, key="model", format_func=lambda n: _model_label(ctx, provider, n))
     if note and ss["provider"] != "simulator":
-        c2.caption(_("Not offered: {note}.").format(note=note))
+        c2.caption(_("Not offered: {note}.").format(note=source_note(note)))
 
 
 def render_axes(ctx: Context) -> list[Axis | None]:
@@ -338,7 +339,8 @@ def render_axes(ctx: Context) -> list[Axis | None]:
             ss[f"axis_{a}_param"] = NO_AXIS
             ss[f"axis_{a}_values"] = []
         c1, c2, c3 = st.columns([1.1, 3.2, 0.9], vertical_alignment="bottom")
-        c1.selectbox(_("Axis {axis_labels}").format(axis_labels=AXIS_LABELS[a]), options, key=f"axis_{a}_param", on_change=_on_axis_param,
+        c1.selectbox(_("Axis {axis_labels}").format(axis_labels=_(AXIS_LABELS[a])), options,
+                     format_func=lambda p: _(NO_AXIS) if p == NO_AXIS else p, key=f"axis_{a}_param", on_change=_on_axis_param,
                      args=(ctx, a))
         param = _axis_param(a)
         if param == NO_AXIS:
@@ -356,7 +358,7 @@ def render_axes(ctx: Context) -> list[Axis | None]:
         c3.button(_("All values"), key=f"axis_{a}_all", on_click=_on_all_values, args=(ctx, a),
                   disabled=not choice.available, help=_("Every value {param} may take here").format(param=param))
         if choice.note:
-            c2.caption(choice.note)
+            c2.caption(source_note(choice.note))
     s1, s2, s3, _spare = st.columns([1, 1, 1, 3])
     s1.button(_("Swap X ↔ Y"), key="swap_xy", on_click=_on_swap, args=("x", "y"))
     s2.button(_("Swap Y ↔ Z"), key="swap_yz", on_click=_on_swap, args=("y", "z"))
@@ -393,10 +395,10 @@ def render_fixed(ctx: Context) -> dict:
             ss[key] = default if default in options else (options[0] if options else None)
         with cols[i % 3]:
             st.selectbox(param, options, key=key, format_func=lambda v, p=param: format_value(p, v),
-                         disabled=len(options) <= 1 and choice.check is None, help=choice.note or None,
+                         disabled=len(options) <= 1 and choice.check is None, help=source_note(choice.note) or None,
                          accept_new_options=choice.check is not None)
             if choice.note and len(options) <= 1:
-                st.caption(choice.note)
+                st.caption(source_note(choice.note))
         out[param] = _fixed_value(param)
     return out
 
@@ -431,6 +433,7 @@ def render_simulator(home: Path | None = None) -> dict:
                         format="%.3f", key="sim_fixed_latency_s")
         c3, c4, c5 = st.columns(3)
         c3.selectbox(_("Inject a fault"), [NO_FAULT, *FAULT_KINDS], key="sim_fault_kind",
+                     format_func=lambda k: _(NO_FAULT) if k == NO_FAULT else k,
                      help=_("Answer matching requests with this error, as the real API would"))
         c4.text_input(_("…in prompts containing (empty = all)"), key="sim_fault_match")
         c5.number_input(_("…this many times (0 = always)"), min_value=0, max_value=1000, step=1, key="sim_fault_times")
@@ -459,11 +462,13 @@ def token_status_label(est) -> tuple[str, str]:
 
     labels = sorted({e.token_label or e.token_status for e in est.estimates})
     if not labels:
-        return "catalog", "From the catalog's token table or formula"
+        return figure_label("catalog"), _("From the catalog's token table or formula")
     if len(labels) == 1:
-        return labels[0], f"From the catalog: every cell's figure is {labels[0]}"
+        return figure_label(labels[0]), _("From the catalog: every cell's figure is {label}").format(
+            label=figure_label(labels[0]))
     statuses = sorted({e.token_status for e in est.estimates}, key=STATUS_ORDER.index, reverse=True)
-    return " + ".join(statuses), "Cells differ in how their figures are known: " + "; ".join(labels)
+    return figure_label(" + ".join(statuses)), _("Cells differ in how their figures are known:") + " " + "; ".join(
+        figure_label(x) for x in labels)
 
 
 def estimate_notes(est) -> list[str]:
@@ -507,7 +512,7 @@ class RunDraft:
 
 def usd(value: Decimal) -> str:
     """Dollars as the estimate shows them: 4 decimals under $1, cents above."""
-    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+    return l10n.usd(value)
 
 
 def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
@@ -550,10 +555,10 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
                 help=_("Mean modelled latency under the concurrency and RPM limits (a lower bound; retries add)"))
     notes = estimate_notes(est)
     for note in notes[:6]:
-        st.caption(f":material/info: {md_escape(note)}")
+        st.caption(f":material/info: {md_escape(source_note(note))}")
     if len(notes) > 6:
         st.caption(_("…and {notes} more notes like these (see the CLI's `estimate`).").format(notes=len(notes) - 6))
-    label = "simulated: nothing is charged" if simulated else "real money at the provider's list price"
+    label = _("simulated: nothing is charged") if simulated else _("real money at the provider's list price")
     st.caption(_("All figures above are estimates before sending ({label}). Prices: ").format(label=label)
                + ", ".join(sorted({e.cost_max.price_key for e in est.estimates})))
     cap = spec.limits.budget_usd

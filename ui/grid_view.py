@@ -33,7 +33,7 @@ from imagegen.insight.gridlayout import (
     rows_by_cell,
 )
 from ui import store_for
-from ui.i18n import N_, _
+from ui.i18n import N_, _, label
 from ui.plain import md_escape
 from ui.state import bump_store_version, set_widget_value, widget_value
 
@@ -44,7 +44,7 @@ MIME = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "
 #: Material icons (bundled with Streamlit; emoji fonts are often missing on servers and in CI browsers).
 ICON = {"latency": ":material/timer:", "tokens": ":material/token:", "cost": ":material/payments:",
         "file": ":material/image:"}
-STATUS_TEXT = {"cancelled": "Cancelled before it was sent", "skipped": "Skipped (budget or earlier stop)"}
+STATUS_TEXT = {"cancelled": N_("Cancelled before it was sent"), "skipped": N_("Skipped (budget or earlier stop)")}
 
 
 def token_caption(row: dict, billed: str) -> str:
@@ -58,9 +58,9 @@ def token_caption(row: dict, billed: str) -> str:
     documented = as_float(row.get("documented_output_tokens"))
     status = row.get("token_status") if isinstance(row.get("token_status"), str) and row.get("token_status") \
         else "catalog"
-    doc = f" · {documented:,.0f} {status}" if documented is not None else " · no catalog figure"
-    extra = f" · {text:,.0f} text output tokens" if text else ""
-    return f"{tokens - text:,.0f} image output tokens {billed}{doc}{extra}"
+    doc = f" · {documented:,.0f} {label(status)}" if documented is not None else " · " + _("no catalog figure")
+    extra = " · " + _("{n} text output tokens").format(n=f"{text:,.0f}") if text else ""
+    return _("{n} image output tokens {billed}").format(n=f"{tokens - text:,.0f}", billed=billed) + doc + extra
 
 
 def cell_figures(row: dict) -> list[str]:
@@ -69,15 +69,16 @@ def cell_figures(row: dict) -> list[str]:
     simulated = bool(as_float(row.get("simulated"))) or row.get("provider") == "simulator"
     replayed = row.get("replayed_from") if isinstance(row.get("replayed_from"), str) else None
     # A replayed answer is a copy of a recorded one: say where from, never "measured".
-    measured = replayed or ("simulated" if simulated else "measured")
-    billed = f"billed ({replayed})" if replayed else "billed (simulated)" if simulated else "billed"
+    measured = replayed or label("simulated" if simulated else "measured")
+    billed = _("billed ({label})").format(label=replayed) if replayed else \
+        _("billed ({label})").format(label=label("simulated")) if simulated else _("billed")
     out = []
     latency = as_float(row.get("latency_s"))
     if latency is not None:
-        text = f"{ICON['latency']} {latency:.2f} s latency ({measured})"
+        text = f"{ICON['latency']} " + _("{s} s latency ({label})").format(s=f"{latency:.2f}", label=measured)
         first = as_float(row.get("first_partial_s"))
         if first is not None:
-            text += f" · first partial {first:.2f} s"
+            text += " · " + _("first partial {s} s").format(s=f"{first:.2f}")
         out.append(text)
     if as_float(row.get("output_tokens")) is not None:
         out.append(f"{ICON['tokens']} " + token_caption(row, billed))
@@ -87,9 +88,9 @@ def cell_figures(row: dict) -> list[str]:
         if cost is not None:
             parts.append(f"${cost:.4f} {billed}")
         if estimated is not None:
-            parts.append(f"${estimated:.4f} estimated (max)")
+            parts.append(f"${estimated:.4f} " + _("estimated (max)"))
         if as_float(row.get("reused")):
-            parts.append("reused from history")
+            parts.append(_("reused from history"))
         out.append(f"{ICON['cost']} " + " · ".join(parts))
     size = as_float(row.get("image_bytes"))
     if size is not None:
@@ -104,9 +105,9 @@ def cell_figures(row: dict) -> list[str]:
 def cell_label(row: dict) -> str:
     """Short label of a cell for pickers: its coordinates and repeat."""
     coords = coords_of(row)
-    text = ", ".join(f"{k}={_short(format_value(k, v))}" for k, v in coords.items()) or "single cell"
+    text = ", ".join(f"{k}={_short(format_value(k, v))}" for k, v in coords.items()) or _("single cell")
     if int(row.get("repeat") or 0):
-        text += f" (repeat {int(row['repeat']) + 1})"
+        text += " " + _("(repeat {n})").format(n=int(row["repeat"]) + 1)
     return text
 
 
@@ -252,7 +253,7 @@ def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool, ca
     elif status == "error":
         st.error(f"**{md_escape(row.get('error_kind') or 'error')}**: {md_escape(row.get('error_message') or 'no message')}")
     else:
-        st.info(STATUS_TEXT.get(str(status), str(status)))
+        st.info(_(STATUS_TEXT[str(status)]) if str(status) in STATUS_TEXT else str(status))
     for line in cell_figures(row):
         st.caption(line)
     if live:

@@ -11,7 +11,7 @@ from imagegen.core.catalog import Catalog
 from imagegen.core.lifecycle import Lifecycle
 from imagegen.execution.providers.sdk_vocabulary import catalog_freshness
 from ui import ROOT, Context, describe_settings, l10n, pinned_date_note, provider_lines
-from ui.i18n import N_, _
+from ui.i18n import N_, _, source_note
 
 PAGES = (
     ("pages/1_Generate.py", N_("Generate"), ":material/grid_view:", N_("build a grid, see its estimate, run it")),
@@ -84,6 +84,6 @@ def render(ctx: Context) -> None:
         st.subheader(_("Model lifecycle on {day}").format(day=l10n.day(ctx.today)))
         for level, life in warnings:
             if level == "error":
-                st.error(f"{life.sentence} {_(SIMULATOR_NOTE)}")
+                st.error(f"{source_note(life.sentence)} {_(SIMULATOR_NOTE)}")
             else:
-                st.warning(life.sentence)
+                st.warning(source_note(life.sentence))

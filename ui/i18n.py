@@ -139,3 +139,34 @@ def language_switch() -> None:
     state.set_language_pick(lang)
     st.segmented_control("Language / 言語", options=list(LANGUAGES), format_func=LANGUAGES.__getitem__,
                          key=state.LANG_PICK, on_change=_switched, label_visibility="collapsed")
+
+
+def source_note(text: str) -> str:
+    """Catalog notes and library messages stay in their source language (English); in another UI language they
+    are marked 原文（英語） so nobody takes them for an untranslated slip."""
+    if not text or current() == DEFAULT:
+        return text
+    return _("(source text, English)") + " " + text
+
+
+#: Where a figure comes from (README, "Where every number comes from"): the labels every figure keeps.
+FIGURE_LABELS = {"measured": N_("measured"), "simulated": N_("simulated"), "documented": N_("documented"),
+                 "derived": N_("derived"), "estimated": N_("estimated"), "assumed": N_("assumed"),
+                 "replayed": N_("replayed"), "catalog": N_("catalog"), "reused": N_("reused")}
+
+
+def label(value: str) -> str:
+    """A figure's label (``simulated``, ``documented + derived`` ...) in the UI's language; others unchanged."""
+    if not isinstance(value, str):
+        return value
+    return " + ".join(_(FIGURE_LABELS[p]) if p in FIGURE_LABELS else p for p in value.split(" + "))
+
+
+#: A run's status as pages show it.
+RUN_STATUS = {"finished": N_("finished"), "cancelled": N_("cancelled"), "stopped": N_("stopped"),
+              "interrupted": N_("interrupted"), "failed": N_("failed"), "running": N_("running")}
+
+
+def run_status(value: str) -> str:
+    """A run's status (``finished``, ``cancelled`` ...) in the UI's language; unknown ones unchanged."""
+    return _(RUN_STATUS[value]) if value in RUN_STATUS else value

@@ -23,7 +23,7 @@ from ui.i18n import N_, _
 from ui.state import planner as pl_state
 
 LINE_COLUMNS = ["provider", "model", "quality", "size", "images", "per", "prompt_tokens"]
-SOURCE_LABELS = {"documented": "Documented (catalog estimate)", "measured": "Measured (mean billed cost from runs)"}
+SOURCE_LABELS = {"documented": N_("Documented (catalog estimate)"), "measured": N_("Measured (mean billed cost from runs)")}
 
 
 def _k(name: str) -> str:
@@ -156,7 +156,7 @@ def editor(catalog: Catalog, run_labels: dict[str, str], today: date) -> BudgetP
 
     st.subheader(_("Figures and currency"))
     c1, c2, c3, c4 = st.columns(4)
-    source = c1.radio(_("Cost per image from"), list(SOURCE_LABELS), format_func=SOURCE_LABELS.get, key=_k("src"))
+    source = c1.radio(_("Cost per image from"), list(SOURCE_LABELS), format_func=lambda s: _(SOURCE_LABELS[s]), key=_k("src"))
     fx = c2.number_input(_("Exchange rate (JPY per USD)"), min_value=0.01, step=0.5, format="%.2f", key=_k("fx"),
                          help=_("Enter the rate you budget with; the default (150) is an assumed example, not a quote."))
     fx_date = c3.date_input(_("Rate date"), key=_k("fxd"))

@@ -102,4 +102,4 @@ def render(outcome: facade.PlanOutcome) -> None:
     e1.download_button(_("Plan as CSV"), outcome.csv.encode("utf-8-sig"), file_name="plan.csv", mime="text/csv",
                        key="pl_csv_download", icon=":material/download:")
     e2.file_uploader(_("Load a plan CSV"), type=["csv"], key="pl_csv", on_change=_load_csv)
-    st.caption(PNG_HINT)
+    st.caption(_(PNG_HINT))

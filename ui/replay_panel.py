@@ -14,9 +14,9 @@ import streamlit as st
 
 from imagegen.core.recording import parse_recording
 from imagegen.errors import ImagegenError
-from ui.i18n import _
+from ui.i18n import N_, _
 
-FALLBACK_LABELS = {"error": "refuse it (not in the recording)", "profile": "simulate it from the profile"}
+FALLBACK_LABELS = {"error": N_("refuse it (not in the recording)"), "profile": N_("simulate it from the profile")}
 
 
 def render_replay(home: Path) -> dict:
@@ -36,7 +36,7 @@ def render_replay(home: Path) -> dict:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     fallback = st.radio(_("A request that is not in the recording:"), list(FALLBACK_LABELS), horizontal=True,
-                        format_func=FALLBACK_LABELS.get, key="sim_replay_fallback")
+                        format_func=lambda s: _(FALLBACK_LABELS[s]), key="sim_replay_fallback")
     runs = ", ".join(f"{r.run_id} ({r.provider}{', simulated' if r.simulated else ''})" for r in recording.runs)
     st.caption(_("Replaying {entries} recorded answers from {runs}.").format(entries=len(recording.entries), runs=runs))
     return {"replay": str(path), "replay_fallback": fallback}

@@ -19,20 +19,21 @@ import streamlit as st
 
 from imagegen.core.grid import loads_spec
 from imagegen.errors import ImagegenError
-from ui import PROVIDER_LABELS, Context, describe_settings, store_for
+from ui import PROVIDER_LABELS, Context, describe_settings, i18n, provider_label, store_for
 from ui import runs as live_runs
 from ui.grid_view import render_compare, render_grid
-from ui.i18n import _
+from ui.i18n import N_, _
 from ui.plain import md_escape
 from ui.state import OPEN_RUN, app, bump_store_version, flash, show_flashes, store_version
 from ui.state import results as res_state
 
 PAGE_SIZE = 25
-ALL = "All"
+ALL = N_("All")
 TABLE_COLUMNS = {
-    "name": "Name", "created": "Created (UTC)", "provider": "Provider", "source": "Figures", "model": "Model",
-    "cells": "Cells", "ok": "OK", "errors": "Failed", "cost": "Cost USD (billed)", "estimate": "Estimate USD (max)",
-    "median_latency_s": "Median latency s", "status": "Status", "run_id": "Run id",
+    "name": N_("Name"), "created": N_("Created (UTC)"), "provider": N_("Provider"), "source": N_("Figures"),
+    "model": N_("Model"), "cells": N_("Cells"), "ok": N_("OK"), "errors": N_("Failed"), "cost": N_("Cost USD (billed)"),
+    "estimate": N_("Estimate USD (max)"), "median_latency_s": N_("Median latency s"), "status": N_("Status"),
+    "run_id": N_("Run id"),
 }
 
 
@@ -73,7 +74,7 @@ def model_options(home: str, version: tuple) -> list[str]:
 def render_filters(ctx: Context, version: tuple) -> Filters:
     c1, c2, c3, c4, c5 = st.columns([1, 1.3, 1, 1, 1.5])
     provider = c1.selectbox(_("Provider"), [ALL, *PROVIDER_LABELS], key="filter_provider",
-                            format_func=lambda p: PROVIDER_LABELS.get(p, p))
+                            format_func=lambda p: _(ALL) if p == ALL else provider_label(p))
     model = c2.selectbox(_("Model or deployment"), [ALL, *model_options(str(ctx.store.home), version)],
                          key="filter_model")
     since = c3.date_input(_("From"), value=None, key="filter_since", format="YYYY-MM-DD")
@@ -100,7 +101,7 @@ def history_table(runs: pd.DataFrame) -> pd.DataFrame:
         "estimate": runs["estimate_max_usd"].map(_money), "median_latency_s": runs["median_latency_s"].round(2),
         "status": runs["status"], "run_id": runs["run_id"],
     })
-    return out.rename(columns=TABLE_COLUMNS)
+    return out.rename(columns={k: _(v) for k, v in TABLE_COLUMNS.items()})
 
 
 def render_history(ctx: Context, filters: Filters, version: tuple) -> pd.DataFrame:
@@ -187,18 +188,19 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
     simulated = bool(info.get("simulated"))
     ok = rows[rows["status"] == "ok"]
     replayed = sorted({r for r in rows.get("replayed_from", pd.Series(dtype=object)).dropna() if r})
-    kind = "; ".join(replayed) if replayed else "simulated" if simulated else "measured"
+    kind = "; ".join(replayed) if replayed else i18n.label("simulated" if simulated else "measured")
     latency = ok.loc[ok["reused"] == 0, "latency_s"].median() if not ok.empty else float("nan")
     cost = Decimal(str(info.get("cost_usd") or 0))  # the store's exact running total of the run
     m = st.columns(5)
     m[0].metric(_("Cells × repeats"), f"{len(rows):,}", help=_("{requests} requested").format(requests=info['requests']))
     m[1].metric(_("OK / failed"), f"{len(ok)} / {int((rows['status'] == 'error').sum())}")
-    m[2].metric(_("Cost USD ({value})").format(value='billed, ' + kind if replayed else 'simulated' if simulated else 'billed'),
+    m[2].metric(_("Cost USD ({value})").format(value=_("billed") + ", " + kind if replayed else
+                                                     kind if simulated else _("billed")),
                 f"{cost:.4f}",
                 help=_("Estimate before sending: {value}–{value2} USD").format(value=info.get('estimate_min_usd'), value2=info.get('estimate_max_usd')))
     m[3].metric(_("Median latency s ({kind})").format(kind=kind),
                 "—" if math.isnan(latency) else f"{latency:.2f}")
-    m[4].metric(_("Status"), str(info["status"]))
+    m[4].metric(_("Status"), i18n.run_status(str(info["status"])))
     c1, c2, c3 = st.columns([2, 1.2, 1.6], vertical_alignment="bottom")
     with c1:
         st.text_input(_("New name"), value=info.get("name") or "", key="rename_to")

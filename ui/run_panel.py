@@ -14,10 +14,10 @@ from decimal import Decimal
 import streamlit as st
 
 from imagegen.execution.runner import GridRun
-from ui import Context, describe_settings, runs
+from ui import Context, describe_settings, i18n, runs
 from ui.generate_form import RunDraft, spec_file_name
 from ui.grid_view import render_compare, render_grid
-from ui.i18n import _
+from ui.i18n import N_, _
 from ui.plain import md_escape
 from ui.state import app, bump_store_version
 from ui.state import generate as gen_state
@@ -76,7 +76,8 @@ def _axes(run: GridRun) -> dict:
 
 
 def _spent_label(run: GridRun, spent) -> str:
-    return f"${spent:.4f} {'billed (simulated)' if run.simulated else 'billed'}"
+    return f"${spent:.4f} " + (_("billed ({label})").format(label=i18n.label("simulated")) if run.simulated
+                               else _("billed"))
 
 
 def _live(ctx: Context) -> None:
@@ -93,9 +94,9 @@ def _live(ctx: Context) -> None:
     rows = ctx.store.results(run.run_id)
     done = len(rows)
     spent = events[-1].spent_usd if events else None
-    text = f"{done} / {run.total} cells done"
+    text = _("{done} / {total} cells done").format(done=done, total=run.total)
     if spent is not None:
-        text += f" · {_spent_label(run, spent)} so far"
+        text += " · " + _("{spent} so far").format(spent=_spent_label(run, spent))
     st.progress(min(done / run.total, 1.0) if run.total else 1.0, text=text)
     if run.unanswered_message:  # a resume after a crash: what was sent and never answered counts as spent
         st.warning(md_escape(run.unanswered_message[0].upper() + run.unanswered_message[1:]) + ".")
@@ -133,15 +134,19 @@ def _finished(ctx: Context, run: GridRun) -> None:
     counts = rows["status"].value_counts().to_dict()
     spent = Decimal(str(ctx.store.run(run.run_id).get("cost_usd") or 0))  # the store's exact running total
     ok = int(counts.get("ok", 0))
-    parts = [f"{ok} ok"] + [f"{int(counts[k])} {label}" for k, label in
-                             (("error", "failed"), ("cancelled", "cancelled"), ("skipped", "skipped")) if counts.get(k)]
+    parts = [_("{n} ok").format(n=ok)] + [_(label).format(n=int(counts[k])) for k, label in
+                                           (("error", N_("{n} failed")), ("cancelled", N_("{n} cancelled")),
+                                            ("skipped", N_("{n} skipped"))) if counts.get(k)]
     status = s.status if s is not None else "finished"
-    text = f"Run `{run.run_id}` {status}: {', '.join(parts)} of {run.total} · spent {_spent_label(run, spent)}"
+    shown = i18n.run_status(status)
+    text = _("Run `{run_id}` {status}: {parts} of {total} · spent {spent}").format(
+        run_id=run.run_id, status=shown, parts=", ".join(parts), total=run.total, spent=_spent_label(run, spent))
     if s is not None:
-        text += (f" (estimated ${s.estimate_min_usd:.4f}–${s.estimate_max_usd:.4f}) · wall time {s.wall_s:.1f} s")
+        text += " " + _("(estimated {low}–{high}) · wall time {s} s").format(
+            low=f"${s.estimate_min_usd:.4f}", high=f"${s.estimate_max_usd:.4f}", s=f"{s.wall_s:.1f}")
     (st.success if status == "finished" and ok == run.total else st.warning)(text)
     st.progress(min(len(rows) / run.total, 1.0) if run.total else 1.0,
-                text=f"{len(rows)} / {run.total} cells recorded ({status})")
+                text=_("{n} / {total} cells recorded ({status})").format(n=len(rows), total=run.total, status=shown))
     st.page_link("pages/2_Results.py", label=_("Open this run in Results"), icon=":material/history:")
     if s is not None and s.in_flight and len(rows) < run.total:
         st.caption(_("{total} request(s) were already sent when the run stopped; their results are "

@@ -18,10 +18,11 @@ from decimal import Decimal, InvalidOperation
 from imagegen.core.axes import AXIS_PARAMS, Axis, fixed_params
 from imagegen.core.catalog import Catalog
 from imagegen.core.grid import GridSpec, Limits
+from imagegen.i18n import N_
 
 AXIS_KEYS = ("x", "y", "z")
-AXIS_LABELS = {"x": "X (columns)", "y": "Y (rows)", "z": "Z (sub-grids)"}
-NO_AXIS = "(none)"
+AXIS_LABELS = {"x": N_("X (columns)"), "y": N_("Y (rows)"), "z": N_("Z (sub-grids)")}  # shown translated by the UI
+NO_AXIS = N_("(none)")
 _BLANK_LINE = re.compile(r"\n[ \t\u3000]*\n")
 
 
