@@ -2,17 +2,22 @@
 
 ``history(ctx)`` and ``analyse(ctx, history, selection)`` wrap :func:`imagegen.facade.history` and
 :func:`imagegen.facade.analyse` in ``st.cache_data`` keyed by the store's version, so a rerun
-with the same filters costs nothing; ``render(result)`` draws every chart from the result.
+with the same filters costs nothing; ``render(analysed)`` draws every chart from the result. The chart
+frames and plotly figures are built once per store version, selection and language and shared by every
+session (``st.cache_resource``: a pickled figure would be validated again on every rerun, which is what
+a repeat visit spent most of its time on).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import streamlit as st
 
 from imagegen import facade
-from ui import Context
+from ui import Context, i18n
 from ui.charts import PNG_HINT, show_chart
 from ui.i18n import N_, _
 from ui.state import store_version
@@ -31,6 +36,43 @@ def _history(db: str, version: tuple, _store) -> facade.History:
 @st.cache_data(ttl=600, max_entries=32, show_spinner="Aggregating…")
 def _analyse(db: str, version: tuple, selection_key: str, _store, _selection, _cells):
     return facade.analyse(_store, _selection, _cells)
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """An analysis and the key it is cached under (its figures are cached under the same key)."""
+
+    result: Any          # imagegen.insight.analysis.Analysis
+    key: tuple           # (database path, store version, selection)
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    frames: dict[str, Any]   # chart name -> its data frame (the CSV download)
+    figures: dict[str, Any]  # chart name -> plotly figure
+
+
+@st.cache_resource(ttl=600, max_entries=16, show_spinner=False)
+def _drawn(db: str, version: tuple, selection_key: str, lang: str, _result) -> _Drawn:
+    from imagegen.insight import charts  # plotly: loaded by the page that draws charts
+
+    r = _result
+    frames = {"tokens": r.tokens(), "costs": r.costs(), "latency": r.latency(), "fits": r.fits(),
+              "streaming": r.streaming(), "sizes": r.file_sizes()}
+    figures = {"tokens": charts.tokens_vs_documented(frames["tokens"]), "costs": charts.cost_per_image(frames["costs"]),
+               "latency": charts.latency_distribution(frames["latency"]),
+               "fits": charts.latency_vs_tokens(r.sample, frames["fits"]),
+               "streaming": charts.first_partial_vs_final(frames["streaming"]),
+               "sizes": charts.file_sizes(frames["sizes"])}
+    return _Drawn(frames, figures)
+
+
+@st.cache_resource(ttl=600, max_entries=32, show_spinner=False)
+def _rated(db: str, version: tuple, selection_key: str, lang: str, min_rating: float, _result):
+    from imagegen.insight import charts
+
+    ratings = _result.ratings(min_rating)
+    return ratings, charts.cost_vs_rating(ratings, min_rating)
 
 
 def history(ctx: Context) -> facade.History:
@@ -64,19 +106,23 @@ def filters(found: facade.History):
     return facade.selection(providers=providers, models=models, run_ids=run_ids, dates=picked, kind=kind)
 
 
-def analyse(ctx: Context, found: facade.History, selection):
+def analyse(ctx: Context, found: facade.History, selection) -> Analysed:
     """Every figure for the selection (cached); stops the page when nothing matches."""
-    result = _analyse(str(ctx.store.db_path), store_version(ctx.store), repr(selection), ctx.store, selection,
-                      found.cells)
+    key = (str(ctx.store.db_path), store_version(ctx.store), repr(selection))
+    result = _analyse(*key, ctx.store, selection, found.cells)
     if result.results == 0:
         st.info(_("No successful results match these filters. Widen the dates or clear a filter."))
         st.stop()
-    return result
+    return Analysed(result, key)
 
 
-def render(result) -> None:
+def render(analysed: Analysed) -> None:
     """Every chart of the selection, each with its data as CSV."""
-    from imagegen.insight import analysis, charts  # plotly: loaded by the page that draws charts
+    from imagegen.insight import analysis
+
+    result = analysed.result
+    drawn = _drawn(*analysed.key, i18n.current(), result)
+    frames, figures = drawn.frames, drawn.figures
 
     st.markdown(_("**{results:,} results** in **{summary} settings** · figures: **{provenance}**").format(results=result.results, summary=len(result.summary), provenance=result.provenance))
     if "simulated" in result.provenance:
@@ -84,25 +130,25 @@ def render(result) -> None:
     st.caption(_(PNG_HINT))
 
     st.subheader(_("Output tokens: measured vs documented"))
-    tokens = result.tokens()
+    tokens = frames["tokens"]
     deviating = int(tokens["deviates"].sum())
     st.caption(_("Per model × quality × size (auto shown as what it resolved to). {deviating} of "
                  "{tokens} settings differ from the documented figure by more than "
                  "{deviation_tolerance:.1%} (red).").format(deviating=deviating, tokens=len(tokens), deviation_tolerance=analysis.DEVIATION_TOLERANCE))
-    show_chart(charts.tokens_vs_documented(tokens), tokens, "tokens_vs_documented")
+    show_chart(figures["tokens"], tokens, "tokens_vs_documented")
 
     st.subheader(_("Cost per image: billed vs estimated"))
-    costs = result.costs()
+    costs = frames["costs"]
     st.caption(_("Billed = tokens in the response × the price entry in force, split by token type. Estimated = the "
                "catalog's figure before sending (bar to the maximum, whisker down to the minimum for auto)."))
-    show_chart(charts.cost_per_image(costs), costs, "cost_per_image")
+    show_chart(figures["costs"], costs, "cost_per_image")
 
     st.subheader(_("Latency per setting"))
-    latency = result.latency()
+    latency = frames["latency"]
     st.caption(_("Wall time per request, one row per setting and clock: a real service (measured) or one "
                "simulator time scale / fixed latency; different clocks are never pooled. Modelled = a simulated "
                "wall time scaled back to time scale 1 (the simulator's latency model), shown apart from wall time."))
-    show_chart(charts.latency_distribution(latency), latency, "latency_distribution")
+    show_chart(figures["latency"], latency, "latency_distribution")
     st.dataframe(latency[["setting", "latency_scale", "results", "p50_s", "p95_s", "max_s", "modelled_mean_s",
                           "provenance"]], hide_index=True,
                  column_config={"latency_scale": st.column_config.TextColumn(_("clock")),
@@ -114,24 +160,23 @@ def render(result) -> None:
                  key="latency_table")
 
     st.subheader(_("Latency vs output tokens"))
-    fits = result.fits()
+    fits = frames["fits"]
     st.caption(_("A least-squares line per model and clock (simulator time scales apart) over every "
                  "selected result: its slope gives output tokens per second, its intercept the fixed "
                  "overhead per request. Points drawn: {sample:,} evenly spaced results.").format(sample=len(result.sample)))
-    show_chart(charts.latency_vs_tokens(result.sample, fits), fits, "latency_vs_tokens")
+    show_chart(figures["fits"], fits, "latency_vs_tokens")
 
     st.subheader(_("Streaming: first partial image vs final image"))
-    streaming = result.streaming()
-    show_chart(charts.first_partial_vs_final(streaming), streaming, "first_partial_vs_final")
+    show_chart(figures["streaming"], frames["streaming"], "first_partial_vs_final")
 
     st.subheader(_("File size per output format and compression"))
-    sizes = result.file_sizes()
+    sizes = frames["sizes"]
     st.caption(_("Output format and compression change the bytes you store and transfer, not the tokens you pay for."))
-    show_chart(charts.file_sizes(sizes), sizes, "file_sizes")
+    show_chart(figures["sizes"], sizes, "file_sizes")
 
     st.subheader(_("Cost vs rating"))
     min_rating = st.slider(_("Cheapest setting rated at least"), 1.0, 5.0, 4.0, 0.5, key="an_min_rating")
-    ratings = result.ratings(min_rating)
+    ratings, rating_chart = _rated(*analysed.key, i18n.current(), float(min_rating), result)
     if not ratings.empty and ratings["cheapest"].any():
         best = ratings[ratings["cheapest"]].iloc[0]
         st.success(_("Cheapest setting with a mean rating of at least {min_rating:g}: **{setting}** "
@@ -139,4 +184,4 @@ def render(result) -> None:
                      "{mean_rating:.2f} by {ratings} rating(s).").format(min_rating=min_rating, setting=best['setting'], cost_usd_per_image=best['cost_usd_per_image'], cost_source=best['cost_source'], provenance=best['provenance'], mean_rating=best['mean_rating'], ratings=int(best['ratings'])))
     elif not ratings.empty:
         st.info(_("No rated setting reaches a mean rating of {min_rating:g}.").format(min_rating=min_rating))
-    show_chart(charts.cost_vs_rating(ratings, min_rating), ratings, "cost_vs_rating")
+    show_chart(rating_chart, ratings, "cost_vs_rating")
