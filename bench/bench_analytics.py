@@ -147,6 +147,7 @@ def render_page(at) -> int:
     import streamlit as st
 
     st.cache_data.clear()
+    st.cache_resource.clear()  # the figures are shared across sessions (ui/analytics_view._drawn)
     at.run()
     if at.exception:
         raise RuntimeError(f"page failed: {at.exception[0].value}")
