@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.dashboard_server import serve_dashboard  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PAGES = {"Home": "", "Generate": "Generate", "Results": "Results", "Analytics": "Analytics", "Planner": "Planner"}
@@ -38,24 +37,6 @@ TITLES = {"Home": "Image model", "Generate": "Generate", "Results": "Results", "
           "Planner": "Budget planner"}
 REPEAT_TARGET_S = 1.0
 ANALYTICS_FIRST_TARGET_S = 2.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_ok(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} not ready after {timeout}s")
 
 
 def fill_home(home: Path, rows: int) -> None:
@@ -118,19 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         fill_home(home, args.rows)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_", "IMAGEGEN_"))}
     env.update(IMAGEGEN_HOME=str(home), IMAGEGEN_DOTENV=str(home / "none.env"))
-    port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ok = True
     load_before = os.getloadavg()[0]
     try:
-        _wait_ok(f"http://127.0.0.1:{port}/_stcore/health")
-        times, idles = measure(f"http://127.0.0.1:{port}", max(2, args.rounds))
+        with serve_dashboard(env, cwd=ROOT) as base_url:
+            times, idles = measure(base_url, max(2, args.rounds))
     finally:
-        proc.terminate()
-        proc.wait(10)
         if tmp is not None:
             tmp.cleanup()
     print(f"{'page':<10} {'first visit':>12} {'repeat visit':>13}   (seconds, navigation -> script idle + every "

@@ -8,15 +8,11 @@ to skip them knowingly on a machine without Chromium.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from bench.dashboard_server import serve_dashboard
 from tests.clock import TODAY
 
 APP_DIR = Path(__file__).resolve().parents[2]
@@ -24,24 +20,6 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SECRET_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT",
                "AZURE_OPENAI_API_IMAGE_KEY", "AZURE_OPENAI_API_IMAGE_ENDPOINT", "AZURE_OPENAI_AD_TOKEN",
                "IMAGEGEN_PROVIDER")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_ok(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"{url} not ready after {timeout}s")
 
 
 @pytest.fixture(scope="session")
@@ -52,21 +30,8 @@ def app_url(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
     env.update({"IMAGEGEN_HOME": str(home), "IMAGEGEN_SIM_TIME_SCALE": "0.02", "IMAGEGEN_TODAY": TODAY.isoformat(),
                 "IMAGEGEN_DOTENV": str(home / "no.env")})
-    port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(cmd, cwd=APP_DIR, env=env, stdout=fh, stderr=subprocess.STDOUT)
-        try:
-            _wait_ok(f"http://127.0.0.1:{port}/_stcore/health")
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with open(log, "w") as fh, serve_dashboard(env, cwd=APP_DIR, log=fh) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import APP_DIR, SECRET_VARS, _free_port, _wait_ok
+from bench.dashboard_server import serve_dashboard
+from tests.e2e.conftest import APP_DIR, SECRET_VARS
 from tests.e2e.test_dashboard_e2e import open_page, shot, wait_idle
 from tests.quality_data import make_run
 
@@ -25,21 +24,8 @@ def compare_url(tmp_path_factory):
     store.close()
     env = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
     env.update({"IMAGEGEN_HOME": str(home), "IMAGEGEN_SIM_TIME_SCALE": "0", "IMAGEGEN_DOTENV": str(home / "no.env")})
-    port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    with open(home / "streamlit.log", "w") as fh:
-        proc = subprocess.Popen(cmd, cwd=APP_DIR, env=env, stdout=fh, stderr=subprocess.STDOUT)
-        try:
-            _wait_ok(f"http://127.0.0.1:{port}/_stcore/health")
-            yield f"http://127.0.0.1:{port}", home, run_id
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with open(home / "streamlit.log", "w") as fh, serve_dashboard(env, cwd=APP_DIR, log=fh) as base_url:
+        yield base_url, home, run_id
 
 
 def votes_stored(page: Page) -> int:
