@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from imagegen.cli import today  # noqa: E402  (an entry point: the working date, UTC or IMAGEGEN_TODAY)
 from imagegen.execution.providers import make_simulator_provider  # noqa: E402
 from imagegen.execution.runner import run_grid  # noqa: E402
 from imagegen.insight import quality  # noqa: E402
@@ -59,7 +60,8 @@ def true_strength(setting: str) -> float:
 
 def fill(home: Path, n_votes: int, seed: int = 1) -> str:
     store = Store(home)
-    summary = run_grid(SPEC, provider=make_simulator_provider({"time_scale": 0, "seed": 1}), store=store)
+    summary = run_grid(SPEC, provider=make_simulator_provider({"time_scale": 0, "seed": 1}), store=store,
+                       today=today())
     run_id = summary.run_id
     pool = quality.load_pool(store, [run_id])
     by_group: dict[str, list[tuple[int, str]]] = {}

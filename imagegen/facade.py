@@ -139,13 +139,15 @@ def analyse(store: Store, selection: Selection, cells: pd.DataFrame | None = Non
 
 
 def selection(*, providers=(), models=(), run_ids=(), dates=(), kind: str | None = "all") -> Selection:
-    """An analysis Selection from the Analytics widgets (``kind``: all | simulated | measured)."""
+    """An analysis Selection from the Analytics widgets (``kind``: all | simulated | replayed | measured;
+    "simulated" leaves replayed results out: they are figures of their own)."""
     from imagegen.insight.analysis import Selection
 
     dates = tuple(dates) if isinstance(dates, (tuple, list)) else ((dates,) if dates else ())
     return Selection(providers=tuple(providers), models=tuple(models), run_ids=tuple(run_ids),
                      since=dates[0] if dates else None, until=dates[1] if len(dates) > 1 else None,
-                     simulated={"simulated": True, "measured": False}.get(kind or "all"))
+                     simulated={"simulated": True, "measured": False}.get(kind or "all"),
+                     replayed={"simulated": False, "replayed": True}.get(kind or "all"))
 
 
 # --- planner --------------------------------------------------------------------------------------

@@ -173,6 +173,17 @@ def trace(fig: dict, name_part: str) -> dict:
     return found[0]
 
 
+def catalog_bars(fig: dict) -> dict:
+    """The token chart's catalog bars, one trace per status: {status: {setting: tokens}}."""
+    out = {}
+    for t in fig["data"]:
+        name = t.get("name") or ""
+        if name.startswith("catalog: "):
+            out[name.removeprefix("catalog: ")] = dict(zip(categories(t), values(t)))
+    assert out, [t.get("name") for t in fig["data"]]
+    return out
+
+
 def categories(fig_trace: dict) -> list:
     """A trace's setting labels: on y when the chart is horizontal (many settings), else on x."""
     return fig_trace["y"] if fig_trace.get("orientation") == "h" else fig_trace["x"]

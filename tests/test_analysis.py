@@ -211,7 +211,8 @@ def test_file_sizes_compare_formats_only_at_the_same_setting(cells):
     assert sizes["share_of_bytes"].tolist() == pytest.approx([1.0] * 4)
     both = analysis.file_sizes(analysis.summary_from_cells(cells))
     jpeg = _one(both, format="jpeg c80")
-    assert jpeg["setting"] == "gpt-image-1-mini · low · 1024x1024"
+    # measured and simulated bytes are never pooled: the label says which when both are in the selection
+    assert jpeg["setting"] == "gpt-image-1-mini · low · 1024x1024 · measured"
     assert jpeg["share_of_bytes"] == pytest.approx(1.0)  # a share of its own setting's bytes, not of the selection's
     assert jpeg["mean_bytes"] == 300
     assert jpeg["mean_output_tokens"] == 544

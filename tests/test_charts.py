@@ -9,7 +9,7 @@ import pytest
 
 from imagegen.core.catalog import default_catalog
 from imagegen.insight import analysis, charts, planner
-from tests.analytics_data import figure_dict, frame, priced, row, sqlite_query, trace
+from tests.analytics_data import catalog_bars, figure_dict, frame, priced, row, sqlite_query, trace
 from tests.clock import TODAY
 
 
@@ -17,8 +17,10 @@ from tests.clock import TODAY
 def result():
     rows = []
     for i in range(6):
-        rows.append(priced(row(run_id="a", cell_id=0, repeat=i, latency_s=8.0 + i, rating=2, image_bytes=2_000_000)))
+        rows.append(priced(row(run_id="a", cell_id=0, repeat=i, latency_s=8.0 + i, rating=2, image_bytes=2_000_000,
+                               token_status="documented")))
         rows.append(priced(row(run_id="a", cell_id=1, repeat=i, quality="high", output_tokens=4300,
+                               token_status="measured (third party, 2026-09-16)",
                                documented_output_tokens=4160, latency_s=34.0 + i, rating=5, stream=1,
                                partial_images=1, first_partial_s=9.0, output_format="jpeg", output_compression=70,
                                image_bytes=400_000)))
@@ -40,8 +42,11 @@ def test_tokens_vs_documented_highlights_deviation(result):
     fig = figure_dict(charts.tokens_vs_documented(data))
     assert "measured + simulated" in fig["layout"]["title"]["text"]
     assert "documented" in fig["layout"]["title"]["text"]
-    documented = trace(fig, "documented (catalog")
-    assert dict(zip(documented["x"], documented["y"])) == dict(zip(data["setting"], data["documented_tokens"]))
+    # one legend entry per real status of the catalog's figure (the third row has none recorded)
+    bars = catalog_bars(fig)
+    assert set(bars) == {"documented", "measured (third party, 2026-09-16)", "status not recorded"}
+    assert {k: v for b in bars.values() for k, v in b.items()} == dict(zip(data["setting"], data["documented_tokens"]))
+    assert list(bars["measured (third party, 2026-09-16)"].values()) == [4160.0]
     red = trace(fig, "deviates from documented")
     assert red["marker"]["color"] == charts.RED
     assert red["y"] == [4300.0] and red["text"] == [f"{100 * 140 / 4160:+.1f}%"]
@@ -97,9 +102,10 @@ def test_file_sizes_share_and_tokens(result):
     fig = figure_dict(charts.file_sizes(data))
     png, jpeg = trace(fig, "png ("), trace(fig, "jpeg c70 (")
     # formats side by side per model · quality · size: png only at medium, jpeg only at high
-    assert png["x"] == ["gpt-image-1-mini · low · 1024x1024", "gpt-image-1.5 · medium · 1024x1024"]
+    # measured (mini on openai) and simulated bytes are never pooled; the label says which
+    assert png["x"] == ["gpt-image-1-mini · low · 1024x1024 · measured", "gpt-image-1.5 · medium · 1024x1024 · simulated"]
     assert png["y"] == pytest.approx([1_000_000 / 1024, 2_000_000 / 1024])
-    assert jpeg["x"] == ["gpt-image-1.5 · high · 1024x1024"] and jpeg["y"] == pytest.approx([400_000 / 1024])
+    assert jpeg["x"] == ["gpt-image-1.5 · high · 1024x1024 · simulated"] and jpeg["y"] == pytest.approx([400_000 / 1024])
     assert png["text"] == ["100% of this setting's bytes"] * 2
     assert "share of that setting's bytes" in fig["layout"]["annotations"][0]["text"]
     assert "the token bill does not" in fig["layout"]["title"]["text"]

@@ -187,14 +187,14 @@ def test_repeats_show_the_first_success_and_a_note():
     x0, y0, x1, y1 = box(g, sub=0, col=0, row=0, rows_per_sub=1, y=False)
     assert colours(im, (x0 + 4, y1 - 20, x1 - 4, y1)) == {(200, 0, 0)}  # bottom-aligned 3:2 image
     lines = figure_lines(rows[1], extra_repeats=2, failed_repeats=1)
-    assert lines == ["10.00 s · 976.6 KB PNG", "1,056 tok billed / 1,056 doc",
+    assert lines == ["10.00 s · 976.6 KB PNG", "1,056 tok billed / 1,056 catalog",
                      "$0.0123 billed · simulated · +2 repeats (1 failed)"]
 
 
 def test_figure_lines_label_measured_figures_without_simulated():
     r = row(simulated=0, latency_s=3.456, output_tokens=1200, documented_output_tokens=None, image_bytes=2048,
             image_path="images/x.jpg", cost_usd=str(Decimal("0.04")))
-    assert figure_lines(r) == ["3.46 s · 2.0 KB JPEG", "1,200 tok billed / no doc figure", "$0.0400 billed"]
+    assert figure_lines(r) == ["3.46 s · 2.0 KB JPEG", "1,200 tok billed / no catalog figure", "$0.0400 billed"]
     failed = row(status="error", latency_s=None, output_tokens=None, image_bytes=None, cost_usd=None)
     assert figure_lines(failed) == ["simulated"]
 
@@ -245,3 +245,22 @@ def test_the_title_block_carries_model_provider_date_prompt_and_simulated(run):
     jp = [dict(r, prompt="赤い狐が走る") for r in records(rows)]
     assert missing_glyphs(" ".join(title_block(jp, "赤い狐")), font(Geometry.for_cell(CELL).font_px)) == ""
     png(compose_grid(jp, CountingLoader(store), x="quality", y="size", z=None, cell_px=CELL, title="赤い狐"))
+
+
+@pytest.mark.parametrize("status,shown", [
+    ("documented", "1,056 documented"), ("derived", "1,056 derived"), ("assumed", "1,056 assumed"),
+    ("measured (third party, 2026-09-16)", "1,056 measured (third party)"),
+    ("measured (ours, n = 12)", "1,056 measured (ours, n = 12)"), (None, "1,056 catalog"),
+])
+def test_cell_lines_show_each_catalog_figures_real_status(status, shown):
+    assert figure_lines(row(token_status=status))[1] == f"1,056 tok billed / {shown}"
+
+
+def test_replayed_cells_and_title_say_where_from_never_simulated_or_measured():
+    label = "replayed from 20261130-101010-abc123 (2026-11-30, openai)"
+    lines = figure_lines(row(replayed_from=label, cost_usd="0.0123"))
+    assert lines[-1] == f"$0.0123 billed · {label}" and "simulated" not in " ".join(lines)
+    block = title_block([row(replayed_from=label), row(cell_id=1, replayed_from=label)])
+    assert label in block[1] and "not measured" in block[1] and "SIMULATED" not in block[1]
+    mixed = title_block([row(replayed_from=label), row(cell_id=1)])
+    assert "replayed and other cells mixed" in mixed[1]

@@ -99,8 +99,11 @@ def filters(found: facade.History):
                                 placeholder=_("all models"))
         first, last = date.fromisoformat(options["first_day"].min()), date.fromisoformat(options["last_day"].max())
         picked = c3.date_input(_("Runs started (UTC)"), value=(first, last), key="an_dates")
-        kind = c4.segmented_control(_("Results"), ["all", "simulated", "measured"], default="all", key="an_kind",
-                                    help=_("simulated = answered by the built-in simulator; measured = a real service"))
+        kind = c4.segmented_control(_("Results"), ["all", "simulated", "replayed", "measured"], default="all",
+                                    key="an_kind",
+                                    help=_("simulated = answered by the built-in simulator; replayed = served by the "
+                                           "simulator from a recording of earlier runs (never measured); measured = "
+                                           "a real service"))
         run_ids = st.multiselect(_("Runs"), list(found.runs), format_func=found.runs.get, key="an_runs",
                                  placeholder=_("all runs"))
     return facade.selection(providers=providers, models=models, run_ids=run_ids, dates=picked, kind=kind)

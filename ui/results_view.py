@@ -90,12 +90,24 @@ def _money(value) -> str:
     return f"{Decimal(str(value)):.4f}"
 
 
+def run_figures(run: dict) -> str:
+    """What a run's figures are: "measured", "simulated", or "replayed from <run> (<date>, <provider>)" for
+    results served from a recording (never "measured"); a run with both says so."""
+    replayed = run.get("replayed_from")
+    if isinstance(replayed, str) and replayed:
+        more = int(run.get("recordings") or 1) - 1
+        labels = replayed + (f" (+{more} more recording{'s' if more > 1 else ''})" if more else "")
+        ok_replayed = int(run.get("replayed") or 0)
+        return labels if ok_replayed >= int(run.get("ok") or 0) else labels + " + simulated"
+    return "simulated" if run.get("simulated") else "measured"
+
+
 def history_table(runs: pd.DataFrame) -> pd.DataFrame:
     """The history as shown: one row per run with its totals, figures labelled simulated or billed."""
     out = pd.DataFrame({
         "name": runs["name"].where(runs["name"].astype(bool), "(unnamed)"),
         "created": runs["created_at"].str.slice(0, 19).str.replace("T", " "),
-        "provider": runs["provider"], "source": runs["simulated"].map(lambda s: "simulated" if s else "measured"),
+        "provider": runs["provider"], "source": [run_figures(r) for r in runs.to_dict("records")],
         "model": runs["model"], "cells": runs["cells"], "ok": runs["ok"],
         "errors": runs["errors"], "cost": runs["cost_usd"].map(_money),
         "estimate": runs["estimate_max_usd"].map(_money), "median_latency_s": runs["median_latency_s"].round(2),

@@ -82,7 +82,8 @@ class Selection:
     """Which results to analyse. Empty tuples mean "all".
 
     ``since``/``until`` (inclusive, UTC) pick runs by the day they started; ``simulated`` picks
-    simulator results (True), real ones (False) or both (None).
+    simulator results (True), real ones (False) or both (None); ``replayed`` picks results served from
+    a recording (True), leaves them out (False) or does not look (None).
     """
 
     providers: tuple[str, ...] = ()
@@ -91,6 +92,7 @@ class Selection:
     since: date | None = None
     until: date | None = None
     simulated: bool | None = None
+    replayed: bool | None = None
 
     def mask(self, cells: pd.DataFrame) -> pd.Series:
         """Which rows of a :func:`cell_frame` the selection keeps."""
@@ -106,12 +108,23 @@ class Selection:
             keep &= cells["simulated_rows"] > 0
         elif self.simulated is False:
             keep &= cells["simulated_rows"] < cells["rows"]
+        if self.replayed is not None and "figures" in cells.columns:
+            replayed = cells["figures"].astype(str).str.startswith(REPLAYED_PREFIX)
+            keep &= replayed if self.replayed else ~replayed
         return keep
 
 
+#: Which clock a result's latency is on: the store view's ``latency_scale`` (measured, or the simulator's
+#: time scale / fixed latency), except that a result served from a recording is on that recording's clock
+#: ("replayed from <run> (<date>, <provider>)", with the time scale it was served at): replayed figures are
+#: never pooled with simulated or measured ones in any statistic.
+SCALE_SQL = ("(CASE WHEN replayed_from IS NOT NULL THEN replayed_from || COALESCE(', time scale ' || sim_time_scale, '')"
+             " ELSE latency_scale END)")
+REPLAYED_PREFIX = "replayed from "
+
 _CELL_SQL = f"""
-SELECT run_id, cell_id, latency_scale, {{resolved}},
-  {", ".join(CELL_COLUMNS)}, run_name, MIN(created_at) AS first_at,
+SELECT run_id, cell_id, {SCALE_SQL} AS latency_scale, {{resolved}},
+  {", ".join(CELL_COLUMNS)}, MIN(token_status) AS token_status, run_name, MIN(created_at) AS first_at,
   COUNT(*) AS rows, SUM(COALESCE(simulated, 0)) AS simulated_rows,
   SUM(output_tokens - COALESCE(output_text_tokens, 0)) AS tokens_sum, COUNT(output_tokens) AS tokens_n,
   MIN(output_tokens - COALESCE(output_text_tokens, 0)) AS tokens_min,
@@ -175,7 +188,8 @@ def _cell_query(query: QueryFn, resolved: str, group: str, runs: Sequence[str] =
     def one(k: int) -> pd.DataFrame:
         part_sql = " AND cell_id % ? = ?" if parts > 1 else ""
         params = (*runs, *((parts, k) if parts > 1 else ()))
-        return query(_CELL_SQL.format(resolved=resolved, runs=runs_sql, part=part_sql, group=group), params)
+        return query(_CELL_SQL.format(resolved=resolved, runs=runs_sql, part=part_sql,
+                                      group=group.replace("latency_scale", SCALE_SQL)), params)
 
     if parts <= 1:
         return one(0)
@@ -192,7 +206,7 @@ def cell_frame(query: QueryFn, parts: int = PARALLEL_QUERIES) -> pd.DataFrame:
     from their runs only. Adds ``run_day`` (the UTC day the run's first result arrived) for the
     date filter.
     """
-    columns = (*CELL_KEYS, *CELL_COLUMNS, "run_name", "first_at", *_CELL_NUMERIC, *MINMAX_COLUMNS)
+    columns = (*CELL_KEYS, *CELL_COLUMNS, "token_status", "run_name", "first_at", *_CELL_NUMERIC, *MINMAX_COLUMNS)
     df = _frame(_cell_query(query, _RESOLVED_RANGE, "run_id, cell_id, latency_scale", parts=parts),
                 (*columns, "rq_max", "rq_n", "rs_max", "rs_n"))
     rows = pd.to_numeric(df["rows"], errors="coerce")
@@ -212,7 +226,23 @@ def cell_frame(query: QueryFn, parts: int = PARALLEL_QUERIES) -> pd.DataFrame:
     for col in ("output_compression", "n", "stream", "partial_images"):
         df[col] = pd.to_numeric(df[col], errors="coerce")  # one dtype, NaN for missing, however many slices
     df["run_day"] = df.groupby("run_id")["first_at"].transform("min").astype("string").str.slice(0, 10)
+    df["figures"] = figures_of(df["latency_scale"])
     return df.reset_index(drop=True)
+
+
+def figures_of(scales: pd.Series) -> list[str]:
+    """What each row's figures are, from its clock (``latency_scale``): ``measured``, ``simulated`` or
+    ``replayed from <run> (<date>, <provider>)`` (never "measured", never pooled with the others)."""
+    out = []
+    for scale in scales.tolist():
+        text = "" if scale is None or (isinstance(scale, float) and math.isnan(scale)) else str(scale)
+        if text == "measured":
+            out.append("measured")
+        elif text.startswith(REPLAYED_PREFIX):
+            out.append(text.split(", time scale ")[0])
+        else:
+            out.append("simulated")
+    return out
 
 
 def _per_image(cells: pd.DataFrame) -> pd.DataFrame:
@@ -235,8 +265,10 @@ def summary_from_cells(cells: pd.DataFrame, selection: Selection = Selection()) 
     """
     picked = cells[selection.mask(cells)] if not cells.empty else cells
     if picked.empty:
-        return _frame(pd.DataFrame(), (*SETTING_COLUMNS, *SUM_COLUMNS, *MINMAX_COLUMNS))
-    return _regroup(_per_image(picked), SETTING_COLUMNS)
+        return _frame(pd.DataFrame(), (*SETTING_COLUMNS, "figures", "token_status", *SUM_COLUMNS, *MINMAX_COLUMNS))
+    out = _regroup(_per_image(picked), SETTING_COLUMNS)
+    out["figures"] = figures_of(out["latency_scale"])
+    return out
 
 
 def summary(query: QueryFn, selection: Selection = Selection()) -> pd.DataFrame:
@@ -374,9 +406,13 @@ def setting_labels(frame: pd.DataFrame, columns: Sequence[str] = SETTING_COLUMNS
 
 
 def provenance(frame: pd.DataFrame) -> str:
-    """``simulated`` when every row came from the simulator, ``measured`` when none did, else both."""
+    """``simulated`` when every row came from the simulator, ``measured`` when none did, ``replayed from …``
+    for results served from a recording; several kinds are joined with " + " (each row says which)."""
     if frame.empty or "rows" not in frame.columns:
         return "measured"
+    if "figures" in frame.columns or "latency_scale" in frame.columns:
+        kinds = list(dict.fromkeys(row_provenance(frame)))
+        return " + ".join(sorted(kinds, key=lambda k: (k != "measured", k != "simulated", k)))
     simulated = float(frame["simulated_rows"].sum())
     total = float(frame["rows"].sum())
     if simulated <= 0:
@@ -390,19 +426,32 @@ def row_provenance(frame: pd.DataFrame) -> list[str]:
     """:func:`provenance` of each row on its own (vectorised)."""
     if frame.empty:
         return []
+    if "figures" in frame.columns:
+        return frame["figures"].tolist()
+    if "latency_scale" in frame.columns:  # grouped by clock: the clock says what the figures are
+        return figures_of(frame["latency_scale"])
     sim = frame["simulated_rows"].astype(float).to_numpy()
     rows = frame["rows"].astype(float).to_numpy()
     return np.select([sim <= 0, sim >= rows], ["measured", "simulated"], "measured + simulated").tolist()
 
 
 def _regroup(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """Re-aggregate summary-like rows over ``keys`` (sums add; minima/maxima combine)."""
+    """Re-aggregate summary-like rows over ``keys`` (sums add; minima/maxima combine; catalog statuses join)."""
+    keys = [k for k in keys if k != "figures" or "figures" in frame.columns]
     if frame.empty:
         return _frame(frame.iloc[0:0][[c for c in keys if c in frame.columns]].copy(),
                       (*keys, *SUM_COLUMNS, *MINMAX_COLUMNS))
-    agg: dict[str, str] = {c: "sum" for c in SUM_COLUMNS if c in frame.columns}
+    agg: dict = {c: "sum" for c in SUM_COLUMNS if c in frame.columns}
     agg.update({c: how for c, how in MINMAX_COLUMNS.items() if c in frame.columns})
+    if "token_status" in frame.columns and "token_status" not in keys:
+        agg["token_status"] = _statuses
     return frame.groupby(list(keys), dropna=False, sort=True).agg(agg).reset_index()
+
+
+def _statuses(values: pd.Series) -> str | None:
+    """The catalog statuses of a group's figures, each once ("derived", "assumed / measured (ours, n = 3)")."""
+    found = sorted({str(v) for v in values.dropna() if str(v)})
+    return " / ".join(found) if found else None
 
 
 def _div(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -413,7 +462,7 @@ def _div(a: pd.Series, b: pd.Series) -> pd.Series:
 
 # --- derived tidy frames (pure) ----------------------------------------------------------------
 
-TOKEN_KEYS = ("model", "quality", "resolved_quality", "size", "resolved_size", "n", "partial_images")
+TOKEN_KEYS = ("model", "quality", "resolved_quality", "size", "resolved_size", "n", "partial_images", "figures")
 
 
 def token_deviation(frame: pd.DataFrame, tolerance: float = DEVIATION_TOLERANCE) -> pd.DataFrame:
@@ -424,7 +473,7 @@ def token_deviation(frame: pd.DataFrame, tolerance: float = DEVIATION_TOLERANCE)
     deviation_pct, deviates (|deviation_pct| > tolerance), provenance.
     """
     cols = ["setting", "model", "quality", "size", "results", "measured_tokens", "measured_min", "measured_max",
-            "documented_tokens", "deviation", "deviation_pct", "deviates", "provenance"]
+            "documented_tokens", "token_status", "deviation", "deviation_pct", "deviates", "provenance"]
     g = _regroup(frame[frame["tokens_n"] > 0] if not frame.empty else frame, TOKEN_KEYS)
     if g.empty:
         return pd.DataFrame(columns=cols)
@@ -439,6 +488,8 @@ def token_deviation(frame: pd.DataFrame, tolerance: float = DEVIATION_TOLERANCE)
         "measured_min": g["tokens_min"].astype(float),
         "measured_max": g["tokens_max"].astype(float),
         "documented_tokens": _div(g["documented_sum"], g["documented_n"]),
+        # how the catalog figure is known, per setting (documented / derived / measured (by whom) / assumed)
+        "token_status": g["token_status"].tolist() if "token_status" in g.columns else [None] * len(g),
     })
     out["deviation"] = out["measured_tokens"] - out["documented_tokens"]
     out["deviation_pct"] = _div(out["deviation"], out["documented_tokens"]) * 100
@@ -538,7 +589,8 @@ def latency_sample(query: QueryFn, cells: pd.DataFrame, limit: int = QUANTILE_SA
         return df
     stride = max(1, math.ceil(total / max(1, limit)))
     runs = sorted(set(cells["run_id"]))
-    sql = (f"SELECT {', '.join(cols)} FROM result_rows WHERE result_id % ? = 0 AND status = 'ok' "
+    select = ", ".join(f"{SCALE_SQL} AS latency_scale" if c == "latency_scale" else c for c in cols)
+    sql = (f"SELECT {select} FROM result_rows WHERE result_id % ? = 0 AND status = 'ok' "
            f"AND COALESCE(reused, 0) = 0 AND latency_s IS NOT NULL AND run_id IN ({', '.join('?' for _ in runs)})")
     df = _frame(query(sql, (stride, *runs)), cols)
     # keep only rows of the selected cells (a run may hold cells the selection leaves out)
@@ -636,7 +688,7 @@ def streaming_times(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 FILE_SIZE_KEYS = ("model", "quality", "resolved_quality", "size", "resolved_size", "output_format",
-                  "output_compression")
+                  "output_compression", "figures")
 
 
 def file_sizes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -658,7 +710,7 @@ def file_sizes(frame: pd.DataFrame) -> pd.DataFrame:
     if g.empty:
         return pd.DataFrame(columns=cols)
     g = catalog_order(g).reset_index(drop=True)
-    setting = setting_labels(g, LABEL_CORE)
+    setting = setting_labels(g, (*LABEL_CORE, "figures"))
     totals = g["bytes_sum"].astype(float).groupby(setting).transform("sum")
     out = pd.DataFrame({
         "setting": setting,
@@ -711,32 +763,37 @@ def measured_costs(query: QueryFn, run_ids: Sequence[str]) -> pd.DataFrame:
 
     Reads only the chosen runs' billed, non-streamed results (streaming adds partial-image tokens, so it
     is not the plain per-image cost). Simulated and real results are never averaged together: each
-    group is all simulated or all measured. ``provider`` is the catalog flavour the results follow
-    (the simulator and compatible endpoints follow OpenAI's rules and prices). Columns: model,
-    quality, size, provider, simulated, images, results, cost_usd_per_image (Decimal).
+    group is all simulated, all measured or all replayed from one recording. ``provider`` is the catalog
+    flavour the results follow (the simulator and compatible endpoints follow OpenAI's rules and prices).
+    Columns: model, quality, size, provider, simulated, figures ("measured" | "simulated" | "replayed from
+    <run> (<date>, <provider>)"), images, results, cost_usd_per_image (Decimal).
     """
-    cols = ["model", "quality", "size", "provider", "simulated", "images", "results", "cost_usd_per_image"]
+    cols = ["model", "quality", "size", "provider", "simulated", "figures", "images", "results",
+            "cost_usd_per_image"]
     if not run_ids:
         return pd.DataFrame(columns=cols)
     marks = ", ".join("?" for _ in run_ids)
     rows = query(
-        f"SELECT model, quality, size, provider, simulated, n, cost_usd FROM result_rows WHERE run_id IN ({marks}) "
+        f"SELECT model, quality, size, provider, simulated, replayed_from, n, cost_usd FROM result_rows "
+        f"WHERE run_id IN ({marks}) "
         "AND status = 'ok' AND cost_usd IS NOT NULL AND COALESCE(reused, 0) = 0 AND COALESCE(stream, 0) = 0",
         tuple(run_ids),
     )
     if rows.empty:
         return pd.DataFrame(columns=cols)
     acc: dict[tuple, list] = {}
-    for model, quality, size, provider, simulated, n, cost in rows.itertuples(index=False, name=None):
-        key = (model, quality, size, PROVIDER_FLAVOUR.get(provider, provider), bool(simulated))
+    rows = rows.reindex(columns=["model", "quality", "size", "provider", "simulated", "replayed_from", "n", "cost_usd"])
+    for model, quality, size, provider, simulated, replayed, n, cost in rows.itertuples(index=False, name=None):
+        figures = replayed if isinstance(replayed, str) and replayed else "simulated" if simulated else "measured"
+        key = (model, quality, size, PROVIDER_FLAVOUR.get(provider, provider), bool(simulated), figures)
         entry = acc.setdefault(key, [Decimal(0), 0, 0])
         entry[0] += Decimal(str(cost))
         entry[1] += max(int(n or 1), 1)
         entry[2] += 1
     records = [
-        {"model": m, "quality": q, "size": s, "provider": p, "simulated": sim, "images": imgs, "results": res,
-         "cost_usd_per_image": total / imgs}
-        for (m, q, s, p, sim), (total, imgs, res) in sorted(acc.items())
+        {"model": m, "quality": q, "size": s, "provider": p, "simulated": sim, "figures": fig, "images": imgs,
+         "results": res, "cost_usd_per_image": total / imgs}
+        for (m, q, s, p, sim, fig), (total, imgs, res) in sorted(acc.items())
     ]
     return pd.DataFrame(records, columns=cols)
 

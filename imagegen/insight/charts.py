@@ -150,6 +150,10 @@ def _nums(series) -> np.ndarray:
 
 # --- analytics ----------------------------------------------------------------------------------
 
+#: Greys for the catalog's bars, one per status (documented, derived, assumed, measured …).
+CATALOG_GREYS = ("#9e9e9e", "#757575", "#bdbdbd", "#616161", "#cfcfcf")
+
+
 def tokens_vs_documented(frame: pd.DataFrame) -> go.Figure:
     """Mean output tokens per request next to the documented figure; deviating settings in red.
 
@@ -159,8 +163,16 @@ def tokens_vs_documented(frame: pd.DataFrame) -> go.Figure:
         return _empty(_("Output tokens per request: measured vs documented"))
     prov = _prov(frame)
     fig = go.Figure()
-    fig.add_bar(name=_("documented (catalog table/formula)"), x=_list(frame["setting"]),
-                y=_nums(frame["documented_tokens"]), marker_color=GREY, offsetgroup="documented")
+    # The catalog's figure, one legend entry per status it really has (documented / derived /
+    # measured (by whom, when) / assumed), never "documented" for all of them.
+    statuses = frame["token_status"].tolist() if "token_status" in frame.columns else [None] * len(frame)
+    statuses = [s if isinstance(s, str) and s else _("status not recorded") for s in statuses]
+    for k, status in enumerate(dict.fromkeys(statuses)):
+        part = frame[[s == status for s in statuses]]
+        fig.add_bar(name=_("catalog: {status}").format(status=status), x=_list(part["setting"]),
+                    y=_nums(part["documented_tokens"]), marker_color=CATALOG_GREYS[k % len(CATALOG_GREYS)],
+                    offsetgroup="documented",
+                    hovertemplate="%{x}<br>" + _("catalog") + " %{y:,.0f} " + _("tokens") + f" ({status})<extra></extra>")
     for deviates, name, colour in ((False, _("{label}: matches documented").format(label=prov), BLUE),
                                    (True, _("{label}: deviates from documented").format(label=prov), RED)):
         part = frame[frame["deviates"] == deviates]
@@ -178,6 +190,8 @@ def tokens_vs_documented(frame: pd.DataFrame) -> go.Figure:
             hovertemplate="%{x}<br>" + _("mean") + " %{y:,.0f} " + _("tokens") + " (%{text})<br>" + _("results")
                           + " %{customdata[0]}, " + _("deviation") + " %{customdata[1]:+,.0f}<extra></extra>",
         )
+    # one trace per catalog status: keep the settings in the frame's (the catalog's) order, not the traces'
+    fig.update_xaxes(categoryorder="array", categoryarray=_list(frame["setting"]))
     return categories_fit(fig, len(frame),
                           _("Output tokens per request: {label} (mean, min–max) vs documented").format(label=prov),
                           barmode="group", yaxis_title=_("output tokens per request"),

@@ -204,6 +204,20 @@ def _shown(cell_rows: Sequence[dict]) -> dict | None:
     return cell_rows[0] if cell_rows else None
 
 
+def short_status(label: object) -> str:
+    """A catalog figure's status as it fits under a cell: "documented", "derived", "assumed",
+    "measured (third party)" for "measured (third party, 2026-09-16)", "measured (ours, n = 12)" kept
+    whole; rows stored before statuses were recorded say "catalog"."""
+    text = _text(label).strip()
+    if not text:
+        return "catalog"
+    head, _, rest = text.partition(" (")
+    if not rest:
+        return head
+    who = rest.rstrip(")")
+    return f"{head} ({who})" if who.startswith("ours") else f"{head} ({who.split(',')[0]})"
+
+
 def figure_lines(row: Mapping, extra_repeats: int = 0, failed_repeats: int = 0) -> list[str]:
     """The (at most three) short lines under a cell: latency · file, tokens billed/documented, cost.
 
@@ -220,13 +234,18 @@ def figure_lines(row: Mapping, extra_repeats: int = 0, failed_repeats: int = 0) 
     lines = [" · ".join(first)] if first else []
     tokens, documented = as_float(row.get("output_tokens")), as_float(row.get("documented_output_tokens"))
     if tokens is not None:
-        doc = f"{documented:,.0f} doc" if documented is not None else "no doc figure"
+        # the catalog figure with its real status (documented / derived / measured (by whom) / assumed)
+        doc = f"{documented:,.0f} {short_status(row.get('token_status'))}" if documented is not None \
+            else "no catalog figure"
         lines.append(f"{tokens:,.0f} tok billed / {doc}")
     last = []
     cost = as_decimal(row.get("cost_usd"))
     if cost is not None:
         last.append(f"${cost:.4f} billed" + (" (reused)" if as_float(row.get("reused")) else ""))
-    if simulated:
+    replayed = _text(row.get("replayed_from"))
+    if replayed:  # a copy of a recorded answer: where from, never "measured" or plain "simulated"
+        last.append(replayed)
+    elif simulated:
         last.append("simulated")
     if extra_repeats:
         note = f"+{extra_repeats} repeat{'s' if extra_repeats > 1 else ''}"
@@ -328,7 +347,11 @@ def title_block(data: Sequence[Mapping], title: str = "") -> list[str]:
     models, providers = distinct("model"), distinct("provider")
     dates = sorted(d[:10] for d in distinct("created_at"))
     sim = {bool(as_float(r.get("simulated"))) for r in data if r.get("simulated") is not None}
-    figures = ("figures SIMULATED (built-in simulator, not a real service)" if sim == {True}
+    replays = distinct("replayed_from")
+    figures = (f"figures {'; '.join(replays)} (a recording served by the simulator, not measured)"
+               if replays and all(_text(r.get("replayed_from")) for r in data)
+               else "figures: replayed and other cells mixed (each cell says which)" if replays
+               else "figures SIMULATED (built-in simulator, not a real service)" if sim == {True}
                else "figures measured on a real service" if sim == {False}
                else "figures: simulated and measured cells mixed (each cell says which)" if sim else "")
     when = dates[0] if dates and dates[0] == dates[-1] else f"{dates[0]} – {dates[-1]}" if dates else ""

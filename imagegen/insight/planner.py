@@ -239,7 +239,7 @@ class LineCost:
 
     line: PlanLine
     cost_per_image_usd: Decimal
-    source: str          # documented | measured | simulated (measured on the simulator)
+    source: str          # documented | measured | simulated | replayed from <run> (<date>, <provider>) | measured (ours…)
     detail: str
     images_per_day: Decimal
     images_per_month: Decimal
@@ -323,7 +323,10 @@ class PlanResult:
             return text + (" + documented elsewhere" if "documented" in used else "")
         if self.plan.source == "documented" or used == {"documented"}:
             return "documented (catalog estimate)"
-        kind = "simulated" if used <= {"simulated", "documented"} and "simulated" in used else "measured"
+        # replayed figures are named as such ("replayed from <run> (<date>, <provider>)"), never "measured"
+        replays = sorted(u for u in used if u.startswith("replayed from"))
+        kinds = [k for k in ("measured", "simulated") if k in used] + replays
+        kind = " + ".join(kinds) or "measured"
         runs = len(self.plan.run_ids)
         text = f"{kind} (mean billed cost per image from {runs} run{'s' if runs != 1 else ''})"
         if "documented" in used:
@@ -404,20 +407,31 @@ class Measured:
     images: int
     results: int
     simulated: bool
+    #: "measured", "simulated" or "replayed from <run> (<date>, <provider>)"
+    figures: str = ""
+
+    @property
+    def rank(self) -> int:
+        """Which figure wins for a setting: measured, then replayed (a copy of recorded answers), then simulated."""
+        return 0 if not self.simulated else 1 if self.figures.startswith("replayed from") else 2
 
 
 def measured_lookup(frame: pd.DataFrame | None) -> dict[tuple[str, str, str, str], Measured]:
     """Index :func:`imagegen.insight.analysis.measured_costs` by (model, quality, size, provider).
 
-    Where both exist for a setting, results measured on a real service win over simulated ones.
+    Where several exist for a setting, results measured on a real service win, then replayed ones, then
+    simulated ones; one kind per setting, never averaged together.
     """
     if frame is None or frame.empty:
         return {}
     out: dict[tuple[str, str, str, str], Measured] = {}
     for r in frame.itertuples(index=False):
         key = (r.model, r.quality, r.size, r.provider)
-        found = Measured(Decimal(str(r.cost_usd_per_image)), int(r.images), int(r.results), bool(r.simulated))
-        if key not in out or (out[key].simulated and not found.simulated):
+        figures = getattr(r, "figures", None)
+        figures = figures if isinstance(figures, str) and figures else "simulated" if r.simulated else "measured"
+        found = Measured(Decimal(str(r.cost_usd_per_image)), int(r.images), int(r.results), bool(r.simulated),
+                         figures)
+        if key not in out or found.rank < out[key].rank:
             out[key] = found
     return out
 
@@ -441,7 +455,7 @@ def evaluate(plan: BudgetPlan, catalog: Catalog, measured: pd.DataFrame | None =
                     warnings.append(w)
             hit = table.get((catalog.model(line.model).id, line.quality, line.size, line.provider))
             if hit is not None:
-                kind = "simulated" if hit.simulated else "measured"
+                kind = hit.figures or ("simulated" if hit.simulated else "measured")
                 cost, source = hit.cost_per_image_usd, kind
                 detail = f"mean billed cost of {hit.images:,} images ({hit.results:,} results) in the chosen runs"
             else:

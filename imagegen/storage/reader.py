@@ -35,7 +35,8 @@ MISSING_STATUSES = ("cancelled", "skipped")
 
 RUNS_COLUMNS = ["run_id", "name", "created_at", "finished_at", "status", "provider", "model", "simulated",
                 "requests", "cells", "results", "ok", "errors", "cancelled", "skipped", "reused", "cost_usd",
-                "estimate_min_usd", "estimate_max_usd", "budget_usd", "median_latency_s", "wall_s", "spec_toml"]
+                "estimate_min_usd", "estimate_max_usd", "budget_usd", "median_latency_s", "wall_s", "spec_toml",
+                "replayed", "replayed_from", "recordings"]
 
 
 def _as_bound(value: date | datetime | str | None, end: bool) -> str | None:
@@ -236,14 +237,16 @@ class StoreReader:
             counts = pd.read_sql_query(
                 "SELECT run_id, COUNT(*) AS results, SUM(status = 'ok') AS ok, SUM(status = 'error') AS errors,"
                 " SUM(status = 'cancelled') AS cancelled, SUM(status = 'skipped') AS skipped,"
-                f" SUM(reused) AS reused FROM results WHERE run_id IN ({marks}) GROUP BY run_id", conn, params=ids)
+                " SUM(reused) AS reused, COUNT(replayed_from) AS replayed,"
+                " MIN(replayed_from) AS replayed_from, COUNT(DISTINCT replayed_from) AS recordings"
+                f" FROM results WHERE run_id IN ({marks}) GROUP BY run_id", conn, params=ids)
             lat = pd.read_sql_query(
                 f"SELECT run_id, latency_s FROM results WHERE run_id IN ({marks}) AND status = 'ok' AND reused = 0",
                 conn, params=ids)
         medians = lat.groupby("run_id")["latency_s"].median().rename("median_latency_s")
         out = runs.merge(counts, on="run_id", how="left").merge(medians, left_on="run_id", right_index=True,
                                                                  how="left")
-        for col in ("results", "ok", "errors", "cancelled", "skipped", "reused"):
+        for col in ("results", "ok", "errors", "cancelled", "skipped", "reused", "replayed", "recordings"):
             out[col] = out[col].fillna(0).astype("int64")
         return out[RUNS_COLUMNS]
 
