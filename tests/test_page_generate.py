@@ -19,6 +19,7 @@ from imagegen.storage.store import Store
 from tests import ui_support
 from tests.clock import TODAY
 from tests.ui_support import ROOT, open_app, texts, wait_for_run
+from ui import run_panel
 from ui.generate_form import usd
 
 PAGE = "pages/1_Generate.py"
@@ -123,6 +124,12 @@ def test_a_3x3_grid_runs_end_to_end_with_its_figures(app_env):
     assert at.progress[0].value == 100
     success = texts(at.success)[0]
     assert "9 ok of 9" in success and "billed (simulated)" in success
+    # the finished grid scrolls into view, once: a script that scrolls to the run's heading (its anchor)
+    scripts = [h.proto.body for h in at.get("html") if "scrollIntoView" in h.proto.body]
+    assert len(scripts) == 1 and f'getElementById("{run_panel.RESULT_ANCHOR}")' in scripts[0]
+    assert [h.value for h in at.subheader if h.proto.anchor == run_panel.RESULT_ANCHOR] == [f"Run {run.run_id}"]
+    at.run()  # a later rerun (a rating, a compare) does not scroll again
+    assert not [h for h in at.get("html") if "scrollIntoView" in h.proto.body]
     rows = store_rows(app_env, run.run_id)
     captions = texts(at.caption)
     for row in rows.to_dict("records"):

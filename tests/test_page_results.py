@@ -233,3 +233,39 @@ def test_finish_is_refused_while_another_runner_holds_the_run(app_env):
     errors = " ".join(texts(at.error))
     assert "Not resumed" in errors and f"run {run_id} is already running in process {os.getppid()}" in errors
     assert store.results(run_id).empty  # nothing was sent
+
+
+def test_clicking_a_row_opens_its_run_and_no_column_is_narrower_than_its_heading(app_env):
+    first = make_run(app_env, "foxes", ("low", "medium"))
+    second = make_run(app_env, "cats", ("low",), prompt="a cat")
+    at = open_app(PAGE)
+    table = at.dataframe[0]
+    assert table.proto.selection_mode and not at.image  # selectable, nothing opened yet
+    # the browser's row click, as Streamlit stores it (the table is newest first: row 1 is the first run)
+    at.session_state["history_table"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="open_run").value == first and len(at.image) == 2
+    # the picker may still choose another run: the table's old selection does not take it back
+    at.selectbox(key="open_run").set_value(second).run()
+    assert at.selectbox(key="open_run").value == second and len(at.image) == 1
+    config = json.loads(at.dataframe[0].proto.columns)
+    for heading in table.value.columns:
+        width = config[heading]["width"]
+        assert width >= 8 * len(heading), (heading, width)  # the heading fits: nothing cut to "P…"
+
+
+def test_a_link_opens_its_run_and_the_opened_run_is_in_the_address(app_env, monkeypatch):
+    run_id = make_run(app_env, "foxes", ("low", "medium"))
+    at = ui_support.page_app("2_Results.py", app_env, monkeypatch, query={"run": run_id})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="open_run").value == run_id and len(at.image) == 2
+    assert at.query_params["run"] == [run_id] or at.query_params["run"] == run_id
+    assert any(f"?run={run_id}" in c.value for c in at.code)  # the link to copy
+    at.selectbox(key="open_run").set_value(None).run()
+    assert "run" not in at.query_params
+    gone = ui_support.page_app("2_Results.py", app_env, monkeypatch, query={"run": "no-such-run"})
+    gone.run()
+    assert not gone.exception and any("no-such-run" in w.value for w in gone.warning)
+    assert gone.selectbox(key="open_run").value is None

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -28,6 +29,10 @@ from ui.state import OPEN_RUN, app, bump_store_version, flash, show_flashes, sto
 from ui.state import results as res_state
 
 PAGE_SIZE = 25
+#: The query parameter that opens a run: ``Results?run=<id>``.
+RUN_QUERY = "run"
+#: History column widths: a character's width at the table's font, padding, and a cap (the name may be long).
+COLUMN_CHAR_PX, COLUMN_PAD_PX, COLUMN_MAX_PX = 8, 28, 360
 ALL = N_("All")
 TABLE_COLUMNS = {
     "name": N_("Name"), "created": N_("Created (UTC)"), "provider": N_("Provider"), "source": N_("Figures"),
@@ -132,11 +137,67 @@ def render_history(ctx: Context, filters: Filters, version: tuple) -> pd.DataFra
                 _("No runs yet. Build a grid on the Generate page and press Run grid; it will show up here."))
         st.page_link("pages/1_Generate.py", label=_("Go to Generate"), icon=":material/grid_view:")
         return runs
-    st.dataframe(history_table(runs), hide_index=True, width="stretch", key="history_table")
+    table = history_table(runs)
+    event = st.dataframe(table, hide_index=True, width="stretch", key="history_table", on_select="rerun",
+                         selection_mode="single-row", column_config=history_columns(table))
+    _open_clicked(runs, event)
     c1, c2 = st.columns([1, 4], vertical_alignment="center")
     c1.number_input(_("Page"), min_value=1, max_value=pages, step=1, key="runs_page")
-    c2.caption(_("Page {page} of {pages} · {total:,} runs · newest first · costs are exact decimal USD").format(page=page, pages=pages, total=total))
+    c2.caption(_("Page {page} of {pages} · {total:,} runs · newest first · costs are exact decimal USD").format(page=page, pages=pages, total=total)
+               + " · " + _("click a row to open its run below"))
     return runs
+
+
+def history_columns(table: pd.DataFrame) -> dict:
+    """Every column at least as wide as its heading and its longest value (nothing is cut to "P…")."""
+    config = {}
+    for col in table.columns:
+        longest = max([len(str(col)), *(len(str(v)) for v in table[col].tolist())])
+        config[col] = st.column_config.Column(width=min(COLUMN_MAX_PX, COLUMN_PAD_PX + COLUMN_CHAR_PX * longest))
+    return config
+
+
+def _open_clicked(runs: pd.DataFrame, event) -> None:
+    """A click on a row opens its run (the "Open a run" picker below follows). Only a new click does: the
+    table keeps its selection while the user picks another run in the picker."""
+    rows = list(getattr(getattr(event, "selection", None), "rows", None) or [])
+    picked = str(runs["run_id"].iloc[rows[0]]) if rows and 0 <= rows[0] < len(runs) else None
+    if picked == res_state.clicked:
+        return
+    res_state.clicked = picked
+    if picked is not None:
+        app.open_run = picked
+
+
+def share_link(run_id: str) -> str:
+    """The address that opens ``run_id`` on Results (in this language): this page's URL with ``?run=``."""
+    base = str(st.context.url or "").split("?", 1)[0] or "Results"
+    return f"{base}?{urlencode({RUN_QUERY: run_id, i18n.QUERY_KEY: i18n.current()})}"
+
+
+def _follow_link(ctx: Context) -> None:
+    """``?run=<id>`` in the address opens that run (once per new link; the picker may change it later)."""
+    link = st.query_params.get(RUN_QUERY)
+    if not link or link == res_state.linked:
+        return
+    res_state.linked = link
+    try:
+        app.open_run = ctx.store.resolve_run_id(link)
+    except ImagegenError:
+        st.warning(_("The link asks for run {run}, which is not in this history (deleted, or recorded on another "
+                     "machine). Pick a run below.").format(run=md_escape(link)))
+
+
+def _keep_link(run_id: str | None) -> None:
+    """The address bar names the run shown, so copying it shares the run."""
+    if run_id is None:
+        if RUN_QUERY in st.query_params:
+            del st.query_params[RUN_QUERY]
+        res_state.linked = None
+        return
+    if st.query_params.get(RUN_QUERY) != run_id:
+        st.query_params[RUN_QUERY] = run_id
+    res_state.linked = run_id
 
 
 def _run_label(runs: pd.DataFrame, run_id: str) -> str:
@@ -172,6 +233,7 @@ def _delete(ctx: Context, run_id: str) -> None:
 
 def render_open(ctx: Context, runs: pd.DataFrame, version: tuple) -> None:
     """Pick a run, then its totals, actions (rename, delete, export) and its grid."""
+    _follow_link(ctx)
     ids = runs["run_id"].tolist() if not runs.empty else []
     wanted = app.open_run  # the selectbox's own key, kept across page switches (ui.state.ResultsState)
     if wanted and wanted not in ids:
@@ -187,8 +249,11 @@ def render_open(ctx: Context, runs: pd.DataFrame, version: tuple) -> None:
     st.subheader(_("Open a run"))
     run_id = st.selectbox(_("Run"), ids, key=OPEN_RUN, index=None, placeholder=_("Choose a run to see its grid"),
                           format_func=lambda r: _run_label(runs, r))
+    _keep_link(run_id)
     if run_id is None:
         return
+    st.caption(_("Link to this run (the address bar holds it too; it opens this run on Results):"))
+    st.code(share_link(run_id), language=None)
     info = ctx.store.run(run_id)
     rows = run_results(str(ctx.store.home), version, run_id)
     render_run(ctx, info, rows)

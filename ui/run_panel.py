@@ -23,6 +23,19 @@ from ui.state import app, bump_store_version
 from ui.state import generate as gen_state
 
 POLL_S = 0.5
+#: The finished run's heading: the page scrolls to it once when the run ends (the form above is long).
+RESULT_ANCHOR = "run-result"
+#: Static (no user text): scroll the run's heading into view, waiting briefly for it to be drawn.
+SCROLL_SCRIPT = f"""<script>
+(function (tries) {{
+  function go() {{
+    const el = document.getElementById("{RESULT_ANCHOR}");
+    if (el) {{ el.scrollIntoView({{behavior: "smooth", block: "start"}}); }}
+    else if (tries-- > 0) {{ setTimeout(go, 100); }}
+  }}
+  go();
+}})(30);
+</script>"""
 #: Run grid from the keyboard (46 Tab presses from the prompt otherwise). Streamlit shows it as ⌘ on a Mac.
 RUN_SHORTCUT = "Ctrl+Enter"
 
@@ -155,6 +168,9 @@ def _finished(ctx: Context, run: GridRun) -> None:
     render_compare(ctx.store, rows, key="gen")
     render_grid(ctx.store, rows, key="gen", axes=_axes(run), expected=gen_state.expected_cells,
                 settings_info=describe_settings(ctx.settings), catalog=ctx.catalog, today=ctx.today)
+    if gen_state.scrolled_to != run.run_id:  # once per run: later reruns (a rating, a compare) stay where they are
+        gen_state.scrolled_to = run.run_id
+        st.html(SCROLL_SCRIPT, unsafe_allow_javascript=True)
 
 
 def render_active(ctx: Context) -> None:
@@ -162,7 +178,7 @@ def render_active(ctx: Context) -> None:
     run: GridRun | None = app.active_run
     if run is None:
         return
-    st.subheader(_("Run {value}").format(value=md_escape(run.spec.name or run.run_id)))
+    st.subheader(_("Run {value}").format(value=md_escape(run.spec.name or run.run_id)), anchor=RESULT_ANCHOR)
     if run.done:
         _finished(ctx, run)
     else:

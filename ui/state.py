@@ -162,6 +162,7 @@ class GenerateState(PageState):
     retry_note = Value("active_run_retry")      # the latest retry message of the active run
     start_error = Value("run_start_error")      # why the last start/resume was refused (shown once)
     spec_loaded_id = Value("spec_loaded_id")    # the uploaded spec file already applied to the form
+    scrolled_to = Value("run_scrolled_to")      # the finished run the page scrolled to (once per run)
 
 
 class ResultsState(PageState):
@@ -172,6 +173,8 @@ class ResultsState(PageState):
                                    "export_csv", "export_csv_excel", "export_json", "history_table", "runs_page", "resume_run"),
                       prefixes=("filter_", "res", "grid_"))
     persist = ("open_run",)                     # app.open_run: Generate opens its run here, too
+    clicked = Value("results_clicked")          # the history row last clicked (a new click opens its run)
+    linked = Value("results_linked")            # the ?run= link last followed (or written for the run shown)
 
 
 class AnalyticsState(PageState):
