@@ -5,6 +5,7 @@ Streamlit side (widgets, state, caching, rendering). Every function here is plai
 layers below (core, storage, execution, insight) and never imports Streamlit::
 
     estimate_form(values, catalog, today)               Generate: the form's spec, its estimate and duration
+    edit_inputs(uploads, picked, mask, store)           Generate (Edit mode): the input images, checked
     start_run(spec, ...) / resume_run(run_id, ...)      Generate, Results: a GridRun, started
     history(store) / analyse(store, selection, cells)   Analytics: the cell frame, then the figures
     make_plan(plan, catalog, store, on=day)             Planner: a plan's costs, quota and warnings
@@ -69,6 +70,34 @@ def estimate_form(values: FormValues, catalog: Catalog, today: date) -> FormEsti
     spec, notes = build_spec(values, catalog, today)
     est = estimate_grid(spec, catalog, today)
     return FormEstimate(spec, notes, est, expected_duration_s(est, spec.simulator))
+
+
+@dataclass(frozen=True)
+class EditDraft:
+    """Generate's Edit mode: the input images and mask as checked (None) or every refusal (with the fix)."""
+
+    inputs: Any            # core.editinputs.EditInputs, or None when refused or empty
+    errors: list[str]
+
+
+def edit_inputs(uploads: list[tuple[str, bytes]], picked: list[int], mask: tuple[str, bytes] | None,
+                store: Store | None) -> EditDraft:
+    """The input images of an edit grid: uploads first, then earlier results (``result:<id>``), and the mask,
+    checked like a spec's ``[edit]`` (count, format, size; mask PNG with alpha, the first image's size)."""
+    from imagegen.core.editinputs import RESULT_PREFIX, check_uploads
+
+    images = list(uploads)
+    errors: list[str] = []
+    for rid in picked:
+        data = store.result_image(rid) if store is not None else None
+        if data is None:
+            errors.append(f"Earlier result {rid}: no stored image. Fix: pick another result or upload the image.")
+        else:
+            images.append((f"{RESULT_PREFIX}{rid}", data))
+    if errors:
+        return EditDraft(None, errors)
+    inputs, errors = check_uploads(images, mask)
+    return EditDraft(inputs, errors)
 
 
 # --- runs (Generate, Results) --------------------------------------------------------------------
@@ -271,12 +300,14 @@ def catalog_tables(catalog: Catalog, today: date) -> CatalogTables:
 #: Pure constants, types and functions (no I/O, no clock, no Streamlit) the dashboard's forms use as they
 #: are: name -> the module that defines it. Loaded on first use (module ``__getattr__``).
 FORM_HELPERS: dict[str, str] = {
-    **dict.fromkeys(("AXIS_PARAMS", "COMPRESSION_PRESETS", "FIXED_PARAMS", "Axis", "allowed_values", "axis_options",
+    **dict.fromkeys(("AXIS_PARAMS", "COMPRESSION_PRESETS", "EDIT_ONLY_PARAMS", "FIXED_PARAMS", "Axis", "allowed_values", "axis_options",
                      "default_model", "format_value", "keep_allowed", "model_values", "refused_values"),
                     "imagegen.core.axes"),
     **dict.fromkeys(("GridEstimate", "GridSpec", "decode_spec", "loads_spec"), "imagegen.core.grid"),
     **dict.fromkeys(("AXIS_KEYS", "AXIS_LABELS", "NO_AXIS", "FormValues", "format_duration", "parse_budget",
                      "spec_to_form", "split_prompts"), "imagegen.core.gridform"),
+    **dict.fromkeys(("MAX_EDIT_IMAGES", "EditInputs", "mask_from_box", "mask_from_painting"),
+                    "imagegen.core.editinputs"),
     "MAX_PROMPT_CHARS": "imagegen.core.request",
     "STATUS_ORDER": "imagegen.core.catalog",
     **dict.fromkeys(("FAULT_ALIASES", "FAULT_KINDS"), "imagegen.execution.simulator.config"),

@@ -158,3 +158,17 @@ def test_complexity_reaches_the_code_and_the_sdk_call():
     provider = make_simulator_provider({"fixed_latency_s": 0.0})
     provider.generate(req, timeout=10)
     assert provider.app.requests[-1].body["complexity"] == "low"  # sent by the real openai SDK
+
+
+def test_edit_code_sends_the_runs_input_files_and_mask():
+    req = ImageRequest(model="gpt-image-1.5", prompt="hat", provider="openai", operation="edit",
+                       input_fidelity="high", input_images=((1024, 1024), (512, 512)), quality="low", size="1024x1024")
+    code = python_code(req, "openai", inputs=("product.png", "result:12"), mask="mask-painted.png")
+    assert 'image=[open("product.png", "rb"), open("result-12.png", "rb")]' in code
+    assert 'mask=open("mask-painted.png", "rb")' in code and "client.images.edit(" in code
+    compile(code, "edit.py", "exec")
+    cmd = curl_command(req, "openai", inputs=("product.png",), mask="m.png")
+    assert "-F 'image[]=@product.png'" in cmd and "-F 'image[]=@input-2.png'" in cmd and "-F 'mask=@m.png'" in cmd
+    assert "/images/edits" in cmd and "--form-string 'input_fidelity=high'" in cmd
+    without = python_code(req, "openai")
+    assert "mask=" not in without and 'open("input-1.png", "rb"), open("input-2.png", "rb")' in without

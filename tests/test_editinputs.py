@@ -255,3 +255,52 @@ def test_resume_uses_the_stored_inputs_even_when_the_files_are_gone(edit_dir, tm
     again = GridRun(store=store, resume=run.run_id, retry_errors=True, today=TODAY)
     assert again.input_files == (data,) and again.input_mask == (edit_dir / "mask.png").read_bytes()
     assert again.estimate.cells[0].request.input_images == ((1024, 1024),)
+
+
+# -- the dashboard's inputs: uploads and masks drawn in the browser ------------------------------------
+
+
+def _alpha(mask: bytes):
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(io.BytesIO(mask)) as img:
+        return img.mode, np.asarray(img.getchannel("A"))
+
+
+def test_mask_from_box_is_transparent_exactly_inside_the_box():
+    from imagegen.core.editinputs import mask_from_box
+
+    mode, alpha = _alpha(mask_from_box(200, 100, (10, 20, 50, 100)))
+    assert mode == "RGBA" and alpha.shape == (100, 200)
+    assert (alpha[20:100, 20:100] == 0).all() and (alpha[:20] == 255).all() and (alpha[:, 100:] == 255).all()
+    _, swapped = _alpha(mask_from_box(200, 100, (50, 100, 10, 20)))  # corners in any order
+    assert (swapped == alpha).all()
+
+
+def test_mask_from_painting_scales_the_strokes_to_the_image():
+    import numpy as np
+
+    from imagegen.core.editinputs import mask_from_painting
+
+    painting = np.zeros((50, 100, 4), np.uint8)
+    assert mask_from_painting(painting, 400, 200) is None  # nothing painted: no mask
+    painting[10:20, 30:40, 3] = 128
+    mode, alpha = _alpha(mask_from_painting(painting, 400, 200))
+    assert mode == "RGBA" and alpha.shape == (200, 400)
+    assert (alpha[40:80, 120:160] == 0).all() and (alpha == 0).sum() == 40 * 40
+
+
+def test_check_uploads_names_each_refused_file_and_the_fix():
+    from imagegen.core.editinputs import check_uploads, mask_from_box
+
+    ok, errors = check_uploads([("a.png", image_bytes(size=(64, 32)))], ("m.png", mask_from_box(64, 32, (0, 0, 50, 50))))
+    assert errors == [] and ok.sizes == ((64, 32),) and ok.mask.source == "m.png"
+    none, errors = check_uploads([])
+    assert none is None and "1 to 16" in errors[0] and "Fix: upload an image" in errors[0]
+    _, errors = check_uploads([("a.png", image_bytes(size=(64, 32))), ("b.gif", b"GIF89a......")],
+                              ("m.png", mask_from_box(32, 32, (0, 0, 1, 1))))
+    assert any("Input image 2 'b.gif'" in e and "PNG, WEBP or JPEG" in e and "Fix:" in e for e in errors)
+    assert any("Mask 'm.png' is 32x32" in e and "64x32" in e and "Fix: resize the mask" in e for e in errors)
+    _, errors = check_uploads([("a.png", image_bytes(size=(8, 8)))] * 17)
+    assert "17 input images" in errors[0] and "Fix: remove some" in errors[0]

@@ -24,6 +24,7 @@ from imagegen.facade import (
     AXIS_LABELS,
     AXIS_PARAMS,
     COMPRESSION_PRESETS,
+    EDIT_ONLY_PARAMS,
     FAULT_ALIASES,
     FAULT_KINDS,
     FIXED_PARAMS,
@@ -50,7 +51,7 @@ from imagegen.facade import (
     spec_to_form,
     split_prompts,
 )
-from ui import Context, l10n, provider_label, simulator_defaults
+from ui import Context, edit_form, l10n, provider_label, simulator_defaults
 from ui.i18n import N_, _, source_note
 from ui.i18n import label as figure_label
 from ui.plain import md_escape
@@ -109,9 +110,15 @@ def _models_providers() -> tuple:
 def _context(skip: str) -> dict:
     """Every other parameter's value(s): fixed values and axis values (drives the conditional rules)."""
     axes = _axes_now()
-    ctx = {p: _fixed_value(p) for p in FIXED_PARAMS if p not in axes and p != skip}
+    ctx = {p: _fixed_value(p) for p in _fixed_params() if p not in axes and p != skip}
     ctx.update({p: v for p, v in axes.items() if p != skip and v})
+    ctx["operation"] = edit_form.mode()
     return ctx
+
+
+def _fixed_params() -> tuple[str, ...]:
+    """The parameters the form fixes: the edit-only ones (input_fidelity) in Edit mode only."""
+    return (*FIXED_PARAMS, *EDIT_ONLY_PARAMS) if edit_form.mode() == "edit" else FIXED_PARAMS
 
 
 def _choice(ctx: Context, param: str):
@@ -211,7 +218,7 @@ def apply_spec(ctx: Context, spec: GridSpec) -> list[str]:
     for a, axis in zip(AXIS_KEYS, values.axes):
         ss[f"axis_{a}_param"] = axis.param if axis else NO_AXIS
         ss[f"axis_{a}_values"] = list(axis.values) if axis else []
-    for p in FIXED_PARAMS:
+    for p in (*FIXED_PARAMS, *EDIT_ONLY_PARAMS):
         ss.pop(_fixed_key(p), None)
         if p in values.params:
             ss[_fixed_key(p)] = UNSET if values.params[p] is None else values.params[p]
@@ -334,7 +341,8 @@ def render_axes(ctx: Context) -> list[Axis | None]:
     st.markdown(_("**Axes** — up to three parameters to compare; X runs across, Y down, Z makes sub-grids."))
     for a in AXIS_KEYS:
         used = {_axis_param(o) for o in AXIS_KEYS if o != a} - {NO_AXIS}
-        options = [NO_AXIS] + [p for p in AXIS_PARAMS if p not in used]
+        hidden = set() if edit_form.mode() == "edit" else set(EDIT_ONLY_PARAMS)
+        options = [NO_AXIS] + [p for p in AXIS_PARAMS if p not in used and p not in hidden]
         if ss.get(f"axis_{a}_param") not in options:
             ss[f"axis_{a}_param"] = NO_AXIS
             ss[f"axis_{a}_values"] = []
@@ -371,7 +379,7 @@ def render_fixed(ctx: Context) -> dict:
     """Selectors for every parameter not on an axis, offering only valid values."""
     ss = gen_state.widgets
     on_axis = set(_axes_now())
-    params = [p for p in FIXED_PARAMS if p not in on_axis]
+    params = [p for p in _fixed_params() if p not in on_axis]
     st.markdown(_("**Fixed parameters** (the same in every cell)"))
     out = {}
     cols = st.columns(3)
@@ -480,8 +488,10 @@ def render_form(ctx: Context) -> FormValues:
     """The whole form; returns its values."""
     init_state(ctx)
     render_load(ctx)
+    operation = edit_form.render_mode()
     render_prompts()
     render_provider_model(ctx)
+    inputs, input_errors = edit_form.render_inputs(ctx) if operation == "edit" else (None, [])
     axes = render_axes(ctx)
     params = render_fixed(ctx)
     render_limits()
@@ -494,6 +504,7 @@ def render_form(ctx: Context) -> FormValues:
         repeats=int(ss["repeats"]), concurrency=int(ss["concurrency"]), rpm=float(ss["rpm"]) or None,
         budget_usd=parse_budget(ss["budget_usd"]), timeout_s=float(ss["timeout_s"]), name=ss["run_name"],
         deployments=dict(getattr(ctx.settings, "deployments", {}) or {}), simulator=simulator,
+        operation=operation, edit_inputs=inputs, edit_errors=tuple(input_errors),
     )
 
 
@@ -524,6 +535,10 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
     if not values.model:
         st.error(_("No model is available for this provider. Fix: configure a deployment or pick the simulator."))
         return RunDraft(None, None, False, "no model")
+    if values.operation == "edit" and values.edit_inputs is None:
+        st.error("This edit grid would be refused before anything is sent:\n\n"
+                 + "\n".join(f"- {md_escape(p)}" for p in values.edit_errors or ("no input image",)))
+        return RunDraft(None, None, False, "no input image")
     for a in values.axes:
         if a is not None and not a.values:
             st.warning(_("Axis {param} has no values selected; it is left out. Pick values or click All values.").format(param=a.param))
@@ -553,6 +568,8 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
     m[3].metric(_("Cost, USD (estimated)"), cost, help=_("Min–max over any auto value; the budget uses the max"))
     m[4].metric(_("Duration (estimated)"), format_duration(duration),
                 help=_("Mean modelled latency under the concurrency and RPM limits (a lower bound; retries add)"))
+    if spec.edit is not None:
+        render_input_estimate(est)
     notes = estimate_notes(est)
     for note in notes[:6]:
         st.caption(f":material/info: {md_escape(source_note(note))}")
@@ -579,6 +596,25 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
         if not st.checkbox(_("I confirm: run it for up to {total_cost_usd_max}").format(total_cost_usd_max=usd(est.total_cost_usd_max)), key="confirm_spend"):
             return RunDraft(spec, est, False, "needs confirmation")
     return RunDraft(spec, est, True)
+
+
+def render_input_estimate(est: GridEstimate) -> None:
+    """An edit grid's input image tokens (labelled) and the cost split: text input, image input, image output."""
+    split = {"text input": Decimal(0), "image input": Decimal(0), "image output": Decimal(0)}
+    tokens = set()
+    for e in est.estimates:
+        c = e.cost_max
+        split["text input"] += c.text_input * est.spec.repeats
+        split["image input"] += c.image_input * est.spec.repeats
+        split["image output"] += (c.image_output + c.text_output) * est.spec.repeats
+        tokens.add(e.input_image_tokens)
+    m = st.columns(4)
+    shown = f"{min(tokens):,}" if len(tokens) == 1 else f"{min(tokens):,}–{max(tokens):,}"
+    m[0].metric("Input image tokens per request (estimated)", shown, help=f"How they are known: "
+                f"{est.input_image_label}. The first image at the cell's input_fidelity, the others at low.")
+    for col, (part, value) in zip(m[1:], split.items()):
+        col.metric(f"Cost: {part} (estimated)", usd(value), help="Summed over cells × repeats, at the maximum")
+    st.caption(f":material/info: Input image tokens: {md_escape(est.input_image_label)}")
 
 
 def successor_for(ctx: Context, values: FormValues) -> str | None:

@@ -20,6 +20,7 @@ from imagegen.core.axes import format_value
 from imagegen.core.catalog import Catalog
 from imagegen.core.request import ImageRequest
 from imagegen.insight.codegen import snippets
+from imagegen.insight.edits import EditRun, load_edit_run
 from imagegen.insight.gridimage import compose_grid
 from imagegen.insight.gridlayout import (
     Layout,
@@ -43,7 +44,7 @@ MIME = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "
         "svg": "image/svg+xml"}
 #: Material icons (bundled with Streamlit; emoji fonts are often missing on servers and in CI browsers).
 ICON = {"latency": ":material/timer:", "tokens": ":material/token:", "cost": ":material/payments:",
-        "file": ":material/image:"}
+        "file": ":material/image:", "input": ":material/input:"}
 STATUS_TEXT = {"cancelled": N_("Cancelled before it was sent"), "skipped": N_("Skipped (budget or earlier stop)")}
 
 
@@ -92,6 +93,7 @@ def cell_figures(row: dict) -> list[str]:
         if as_float(row.get("reused")):
             parts.append(_("reused from history"))
         out.append(f"{ICON['cost']} " + " · ".join(parts))
+    out += edit_figures(row, billed)
     size = as_float(row.get("image_bytes"))
     if size is not None:
         fmt = file_format(row)  # the stored file's real type
@@ -99,6 +101,29 @@ def cell_figures(row: dict) -> list[str]:
         if as_float(row.get("image_width")) and as_float(row.get("image_height")):
             dims = f" · {int(row['image_width'])}×{int(row['image_height'])}"
         out.append(f"{ICON['file']} {human_bytes(size)} {fmt}{dims}")
+    return out
+
+
+def edit_figures(row: dict, billed: str) -> list[str]:
+    """An edit cell's input image tokens, billed next to the estimate (labelled), and its cost split."""
+    if row.get("operation") != "edit":
+        return []
+    out = []
+    tokens, est = as_float(row.get("input_image_tokens")), as_float(row.get("input_image_tokens_estimated"))
+    parts = []
+    if tokens is not None:
+        parts.append(f"{tokens:,.0f} input image tokens {billed}")
+    if est is not None:
+        parts.append(f"{est:,.0f} estimated ({row.get('input_image_label') or 'catalog'})")
+    if parts:
+        fid = row.get("input_fidelity") if isinstance(row.get("input_fidelity"), str) else "omitted"
+        out.append(f"{ICON['input']} " + " · ".join(parts) + f" · input_fidelity {fid}")
+    split = [as_decimal(row.get(k)) for k in ("cost_text_input_usd", "cost_image_input_usd",
+                                              "cost_image_output_usd", "cost_text_output_usd")]
+    if any(v is not None for v in split):
+        text_in, image_in, image_out, text_out = (v or 0 for v in split)
+        out.append(f"{ICON['cost']} text in ${text_in:.4f} · image in ${image_in:.4f} · image out "
+                   f"${image_out + text_out:.4f} ({billed})")
     return out
 
 
@@ -137,6 +162,9 @@ def request_of(row: dict) -> ImageRequest:
         n=opt_int(row.get("n")) or 1, stream=bool(as_float(row.get("stream"))),
         partial_images=opt_int(row.get("partial_images")) or 0,
         deployment=row.get("deployment") if isinstance(row.get("deployment"), str) else None,
+        operation="edit" if row.get("operation") == "edit" else "generate",
+        input_fidelity=row.get("input_fidelity") if isinstance(row.get("input_fidelity"), str) else None,
+        input_images=tuple(row.get("input_sizes") or ()),
     )
 
 
@@ -228,7 +256,13 @@ def _enlarge(store, row: dict) -> None:
 def _code(row: dict, settings_info: dict | None, catalog: Catalog, today: date) -> None:
     st.caption(_("The same request with the official openai SDK or curl. Keys and endpoints come from environment "
                "variables; nothing secret is shown."))
-    items = snippets(request_of(row), settings_info, catalog=catalog, today=today)
+    edit = row.get("operation") == "edit"
+    if edit:
+        st.caption(_("An edit: save the run's input images (and mask) under these names next to the script "
+                     "(download them from the inputs above the grid)."))
+    items = snippets(request_of(row), settings_info, catalog=catalog, today=today,
+                     inputs=tuple(row.get("input_names") or ()) if edit else (),
+                     mask=row.get("mask_name") if edit else None)
     tabs = st.tabs([s.label for s in items])
     for tab, snippet in zip(tabs, items):
         with tab:
@@ -322,7 +356,13 @@ def render_grid(store, rows: pd.DataFrame, *, key: str, axes: dict[str, Sequence
     finished yet show as waiting. ``live`` (a run in progress) leaves out the per-cell controls.
     """
     layout = layout_for(rows, axes, expected)
-    by_cell = rows_by_cell(rows.to_dict("records"), layout)
+    records = rows.to_dict("records")
+    edit = load_edit_run(store, str(rows["run_id"].iloc[0]), catalog) if not rows.empty and store is not None \
+        else None
+    if edit is not None:
+        render_inputs(store, edit, key)
+        records = [with_edit(r, edit) for r in records]
+    by_cell = rows_by_cell(records, layout)
     if not live and not rows.empty:
         _grid_png_button(store, rows, layout, key)
     xs, ys = layout.xs, layout.ys
@@ -349,6 +389,44 @@ def render_grid(store, rows: pd.DataFrame, *, key: str, axes: dict[str, Sequence
                         if len(cell_rows) > 1:
                             st.caption(_("repeat {value}").format(value=int(r.get('repeat') or 0) + 1))
                         _cell(store, r, key, settings_info, live, catalog, today)
+
+
+def with_edit(row: dict, edit: EditRun) -> dict:
+    """A result row with its edit details: operation, input_fidelity, estimated input tokens, input names."""
+    cid = int(row.get("cell_id") or 0)
+    images = edit.images
+    mask = edit.mask
+    return {**row, "operation": "edit", "input_fidelity": edit.fidelity.get(cid),
+            "input_image_tokens_estimated": edit.estimated.get(cid),
+            "input_image_label": edit.labels.get(str(row.get("model"))), "input_sizes": edit.sizes,
+            "input_names": [str(i.get("source") or f"input-{n + 1}.png") for n, i in enumerate(images)],
+            "mask_name": (str(mask.get("source") or "mask.png") if mask else None)}
+
+
+def _input_bytes(store, sha256: str):
+    return lambda: store.input_file(sha256)
+
+
+def render_inputs(store, edit: EditRun, key: str) -> None:
+    """The edit run's input images and mask, shown with the grid (each with a download of its bytes)."""
+    items = [*edit.images, *([edit.mask] if edit.mask else [])]
+    st.markdown("**Inputs of this edit** (every cell edits these; the mask applies to the first image)")
+    cols = st.columns(min(max(len(items), 1), 6))
+    for i, item in enumerate(items[:12]):
+        with cols[i % len(cols)]:
+            role = "mask" if item.get("role") == "mask" else f"image {i + 1}"
+            try:
+                st.image(store.input_file(str(item["sha256"])), width=160)
+            except Exception as exc:  # a removed file: say so, never crash the grid
+                placeholder(str(exc))
+                continue
+            st.caption(md_escape(f"{role} · {item.get('source')} · {item.get('width')}×{item.get('height')} · "
+                                 f"{str(item.get('sha256'))[:10]}"))
+            name = str(item.get("source") or role).rsplit("/", 1)[-1]
+            st.download_button("Download", data=_input_bytes(store, str(item["sha256"])), file_name=name,
+                               mime=MIME.get(str(item.get("format") or "png"), "image/png"),
+                               key=f"{key}_input_{i}", on_click="ignore",
+                               icon=":material/download:")
 
 
 def render_compare(store, rows: pd.DataFrame, *, key: str) -> None:

@@ -150,11 +150,11 @@ class GenerateState(PageState):
     #: The form: what a spec holds; kept across page switches.
     FORM_KEYS = ("prompts", "provider", "model", "repeats", "concurrency", "rpm", "timeout_s", "budget_usd",
                  "confirm_over_usd", "run_name", "sim_time_scale", "sim_fixed_latency_s", "sim_fault_kind",
-                 "sim_fault_match", "sim_fault_times",
+                 "sim_fault_match", "sim_fault_times", "edit_mode", "edit_mask_mode",
                  *(f"axis_{a}_{part}" for a in ("x", "y", "z") for part in ("param", "values")))
     widgets = Widgets(title, keys=(*FORM_KEYS, "spec_upload", "confirm_spend", "confirm_for", "reuse_history",
                                    "run_grid", "save_spec", "cancel_run"),
-                      prefixes=("axis_", "fixed_", "sim_", "swap_", "gen_", "custom_"))
+                      prefixes=("axis_", "fixed_", "sim_", "swap_", "gen_", "custom_", "edit_"))
     persist = FORM_KEYS
     persist_prefixes = ("fixed_",)
     draft = Value("generate_plan")              # the RunDraft the Run button starts (what the user sees)

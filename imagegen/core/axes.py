@@ -21,14 +21,16 @@ from imagegen.core.request import BACKGROUNDS
 
 #: Parameters a grid axis may vary, in the order a picker lists them.
 AXIS_PARAMS = ("quality", "size", "output_format", "output_compression", "background", "moderation", "n",
-               "stream", "partial_images", "complexity", "model", "provider")
+               "stream", "partial_images", "complexity", "input_fidelity", "model", "provider")
 #: Parameters fixed for the whole grid when they are not on an axis (generations).
 FIXED_PARAMS = ("size", "quality", "background", "output_format", "output_compression", "moderation", "n",
                 "stream", "partial_images", "complexity")
 #: The API's defaults, used when a parameter is neither fixed nor on an axis.
 API_DEFAULTS = {"size": "auto", "quality": "auto", "background": "auto", "output_format": "png",
                 "output_compression": None, "moderation": "auto", "n": 1, "stream": False, "partial_images": 0,
-                "complexity": None}
+                "complexity": None, "input_fidelity": None}
+#: Parameters only edits take (offered when the Generate page is in Edit mode, ``context["operation"]``).
+EDIT_ONLY_PARAMS = ("input_fidelity",)
 #: output_compression values offered on an axis ("all values"); any integer 0..100 may be fixed.
 COMPRESSION_PRESETS = (100, 90, 75, 50, 25, 0)
 COMPRESSIBLE_FORMATS = ("jpeg", "webp")
@@ -269,8 +271,25 @@ def _choice_complexity(pairs, context) -> Choice:
                   "planning effort, independent of quality; unset = the model's default (third-party docs: no extra charge)")
 
 
+def _is_edit(context) -> bool:
+    return context.get("operation") == "edit"
+
+
 def _choice_moderation(pairs, context) -> Choice:
+    if _is_edit(context):  # the SDK's images.edit takes no moderation (the OpenAPI spec differs; we follow the SDK)
+        return Choice("moderation", ("auto",), "auto", "edits take no moderation (the SDK's images.edit has none)")
     return Choice("moderation", _intersect([m.moderation for m, _ in pairs]), "auto")
+
+
+def _choice_input_fidelity(pairs, context) -> Choice:
+    if not _is_edit(context):
+        return Choice("input_fidelity", (None,), None, "input_fidelity applies to edits only")
+    if not all(m.input_fidelity for m, _ in pairs):
+        without = ", ".join(sorted({m.id for m, _ in pairs if not m.input_fidelity}))
+        return Choice("input_fidelity", (None,), None, f"{without} takes no input_fidelity (it is omitted)")
+    values = _intersect([m.input_fidelity for m, _ in pairs])
+    return Choice("input_fidelity", values, values[0] if values else None,
+                  "how closely the edit keeps the first input image; high adds input image tokens")
 
 
 def _choice_n(pairs, context) -> Choice:
@@ -297,7 +316,7 @@ _RULES = {
     "quality": _choice_quality, "size": _choice_size, "output_format": _choice_format,
     "output_compression": _choice_compression, "background": _choice_background,
     "moderation": _choice_moderation, "n": _choice_n, "stream": _choice_stream,
-    "partial_images": _choice_partial, "complexity": _choice_complexity,
+    "partial_images": _choice_partial, "complexity": _choice_complexity, "input_fidelity": _choice_input_fidelity,
 }
 
 
@@ -342,8 +361,11 @@ def swap_axes(axes: Sequence[Axis | None], i: int, j: int) -> list[Axis | None]:
 
 def fixed_params(params: Mapping[str, object], catalog: Catalog, *, model: str | Sequence[str],
                  provider: str | Sequence[str], today: date, axes: Sequence[Axis | None] = (),
-                 deployments: Mapping[str, str] | None = None) -> tuple[dict, list[str]]:
+                 deployments: Mapping[str, str] | None = None, operation: str = "generate"
+                 ) -> tuple[dict, list[str]]:
     """The ``[params]`` table for a spec: fixed values made consistent with the rules and axes.
+
+    ``operation="edit"`` (an ``[edit]`` grid) offers ``input_fidelity`` and refuses ``moderation``.
 
     Parameters on an axis are left out; a fixed value the rules no longer allow (compression
     after switching to png, transparent with jpeg, partial images without streaming) is
@@ -351,12 +373,12 @@ def fixed_params(params: Mapping[str, object], catalog: Catalog, *, model: str |
     saved specs stay short. Returns ``(params, notes)``.
     """
     on_axis = {a.param: a.values for a in axes if a is not None}
-    context: dict[str, object] = {**on_axis}
+    context: dict[str, object] = {**on_axis, "operation": operation}
     out: dict = {}
     notes: list[str] = []
     # Order matters: the format decides compression and background; stream decides partial_images.
     for param in ("output_format", "stream", "size", "quality", "moderation", "n", "background",
-                  "output_compression", "partial_images", "complexity"):
+                  "output_compression", "partial_images", "complexity", "input_fidelity"):
         if param in on_axis or param in ("model", "provider"):
             continue
         value = params.get(param, API_DEFAULTS[param])

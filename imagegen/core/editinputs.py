@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,9 +90,12 @@ def _dimensions(data: bytes, fmt: str) -> tuple[int, int] | None:
         return None
 
 
-def check_image(source: str, data: bytes, position: int) -> tuple[EditInput | None, str | None]:
-    """(the input, None) or (None, why it is refused and the fix) for input image number ``position``."""
-    where = f"[edit] images[{position}] {source!r}"
+def check_image(source: str, data: bytes, position: int, where: str | None = None
+                ) -> tuple[EditInput | None, str | None]:
+    """(the input, None) or (None, why it is refused and the fix) for input image number ``position``.
+
+    ``where`` names it in the message (default: the spec's ``[edit] images[N] 'file'``)."""
+    where = where or f"[edit] images[{position}] {source!r}"
     if len(data) >= MAX_IMAGE_BYTES:
         return None, f"{where} is {_mb(len(data))}: each image must be under 50 MB. Fix: resize or recompress it."
     fmt = sniff_format(data)
@@ -108,9 +111,10 @@ def check_image(source: str, data: bytes, position: int) -> tuple[EditInput | No
     return EditInput(source, data, fmt, *dims), None
 
 
-def check_mask(source: str, data: bytes, first: EditInput | None) -> tuple[EditInput | None, str | None]:
-    """(the mask, None) or (None, why it is refused and the fix)."""
-    where = f"[edit] mask {source!r}"
+def check_mask(source: str, data: bytes, first: EditInput | None, where: str | None = None
+               ) -> tuple[EditInput | None, str | None]:
+    """(the mask, None) or (None, why it is refused and the fix); ``where`` names it in the message."""
+    where = where or f"[edit] mask {source!r}"
     if len(data) >= MAX_MASK_BYTES:
         return None, f"{where} is {_mb(len(data))}: the mask must be under 4 MB. Fix: save it as a smaller PNG."
     fmt = sniff_format(data)
@@ -182,3 +186,76 @@ def read_edit_inputs(images: tuple[str, ...], mask: str | None, base_dir: Path,
     if errors:
         return None, errors
     return EditInputs(tuple(read), mask_item), []
+
+
+def check_uploads(images: Sequence[tuple[str, bytes]], mask: tuple[str, bytes] | None = None
+                  ) -> tuple[EditInputs | None, list[str]]:
+    """The dashboard's inputs (``(name, bytes)`` uploaded or picked from the history) checked like a spec's.
+
+    Returns (the inputs, []) or (None, every refusal naming the file, what is allowed and the fix).
+    """
+    if not 1 <= len(images) <= MAX_EDIT_IMAGES:
+        return None, [f"{len(images)} input images: an edit takes 1 to {MAX_EDIT_IMAGES} images. "
+                      + ("Fix: upload an image or pick an earlier result." if not images else "Fix: remove some.")]
+    errors: list[str] = []
+    read: list[EditInput] = []
+    for i, (name, data) in enumerate(images):
+        item, why = check_image(name, data, i, where=f"Input image {i + 1} {name!r}")
+        if why:
+            errors.append(why)
+        elif item is not None:
+            read.append(item)
+    mask_item = None
+    if mask is not None:
+        first = read[0] if read and read[0].source == images[0][0] else None
+        mask_item, why = check_mask(mask[0], mask[1], first, where=f"Mask {mask[0]!r}")
+        if why:
+            errors.append(why)
+    return (None, errors) if errors else (EditInputs(tuple(read), mask_item), [])
+
+
+def _png_rgba(alpha) -> bytes:
+    """An RGBA PNG, black, with this alpha channel (the mask format the API expects)."""
+    import numpy as np
+    from PIL import Image
+
+    h, w = alpha.shape
+    rgba = np.zeros((h, w, 4), np.uint8)
+    rgba[..., 3] = alpha
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def mask_from_painting(painting, width: int, height: int) -> bytes | None:
+    """A mask PNG (``width x height``) from strokes painted over the first image: painted = edited.
+
+    ``painting`` is the canvas's RGBA drawing (any size, scaled with nearest-neighbour); every pixel with
+    any paint (alpha > 0) becomes fully transparent (edited), the rest opaque (kept). None when nothing
+    is painted (no mask: the whole image may change).
+    """
+    import numpy as np
+    from PIL import Image
+
+    a = np.asarray(painting)
+    if a.ndim != 3 or a.shape[2] != 4 or not (a[..., 3] > 0).any():
+        return None
+    painted = Image.fromarray(((a[..., 3] > 0) * 255).astype(np.uint8), "L")
+    if painted.size != (width, height):
+        painted = painted.resize((width, height), Image.Resampling.NEAREST)
+    return _png_rgba(np.where(np.asarray(painted) > 0, 0, 255).astype(np.uint8))
+
+
+def mask_from_box(width: int, height: int, box: tuple[float, float, float, float]) -> bytes:
+    """A mask PNG whose rectangle ``box`` = (left, top, right, bottom) in percent of the image is edited.
+
+    The box is rounded to whole pixels and clipped to the image; outside it the mask is opaque (kept).
+    """
+    import numpy as np
+
+    left, top, right, bottom = (max(0.0, min(100.0, float(v))) for v in box)
+    x0, x1 = round(width * min(left, right) / 100), round(width * max(left, right) / 100)
+    y0, y1 = round(height * min(top, bottom) / 100), round(height * max(top, bottom) / 100)
+    alpha = np.full((height, width), 255, np.uint8)
+    alpha[y0:y1, x0:x1] = 0
+    return _png_rgba(alpha)

@@ -17,7 +17,8 @@ from decimal import Decimal, InvalidOperation
 
 from imagegen.core.axes import AXIS_PARAMS, Axis, fixed_params
 from imagegen.core.catalog import Catalog
-from imagegen.core.grid import GridSpec, Limits
+from imagegen.core.editinputs import EditInputs
+from imagegen.core.grid import EditSpec, GridSpec, Limits
 from imagegen.i18n import N_
 
 AXIS_KEYS = ("x", "y", "z")
@@ -54,6 +55,11 @@ class FormValues:
     name: str = ""
     deployments: dict[str, str] = field(default_factory=dict)
     simulator: dict = field(default_factory=dict)
+    #: "edit": every cell edits ``edit_inputs`` (uploaded or picked from the history, checked).
+    operation: str = "generate"
+    edit_inputs: EditInputs | None = None
+    #: Why the edit inputs were refused (each naming the file and the fix); empty when they are fine.
+    edit_errors: tuple[str, ...] = ()
 
 
 def parse_budget(value) -> Decimal | None:
@@ -72,7 +78,11 @@ def build_spec(values: FormValues, catalog: Catalog, today: date) -> tuple[GridS
     axes = [a for a in values.axes if a is not None and a.values]
     params, notes = fixed_params(values.params, catalog, model=_axis_or(values, "model", values.model),
                                  provider=_axis_or(values, "provider", values.provider), today=today, axes=axes,
-                                 deployments=values.deployments)
+                                 deployments=values.deployments, operation=values.operation)
+    edit = None
+    if values.operation == "edit" and values.edit_inputs is not None:
+        inputs = values.edit_inputs
+        edit = EditSpec(tuple(i.source for i in inputs.images), inputs.mask.source if inputs.mask else None)
     spec = GridSpec(
         provider=values.provider,
         model=values.model,
@@ -86,6 +96,8 @@ def build_spec(values: FormValues, catalog: Catalog, today: date) -> tuple[GridS
         deployments=dict(values.deployments) if values.provider == "azure" or "provider" in
         {a.param for a in axes} else {},
         simulator=dict(values.simulator),
+        edit=edit,
+        inputs=values.edit_inputs if edit is not None else None,
     )
     return spec, notes
 
@@ -107,6 +119,7 @@ def spec_to_form(spec: GridSpec) -> FormValues:
         params=params, repeats=spec.repeats, concurrency=spec.limits.concurrency, rpm=spec.limits.rpm,
         budget_usd=spec.limits.budget_usd, timeout_s=spec.limits.timeout_s, name=spec.name,
         deployments=dict(spec.deployments), simulator=dict(spec.simulator),
+        operation="edit" if spec.edit is not None else "generate", edit_inputs=spec.inputs,
     )
 
 

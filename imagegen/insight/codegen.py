@@ -14,7 +14,8 @@ variables in the generated code, never written into it. Three flavours:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -147,8 +148,20 @@ def _client_lines(flavour: str, settings: Mapping | None) -> list[str]:
             ")"]
 
 
-def python_code(request: ImageRequest, flavour: str = "openai", settings: Mapping | None = None) -> str:
-    """Runnable Python with the openai SDK that sends the same request and saves the image."""
+def _input_names(request: ImageRequest, inputs: Sequence[str]) -> list[str]:
+    """File names for an edit's input images: the run's own (base names; ``result:<id>`` as a file name)."""
+    count = max(1, len(request.input_images), len(inputs))
+    names = [re.sub(r"[^A-Za-z0-9._-]+", "-", str(n).rsplit("/", 1)[-1]).strip("-") or f"input-{i + 1}.png"
+             for i, n in enumerate(inputs)]
+    names = [n if "." in n else f"{n}.png" for n in names]
+    return names + [f"input-{i + 1}.png" for i in range(len(names), count)]
+
+
+def python_code(request: ImageRequest, flavour: str = "openai", settings: Mapping | None = None, *,
+                inputs: Sequence[str] = (), mask: str | None = None) -> str:
+    """Runnable Python with the openai SDK that sends the same request and saves the image.
+
+    Edits send ``inputs`` (file names; default ``input-N.png``) and ``mask`` (a file name) as multipart files."""
     _check(flavour)
     body = wire_body(request, flavour, settings)
     ext = request.output_format
@@ -160,8 +173,11 @@ def python_code(request: ImageRequest, flavour: str = "openai", settings: Mappin
     call = "client.images.edit(" if edit else "client.images.generate("
     lines.append(("stream = " if request.stream else "result = ") + call)
     if edit:
-        files = ", ".join(f'open("input-{i + 1}.png", "rb")' for i in range(max(1, len(request.input_images))))
+        files = ", ".join(f"open({_py(n)}, \"rb\")" for n in _input_names(request, inputs))
         lines.append(f"    image=[{files}],")
+        if mask is not None:
+            lines.append(f"    mask=open({_py(_input_names(request, [mask])[0])}, \"rb\"),"
+                         "  # transparent pixels = where the first image is edited")
     if flavour != "openai":
         lines.append(f"    model={_py(body.pop('model'))},  # the deployment name")
     for key, value in body.items():
@@ -205,8 +221,9 @@ def _url(flavour: str, request: ImageRequest, settings: Mapping | None) -> str:
     return f'"${{{env["url"]}%/}}/{path}"'
 
 
-def curl_command(request: ImageRequest, flavour: str = "openai", settings: Mapping | None = None) -> str:
-    """A curl command sending the same request (keys from environment variables)."""
+def curl_command(request: ImageRequest, flavour: str = "openai", settings: Mapping | None = None, *,
+                 inputs: Sequence[str] = (), mask: str | None = None) -> str:
+    """A curl command sending the same request (keys from environment variables); edits as ``-F`` files."""
     _check(flavour)
     env = env_names(flavour, settings)
     auth = f'"Authorization: Bearer ${env["key"]}"' if flavour == "openai" else f'"api-key: ${env["key"]}"'
@@ -214,8 +231,10 @@ def curl_command(request: ImageRequest, flavour: str = "openai", settings: Mappi
     ext = request.output_format
     lines = [f"curl -sS {'-N ' if request.stream else ''}{_url(flavour, request, settings)}", f"  -H {auth}"]
     if request.operation == "edit":
-        for i in range(max(1, len(request.input_images))):
-            lines.append(f"  -F 'image[]=@input-{i + 1}.png'")
+        for name in _input_names(request, inputs):
+            lines.append(f"  -F {_sh(f'image[]=@{name}')}")
+        if mask is not None:
+            lines.append(f"  -F {_sh(f'mask=@{_input_names(request, [mask])[0]}')}")
         for key, value in body.items():
             text = ("true" if value else "false") if isinstance(value, bool) else str(value)
             # --form-string: a prompt starting with @ or < is text, not a file
@@ -230,7 +249,8 @@ def curl_command(request: ImageRequest, flavour: str = "openai", settings: Mappi
     return " \\\n".join(lines) + "\n"
 
 
-def snippets(request: ImageRequest, settings: Mapping | None, *, catalog: Catalog, today: date) -> list[Snippet]:
+def snippets(request: ImageRequest, settings: Mapping | None, *, catalog: Catalog, today: date,
+             inputs: Sequence[str] = (), mask: str | None = None) -> list[Snippet]:
     """Python and curl for every flavour; the one matching the cell's provider comes first.
 
     A flavour whose provider no longer runs the model on ``today`` gets a ``warning`` (and a comment
@@ -246,8 +266,8 @@ def snippets(request: ImageRequest, settings: Mapping | None, *, catalog: Catalo
     def code(text: str, flavour: str) -> str:
         return f"# WARNING: {warnings[flavour]}\n{text}" if warnings[flavour] else text
 
-    out = [Snippet(f"Python · {FLAVOUR_LABELS[f]}", "python", code(python_code(request, f, settings), f), warnings[f])
+    out = [Snippet(f"Python · {FLAVOUR_LABELS[f]}", "python", code(python_code(request, f, settings, inputs=inputs, mask=mask), f), warnings[f])
            for f in flavours]
-    out += [Snippet(f"curl · {FLAVOUR_LABELS[f]}", "bash", code(curl_command(request, f, settings), f), warnings[f])
+    out += [Snippet(f"curl · {FLAVOUR_LABELS[f]}", "bash", code(curl_command(request, f, settings, inputs=inputs, mask=mask), f), warnings[f])
             for f in flavours]
     return out

@@ -135,6 +135,32 @@ class StoreReader:
             raise StoreError(f"no input image with sha256 {sha256}. Fix: use a hash from `export` (input_sha256).")
         return self.files.image_path(row[0], lambda _: None).read_bytes()
 
+    def result_image(self, result_id: str | int) -> bytes | None:
+        """The first stored image of a successful result (an edit's ``result:<id>`` input), or None."""
+        try:
+            rid = int(result_id)
+        except (TypeError, ValueError):
+            return None
+        with self.db.read() as conn:
+            row = conn.execute("SELECT i.path FROM images i JOIN results r ON r.result_id = i.result_id "
+                               "WHERE i.result_id = ? AND r.status = 'ok' ORDER BY i.idx LIMIT 1", (rid,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return self.files.image_path(row[0], lambda _: None).read_bytes()
+        except OSError:  # the file was removed by hand: no such input
+            return None
+
+    def recent_images(self, limit: int = 60) -> pd.DataFrame:
+        """The newest successful results with an image (result_id, run, model, quality, size, prompt, sha256)."""
+        return self.query(
+            "SELECT r.result_id, r.run_id, c.model, COALESCE(r.resolved_quality, c.quality) AS quality, "
+            "COALESCE(r.resolved_size, c.size) AS size, c.prompt, c.operation, i.sha256, i.format "
+            "FROM results r JOIN cells c ON c.run_id = r.run_id AND c.cell_id = r.cell_id "
+            "JOIN images i ON i.result_id = r.result_id AND i.idx = 0 "
+            "WHERE r.status = 'ok' AND i.format IN ('png', 'jpeg', 'webp') "
+            "ORDER BY r.result_id DESC LIMIT ?", (int(limit),))
+
     def result_statuses(self, run_id: str) -> dict[tuple[int, int], str]:
         """(cell_id, repeat) -> status of every recorded result of a run."""
         with self.db.read() as conn:
