@@ -8,6 +8,7 @@ layers below (core, storage, execution, insight) and never imports Streamlit::
     edit_inputs(uploads, picked, mask, store)           Generate (Edit mode): the input images, checked
     start_run(spec, ...) / resume_run(run_id, ...)      Generate, Results: a GridRun, started
     history(store) / analyse(store, selection, cells)   Analytics: the cell frame, then the figures
+    edit_analytics(store, catalog, selection)           Analytics: edits' input image tokens, cost per edit
     make_plan(plan, catalog, store, on=day)             Planner: a plan's costs, quota and warnings
     plan_from_link(params, today) / plan_from_csv(text) Planner: a shared plan back from its link or CSV
     compare(store, run_ids)                             Compare: the image pool, its votes and the report
@@ -177,6 +178,38 @@ def selection(*, providers=(), models=(), run_ids=(), dates=(), kind: str | None
                      since=dates[0] if dates else None, until=dates[1] if len(dates) > 1 else None,
                      simulated={"simulated": True, "measured": False}.get(kind or "all"),
                      replayed={"simulated": False, "replayed": True}.get(kind or "all"))
+
+
+@dataclass(frozen=True)
+class EditAnalytics:
+    """Analytics of edit results: input image tokens billed vs estimated, and cost per edit."""
+
+    tokens: pd.DataFrame       # per model x input_fidelity x source (insight.edits.input_token_table)
+    costs: pd.DataFrame        # per model x input_fidelity x quality x source (cost_by_fidelity_quality)
+
+    @property
+    def empty(self) -> bool:
+        return self.tokens.empty
+
+
+def edit_analytics(store: Store, catalog: Catalog, selection: Selection | None = None) -> EditAnalytics:
+    """Input image tokens (billed, from ``usage.input_tokens_details``, vs the catalog's estimate) and the cost
+    per edit by fidelity x quality, for the stored edit results ``selection`` keeps."""
+    from imagegen.insight import edits
+
+    def sizes(run_id: str) -> tuple:
+        run = edits.edit_run(store.run_inputs(run_id), _empty_cells(), catalog)
+        return run.sizes if run is not None else ()
+
+    return EditAnalytics(edits.input_token_table(store.query, catalog, sizes, selection),
+                         edits.cost_by_fidelity_quality(store.query, selection))
+
+
+def _empty_cells():
+    """An empty cells frame (the estimate needs only the run's input sizes here)."""
+    import pandas as pd
+
+    return pd.DataFrame(columns=["cell_id", "model", "input_fidelity"])
 
 
 # --- planner --------------------------------------------------------------------------------------

@@ -86,6 +86,19 @@ def test_edit_grid_estimates_input_tokens_and_runs_four_masked_edits(app_env):
     assert any("Inputs of this edit" in m for m in texts(at.markdown))
     assert len([c for c in captions if c.startswith("mask · mask-rectangle.png")]) >= 1
 
+    at.switch_page("pages/3_Analytics.py").run()
+    assert not at.exception, at.exception
+    heads = texts(at.subheader)
+    assert "Edits: input image tokens, billed vs estimated" in heads
+    frames = [d.value for d in at.dataframe]
+    tokens = next(f for f in frames if "estimated input image tokens" in f.columns)
+    got = {r["input_fidelity"]: r for r in tokens.to_dict("records")}
+    assert set(got) == {"low", "high"} and {r["source"] for r in got.values()} == {"simulated"}
+    assert got["high"]["billed input image tokens (mean)"] == 4354 == got["high"]["estimated input image tokens"]
+    assert got["low"]["billed ÷ estimated"] == 1.0 and "documented" in got["low"]["estimate status"]
+    costs = next(f for f in frames if "cost per edit" in f.columns)
+    assert len(costs) == 4 and all(str(v).startswith("$") for v in costs["image input"])
+
 
 def test_edit_mode_refuses_bad_inputs_before_anything_is_sent(app_env):
     at = open_app(PAGE)

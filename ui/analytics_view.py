@@ -188,3 +188,24 @@ def render(analysed: Analysed) -> None:
     elif not ratings.empty:
         st.info(_("No rated setting reaches a mean rating of {min_rating:g}.").format(min_rating=min_rating))
     show_chart(rating_chart, ratings, "cost_vs_rating")
+
+
+def render_edits(ctx: Context, selection) -> None:
+    """Edits: input image tokens billed vs estimated per model × input_fidelity, and cost per edit by fidelity ×
+    quality (simulated and measured apart, each table says which)."""
+    found = facade.edit_analytics(ctx.store, ctx.catalog, selection)
+    if found.empty:
+        return
+    st.subheader(_("Edits: input image tokens, billed vs estimated"))
+    st.caption(_("Billed = usage.input_tokens_details.image_tokens of each response (measured on a real service, "
+                 "simulated on the simulator; never pooled). Estimated = the catalog's input image rule for the "
+                 "run's stored input sizes (the first image at the cell's input_fidelity, the others at low); "
+                 "the last column says how that rule is known. The date filter does not apply here."))
+    st.dataframe(found.tokens, hide_index=True, key="an_edit_tokens",
+                 column_config={"billed ÷ estimated": st.column_config.NumberColumn(format="%.3f")})
+    st.subheader(_("Edits: cost per edit by input_fidelity × quality"))
+    st.caption(_("Mean billed cost per edit (USD), split into text input, image input and image output."))
+    costs = found.costs.copy()
+    for col in ("cost per edit", "text input", "image input", "image output"):
+        costs[col] = costs[col].map(lambda v: f"${v:.4f}")
+    st.dataframe(costs, hide_index=True, key="an_edit_costs")

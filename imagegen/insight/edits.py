@@ -108,14 +108,32 @@ def _money(series: pd.Series) -> pd.Series:
     return series.map(one)
 
 
-def input_token_table(query: QueryFn, catalog: Catalog, run_sizes: Callable[[str], tuple]) -> pd.DataFrame:
+def _select(rows: pd.DataFrame, selection) -> pd.DataFrame:
+    """The rows an Analytics selection keeps (providers, models, runs, simulated or measured)."""
+    if selection is None or rows.empty:
+        return rows
+    keep = pd.Series(True, index=rows.index)
+    if getattr(selection, "providers", ()):
+        keep &= rows["provider"].isin(selection.providers)
+    if getattr(selection, "models", ()):
+        keep &= rows["model"].isin(selection.models)
+    if getattr(selection, "run_ids", ()):
+        keep &= rows["run_id"].isin(selection.run_ids)
+    simulated = getattr(selection, "simulated", None)
+    if simulated is not None:
+        keep &= rows["simulated"].fillna(0).astype(int).astype(bool) == bool(simulated)
+    return rows[keep]
+
+
+def input_token_table(query: QueryFn, catalog: Catalog, run_sizes: Callable[[str], tuple],
+                      selection=None) -> pd.DataFrame:
     """Billed vs estimated input image tokens per model x input_fidelity x source (measured or simulated).
 
     ``run_sizes(run_id)`` gives a run's input image sizes (for the estimate). Columns: model, input_fidelity,
     source, results, billed_mean (the source's label), estimated (the catalog rule, labelled), billed_vs_estimated.
     Simulated and measured results are separate rows, never one statistic.
     """
-    rows = query(EDIT_ROWS_SQL)
+    rows = _select(query(EDIT_ROWS_SQL), selection)
     columns = ["model", "input_fidelity", "source", "results", "billed input image tokens (mean)",
                "estimated input image tokens", "billed ÷ estimated", "estimate status"]
     if rows.empty:
@@ -137,10 +155,10 @@ def input_token_table(query: QueryFn, catalog: Catalog, run_sizes: Callable[[str
     return pd.DataFrame(out, columns=columns)
 
 
-def cost_by_fidelity_quality(query: QueryFn) -> pd.DataFrame:
+def cost_by_fidelity_quality(query: QueryFn, selection=None) -> pd.DataFrame:
     """Mean billed cost per edit by model x input_fidelity x quality x source, split into text input, image
     input and image output (Decimal dollars; simulated and measured apart)."""
-    rows = query(EDIT_ROWS_SQL)
+    rows = _select(query(EDIT_ROWS_SQL), selection)
     columns = ["model", "input_fidelity", "quality", "source", "results", "cost per edit", "text input",
                "image input", "image output"]
     if rows.empty:

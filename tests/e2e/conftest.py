@@ -23,9 +23,15 @@ SECRET_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_API_KEY", "AZU
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+def app_home(tmp_path_factory):
+    """The IMAGEGEN_HOME of the dashboard under test (its store: tests read what the browser run stored)."""
+    return tmp_path_factory.mktemp("imagegen-home")
+
+
+@pytest.fixture(scope="session")
+def app_url(app_home):
     """The dashboard on a free port, with no key anywhere (so it runs on the in-process simulator)."""
-    home = tmp_path_factory.mktemp("imagegen-home")
+    home = app_home
     log = home / "streamlit.log"
     env = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
     env.update({"IMAGEGEN_HOME": str(home), "IMAGEGEN_SIM_TIME_SCALE": "0.02", "IMAGEGEN_TODAY": TODAY.isoformat(),
