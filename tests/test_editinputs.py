@@ -304,3 +304,30 @@ def test_check_uploads_names_each_refused_file_and_the_fix():
     assert any("Mask 'm.png' is 32x32" in e and "64x32" in e and "Fix: resize the mask" in e for e in errors)
     _, errors = check_uploads([("a.png", image_bytes(size=(8, 8)))] * 17)
     assert "17 input images" in errors[0] and "Fix: remove some" in errors[0]
+
+
+def test_cli_edits_an_earlier_result_by_its_id(edit_dir, tmp_path, capsys, monkeypatch):
+    """``result:<id>`` (iterative refinement, also what the dashboard saves for a picked result) reads the store."""
+    from imagegen.storage.store import Store
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("IMAGEGEN_HOME", str(home))
+    spec = edit_dir / "s.toml"
+    spec.write_text(spec_text())
+    assert main(["run", str(spec)]) == 0
+    capsys.readouterr()
+    store = Store(home)
+    first = store.results(store.runs()["run_id"].iloc[0])
+    rid = int(first["result_id"].iloc[0])
+    output = store.result_image(rid)
+    again = edit_dir / "again.toml"
+    again.write_text(spec_text(images=f'["result:{rid}"]'))
+    assert main(["estimate", str(again), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["inputs"][0]["source"] == f"result:{rid}"
+    assert data["inputs"][0]["sha256"] == __import__("hashlib").sha256(output).hexdigest()
+    assert main(["run", str(again)]) == 0 and "1/1 ok" in capsys.readouterr().out
+    missing = edit_dir / "missing.toml"
+    missing.write_text(spec_text(images='["result:999999"]'))
+    assert main(["estimate", str(missing)]) == 2
+    assert "no stored result '999999'" in capsys.readouterr().err

@@ -114,11 +114,21 @@ def local_catalog(home=None):
     return apply_token_overrides(apply_overrides(default_catalog(), home), home)
 
 
+def _result_image(home):
+    """``result:<id>`` inputs of an ``[edit]`` spec from the store (opened only when a spec names one)."""
+    def read(result_id: str) -> bytes | None:
+        from imagegen.storage.store import Store
+
+        with (Store(home) if home else Store()) as store:
+            return store.result_image(result_id)
+    return read
+
+
 def cmd_estimate(args: argparse.Namespace) -> int:
     from imagegen.core.grid import estimate_grid, load_spec
     from imagegen.execution.runner import check_simulator
 
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, _result_image(getattr(args, "home", None)))
     for note in spec.notes:  # e.g. a key-shaped value replaced by [REDACTED] (never echoed)
         print(f"warning: {note}", file=sys.stderr)
     check_simulator(spec, args.spec)  # the same checks as `run`: a bad [simulator] table exits 2 here too

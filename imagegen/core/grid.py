@@ -241,18 +241,19 @@ def loads_spec(text: str, where: str = "spec") -> GridSpec:
     return replace(spec, notes=notes) if notes else spec
 
 
-def load_spec(path: str | Path) -> GridSpec:
-    """Read and parse a grid spec file (its ``[edit]`` files read relative to it)."""
-    return read_spec(path)[0]
+def load_spec(path: str | Path, result_file: Callable[[str], bytes | None] | None = None) -> GridSpec:
+    """Read and parse a grid spec file (its ``[edit]`` files read relative to it; ``result:<id>`` through
+    ``result_file``, e.g. ``Store.result_image``)."""
+    return read_spec(path, result_file)[0]
 
 
-def read_spec(path: str | Path) -> tuple[GridSpec, str]:
+def read_spec(path: str | Path, result_file: Callable[[str], bytes | None] | None = None) -> tuple[GridSpec, str]:
     """(the parsed spec, the file's text as stored: key-shaped tokens replaced) for a spec file; ``[edit]``
     files are read relative to it."""
     text, notes = scrub_secrets(read_spec_text(path), str(path))
     spec = replace(loads_spec(text, where=str(path)), notes=notes)
     try:
-        return attach_inputs(spec, Path(path).parent), text
+        return attach_inputs(spec, Path(path).parent, result_file), text
     except SpecError as exc:
         raise SpecError(f"{path}: {exc}") from None
 

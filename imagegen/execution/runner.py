@@ -152,7 +152,7 @@ class Job:
         return self.estimate.cost_usd_max
 
 
-def _read_spec(spec: GridSpec | str | Path) -> tuple[GridSpec, str]:
+def _read_spec(spec: GridSpec | str | Path, result_file=None) -> tuple[GridSpec, str]:
     """(parsed spec, its TOML text as stored with the run); its [simulator] table is checked too."""
     if isinstance(spec, GridSpec):
         # Built in code (the dashboard): check it as the file it is stored as, so resume reads it back.
@@ -162,7 +162,7 @@ def _read_spec(spec: GridSpec | str | Path) -> tuple[GridSpec, str]:
         parsed = replace(reread, inputs=spec.inputs) if reread.notes else spec
         text = scrub_secrets(text)[0]
     elif isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and spec.endswith(".toml")):
-        parsed, text = read_spec(spec)
+        parsed, text = read_spec(spec, result_file)  # result:<id> inputs come from the store
         where = str(spec)
     else:
         parsed, where = loads_spec(str(spec)), "spec"
@@ -264,7 +264,7 @@ class GridRun:
         elif spec is None:
             raise ConfigError("no spec given. Fix: pass a spec file (or resume=RUN_ID).")
         else:
-            parsed, spec_toml = _read_spec(spec)
+            parsed, spec_toml = _read_spec(spec, self.store.result_image)
         if _needs_azure(parsed):
             settings = settings if settings is not None else _load_settings()
             merged = {**dict(getattr(settings, "deployments", {}) or {}), **parsed.deployments}

@@ -5,6 +5,7 @@ pixels wherever the painted mask is opaque. Screenshot: docs/screenshots/edit.pn
 from __future__ import annotations
 
 import io
+import os
 import re
 import time
 
@@ -14,7 +15,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from imagegen.storage.store import Store
-from tests.e2e.test_dashboard_e2e import axis_values, open_page, shot, wait_idle
+from tests.e2e.test_dashboard_e2e import DOCS, axis_values, open_page, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 SIZE = 1024
@@ -35,8 +36,10 @@ def decode(data: bytes) -> np.ndarray:
 
 
 def pick(page: Page, label: str, option: str) -> None:
-    page.get_by_label(label).click()
-    page.get_by_role("option", name=option, exact=True).click()
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.keyboard.type(option)  # long option lists are virtualised: filter first
+    # an option may carry its lifecycle after the name, e.g. "gpt-image-1.5 (retiring …)"
+    page.get_by_role("option", name=re.compile(f"^{re.escape(option)}( |$)")).first.click()
     wait_idle(page)
 
 
@@ -48,9 +51,6 @@ def test_edit_grid_with_a_painted_mask(page: Page, app_url: str, app_home, outpu
     page.get_by_text("Edit (image + mask → image)").click()
     wait_idle(page)
     pick(page, "Model", "gpt-image-1.5")
-    page.get_by_label("Prompts (one per paragraph: separate prompts with an empty line)").fill("a red hat")
-    page.get_by_label("Prompts (one per paragraph: separate prompts with an empty line)").press("Control+Enter")
-    wait_idle(page)
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="Input images")
     uploader.locator("input[type=file]").set_input_files(
         files=[{"name": "product.png", "mimeType": "image/png", "buffer": image}])
@@ -109,3 +109,8 @@ def test_edit_grid_with_a_painted_mask(page: Page, app_url: str, app_home, outpu
         assert np.array_equal(out[keep], source[keep])      # every unmasked pixel is the input's
         assert (out[~keep] != source[~keep]).any(axis=1).mean() > 0.5  # the painted area was redrawn
     shot(page, output_path, "edit.png", anchor=page.get_by_text(re.compile("^Inputs of this edit")).first)
+    readme_copy = DOCS / "edit.png"
+    if os.environ.get("IMAGEGEN_UPDATE_SCREENSHOTS") == "1" and readme_copy.exists():
+        with Image.open(readme_copy) as img:  # the README's copy kept small: 1120 px wide, 128 colours
+            small = img.convert("RGB").resize((1120, round(img.height * 1120 / img.width)), Image.Resampling.LANCZOS)
+            small.quantize(128).save(readme_copy, optimize=True)
