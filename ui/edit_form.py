@@ -15,7 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from imagegen import facade
-from imagegen.core.editinputs import MAX_EDIT_IMAGES, EditInputs, mask_from_box, mask_from_painting
+from imagegen.facade import MAX_EDIT_IMAGES, EditInputs, mask_from_box, mask_from_painting
 from ui import Context
 from ui.i18n import N_, _
 from ui.plain import md_escape
