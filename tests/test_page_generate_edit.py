@@ -99,6 +99,12 @@ def test_edit_grid_estimates_input_tokens_and_runs_four_masked_edits(app_env):
     costs = next(f for f in frames if "cost per edit" in f.columns)
     assert len(costs) == 4 and all(str(v).startswith("$") for v in costs["image input"])
 
+    at.switch_page("pages/6_Compare.py").run()  # blind compare: the input both sides edited, above the pair
+    at.text_input(key="cmp_rater").input("Aiko").run()
+    assert not at.exception, at.exception
+    shown = " ".join(str(i.proto) for i in at.main if i.type == "image")
+    assert "Both sides edited the input image" in shown and "Both sides edited the mask" in shown
+
 
 def test_edit_mode_refuses_bad_inputs_before_anything_is_sent(app_env):
     at = open_app(PAGE)

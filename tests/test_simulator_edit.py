@@ -137,3 +137,14 @@ def test_composite_keeps_exactly_the_opaque_pixels(w, h, data):
     keep = mask_keep(mask, w, h)
     assert np.array_equal(keep, a[..., 3] == 255)
     assert np.array_equal(out[keep], decode(image)[keep]) and not out[~keep].any()
+
+
+@pytest.mark.parametrize("body", [
+    {"model": "gpt-image-1.5", "prompt": "x", "images": [{"image_url": "https://example.com/a.png"}]},
+    {"model": "gpt-image-1.5", "prompt": "x", "images": [{"file_id": "file-abc"}], "mask": {"file_id": "file-m"}},
+])
+def test_json_edits_are_refused_deliberately(app, body):
+    reply = app.handle("POST", "/v1/images/edits", {**AUTH, "content-type": "application/json"},
+                       json.dumps(body).encode())
+    error = json.loads(reply.body)["error"]
+    assert reply.status == 400 and error["param"] == "images" and "multipart/form-data" in error["message"]

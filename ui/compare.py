@@ -91,6 +91,24 @@ def _undo(store) -> None:
     state.compare.pair = None
 
 
+def edit_input(store, run_id: str) -> None:
+    """For an edit run: the input image (and mask) both sides edited, shown above the pair (settings stay hidden)."""
+    try:
+        inputs = store.run_inputs(run_id)
+    except ImagegenError:
+        return
+    if not inputs:
+        return
+    shown = [inputs[0], *[i for i in inputs if i.get("role") == "mask"][:1]]
+    cols = st.columns([1, 1, 4])
+    for col, item in zip(cols, shown):
+        role = "the mask" if item.get("role") == "mask" else "the input image"
+        try:
+            col.image(store.input_file(str(item["sha256"])), caption=f"Both sides edited {role}", width=200)
+        except (ImagegenError, OSError) as exc:
+            col.caption(f"Input {str(item.get('sha256'))[:12]}… cannot be shown ({md_escape(exc)}).")
+
+
 def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
     """Two images, labels hidden, sides random; vote by click or keyboard."""
     rater = st.text_input(_("Your name (every vote is stored under it)"), key="cmp_rater",
@@ -111,6 +129,7 @@ def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
     prompt = pair.group.split(" | ", 1)[-1]
     st.markdown(_("**Prompt:** {prompt}").format(prompt=md_escape(prompt)))  # a user's text: literal, never markdown
     by_id = pool.items.set_index(pool.items["result_id"].astype(int))
+    edit_input(store, str(by_id.loc[pair.left_result_id, "run_id"]))
     cols = st.columns(2)
     for col, rid, side in ((cols[0], pair.left_result_id, "Left"), (cols[1], pair.right_result_id, "Right")):
         sha = by_id.loc[rid, "image_sha256"]

@@ -21,7 +21,9 @@ a wrong catalog entry shows up as a deviation:
   where the mask is opaque (alpha 255) and draws the simulated scene where it is transparent; the
   input is resized (Lanczos) to the requested/resolved size when it differs; without a mask the whole
   image changes (input and scene blended half and half). A mask that is not an RGBA/alpha PNG, or not
-  the first image's size, is refused with HTTP 400 (param ``mask``);
+  the first image's size, is refused with HTTP 400 (param ``mask``); JSON edits (``images[]`` with
+  ``image_url`` or ``file_id``, in the OpenAPI spec) are refused on purpose (400, param ``images``): the
+  simulator fetches no URLs or files;
 * faults on demand (``x-simulator-fault`` header or config rules);
 * a thread-safe log of every request that reached it (``requests``, ``request_count``).
 
@@ -417,6 +419,13 @@ class SimulatorApp:
     def _request_from(self, flavour: str, operation: str, model: ModelSpec, fields_: dict,
                       uploads: list) -> ImageRequest:
         allowed = GENERATE_PARAMS if operation == "generations" else EDIT_PARAMS
+        if operation == "edits" and not uploads and ("images" in fields_ or "mask" in fields_):
+            # The OpenAPI spec also allows JSON edits (images[] with image_url or file_id); the SDK's images.edit
+            # sends multipart only, and the simulator cannot fetch URLs or files: refused on purpose.
+            raise _ApiError(400, _openai_error(
+                "JSON edits (images[] with image_url or file_id) are not simulated: the simulator cannot fetch "
+                "URLs or uploaded files. Send the image bytes as multipart/form-data (image, image[], mask), as "
+                "the SDK's images.edit does.", param="images", code="unsupported_parameter"))
         for key in fields_:
             if key in UNSUPPORTED_PARAMS:
                 raise _ApiError(400, _openai_error(f"The simulator does not model {key!r}. Remove it.", param=key,
