@@ -102,11 +102,13 @@ def edit_input(store, run_id: str) -> None:
     shown = [inputs[0], *[i for i in inputs if i.get("role") == "mask"][:1]]
     cols = st.columns([1, 1, 4])
     for col, item in zip(cols, shown):
-        role = "the mask" if item.get("role") == "mask" else "the input image"
+        caption = _("Both sides edited the mask") if item.get("role") == "mask" else \
+            _("Both sides edited the input image")
         try:
-            col.image(store.input_file(str(item["sha256"])), caption=f"Both sides edited {role}", width=200)
+            col.image(store.input_file(str(item["sha256"])), caption=caption, width=200)
         except (ImagegenError, OSError) as exc:
-            col.caption(f"Input {str(item.get('sha256'))[:12]}… cannot be shown ({md_escape(exc)}).")
+            col.caption(_("Input {sha}… cannot be shown ({why}).").format(sha=str(item.get("sha256"))[:12],
+                                                                          why=md_escape(exc)))
 
 
 def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:

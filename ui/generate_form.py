@@ -536,8 +536,8 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
         st.error(_("No model is available for this provider. Fix: configure a deployment or pick the simulator."))
         return RunDraft(None, None, False, "no model")
     if values.operation == "edit" and values.edit_inputs is None:
-        st.error("This edit grid would be refused before anything is sent:\n\n"
-                 + "\n".join(f"- {md_escape(p)}" for p in values.edit_errors or ("no input image",)))
+        st.error(_("This edit grid would be refused before anything is sent:") + "\n\n"
+                 + "\n".join(f"- {md_escape(p)}" for p in values.edit_errors or (_("no input image"),)))
         return RunDraft(None, None, False, "no input image")
     for a in values.axes:
         if a is not None and not a.values:
@@ -600,21 +600,24 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
 
 def render_input_estimate(est: GridEstimate) -> None:
     """An edit grid's input image tokens (labelled) and the cost split: text input, image input, image output."""
-    split = {"text input": Decimal(0), "image input": Decimal(0), "image output": Decimal(0)}
+    split = {N_("Cost: text input (estimated)"): Decimal(0), N_("Cost: image input (estimated)"): Decimal(0),
+             N_("Cost: image output (estimated)"): Decimal(0)}
+    text_in, image_in, image_out = split
     tokens = set()
     for e in est.estimates:
         c = e.cost_max
-        split["text input"] += c.text_input * est.spec.repeats
-        split["image input"] += c.image_input * est.spec.repeats
-        split["image output"] += (c.image_output + c.text_output) * est.spec.repeats
+        split[text_in] += c.text_input * est.spec.repeats
+        split[image_in] += c.image_input * est.spec.repeats
+        split[image_out] += (c.image_output + c.text_output) * est.spec.repeats
         tokens.add(e.input_image_tokens)
     m = st.columns(4)
     shown = f"{min(tokens):,}" if len(tokens) == 1 else f"{min(tokens):,}–{max(tokens):,}"
-    m[0].metric("Input image tokens per request (estimated)", shown, help=f"How they are known: "
-                f"{est.input_image_label}. The first image at the cell's input_fidelity, the others at low.")
+    m[0].metric(_("Input image tokens per request (estimated)"), shown, help=_(
+        "How they are known: {label}. The first image at the cell's input_fidelity, the others at low."
+    ).format(label=est.input_image_label))
     for col, (part, value) in zip(m[1:], split.items()):
-        col.metric(f"Cost: {part} (estimated)", usd(value), help="Summed over cells × repeats, at the maximum")
-    st.caption(f":material/info: Input image tokens: {md_escape(est.input_image_label)}")
+        col.metric(_(part), usd(value), help=_("Summed over cells × repeats, at the maximum"))
+    st.caption(":material/info: " + _("Input image tokens: {label}").format(label=md_escape(est.input_image_label)))
 
 
 def successor_for(ctx: Context, values: FormValues) -> str | None:

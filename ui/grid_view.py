@@ -112,18 +112,20 @@ def edit_figures(row: dict, billed: str) -> list[str]:
     tokens, est = as_float(row.get("input_image_tokens")), as_float(row.get("input_image_tokens_estimated"))
     parts = []
     if tokens is not None:
-        parts.append(f"{tokens:,.0f} input image tokens {billed}")
+        parts.append(_("{tokens} input image tokens {billed}").format(tokens=f"{tokens:,.0f}", billed=billed))
     if est is not None:
-        parts.append(f"{est:,.0f} estimated ({row.get('input_image_label') or 'catalog'})")
+        parts.append(_("{tokens} estimated ({label})").format(tokens=f"{est:,.0f}",
+                                                             label=row.get("input_image_label") or "catalog"))
     if parts:
-        fid = row.get("input_fidelity") if isinstance(row.get("input_fidelity"), str) else "omitted"
+        fid = row.get("input_fidelity") if isinstance(row.get("input_fidelity"), str) else _("omitted")
         out.append(f"{ICON['input']} " + " · ".join(parts) + f" · input_fidelity {fid}")
     split = [as_decimal(row.get(k)) for k in ("cost_text_input_usd", "cost_image_input_usd",
                                               "cost_image_output_usd", "cost_text_output_usd")]
     if any(v is not None for v in split):
         text_in, image_in, image_out, text_out = (v or 0 for v in split)
-        out.append(f"{ICON['cost']} text in ${text_in:.4f} · image in ${image_in:.4f} · image out "
-                   f"${image_out + text_out:.4f} ({billed})")
+        out.append(f"{ICON['cost']} " + _("text in {text_in} · image in {image_in} · image out {image_out} ({billed})")
+                   .format(text_in=f"${text_in:.4f}", image_in=f"${image_in:.4f}",
+                           image_out=f"${image_out + text_out:.4f}", billed=billed))
     return out
 
 
@@ -410,7 +412,7 @@ def _input_bytes(store, sha256: str):
 def render_inputs(store, edit: EditRun, key: str) -> None:
     """The edit run's input images and mask, shown with the grid (each with a download of its bytes)."""
     items = [*edit.images, *([edit.mask] if edit.mask else [])]
-    st.markdown("**Inputs of this edit** (every cell edits these; the mask applies to the first image)")
+    st.markdown(_("**Inputs of this edit** (every cell edits these; the mask applies to the first image)"))
     cols = st.columns(min(max(len(items), 1), 6))
     for i, item in enumerate(items[:12]):
         with cols[i % len(cols)]:
@@ -423,7 +425,7 @@ def render_inputs(store, edit: EditRun, key: str) -> None:
             st.caption(md_escape(f"{role} · {item.get('source')} · {item.get('width')}×{item.get('height')} · "
                                  f"{str(item.get('sha256'))[:10]}"))
             name = str(item.get("source") or role).rsplit("/", 1)[-1]
-            st.download_button("Download", data=_input_bytes(store, str(item["sha256"])), file_name=name,
+            st.download_button(_("Download"), data=_input_bytes(store, str(item["sha256"])), file_name=name,
                                mime=MIME.get(str(item.get("format") or "png"), "image/png"),
                                key=f"{key}_input_{i}", on_click="ignore",
                                icon=":material/download:")
