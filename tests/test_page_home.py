@@ -32,7 +32,10 @@ def test_home_shows_openai_with_a_masked_key(app_env, monkeypatch):
     key = "fake-test-key-abcdefghijklmnop-9876"
     at = open_app(secrets={"OPENAI_API_KEY": key})
     everything = "\n".join(texts(at.markdown) + texts(at.caption) + texts(at.info))
-    assert "**OpenAI**" in everything
+    assert ":green-badge[OpenAI]" in everything
+    # the badge carries the name once: never "OpenAI OpenAI" (seen as "Azure OpenAI Azure OpenAI")
+    badges = [line for line in texts(at.markdown) if ":green-badge[OpenAI]" in line]
+    assert badges and all(line == ":green-badge[OpenAI]" for line in badges)  # no "**OpenAI** OpenAI" before it
     assert "https://api.openai.com/v1" in everything
     assert "…9876" in everything
     assert key not in everything and "abcdefghijklmnop" not in everything

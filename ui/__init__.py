@@ -223,9 +223,9 @@ def provider_badge(provider: str) -> str:
 def provider_lines(info: dict) -> list[str]:
     """Markdown lines describing the connection (masked key, never the key)."""
     provider = info.get("provider", "simulator")
-    lines = [f"**{provider_label(provider)}** {provider_badge(provider)}"]
     if provider == "simulator":
-        return lines
+        return [f"**{provider_label(provider)}** {provider_badge(provider)}"]
+    lines = [provider_badge(provider)]  # the badge carries the name: never "Azure OpenAI Azure OpenAI"
     flavour = info.get("flavour")
     if provider == "azure" and flavour:
         lines.append("API: " + ("v1" if flavour == "v1" else _("classic"))
