@@ -101,6 +101,23 @@ def edit_inputs(uploads: list[tuple[str, bytes]], picked: list[int], mask: tuple
     return EditDraft(inputs, errors)
 
 
+def reusable(est, store) -> dict[int, int]:
+    """cell index -> repeats that "reuse from history" would take at $0, as the runner takes them: each past
+    result once, cells in order (``GridRun(reuse=True)``)."""
+    from imagegen.storage.writer import request_key
+
+    inputs = est.spec.inputs.files if est.spec.inputs is not None else ()
+    keys = {cell.index: request_key(cell.request, inputs) for cell in est.cells}
+    left = dict(store.reusable_counts(list(keys.values())))
+    out: dict[int, int] = {}
+    for _repeat in range(est.spec.repeats):  # the runner's job order: repeat by repeat, cell by cell
+        for cell in est.cells:
+            if left.get(keys[cell.index], 0) > 0:
+                left[keys[cell.index]] -= 1
+                out[cell.index] = out.get(cell.index, 0) + 1
+    return out
+
+
 # --- runs (Generate, Results) --------------------------------------------------------------------
 
 
@@ -336,7 +353,8 @@ FORM_HELPERS: dict[str, str] = {
     **dict.fromkeys(("AXIS_PARAMS", "COMPRESSION_PRESETS", "EDIT_ONLY_PARAMS", "FIXED_PARAMS", "Axis", "allowed_values", "axis_options",
                      "default_model", "format_value", "keep_allowed", "model_values", "refused_values"),
                     "imagegen.core.axes"),
-    **dict.fromkeys(("GridEstimate", "GridSpec", "decode_spec", "loads_spec"), "imagegen.core.grid"),
+    **dict.fromkeys(("GridEstimate", "GridSpec", "Spend", "SpendSplit", "decode_spec", "loads_spec"),
+                    "imagegen.core.grid"),
     **dict.fromkeys(("AXIS_KEYS", "AXIS_LABELS", "NO_AXIS", "FormValues", "format_duration", "parse_budget",
                      "spec_to_form", "split_prompts"), "imagegen.core.gridform"),
     **dict.fromkeys(("MAX_EDIT_IMAGES", "EditInputs", "mask_from_box", "mask_from_painting"),

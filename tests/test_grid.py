@@ -126,3 +126,22 @@ def test_ten_thousand_cells_estimate_under_two_seconds():
     elapsed = time.perf_counter() - t0
     assert len(est.cells) == 10_000
     assert elapsed < 2.0, f"{elapsed:.2f} s"
+
+
+def test_spend_splits_real_simulated_and_reused_and_never_adds_them():
+    from imagegen.core.catalog import default_catalog
+    from imagegen.core.grid import GridSpec
+
+    spec = GridSpec(provider="openai", model="gpt-image-2", prompts=("a fox",), repeats=2,
+                    params={"size": "1024x1024"}, axes={"quality": ("low", "high"), "provider": ("openai", "simulator")})
+    est = estimate_grid(spec, default_catalog(), TODAY)
+    split = est.spend()
+    assert (split.real.requests, split.simulated.requests, split.reused.requests) == (4, 4, 0)
+    assert split.real.cost_max + split.simulated.cost_max == est.total_cost_usd_max
+    sim_cells = [c for c in est.cells if c.request.provider == "simulator"]
+    real_cells = [c for c in est.cells if c.request.provider == "openai"]
+    reused = est.spend({sim_cells[0].index: 2, real_cells[0].index: 5})  # more than the repeats: capped at 2
+    assert (reused.real.requests, reused.simulated.requests, reused.reused.requests) == (2, 2, 4)
+    assert reused.reused.cost_max == 2 * (est.estimates[sim_cells[0].index].cost_usd_max
+                                          + est.estimates[real_cells[0].index].cost_usd_max)
+    assert reused.real.requests + reused.simulated.requests + reused.reused.requests == est.requests

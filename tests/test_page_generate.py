@@ -222,19 +222,64 @@ def test_download_gives_the_original_bytes(app_env, downloads):
     assert data == original and name.endswith(".png") and data.startswith(b"\x89PNG")
 
 
-def test_budget_cap_and_confirmation(app_env):
+def test_budget_cap_and_confirmation(app_env, monkeypatch):
     at = open_app(PAGE)
     at.number_input(key="budget_usd").set_value(0.10).run()
     assert any("over the budget cap" in e for e in texts(at.error))
     assert at.button(key="run_grid").disabled
     at.number_input(key="budget_usd").set_value(5.0).run()
     at.number_input(key="confirm_over_usd").set_value(0.5).run()
+    # a simulated run spends nothing: it never asks to confirm spending money
+    assert not at.button(key="run_grid").disabled and not at.warning
+    assert not [c for c in at.checkbox if c.key == "confirm_spend"]
+    assert any("No confirmation needed" in c for c in texts(at.caption))
+    # real money (OpenAI configured; nothing is sent here) asks, and a new amount needs a new confirmation
+    monkeypatch.setenv("IMAGEGEN_PROVIDER", "openai")
+    at = open_app(PAGE, secrets={"OPENAI_API_KEY": "fake-generate-page-key-0001"})
+    assert at.selectbox(key="provider").value == "openai"
+    at.number_input(key="confirm_over_usd").set_value(0.5).run()
     assert at.button(key="run_grid").disabled
-    assert any("above your confirmation threshold" in w for w in texts(at.warning))
+    assert any("of real money" in w and "above your confirmation threshold" in w for w in texts(at.warning))
     at.checkbox(key="confirm_spend").check().run()
     assert not at.button(key="run_grid").disabled
     at.number_input(key="repeats").set_value(2).run()  # a new amount needs a new confirmation
     assert at.button(key="run_grid").disabled
+
+
+def test_a_provider_axis_confirms_real_money_only_and_never_adds_simulated_spend(app_env, monkeypatch):
+    monkeypatch.setenv("IMAGEGEN_PROVIDER", "openai")
+    at = open_app(PAGE, secrets={"OPENAI_API_KEY": "fake-generate-page-key-0001"})
+    at.selectbox(key="axis_z_param").set_value("provider").run()
+    at.multiselect(key="axis_z_values").set_value(["openai", "simulator"]).run()
+    at.number_input(key="confirm_over_usd").set_value(0.01).run()
+    assert not at.exception and metrics(at)["Cells"] == "18"
+    est = at.session_state["generate_plan"].estimate
+    split = est.spend()
+    assert split.real.requests == split.simulated.requests == 9
+    assert est.total_cost_usd_max == split.real.cost_max + split.simulated.cost_max  # the sum no longer shown
+    assert metrics(at)["Cost, USD (estimated, real money)"] == usd(split.real.cost_max)
+    caption = next(c for c in texts(at.caption) if c.startswith("Real money: up to"))
+    assert f"{usd(split.real.cost_max)} (9 requests)" in caption and "simulated: " in caption
+    warning = next(w for w in texts(at.warning) if "confirmation threshold" in w)
+    assert f"up to {usd(split.real.cost_max)} of real money (9 requests)" in warning
+    assert usd(est.total_cost_usd_max) not in warning
+    assert at.checkbox(key="confirm_spend").label == f"I confirm: run it for up to {usd(split.real.cost_max)}"
+
+
+def test_reuse_from_history_is_subtracted_from_the_estimate(app_env):
+    at = open_app(PAGE)
+    at.multiselect(key="axis_x_values").set_value(["low", "medium"]).run()  # 6 cells
+    at = run_default_grid(at)
+    full = metrics(at)["Cost, USD (estimated)"]
+    at.multiselect(key="axis_x_values").set_value(["low", "medium", "high"]).run()  # 9 cells, 6 in history
+    est = at.session_state["generate_plan"].estimate
+    assert metrics(at)["Cost, USD (estimated)"] == usd(est.total_cost_usd_max)  # reuse not ticked: everything
+    at.checkbox(key="reuse_history").check().run()
+    split = est.spend({c.index: 1 for c in est.cells if c.request.quality in ("low", "medium")})
+    assert split.reused.requests == 6 and split.simulated.requests == 3
+    assert metrics(at)["Cost, USD (estimated, after reuse)"] == usd(split.simulated.cost_max)
+    assert any("6 of 9 requests are taken from earlier runs at $0" in c for c in texts(at.caption))
+    assert full != metrics(at)["Cost, USD (estimated, after reuse)"]
 
 
 def test_prompt_over_the_limit_is_refused(app_env):

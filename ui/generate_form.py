@@ -35,6 +35,8 @@ from imagegen.facade import (
     FormValues,
     GridEstimate,
     GridSpec,
+    Spend,
+    SpendSplit,
     allowed_values,
     axis_options,
     check_simulator,
@@ -558,14 +560,21 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
     simulated = spec.provider == "simulator" and "provider" not in spec.axes
     tokens = f"{est.output_tokens_min:,}" if est.output_tokens_min == est.output_tokens_max else \
         f"{est.output_tokens_min:,}–{est.output_tokens_max:,}"
-    cost = usd(est.total_cost_usd_max) if est.total_cost_usd_min == est.total_cost_usd_max else \
-        f"{usd(est.total_cost_usd_min)}–{usd(est.total_cost_usd_max)}"
+    reused = facade.reusable(est, ctx.store) if gen_state.widgets.get("reuse_history") and ctx.store else {}
+    split = est.spend(reused)
+    mixed = split.real.requests > 0 and split.simulated.requests > 0
+    shown = split.real if mixed else Spend(split.real.requests + split.simulated.requests,
+                                           split.real.cost_min + split.simulated.cost_min,
+                                           split.real.cost_max + split.simulated.cost_max)
+    cost = _cost_range(shown)
     m = st.columns(5)
     m[0].metric(_("Cells"), f"{len(est.cells):,}")
     m[1].metric(_("Requests"), f"{est.requests:,}", help=_("cells × repeats"))
     status, status_help = token_status_label(est)
     m[2].metric(_("Output tokens ({status})").format(status=status), tokens, help=status_help)
-    m[3].metric(_("Cost, USD (estimated)"), cost, help=_("Min–max over any auto value; the budget uses the max"))
+    cost_label = _("Cost, USD (estimated, real money)") if mixed else \
+        _("Cost, USD (estimated, after reuse)") if split.reused.requests else _("Cost, USD (estimated)")
+    m[3].metric(cost_label, cost, help=_("Min–max over any auto value; the budget uses the max"))
     m[4].metric(_("Duration (estimated)"), format_duration(duration),
                 help=_("Mean modelled latency under the concurrency and RPM limits (a lower bound; retries add)"))
     if spec.edit is not None:
@@ -578,6 +587,7 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
     label = _("simulated: nothing is charged") if simulated else _("real money at the provider's list price")
     st.caption(_("All figures above are estimates before sending ({label}). Prices: ").format(label=label)
                + ", ".join(sorted({e.cost_max.price_key for e in est.estimates})))
+    render_spend_split(split, mixed)
     cap = spec.limits.budget_usd
     if est.over_budget():
         st.error(_("The estimate's maximum {total_cost_usd_max} is over the budget cap {cap}. Fix: "
@@ -585,16 +595,21 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
                    "quality).").format(total_cost_usd_max=usd(est.total_cost_usd_max), cap=usd(cap)))
         return RunDraft(spec, est, False, "over budget")
     threshold = Decimal(str(gen_state.widgets.get("confirm_over_usd") or 0))
-    if threshold and est.total_cost_usd_max > threshold:
-        amount = f"{est.total_cost_usd_max:.4f}"
+    real = split.real  # only real money is confirmed: simulated cells cost nothing, reused ones $0
+    if threshold and real.cost_max > threshold:
+        amount = f"{real.cost_max:.4f}"
         if gen_state.widgets.get("confirm_for") != amount:
             gen_state.widgets["confirm_for"] = amount
             gen_state.widgets["confirm_spend"] = False
-        st.warning(_("This grid may cost up to {total_cost_usd_max} ({requests} requests), above "
-                     "your confirmation threshold of {threshold}.").format(total_cost_usd_max=usd(est.total_cost_usd_max), requests=est.requests, threshold=usd(threshold)) + (_(" It runs on the simulator, so nothing is "
-                                                                       "charged.") if simulated else ""))
-        if not st.checkbox(_("I confirm: run it for up to {total_cost_usd_max}").format(total_cost_usd_max=usd(est.total_cost_usd_max)), key="confirm_spend"):
+        st.warning(_("This grid may cost up to {cost} of real money ({requests} requests), above your confirmation "
+                     "threshold of {threshold}.").format(cost=usd(real.cost_max), requests=real.requests,
+                                                         threshold=usd(threshold)))
+        if not st.checkbox(_("I confirm: run it for up to {cost}").format(cost=usd(real.cost_max)),
+                           key="confirm_spend"):
             return RunDraft(spec, est, False, "needs confirmation")
+    elif threshold and split.simulated.cost_max > threshold and not real.requests:
+        st.caption(_(":material/info: No confirmation needed: every cell runs on the simulator, nothing is "
+                     "charged."))
     return RunDraft(spec, est, True)
 
 
@@ -618,6 +633,26 @@ def render_input_estimate(est: GridEstimate) -> None:
     for col, (part, value) in zip(m[1:], split.items()):
         col.metric(_(part), usd(value), help=_("Summed over cells × repeats, at the maximum"))
     st.caption(":material/info: " + _("Input image tokens: {label}").format(label=md_escape(est.input_image_label)))
+
+
+def _cost_range(spend: Spend) -> str:
+    return usd(spend.cost_max) if spend.cost_min == spend.cost_max else \
+        f"{usd(spend.cost_min)}–{usd(spend.cost_max)}"
+
+
+def render_spend_split(split: SpendSplit, mixed: bool) -> None:
+    """Real and simulated spend side by side (never added up), and what reuse from history takes at $0."""
+    if mixed:
+        st.caption(_("Real money: up to {real} ({real_n} requests) · simulated: {sim} ({sim_n} requests, nothing is "
+                     "charged). The two are never added up.").format(
+            real=_cost_range(split.real), real_n=split.real.requests, sim=_cost_range(split.simulated),
+            sim_n=split.simulated.requests))
+    if split.reused.requests:
+        st.caption(_(":material/recycling: Reuse from history: {n} of {total} requests are taken from earlier runs at "
+                     "$0, so {saved} is left out of the estimate. The budget cap still checks the full grid, as the "
+                     "run does.").format(n=split.reused.requests,
+                                         total=split.reused.requests + split.real.requests + split.simulated.requests,
+                                         saved=_cost_range(split.reused)))
 
 
 def successor_for(ctx: Context, values: FormValues) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -306,6 +306,24 @@ def expand(spec: GridSpec, catalog: Catalog) -> list[Cell]:
 
 
 @dataclass(frozen=True)
+class Spend:
+    """Requests and their estimated cost range (USD)."""
+
+    requests: int
+    cost_min: Decimal
+    cost_max: Decimal
+
+
+@dataclass(frozen=True)
+class SpendSplit:
+    """A grid's estimate split by who pays: :meth:`GridEstimate.spend`."""
+
+    real: Spend
+    simulated: Spend
+    reused: Spend
+
+
+@dataclass(frozen=True)
 class GridEstimate:
     """Every cell's estimate (per request) and the totals over cells x repeats."""
 
@@ -344,6 +362,24 @@ class GridEstimate:
             if model:
                 labels[cell.request.model] = model
         return "; ".join(f"{m}: {label}" for m, label in labels.items()) or "documented (gpt-image-1 tile method)"
+
+    def spend(self, reused: Mapping[int, int] | None = None) -> SpendSplit:
+        """What the grid may cost, split: real money (cells on a real provider), simulated (the simulator's
+        cells: nothing is charged) and reused (``reused``: cell index -> repeats taken from history at $0).
+
+        Real and simulated are never added together: a confirmation is about real money only."""
+        reused = reused or {}
+        parts: dict[str, list] = {"real": [0, Decimal(0), Decimal(0)], "simulated": [0, Decimal(0), Decimal(0)],
+                                  "reused": [0, Decimal(0), Decimal(0)]}
+        for cell, est in zip(self.cells, self.estimates):
+            again = min(max(int(reused.get(cell.index, 0)), 0), self.spec.repeats)
+            sent = self.spec.repeats - again
+            kind = "simulated" if cell.request.provider == "simulator" else "real"
+            for name, n in ((kind, sent), ("reused", again)):
+                parts[name][0] += n
+                parts[name][1] += est.cost_usd_min * n
+                parts[name][2] += est.cost_usd_max * n
+        return SpendSplit(**{k: Spend(*v) for k, v in parts.items()})
 
     def over_budget(self) -> bool:
         cap = self.spec.limits.budget_usd

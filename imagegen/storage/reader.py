@@ -193,6 +193,20 @@ class StoreReader:
         with self.db.read() as conn:
             return dict(conn.execute("SELECT cell_id, request_key FROM cells WHERE run_id = ?", (run_id,)).fetchall())
 
+    def reusable_counts(self, keys: Sequence[str]) -> dict[str, int]:
+        """request key -> how many past successful, non-reused results ``--reuse`` could take for it."""
+        keys = sorted(set(keys))
+        out: dict[str, int] = {}
+        with self.db.read() as conn:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                out.update(dict(conn.execute(
+                    "SELECT c.request_key, COUNT(*) FROM cells c JOIN results r ON r.run_id = c.run_id AND "
+                    f"r.cell_id = c.cell_id WHERE c.request_key IN ({marks}) AND r.status = 'ok' AND r.reused = 0"
+                    " GROUP BY c.request_key", chunk).fetchall()))
+        return out
+
     def reuse_candidates(self, key: str, exclude_run: str | None = None) -> list[int]:
         """Ids of past successful, non-reused results of an identical request, oldest first."""
         with self.db.read() as conn:
