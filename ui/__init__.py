@@ -256,12 +256,38 @@ def _sidebar(ctx: Context) -> None:
             st.warning(md_escape(problem))
 
 
+class _Flow:
+    """One horizontal, wrapping row standing in for ``st.columns(n)``: each element takes its natural width and
+    the row wraps on a narrow screen (800 px) instead of cutting labels to "Gri…"; metrics size to content."""
+
+    def __init__(self, box) -> None:
+        self._box = box
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._box, name)
+        if name == "metric":
+            return lambda *args, **kwargs: attr(*args, **{"width": "content", **kwargs})
+        return attr
+
+    def __enter__(self):
+        return self._box.__enter__()
+
+    def __exit__(self, *exc):
+        return self._box.__exit__(*exc)
+
+
+def flow_row(n: int, gap: str = "medium") -> list:
+    """``n`` handles on one wrapping row (use like ``st.columns(n)``; elements keep their order)."""
+    box = _Flow(st.container(horizontal=True, wrap=True, gap=gap, vertical_alignment="bottom"))
+    return [box] * n
+
+
 def or_stop(call: Callable, *args, **kwargs):
     """``call(*args, **kwargs)``; a project error is shown (``st.error``) and stops the page instead."""
     try:
         return call(*args, **kwargs)
     except ImagegenError as exc:
-        st.error(md_escape(exc))  # messages quote user and server text: shown as plain text
+        st.error(md_escape(i18n.source_note(str(exc))))  # plain text; the library's messages are English
         st.stop()
 
 

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from imagegen.insight.charts import image_config
+from ui import flow_row
 from ui.i18n import N_, _
 
 PNG_HINT = N_("PNG: the camera icon in the chart's toolbar (top right, on hover) downloads the chart.")
@@ -20,7 +21,7 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 def show_chart(fig: go.Figure, data: pd.DataFrame, key: str, *, caption: str | None = None) -> None:
     """``st.plotly_chart`` with a PNG file name for the modebar, then a CSV download of ``data``."""
     st.plotly_chart(fig, key=f"chart_{key}", config=image_config(key))
-    left, right = st.columns([1, 3], vertical_alignment="center")
+    left, right = flow_row(2, gap="small")  # the button keeps its label at 800 px
     left.download_button(_("Data as CSV"), csv_bytes(data), file_name=f"{key}.csv", mime="text/csv",
                          key=f"csv_{key}", icon=":material/download:")
     right.caption(caption or _(PNG_HINT))

@@ -53,7 +53,7 @@ from imagegen.facade import (
     spec_to_form,
     split_prompts,
 )
-from ui import Context, edit_form, l10n, provider_label, simulator_defaults
+from ui import Context, edit_form, flow_row, l10n, provider_label, simulator_defaults
 from ui.i18n import N_, _, source_note
 from ui.i18n import label as figure_label
 from ui.plain import md_escape
@@ -369,7 +369,7 @@ def render_axes(ctx: Context) -> list[Axis | None]:
                   disabled=not choice.available, help=_("Every value {param} may take here").format(param=param))
         if choice.note:
             c2.caption(source_note(choice.note))
-    s1, s2, s3, _spare = st.columns([1, 1, 1, 3])
+    s1, s2, s3 = flow_row(3, gap="small")
     s1.button(_("Swap X ↔ Y"), key="swap_xy", on_click=_on_swap, args=("x", "y"))
     s2.button(_("Swap Y ↔ Z"), key="swap_yz", on_click=_on_swap, args=("y", "z"))
     s3.button(_("Swap X ↔ Z"), key="swap_xz", on_click=_on_swap, args=("x", "z"))
@@ -567,7 +567,7 @@ def render_estimate(ctx: Context, values: FormValues) -> RunDraft:
                                            split.real.cost_min + split.simulated.cost_min,
                                            split.real.cost_max + split.simulated.cost_max)
     cost = _cost_range(shown)
-    m = st.columns(5)
+    m = flow_row(5)  # wraps at 800 px instead of cutting the figures
     m[0].metric(_("Cells"), f"{len(est.cells):,}")
     m[1].metric(_("Requests"), f"{est.requests:,}", help=_("cells × repeats"))
     status, status_help = token_status_label(est)

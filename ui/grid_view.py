@@ -33,7 +33,7 @@ from imagegen.insight.gridlayout import (
     layout_for,
     rows_by_cell,
 )
-from ui import store_for
+from ui import flow_row, store_for
 from ui.i18n import N_, _, label
 from ui.plain import md_escape
 from ui.state import bump_store_version, set_widget_value, widget_value
@@ -305,7 +305,7 @@ def _cell(store, row: dict, key: str, settings_info: dict | None, live: bool, ca
             r2.button(_("Clear rating"), key=f"{key}_unrate_{rid}", type="tertiary", icon=":material/close:",
                       on_click=_clear_rating, args=(store, rid, f"{key}_rate_{rid}"),
                       help=_("Remove the {stars}-star rating of this cell").format(stars=stars))
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3 = flow_row(3, gap="small")  # wraps in a narrow cell instead of cutting "Enlarge"
     if status == "ok" and row.get("image_path"):
         if c1.button(_("Enlarge"), key=f"{key}_big_{rid}", help=_("Show the full image")):
             _enlarge(store, row)
@@ -342,8 +342,7 @@ def _grid_png_button(store, rows: pd.DataFrame, layout: Layout, key: str) -> Non
     run_id = str(first.get("run_id") or "run")
     name = first.get("run_name")
     title = f"{name} · {run_id}" if isinstance(name, str) and name else run_id
-    col, _spare = st.columns([1, 4])
-    col.download_button(_("Grid as PNG"), data=_grid_png(store, rows, layout, title), file_name=f"{run_id}-grid.png",
+    st.download_button(_("Grid as PNG"), data=_grid_png(store, rows, layout, title), file_name=f"{run_id}-grid.png",
                         mime="image/png", key=f"{key}_grid_png", on_click="ignore", icon=":material/grid_on:",
                         help=_("The whole grid as one labelled picture (X/Y/Z plot), each cell's figures under "
                              "its image; simulated figures say so"))

@@ -18,7 +18,7 @@ from imagegen.core.catalog import PROVIDERS, Catalog
 from imagegen.core.lifecycle import preferred_models
 from imagegen.insight import planner
 from imagegen.insight.planner import BudgetPlan, PlanLine, Quota, Scenario
-from ui import l10n
+from ui import flow_row, l10n
 from ui.i18n import N_, _
 from ui.state import planner as pl_state
 
@@ -149,7 +149,7 @@ def editor(catalog: Catalog, run_labels: dict[str, str], today: date) -> BudgetP
                 },
             )
             scenarios.append(Scenario(name.strip() or f"scenario {i + 1}", frame_lines(edited)))
-    b1, b2, _spare = st.columns([1, 1, 4])
+    b1, b2 = flow_row(2, gap="small")
     b1.button(_("Add scenario"), key=_k("add"), on_click=_add_scenario, icon=":material/add:")
     b2.button(_("Remove last"), key=_k("remove"), on_click=_remove_scenario, disabled=count <= 1,
               icon=":material/remove:")

@@ -12,7 +12,7 @@ import streamlit as st
 
 from imagegen import facade
 from imagegen.errors import ImagegenError
-from ui import Context, i18n
+from ui import Context, flow_row, i18n
 from ui import planner as editor
 from ui.charts import PNG_HINT, show_chart
 from ui.i18n import _
@@ -84,7 +84,7 @@ def render(outcome: facade.PlanOutcome) -> None:
 
     st.subheader(_("Quota and batch time"))
     capacity = outcome.capacity
-    m1, m2, m3 = st.columns(3)
+    m1, m2, m3 = flow_row(3, gap="large")  # metrics wrap at 800 px instead of being cut
     m1.metric(_("Most images per hour"), f"{capacity.images_per_hour.normalize():,f}")
     m2.metric(_("Most images per day ({normalize:f} h)").format(normalize=plan.quota.hours_per_day.normalize()),
               f"{capacity.images_per_day.normalize():,f}")

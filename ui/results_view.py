@@ -20,7 +20,7 @@ import streamlit as st
 
 from imagegen.core.grid import loads_spec
 from imagegen.errors import ImagegenError
-from ui import PROVIDER_LABELS, Context, describe_settings, i18n, provider_label, store_for
+from ui import PROVIDER_LABELS, Context, describe_settings, flow_row, i18n, provider_label, store_for
 from ui import runs as live_runs
 from ui.grid_view import render_compare, render_grid
 from ui.i18n import N_, _
@@ -268,7 +268,7 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
     kind = "; ".join(replayed) if replayed else i18n.label("simulated" if simulated else "measured")
     latency = ok.loc[ok["reused"] == 0, "latency_s"].median() if not ok.empty else float("nan")
     cost = Decimal(str(info.get("cost_usd") or 0))  # the store's exact running total of the run
-    m = st.columns(5)
+    m = flow_row(5, gap="large")
     m[0].metric(_("Cells × repeats"), f"{len(rows):,}", help=_("{requests} requested").format(requests=info['requests']))
     m[1].metric(_("OK / failed"), f"{len(ok)} / {int((rows['status'] == 'error').sum())}")
     m[2].metric(_("Cost USD ({value})").format(value=_("billed") + ", " + kind if replayed else
@@ -286,7 +286,7 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
         confirm = st.checkbox(_("Yes, delete this run and its images"), key="confirm_delete")
         st.button(_("Delete run"), key="delete_run", on_click=_delete, args=(ctx, run_id), disabled=not confirm,
                   type="secondary")
-    e1, e2, e3, _spare = st.columns([1.3, 1.3, 1, 1.4])
+    e1, e2, e3 = flow_row(3, gap="small")
     e1.download_button(_("CSV for Excel"), data=lambda: ctx.store.export(run_id, "csv", excel=True),
                        file_name=f"{run_id}.csv", mime="text/csv", key="export_csv_excel", on_click="ignore",
                        icon=":material/table_view:", type="primary",

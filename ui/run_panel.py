@@ -14,7 +14,7 @@ from decimal import Decimal
 import streamlit as st
 
 from imagegen.execution.runner import GridRun
-from ui import Context, describe_settings, i18n, runs
+from ui import Context, describe_settings, flow_row, i18n, runs
 from ui.generate_form import RunDraft, spec_file_name
 from ui.grid_view import render_compare, render_grid
 from ui.i18n import N_, _
@@ -52,7 +52,7 @@ def render_controls(ctx: Context, plan: RunDraft) -> None:
     st.checkbox(_("Reuse identical results from history (cost $0, marked reused)"), key="reuse_history",
                 help=_("A cell × repeat whose exact request (provider, model, every parameter, prompt) already "
                      "succeeded is taken from the history instead of being sent (`run --reuse`)"))
-    c1, c2, c3 = st.columns([1, 1.3, 3], vertical_alignment="center")
+    c1, c2, c3 = flow_row(3, gap="small")  # the buttons keep their labels at any width
     running = _running()
     c1.button(_("Run grid"), key="run_grid", type="primary", disabled=not plan.ready or running, on_click=_on_run,
               args=(ctx,), shortcut=RUN_SHORTCUT,

@@ -10,6 +10,7 @@ CI keeps that folder as an artifact and ``.ci/run`` prints its path): ``<lang>-<
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,7 @@ def _save_readme_shot(page: Page) -> None:
     README_SHOT.parent.mkdir(parents=True, exist_ok=True)
     raw = OUT / "ja-1280-generate-top.png"
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.get_by_test_id("stMainBlockContainer").evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.get_by_role("heading", name=re.compile("^推定コスト")).first.evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(300)
     page.screenshot(path=str(raw))
     Image.open(raw).convert("RGB").quantize(colors=64).save(README_SHOT, optimize=True)  # small for the repo
@@ -89,13 +90,13 @@ def test_japanese_grid_and_every_page_in_both_languages(page: Page, app_url: str
     open_page(page, "Generate")
     expect(page.get_by_role("heading", name="生成", exact=True)).to_be_visible()
     expect(page.get_by_test_id("stMetric").filter(has_text="セル").first).to_contain_text("9")
-    if os.environ.get("IMAGEGEN_UPDATE_SCREENSHOTS") == "1":
-        _save_readme_shot(page)
     page.get_by_role("button", name="グリッドを実行").click()
     main = page.get_by_test_id("stMainBlockContainer")
     expect(main.get_by_test_id("stImage")).to_have_count(9, timeout=60_000)
     wait_idle(page, timeout=60_000)
     expect(main).to_contain_text("シミュレーション")
+    if os.environ.get("IMAGEGEN_UPDATE_SCREENSHOTS") == "1":
+        _save_readme_shot(page)
 
     cut: list[str] = []
     for lang in ("ja", "en"):
@@ -115,3 +116,16 @@ def test_japanese_grid_and_every_page_in_both_languages(page: Page, app_url: str
     if fixed:
         print("no longer cut (remove from known_cut.txt):\n" + "\n".join(sorted(fixed)))
     assert not set(cut) - KNOWN_CUT, "cut off (new):\n" + "\n".join(sorted(set(cut) - KNOWN_CUT))
+
+
+def test_a_japanese_browser_opens_in_japanese(browser, app_url: str):
+    """No ?lang= in the link: the browser's locale (st.context.locale) decides, and the link then says so."""
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": HEIGHT})
+    try:
+        page = context.new_page()
+        page.goto(app_url)
+        wait_idle(page)
+        expect(page.get_by_role("heading", name=TITLES["ja"]["home"])).to_be_visible()
+        expect(page).to_have_url(re.compile(r"lang=ja"))
+    finally:
+        context.close()
