@@ -95,3 +95,21 @@ def sim_http(sim_server):
 def no_dotenv(tmp_path):
     """A .env path that does not exist, so settings tests never read the checkout's .env."""
     return tmp_path / "absent.env"
+
+
+@pytest.fixture(autouse=True)
+def _registered_secrets_per_test():
+    """Each test starts with the secrets registered before it, and leaves none behind.
+
+    The registry is process-wide by design (a key loaded once is redacted everywhere after); across tests
+    that leaks: a test that swaps key and URL registers "https://api.openai.com/v1" as a key, and a later
+    test's page then shows the default URL as [REDACTED].
+    """
+    from imagegen import redaction
+
+    with redaction._lock:
+        saved = set(redaction._secrets)
+    yield
+    with redaction._lock:
+        redaction._secrets.clear()
+        redaction._secrets.update(saved)
