@@ -136,3 +136,15 @@ def test_input_fidelity_is_offered_per_model_in_edit_mode_only(app_env):
     at.radio(key="edit_mode").set_value("generate").run()
     assert not at.selectbox(key="fixed_moderation").disabled
     assert "input_fidelity" not in at.selectbox(key="axis_z_param").options
+
+
+def test_loading_an_edit_spec_switches_to_edit_mode_and_asks_for_its_files(app_env):
+    at = open_app(PAGE)
+    spec = ('provider = "simulator"\nmodel = "gpt-image-1.5"\nprompts = ["p"]\n[axes]\ninput_fidelity = ["low", '
+            '"high"]\n[edit]\nimages = ["product.png"]\nmask = "mask.png"\n')
+    at.file_uploader(key="spec_upload").set_value(("edit.toml", spec.encode(), "application/toml")).run()
+    assert not at.exception, at.exception
+    assert at.radio(key="edit_mode").value == "edit"
+    assert any("'product.png'" not in w.value and "product.png, mask.png" in w.value and "Fix: upload" in w.value
+               for w in at.warning)
+    assert at.multiselect(key="axis_x_values").value == ["low", "high"]

@@ -217,6 +217,11 @@ def apply_spec(ctx: Context, spec: GridSpec) -> list[str]:
     ss["provider"] = provider
     ss["model"] = values.model
     ss["prompts"] = values.prompts_text
+    ss["edit_mode"] = values.operation
+    if spec.edit is not None:  # an uploaded spec comes without its files: the user adds them here
+        warnings.append(_("the spec is an edit grid of {files}; its files are not uploaded with it. Fix: upload "
+                          "them under Edit inputs (or run the spec with the CLI).").format(
+            files=", ".join([*spec.edit.images, *([spec.edit.mask] if spec.edit.mask else [])])))
     for a, axis in zip(AXIS_KEYS, values.axes):
         ss[f"axis_{a}_param"] = axis.param if axis else NO_AXIS
         ss[f"axis_{a}_values"] = list(axis.values) if axis else []
