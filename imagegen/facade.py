@@ -311,6 +311,48 @@ def compare(store: Store, run_ids) -> Comparison:
     return Comparison(pool, votes, quality.report(pool, votes, vote_store.judge_scores(store, pool.run_ids)))
 
 
+@dataclass(frozen=True)
+class Spend:
+    """What runs spent as recorded with them (images and judge calls), and the judge's share apart.
+
+    ``judges`` is one (``judge: <model>``, USD, price status) per judge model; judge prices are data
+    with a status (``assumed`` today), so every judge figure carries it.
+    """
+
+    total_usd: Any                              # Decimal: the runs' cost_usd, judge included
+    judge_usd: Any                              # Decimal: of which the judge
+    judges: tuple[tuple[str, Any, str], ...] = ()
+
+    @property
+    def judge_status(self) -> str:
+        """The judge prices' status ("assumed", "documented", …); "—" when no judge ran."""
+        return ", ".join(sorted({status for _label, _usd, status in self.judges})) or "—"
+
+    @property
+    def judge_labels(self) -> str:
+        return ", ".join(label for label, _usd, _status in self.judges)
+
+
+def run_spend(store: Store, run_ids) -> Spend:
+    """The recorded spend of ``run_ids`` and, apart, what the automatic judge cost of it (Decimal)."""
+    from decimal import Decimal
+
+    from imagegen.execution import judge
+    from imagegen.storage import votes as vote_store
+
+    run_ids = list(dict.fromkeys(run_ids))
+    total = sum((Decimal(store.run(r).get("cost_usd") or "0") for r in run_ids), Decimal(0))
+    scores = vote_store.judge_scores(store, run_ids)
+    models = judge.judge_models()
+    by: dict[str, list] = {}
+    for label, model, cost in zip(scores["judge"], scores["model"], scores["cost_usd"]):
+        status = models[model].status if model in models else "price status unknown"
+        entry = by.setdefault(str(label), [Decimal(0), status])
+        entry[0] += Decimal(str(cost or "0"))
+    judges = tuple((label, usd, status) for label, (usd, status) in sorted(by.items()))
+    return Spend(total, sum((usd for _l, usd, _s in judges), Decimal(0)), judges)
+
+
 # --- catalog --------------------------------------------------------------------------------------
 
 

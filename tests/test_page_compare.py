@@ -107,6 +107,12 @@ def test_judge_runs_on_the_simulator_and_is_labelled(compare_app):
     text = " ".join(m.value for m in at.markdown)
     assert "judge: gpt-4.1-mini" in text and "figures simulated" in text
     assert any("scored 12 images" in s.value and "(simulated)" in s.value for s in at.success)
+    # the judge's share of the spend stands apart, with its price status (assumed) wherever a judge cost is
+    assert "(judge prices assumed)" in text
+    judge_usd = sum((Decimal(c) for c in scores["cost_usd"]), Decimal(0))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["of which judge (USD, prices assumed)"] == f"{judge_usd:.6f}" and judge_usd > 0
+    assert metrics["Spend on these runs (USD, images + judge)"] == f"{Decimal(store.run(run_id)['cost_usd']):.4f}"
 
 
 def test_the_answer_goes_to_the_planner_in_one_click(app_env):

@@ -226,8 +226,17 @@ def frontier_panel(rep: quality.Report, today) -> None:
 
 def judge_panel(store, settings, pool: quality.Pool, rep: quality.Report) -> None:
     """Estimate, run and show the automatic judge (apart from the human votes, labelled as the judge's)."""
+    from imagegen import facade
     from imagegen.execution import judge
 
+    spend = facade.run_spend(store, pool.run_ids)
+    a, b = st.columns(2)
+    a.metric(_("Spend on these runs (USD, images + judge)"), f"{spend.total_usd:.4f}",
+             help=_("As recorded with the runs: billed images and every judge call."))
+    b.metric(_("of which judge (USD, prices {status})").format(status=spend.judge_status), f"{spend.judge_usd:.6f}",
+             help=_("The automatic judge's calls ({judges}); judge prices are {status} "
+                    "(imagegen/execution/judge_data/models.toml).").format(judges=spend.judge_labels or "—",
+                                                                           status=spend.judge_status))
     models = judge.judge_models()
     model = st.selectbox(_("Judge model (vision-capable)"), sorted(models), key="cmp_judge_model",
                          index=sorted(models).index(judge.DEFAULT_MODEL) if judge.DEFAULT_MODEL in models else 0)
@@ -253,8 +262,11 @@ def judge_panel(store, settings, pool: quality.Pool, rep: quality.Report) -> Non
         st.rerun()
     for label, j in rep.judges.items():
         rate = "—" if j["agreement_with_humans"] is None else f"{j['agreement_with_humans']:.0%}"
+        status = next((st_ for lb, _usd, st_ in spend.judges if lb == label), "—")
         st.markdown(_("**{label}** · prompt {prompt_version} · figures {figures} · agrees with the "
-                      "human votes on **{rate}** of {compared_votes} · cost ${cost_usd}").format(label=label, prompt_version=j['prompt_version'], figures=j['figures'], rate=rate, compared_votes=j['compared_votes'], cost_usd=j['cost_usd']))
+                      "human votes on **{rate}** of {compared_votes} · cost ${cost_usd} (judge prices {status})").format(
+            label=label, prompt_version=j['prompt_version'], figures=j['figures'], rate=rate,
+            compared_votes=j['compared_votes'], cost_usd=j['cost_usd'], status=status))
         st.dataframe(pd.DataFrame([{"setting": s, f"{label} mean overall (1-5)": v["mean_overall"],
                                     "images": v["images"]} for s, v in j["scores"].items()]),
                      hide_index=True, key=f"cmp_judge_{label}")

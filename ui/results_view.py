@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
+from imagegen import facade
 from imagegen.core.grid import loads_spec
 from imagegen.errors import ImagegenError
 from ui import PROVIDER_LABELS, Context, describe_settings, flow_row, i18n, provider_label, store_for
@@ -278,6 +279,10 @@ def render_run(ctx: Context, info: dict, rows: pd.DataFrame) -> None:
     m[3].metric(_("Median latency s ({kind})").format(kind=kind),
                 "—" if math.isnan(latency) else f"{latency:.2f}")
     m[4].metric(_("Status"), i18n.run_status(str(info["status"])))
+    spend = facade.run_spend(ctx.store, [run_id])
+    if spend.judge_usd:  # the judge's calls are part of the run's cost: say how much, and that its prices are assumed
+        st.caption(_("Cost includes the automatic judge: of which judge ${cost} ({judges}; judge prices {status}).")
+                   .format(cost=f"{spend.judge_usd:.6f}", judges=spend.judge_labels, status=spend.judge_status))
     c1, c2, c3 = st.columns([2, 1.2, 1.6], vertical_alignment="bottom")
     with c1:
         st.text_input(_("New name"), value=info.get("name") or "", key="rename_to")
