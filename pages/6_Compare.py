@@ -32,7 +32,7 @@ with vote_tab:
 with rank_tab:
     compare.ranking_panel(report)
 with frontier_tab:
-    compare.frontier_panel(report, datetime.now(UTC).date())
+    compare.frontier_panel(report, datetime.now(UTC).date(), ctx.catalog)
 with judge_tab:
     compare.judge_panel(ctx.store, ctx.settings, pool, report)
 with export_tab:

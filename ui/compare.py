@@ -196,8 +196,9 @@ def ranking_panel(rep: quality.Report) -> None:
         st.dataframe(pd.DataFrame(rep.per_prompt[prompt].table()), hide_index=True, key="cmp_prompt_table")
 
 
-def frontier_panel(rep: quality.Report, today) -> None:
-    """The cost–quality scatter with the Pareto frontier and the answer, and the one-click Planner scenario."""
+def frontier_panel(rep: quality.Report, today, catalog=None) -> None:
+    """The cost–quality scatter with the Pareto frontier and the answer, settings not run yet at their
+    estimated cost (no score invented), and the one-click Planner scenario."""
     if not rep.votes:
         st.info(_("No votes yet: the frontier appears after the first vote."))
         return
@@ -212,7 +213,15 @@ def frontier_panel(rep: quality.Report, today) -> None:
         st.success(_("Cheapest setting statistically indistinguishable from the best ({best}): "
                      "**{cheapest_as_good}** at ${cost:.4f} per image ({source}). Its 95% interval "
                      "overlaps the top setting's.").format(best=rep.best, cheapest_as_good=rep.cheapest_as_good, cost=cost, source=source), icon=":material/savings:")
-    show_chart(quality_charts.frontier_figure(rep), pd.DataFrame(rep.rows()), key="frontier")
+    unrun = quality.unrun_settings(rep.pool, catalog, today) if catalog is not None else []
+    show_chart(quality_charts.frontier_figure(rep, unrun), pd.DataFrame(rep.rows()), key="frontier")
+    if unrun:
+        st.caption(_("Dotted lines: settings of these models not run yet, at their estimated cost per image "
+                     "({source}, catalog prices on {day}). They have no score: run and vote on them to place "
+                     "them.").format(source=quality.NOT_RUN, day=today.isoformat()))
+        st.dataframe(pd.DataFrame([{_("setting"): u["setting"], _("cost per image (USD)"): f"{u['cost_usd']:.4f}",
+                                    _("figures"): quality.NOT_RUN, _("score"): "—", _("price entry"): u["price_entry"]}
+                                   for u in unrun]), hide_index=True, key="cmp_unrun")
     plan = quality.planner_plan(rep, today=today)
     if plan is not None and st.button(_("Plan this answer in the Planner"), key="cmp_to_planner",
                                       icon=":material/calculate:"):

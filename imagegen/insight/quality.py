@@ -394,3 +394,45 @@ def planner_plan(rep: Report, images_per_day: int = 1000, today=None):
         scenarios.append(Scenario(f"best: {rep.best}", (line(rep.best),)))
     kwargs = {"rate_date": today} if today is not None else {}
     return BudgetPlan(scenarios=tuple(scenarios), **kwargs)
+
+
+# --- settings not run yet: estimated cost, no quality figure ------------------------------------------
+
+#: How every not-run point is labelled: it has an estimated cost and no score (none is invented).
+NOT_RUN = "not run, estimated"
+
+
+def unrun_settings(pool: Pool, catalog, on, limit: int = 24) -> list[dict]:
+    """Settings of the pool's models (standard qualities x common sizes) that the pool holds no image of,
+    with the catalog's estimated cost of one image on ``on``: ``setting``, ``model``, ``quality``, ``size``,
+    ``provider``, ``cost_usd`` (Decimal), ``cost_source`` ("not run, estimated") and ``price_entry``. No score: nothing was voted on, so the frontier shows them on the cost axis only."""
+    from imagegen.core.catalog import PROVIDER_FLAVOUR
+    from imagegen.core.pricing import Usage, cost_of, documented_output_tokens
+    from imagegen.core.tokens import count_text_tokens
+    from imagegen.errors import ImagegenError
+
+    items = pool.items
+    have = set(zip(items["model"].astype(str), items["quality"].astype(str), items["size"].astype(str)))
+    prompt_tokens = max((count_text_tokens(str(p)) for p in items["prompt"].unique()), default=0)
+    out: list[dict] = []
+    for (provider, model), _group in items.groupby(["provider", "model"], sort=True):
+        if not catalog.has_model(str(model)):
+            continue
+        spec = catalog.model(str(model))
+        flavour = PROVIDER_FLAVOUR.get(str(provider), str(provider))
+        price = catalog.price_in_force(spec.id, flavour, on)
+        if price is None:
+            continue
+        for quality_ in (q for q in spec.qualities if q != "auto"):
+            for size in (s for s in spec.common_sizes if s != "auto"):
+                if (str(model), quality_, size) in have:
+                    continue
+                try:
+                    tokens = documented_output_tokens(catalog, spec.id, quality_, size)
+                except (ImagegenError, KeyError, ValueError):
+                    continue  # no catalog figure: no estimate either
+                cost = cost_of(Usage(input_text_tokens=prompt_tokens, output_tokens=tokens), price).total
+                out.append({"setting": f"{model} · {quality_} · {size}", "model": str(model), "quality": quality_,
+                            "size": size, "provider": str(provider), "cost_usd": cost, "cost_source": NOT_RUN,
+                            "price_entry": price.key})
+    return sorted(out, key=lambda r: (r["cost_usd"], r["setting"]))[:limit]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import plotly.graph_objects as go
 
     from imagegen.insight.quality import Report
@@ -31,8 +33,12 @@ def win_rate_heatmap(rep: Report) -> go.Figure:
     return fig
 
 
-def frontier_figure(rep: Report) -> go.Figure:
-    """Cost per image against Bradley–Terry score with 95 % intervals; the Pareto frontier drawn, the answer red."""
+def frontier_figure(rep: Report, unrun: Sequence[dict] = ()) -> go.Figure:
+    """Cost per image against Bradley–Terry score with 95 % intervals; the Pareto frontier drawn, the answer red.
+
+    ``unrun`` (:func:`imagegen.insight.quality.unrun_settings`) adds settings not run yet as dotted vertical
+    lines at their estimated cost, labelled "not run, estimated": they have no score, so none is drawn.
+    """
     import plotly.graph_objects as go
 
     r = rep.pooled
@@ -57,7 +63,15 @@ def frontier_figure(rep: Report) -> go.Figure:
             customdata=[[p[2], p[4], p[5]] for p in chosen],
             hovertemplate="%{text}<br>$%{x:.4f} per image (%{customdata[0]})<br>score %{y:+.2f} "
                           "[%{customdata[1]:+.2f}, %{customdata[2]:+.2f}]<extra></extra>"))
-    source = sorted({p[2] for p in pts}) or ["-"]
+    for u in unrun:
+        fig.add_vline(x=float(u["cost_usd"]), line={"dash": "dot", "color": "#bbb", "width": 1},
+                      annotation={"text": f"{u['setting']} ({u['cost_source']})", "textangle": -90,
+                                  "font": {"size": 9, "color": "#888"}}, annotation_position="top")
+    if unrun:  # one legend entry for them (a line has none of its own)
+        fig.add_trace(go.Scatter(x=[float(u["cost_usd"]) for u in unrun], y=[None] * len(unrun), mode="markers",
+                                 name="not run, estimated cost (no score)", marker={"color": "#bbb"},
+                                 hoverinfo="skip"))
+    source = sorted({p[2] for p in pts} | ({"not run, estimated"} if unrun else set())) or ["-"]
     fig.update_layout(title="Cost–quality frontier (score with 95% interval)",
                       xaxis={"title": f"cost per image, USD ({', '.join(source)})", "tickformat": "$.3f"},
                       yaxis={"title": "Bradley–Terry score"}, height=480, margin={"l": 70, "r": 110}, legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
