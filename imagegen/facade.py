@@ -312,7 +312,7 @@ def compare(store: Store, run_ids) -> Comparison:
 
 
 @dataclass(frozen=True)
-class Spend:
+class RunSpend:
     """What runs spent as recorded with them (images and judge calls), and the judge's share apart.
 
     ``judges`` is one (``judge: <model>``, USD, price status) per judge model; judge prices are data
@@ -333,7 +333,7 @@ class Spend:
         return ", ".join(label for label, _usd, _status in self.judges)
 
 
-def run_spend(store: Store, run_ids) -> Spend:
+def run_spend(store: Store, run_ids) -> RunSpend:
     """The recorded spend of ``run_ids`` and, apart, what the automatic judge cost of it (Decimal)."""
     from decimal import Decimal
 
@@ -350,7 +350,7 @@ def run_spend(store: Store, run_ids) -> Spend:
         entry = by.setdefault(str(label), [Decimal(0), status])
         entry[0] += Decimal(str(cost or "0"))
     judges = tuple((label, usd, status) for label, (usd, status) in sorted(by.items()))
-    return Spend(total, sum((usd for _l, usd, _s in judges), Decimal(0)), judges)
+    return RunSpend(total, sum((usd for _l, usd, _s in judges), Decimal(0)), judges)
 
 
 # --- catalog --------------------------------------------------------------------------------------
