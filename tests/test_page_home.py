@@ -67,3 +67,20 @@ def test_a_pinned_date_is_shown_on_home_and_in_the_sidebar(app_env, monkeypatch)
     at = open_app()
     assert any("IMAGEGEN_TODAY='2027-13-01' is not a date" in w and "YYYY-MM-DD" in w for w in texts(at.sidebar.warning))
     assert not any("pinned to" in i for i in texts(at.sidebar.info))
+
+
+def test_the_sidebar_lists_home_first_by_its_title_in_either_language(app_env):
+    import tomllib
+
+    from tests.ui_support import ROOT
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showSidebarNavigation"] is False  # Streamlit's list would start with "dashboard"
+    at = open_app()
+    links = [link for link in at.sidebar.get("page_link")]
+    assert [link.label for link in links] == ["Home", "Generate", "Results", "Analytics", "Planner", "Catalog",
+                                              "Compare"]
+    assert links[0].proto.page_script_hash and "dashboard" not in [link.label for link in links]
+    at.query_params["lang"] = "ja"
+    at.run()
+    assert [link.label for link in at.sidebar.get("page_link")][:2] == ["ホーム", "生成"]

@@ -53,6 +53,15 @@ APP_TITLE = N_("Image model cost & latency")
 PAGE_TITLES = (N_("Home"), N_("Generate"), N_("Results"), N_("Analytics"), N_("Planner"), N_("Catalog"),
                N_("Compare"))
 ROOT = Path(__file__).resolve().parents[1]
+#: The sidebar's page list (Streamlit's own, built from file names, would start with "dashboard"; it is off in
+#: .streamlit/config.toml, client.showSidebarNavigation): (script, title, icon), Home first.
+NAV = (("dashboard.py", PAGE_TITLES[0], ":material/home:"),
+       ("pages/1_Generate.py", PAGE_TITLES[1], ":material/grid_view:"),
+       ("pages/2_Results.py", PAGE_TITLES[2], ":material/history:"),
+       ("pages/3_Analytics.py", PAGE_TITLES[3], ":material/monitoring:"),
+       ("pages/4_Planner.py", PAGE_TITLES[4], ":material/calculate:"),
+       ("pages/5_Catalog.py", PAGE_TITLES[5], ":material/menu_book:"),
+       ("pages/6_Compare.py", PAGE_TITLES[6], ":material/compare:"))
 #: Providers a user can pick in the UI, in this order.
 PROVIDER_LABELS = {"simulator": N_("Simulator (built in)"), "openai": "OpenAI", "azure": "Azure OpenAI",
                    "compatible": N_("OpenAI-compatible endpoint")}
@@ -239,9 +248,21 @@ def provider_lines(info: dict) -> list[str]:
     return lines
 
 
+def _nav() -> None:
+    """The page list (ui.NAV). A page script run on its own (AppTest of one page) has no such pages: no list."""
+    from streamlit.errors import StreamlitPageNotFoundError
+
+    try:
+        for script, title, icon in NAV:
+            st.page_link(script, label=_(title), icon=icon)
+    except StreamlitPageNotFoundError:
+        return
+
+
 def _sidebar(ctx: Context) -> None:
     info = describe_settings(ctx.settings)
     with st.sidebar:
+        _nav()
         i18n.language_switch()
         st.caption(_("Active provider"))
         for line in provider_lines(info):
