@@ -74,7 +74,8 @@ def test_judge_end_to_end_cost_in_run_totals_and_labels(tmp_path, sim_env, capsy
     assert "judge: gpt-4.1-mini on simulator: 12 of 12 images" in first and "estimated at most" in first
     assert vs.judge_scores(store, [run_id]).empty  # an estimate sends nothing
     assert main(["judge", run_id, "--home", home]) == 0
-    assert "scored 12 images (simulated)" in capsys.readouterr().out
+    scored = capsys.readouterr().out
+    assert "scored 12 images (simulated)" in scored and "(judge prices assumed)" in scored
     scores = vs.judge_scores(store, [run_id])
     assert len(scores) == 12 and set(scores["judge"]) == {"judge: gpt-4.1-mini"}
     assert set(scores["prompt_version"]) == {judge.load_rubric().version} and set(scores["simulated"]) == {1}
@@ -85,7 +86,9 @@ def test_judge_end_to_end_cost_in_run_totals_and_labels(tmp_path, sim_env, capsy
     # a second pass has nothing left to do (same judge, same rubric version)
     assert main(["judge", run_id, "--home", home]) == 0
     assert "0 of 12 images" in capsys.readouterr().out
-    # rank shows the judge apart, labelled as the judge's
+    # rank shows the judge apart, labelled as the judge's, its cost with the prices' status
+    assert main(["rank", run_id, "--home", home, "--replicates", "20"]) == 0
+    assert "(judge prices assumed)" in capsys.readouterr().out
     assert main(["rank", run_id, "--json", "--home", home, "--replicates", "20"]) == 0
     out = json.loads(capsys.readouterr().out)
     j = out["judges"]["judge: gpt-4.1-mini"]

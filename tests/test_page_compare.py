@@ -106,7 +106,8 @@ def test_judge_runs_on_the_simulator_and_is_labelled(compare_app):
     assert Decimal(store.run(run_id)["cost_usd"]) > Decimal(before)
     text = " ".join(m.value for m in at.markdown)
     assert "judge: gpt-4.1-mini" in text and "figures simulated" in text
-    assert any("scored 12 images" in s.value and "(simulated)" in s.value for s in at.success)
+    assert any("scored 12 images" in s.value and "(simulated)" in s.value and "(judge prices assumed)" in s.value
+               for s in at.success)
     # the judge's share of the spend stands apart, with its price status (assumed) wherever a judge cost is
     assert "(judge prices assumed)" in text
     judge_usd = sum((Decimal(c) for c in scores["cost_usd"]), Decimal(0))

@@ -266,7 +266,8 @@ def judge_panel(store, settings, pool: quality.Pool, rep: quality.Report) -> Non
                 return
         state.bump_store_version()
         total = sum((s.cost_usd for s in done), start=est.total * 0)
-        state.flash(_("{model} scored {done} images for ${total:.6f}").format(model=judge.label(model), done=len(done), total=total)
+        state.flash(_("{model} scored {done} images for ${total:.6f} (judge prices {status})").format(
+            model=judge.label(model), done=len(done), total=total, status=est.status)
                     + (_(" (simulated)") if any(s.simulated for s in done) else ""))
         st.rerun()
     for label, j in rep.judges.items():

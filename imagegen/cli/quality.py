@@ -74,10 +74,19 @@ def cmd_rank(args: argparse.Namespace) -> int:
     for label, j in rep.judges.items():
         rate = "-" if j["agreement_with_humans"] is None else f"{j['agreement_with_humans']:.0%}"
         print(f"  {label} (prompt {j['prompt_version']}, {j['figures']}): agrees with humans on {rate} of "
-              f"{j['compared_votes']} votes; cost {format_usd(j['cost_usd'])}")
+              f"{j['compared_votes']} votes; cost {format_usd(j['cost_usd'])} (judge prices {_price_status(label)})")
     if rep.cheapest_as_good:
         print(f"cheapest setting as good as the best ({rep.best}): {rep.cheapest_as_good}")
     return 0
+
+
+def _price_status(label: str) -> str:
+    """The status of a judge model's prices (``judge: <model>`` -> "assumed", …): shown with every judge cost."""
+    from imagegen.execution import judge
+
+    model = label.removeprefix("judge: ")
+    models = judge.judge_models()
+    return models[model].status if model in models else "price status unknown"
 
 
 def cmd_judge(args: argparse.Namespace) -> int:
@@ -100,7 +109,8 @@ def cmd_judge(args: argparse.Namespace) -> int:
     done = judge.run_judge(store, todo, rubric, args.model, settings)
     total = sum((s.cost_usd for s in done), start=est.total * 0)
     simulated = " (simulated)" if any(s.simulated for s in done) else ""
-    print(f"scored {len(done)} images{simulated}; cost {format_usd(total, 6)}, added to each run's spend")
+    print(f"scored {len(done)} images{simulated}; cost {format_usd(total, 6)} (judge prices {est.status}), "
+          "added to each run's spend")
     return 0
 
 
