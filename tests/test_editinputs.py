@@ -152,8 +152,8 @@ def test_spec_edit_table_refusals():
         loads_spec('provider = "simulator"\nmodel = "gpt-image-1.5"\nprompt = "x"\noperation = "edit"\n')
     with pytest.raises(SpecError, match=r'an \[edit\] table but operation = "generate"'):
         loads_spec('operation = "generate"\n' + spec_text())
-    with pytest.raises(SpecError, match="edit.markup is an unknown key"):
-        loads_spec(spec_text().replace("[simulator]", 'markup = "m.png"\n[simulator]'))
+    with pytest.raises(SpecError, match="edit.markups is an unknown key: .edit. takes images, mask and markup"):
+        loads_spec(spec_text().replace("[simulator]", 'markups = "m.png"\n[simulator]'))
     with pytest.raises(SpecError, match=r"edit.images = \[\] is empty"):
         loads_spec(spec_text(images="[]"))
 

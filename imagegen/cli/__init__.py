@@ -152,7 +152,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
                   f"{format_usd(c.image_output + c.text_output)}")
     if spec.edit is not None:
         print(f"input image tokens: {est.input_image_label}")
-        for item in (*spec.inputs.images, *((spec.inputs.mask,) if spec.inputs.mask else ())):
+        extras = (spec.inputs.mask, spec.inputs.markup)
+        for item in (*spec.inputs.images, *(i for i in extras if i is not None)):
             print(f"  input {item.source}: {item.width}x{item.height} {item.format} sha256 {item.sha256}")
     print(f"total: {format_usd(est.total_cost_usd_min)} - {format_usd(est.total_cost_usd_max)} (budget uses the max)")
     notes = list(dict.fromkeys(n for e in est.estimates for n in e.notes))

@@ -101,6 +101,15 @@ class SizeRule(_Strict):
         )
 
 
+class Markup(_Strict):
+    """``[models.X.markup]``: the model takes ``markup`` on edits (a transparent PNG overlaid on the first image)."""
+
+    source: str
+    checked: date
+    status: Status = "documented"
+    note: str = ""
+
+
 class ModelSpec(_Strict):
     """What one model accepts (OpenAI rules; a provider table may narrow formats)."""
 
@@ -127,6 +136,8 @@ class ModelSpec(_Strict):
     partial_images_max: int
     edits: bool
     input_fidelity: tuple[str, ...]
+    #: Present when edits take ``markup`` (absent: the parameter must be omitted).
+    markup: Markup | None = None
     tokens: str
     source: str
     checked: date
@@ -384,6 +395,10 @@ class Catalog:
                 f"model {model_id!r} is not in the catalog. Known models: {known}. "
                 "Fix: pick one of these, or add it to imagegen/core/data/models.toml."
             ) from None
+
+    def markup_models(self) -> tuple[str, ...]:
+        """Catalog ids whose edits take ``markup`` (``[models.X.markup]`` in models.toml), sorted."""
+        return tuple(sorted(m.id for m in self.models.values() if m.markup is not None))
 
     def has_model(self, model_id: str) -> bool:
         return self.aliases.get(model_id, model_id) in self.models

@@ -2,7 +2,8 @@
 
 Limits follow the SDK's ``images.edit`` docstrings (openai ``types/image_edit_params.py``): up to 16
 images, each png/webp/jpg under 50 MB; the mask a PNG with an alpha channel, under 4 MB, the same size
-as the first image (the API applies it to the first image). Formats are sniffed from the bytes, never
+as the first image (the API applies it to the first image); ``markup`` (GPT Image 2.5) a PNG the first
+image's size with at least one transparent pixel, never together with the mask. Formats are sniffed from the bytes, never
 taken from the file name.
 """
 
@@ -45,6 +46,8 @@ class EditInputs:
 
     images: tuple[EditInput, ...]
     mask: EditInput | None = None
+    #: gpt-image-2.5: a transparent PNG overlaid on the first image to guide the edit (never with a mask).
+    markup: EditInput | None = None
 
     @property
     def files(self) -> tuple[bytes, ...]:
@@ -134,8 +137,57 @@ def check_mask(source: str, data: bytes, first: EditInput | None, where: str | N
     return EditInput(source, data, "png", width, height), None
 
 
+def _has_transparent_pixel(data: bytes) -> bool | None:
+    """True when some pixel's alpha is below 255; None when the PNG cannot be decoded."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as im:
+            if "A" not in im.getbands() and "transparency" not in im.info:
+                return False
+            low, _ = im.convert("RGBA").getchannel("A").getextrema()
+            return low < 255
+    except Exception:  # undecodable: refused by the caller
+        return None
+
+
+def check_markup(source: str, data: bytes, first: EditInput | None, where: str | None = None
+                 ) -> tuple[EditInput | None, str | None]:
+    """(the markup, None) or (None, why it is refused and the fix); ``where`` names it in the message.
+
+    SDK 3.57 ``images.edit``: a transparent PNG overlaid on the first image, the same size, with
+    transparent pixels."""
+    where = where or f"[edit] markup {source!r}"
+    if len(data) >= MAX_IMAGE_BYTES:
+        return None, f"{where} is {_mb(len(data))}: the markup must be under 50 MB. Fix: save it as a smaller PNG."
+    fmt = sniff_format(data)
+    if fmt != "png":
+        seen = f"a {fmt.upper()} file" if fmt else "not an image"
+        return None, (f"{where} is {seen}: the markup must be a PNG with transparent pixels. "
+                      "Fix: save it as PNG (RGBA).")
+    head = png_header(data)
+    if head is None:
+        return None, f"{where} is a damaged PNG (its header cannot be read). Fix: re-export the markup."
+    width, height, _ = head
+    if first is not None and (width, height) != (first.width, first.height):
+        return None, (f"{where} is {width}x{height} but the first image {first.source!r} is "
+                      f"{first.width}x{first.height}: the markup must be the same size. Fix: resize the markup.")
+    transparent = _has_transparent_pixel(data)
+    if transparent is None:
+        return None, f"{where} is a damaged PNG (its pixels cannot be read). Fix: re-export the markup."
+    if not transparent:
+        return None, (f"{where} has no transparent pixel: the markup is overlaid on the first image, so it must "
+                      "contain transparent pixels. Fix: save it as RGBA with everything but your marks transparent.")
+    return EditInput(source, data, "png", width, height), None
+
+
+MARKUP_WITH_MASK = ("[edit] has both mask and markup: markup cannot be combined with mask (SDK images.edit). "
+                    "Fix: remove one of them.")
+
+
 def read_edit_inputs(images: tuple[str, ...], mask: str | None, base_dir: Path,
-                     result_file: Callable[[str], bytes | None] | None = None) -> tuple[EditInputs | None, list[str]]:
+                     result_file: Callable[[str], bytes | None] | None = None,
+                     markup: str | None = None) -> tuple[EditInputs | None, list[str]]:
     """Read and check every input (paths relative to ``base_dir``; ``result:<id>`` through ``result_file``).
 
     Returns (the inputs, []) or (None, every refusal); nothing is sent in either case.
@@ -183,9 +235,19 @@ def read_edit_inputs(images: tuple[str, ...], mask: str | None, base_dir: Path,
             mask_item, why = check_mask(mask, data, first)
             if why:
                 errors.append(why)
+    markup_item = None
+    if markup is not None and mask is not None:
+        errors.append(MARKUP_WITH_MASK)
+    elif markup is not None:
+        data = load(markup, "[edit] markup")
+        if data is not None:
+            first = read[0] if read and read[0].source == images[0] else None
+            markup_item, why = check_markup(markup, data, first)
+            if why:
+                errors.append(why)
     if errors:
         return None, errors
-    return EditInputs(tuple(read), mask_item), []
+    return EditInputs(tuple(read), mask_item, markup_item), []
 
 
 def check_uploads(images: Sequence[tuple[str, bytes]], mask: tuple[str, bytes] | None = None

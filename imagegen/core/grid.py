@@ -49,6 +49,8 @@ class EditSpec:
 
     images: tuple[str, ...]
     mask: str | None = None
+    #: gpt-image-2.5: a transparent PNG overlaid on the first image (never with mask).
+    markup: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,8 @@ class GridSpec:
             lines += ["\n[edit]", f"images = {val(list(self.edit.images))}"]
             if self.edit.mask is not None:
                 lines.append(f"mask = {val(self.edit.mask)}")
+            if self.edit.markup is not None:
+                lines.append(f"markup = {val(self.edit.markup)}")
         lines.append("\n[limits]")
         for name in LIMIT_KEYS:
             value = getattr(self.limits, name)
@@ -153,7 +157,7 @@ def parse_spec(data: dict, where: str = "spec") -> GridSpec:
         provider=model.provider, model=model.model, prompts=model.prompt_list(), name=model.name,
         repeats=model.repeats, params=params, axes=axes, limits=limits, deployments=dict(model.deployments),
         simulator=dict(model.simulator),
-        edit=EditSpec(tuple(model.edit.images), model.edit.mask) if model.edit is not None else None,
+        edit=EditSpec(tuple(model.edit.images), model.edit.mask, model.edit.markup) if model.edit is not None else None,
     )
 
 
@@ -163,7 +167,8 @@ def attach_inputs(spec: GridSpec, base_dir: str | Path,
     every refused file, its value and the fix. A spec without ``[edit]`` is returned as it is."""
     if spec.edit is None:
         return spec
-    inputs, errors = read_edit_inputs(spec.edit.images, spec.edit.mask, Path(base_dir), result_file)
+    inputs, errors = read_edit_inputs(spec.edit.images, spec.edit.mask, Path(base_dir), result_file,
+                                      markup=spec.edit.markup)
     if errors:
         raise SpecError("; ".join(errors))
     return replace(spec, inputs=inputs)
@@ -438,7 +443,13 @@ def validate_grid(spec: GridSpec, catalog: Catalog, today: date) -> list[Cell]:
                            f"or set IMAGEGEN_AZURE_DEPLOYMENTS={req.model}=gpt-image-1.5")
                 failures.append(Problem("model", req.model, "an Azure deployment mapped to a catalog model", fix))
             continue  # nothing else can be checked until the model is known
-        for p in problems(req, catalog, today):
+        found = problems(req, catalog, today)
+        if spec.edit is not None and spec.edit.markup is not None and catalog.has_model(req.model) \
+                and catalog.model(req.model).markup is None:  # which models take it is catalog data
+            found = [*found, Problem("markup", spec.edit.markup,
+                                     f"only on {', '.join(catalog.markup_models()) or 'no catalog model'} "
+                                     f"(not {req.model})", "remove markup, or use one of those models")]
+        for p in found:
             key = str(p)
             if key not in seen:  # one line per distinct problem, naming the first cell it hits
                 seen.add(key)

@@ -184,16 +184,17 @@ def _images(value: object) -> list:
 
 
 class EditModel(Strict):
-    """``[edit]``: every cell is an edit of these images (and the optional mask on the first one).
+    """``[edit]``: every cell is an edit of these images (and the optional mask or markup on the first one).
 
-    ``markup`` (gpt-image-2.5 in the SDK) is not accepted yet: the catalog does not know which models
-    take it, so it is refused as an unknown key rather than sent unchecked."""
+    ``markup`` goes only to models whose catalog entry has ``[models.X.markup]`` (checked per cell by
+    ``validate_grid``); the file itself is checked by ``editinputs.check_markup``."""
 
-    unknown_what: ClassVar[str] = "is an unknown key: [edit] takes images and mask"
+    unknown_what: ClassVar[str] = "is an unknown key: [edit] takes images, mask and markup"
     missing_fix: ClassVar[dict[str, str]] = {"images": 'add images = ["product.png"] (paths relative to the spec)'}
 
     images: Annotated[list[FileRef], BeforeValidator(_images)]
     mask: FileRef | None = None
+    markup: FileRef | None = None
 
 
 def _operation(value: object) -> object:

@@ -180,7 +180,8 @@ def _stored_inputs(spec: GridSpec, store: Store, run_id: str) -> GridSpec:
              for r in rows]
     images = tuple(i for i, r in zip(items, rows) if r["role"] == "image")
     mask = next((i for i, r in zip(items, rows) if r["role"] == "mask"), None)
-    return replace(spec, inputs=EditInputs(images, mask)) if images else spec
+    markup = next((i for i, r in zip(items, rows) if r["role"] == "markup"), None)
+    return replace(spec, inputs=EditInputs(images, mask, markup)) if images else spec
 
 
 def check_simulator(spec: GridSpec, where: str = "spec") -> SimulatorConfig:
@@ -274,6 +275,7 @@ class GridRun:
         if parsed.inputs is not None and not self.input_files:  # [edit]: the files read with the spec
             self.input_files = parsed.inputs.files
         self.input_mask = parsed.inputs.mask.data if parsed.inputs is not None and parsed.inputs.mask else None
+        self.input_markup = parsed.inputs.markup.data if parsed.inputs is not None and parsed.inputs.markup else None
         self.settings = settings
         # Validate and price everything before anything is sent (raises InvalidRequest).
         self.estimate: GridEstimate = estimate_grid(parsed, self.catalog, today)
@@ -748,9 +750,9 @@ class GridRun:
                                   error_message=self._deadline_message(number)), Decimal(0)
                 timeout = min(timeout, left)
             try:
-                # The mask only where there is one: fakes and older providers take no mask argument.
-                gen = provider.generate(req, timeout=timeout, input_files=self.input_files,
-                                        **({"mask": self.input_mask} if self.input_mask is not None else {}))
+                # The mask/markup only where there is one: fakes and older providers take no such argument.
+                extra = {k: v for k, v in (("mask", self.input_mask), ("markup", self.input_markup)) if v is not None}
+                gen = provider.generate(req, timeout=timeout, input_files=self.input_files, **extra)
             except ProviderError as exc:
                 wall = time.perf_counter() - t
                 last = exc

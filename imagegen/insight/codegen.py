@@ -158,10 +158,11 @@ def _input_names(request: ImageRequest, inputs: Sequence[str]) -> list[str]:
 
 
 def python_code(request: ImageRequest, flavour: str = "openai", settings: Mapping | None = None, *,
-                inputs: Sequence[str] = (), mask: str | None = None) -> str:
+                inputs: Sequence[str] = (), mask: str | None = None, markup: str | None = None) -> str:
     """Runnable Python with the openai SDK that sends the same request and saves the image.
 
-    Edits send ``inputs`` (file names; default ``input-N.png``) and ``mask`` (a file name) as multipart files."""
+    Edits send ``inputs`` (file names; default ``input-N.png``), ``mask`` and ``markup`` (file names) as
+    multipart files."""
     _check(flavour)
     body = wire_body(request, flavour, settings)
     ext = request.output_format
@@ -178,6 +179,9 @@ def python_code(request: ImageRequest, flavour: str = "openai", settings: Mappin
         if mask is not None:
             lines.append(f"    mask=open({_py(_input_names(request, [mask])[0])}, \"rb\"),"
                          "  # transparent pixels = where the first image is edited")
+        if markup is not None:
+            lines.append(f"    markup=open({_py(_input_names(request, [markup])[0])}, \"rb\"),"
+                         "  # overlaid on the first image to guide the edit (GPT Image 2.5)")
     if flavour != "openai":
         lines.append(f"    model={_py(body.pop('model'))},  # the deployment name")
     for key, value in body.items():
@@ -222,7 +226,7 @@ def _url(flavour: str, request: ImageRequest, settings: Mapping | None) -> str:
 
 
 def curl_command(request: ImageRequest, flavour: str = "openai", settings: Mapping | None = None, *,
-                 inputs: Sequence[str] = (), mask: str | None = None) -> str:
+                 inputs: Sequence[str] = (), mask: str | None = None, markup: str | None = None) -> str:
     """A curl command sending the same request (keys from environment variables); edits as ``-F`` files."""
     _check(flavour)
     env = env_names(flavour, settings)
@@ -235,6 +239,8 @@ def curl_command(request: ImageRequest, flavour: str = "openai", settings: Mappi
             lines.append(f"  -F {_sh(f'image[]=@{name}')}")
         if mask is not None:
             lines.append(f"  -F {_sh(f'mask=@{_input_names(request, [mask])[0]}')}")
+        if markup is not None:
+            lines.append(f"  -F {_sh(f'markup=@{_input_names(request, [markup])[0]}')}")
         for key, value in body.items():
             text = ("true" if value else "false") if isinstance(value, bool) else str(value)
             # --form-string: a prompt starting with @ or < is text, not a file
@@ -250,7 +256,7 @@ def curl_command(request: ImageRequest, flavour: str = "openai", settings: Mappi
 
 
 def snippets(request: ImageRequest, settings: Mapping | None, *, catalog: Catalog, today: date,
-             inputs: Sequence[str] = (), mask: str | None = None) -> list[Snippet]:
+             inputs: Sequence[str] = (), mask: str | None = None, markup: str | None = None) -> list[Snippet]:
     """Python and curl for every flavour; the one matching the cell's provider comes first.
 
     A flavour whose provider no longer runs the model on ``today`` gets a ``warning`` (and a comment
@@ -266,8 +272,8 @@ def snippets(request: ImageRequest, settings: Mapping | None, *, catalog: Catalo
     def code(text: str, flavour: str) -> str:
         return f"# WARNING: {warnings[flavour]}\n{text}" if warnings[flavour] else text
 
-    out = [Snippet(f"Python · {FLAVOUR_LABELS[f]}", "python", code(python_code(request, f, settings, inputs=inputs, mask=mask), f), warnings[f])
+    out = [Snippet(f"Python · {FLAVOUR_LABELS[f]}", "python", code(python_code(request, f, settings, inputs=inputs, mask=mask, markup=markup), f), warnings[f])
            for f in flavours]
-    out += [Snippet(f"curl · {FLAVOUR_LABELS[f]}", "bash", code(curl_command(request, f, settings, inputs=inputs, mask=mask), f), warnings[f])
+    out += [Snippet(f"curl · {FLAVOUR_LABELS[f]}", "bash", code(curl_command(request, f, settings, inputs=inputs, mask=mask, markup=markup), f), warnings[f])
             for f in flavours]
     return out

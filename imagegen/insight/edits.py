@@ -32,7 +32,7 @@ class EditRun:
 
     @property
     def images(self) -> list[dict]:
-        return [i for i in self.inputs if i.get("role") != "mask"]
+        return [i for i in self.inputs if i.get("role") not in ("mask", "markup")]
 
     @property
     def mask(self) -> dict | None:

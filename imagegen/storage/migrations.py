@@ -555,6 +555,34 @@ def m008_edit_inputs(conn: sqlite3.Connection) -> None:
     conn.execute(M008_VIEW)
 
 
+@migration
+def m009_markup_inputs(conn: sqlite3.Connection) -> None:
+    # Issue 13 item 2: gpt-image-2.5's markup PNG is stored like the mask (role 'markup'); SQLite cannot
+    # alter a CHECK, so the table is rebuilt with its rows (the view is dropped and recreated around it).
+    conn.execute("DROP VIEW IF EXISTS result_rows")
+    _run(conn, """
+    CREATE TABLE run_inputs_new (
+        run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('image', 'mask', 'markup')),
+        source TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        path TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        format TEXT NOT NULL,
+        PRIMARY KEY (run_id, position)
+    );
+    INSERT INTO run_inputs_new SELECT run_id, position, role, source, sha256, path, bytes, width, height, format
+        FROM run_inputs;
+    DROP TABLE run_inputs;
+    ALTER TABLE run_inputs_new RENAME TO run_inputs;
+    CREATE INDEX run_inputs_sha ON run_inputs(sha256)
+    """)
+    conn.execute(M008_VIEW)
+
+
 def schema_version() -> tuple[int, str]:
     """(number of steps, name of the last step) this version of imagegen knows."""
     return len(MIGRATIONS), MIGRATIONS[-1].__name__

@@ -194,6 +194,7 @@ class StoreWriter:
         if spec.inputs is not None:  # edits: each input stored once by content hash, linked to this run
             items = [("image", i) for i in spec.inputs.images]
             items += [("mask", spec.inputs.mask)] if spec.inputs.mask is not None else []
+            items += [("markup", spec.inputs.markup)] if getattr(spec.inputs, "markup", None) is not None else []
             for position, (role, item) in enumerate(items):
                 stored = self.files.save_image(item.data)
                 inputs.append({"run_id": run_id, "position": position, "role": role, "source": item.source,

@@ -289,15 +289,17 @@ class SDKProvider:
         return kwargs
 
     def generate(self, request: ImageRequest, *, timeout: float, input_files: tuple[bytes, ...] = (),
-                 extra_headers: Mapping[str, str] | None = None, mask: bytes | None = None) -> Generation:
+                 extra_headers: Mapping[str, str] | None = None, mask: bytes | None = None,
+                 markup: bytes | None = None) -> Generation:
         """Send ``request`` once; return the Generation or raise ProviderError. ``mask`` (edits): a PNG
-        whose transparent pixels mark where the first image is edited."""
+        whose transparent pixels mark where the first image is edited; ``markup`` (edits, GPT Image 2.5):
+        a transparent PNG overlaid on the first image to guide the edit."""
         kwargs = self.call_kwargs(request)
         headers = {**self.extra_headers, **(extra_headers or {})}
         start = time.perf_counter()
         try:
             with attempt_deadline(timeout):  # connect + headers + body, however slowly the bytes come
-                return self._send(request, kwargs, headers, timeout, input_files, start, mask)
+                return self._send(request, kwargs, headers, timeout, input_files, start, mask, markup)
         except ProviderError as err:
             err.simulated = err.simulated or self.simulated
             raise
@@ -308,7 +310,8 @@ class SDKProvider:
             raise err from exc
 
     def _send(self, request: ImageRequest, kwargs: dict, headers: dict, timeout: float,
-              input_files: tuple[bytes, ...], start: float, mask: bytes | None = None) -> Generation:
+              input_files: tuple[bytes, ...], start: float, mask: bytes | None = None,
+              markup: bytes | None = None) -> Generation:
         images_api = self.client.images.with_raw_response
         if request.operation == "edit":
             files = _edit_files(tuple(input_files))
@@ -317,6 +320,8 @@ class SDKProvider:
                                     "Attach an image.")
             if mask is not None:
                 kwargs["mask"] = ("mask.png", mask, "image/png")
+            if markup is not None:
+                kwargs["markup"] = ("markup.png", markup, "image/png")
             raw = images_api.edit(image=files if len(files) > 1 else files[0], **kwargs,
                                   timeout=client_timeout(timeout), extra_headers=headers or None)
         else:

@@ -63,9 +63,10 @@ class SimulatorProvider(SDKProvider):
         return request.model
 
     def generate(self, request: ImageRequest, *, timeout: float, input_files: tuple[bytes, ...] = (),
-                 extra_headers: Mapping[str, str] | None = None, mask: bytes | None = None) -> Generation:
+                 extra_headers: Mapping[str, str] | None = None, mask: bytes | None = None,
+                 markup: bytes | None = None) -> Generation:
         return super().generate(request, timeout=timeout, input_files=input_files, extra_headers=extra_headers,
-                                mask=mask)
+                                mask=mask, markup=markup)
 
     @property
     def request_count(self) -> int:

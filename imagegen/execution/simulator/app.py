@@ -78,9 +78,9 @@ AZURE_MIN_API_VERSION = "2025-04-01-preview"
 GENERATE_PARAMS = {"model", "prompt", "size", "quality", "background", "output_format", "output_compression",
                    "moderation", "n", "stream", "partial_images", "user", "safety_identifier", "response_format",
                    "style", "complexity", "frame_count", "frame_duration_ms", "svg"}
-EDIT_PARAMS = (GENERATE_PARAMS - {"moderation", "style"}) | {"image", "image[]", "mask", "input_fidelity"}
+EDIT_PARAMS = (GENERATE_PARAMS - {"moderation", "style"}) | {"image", "image[]", "mask", "markup", "input_fidelity"}
 #: Real API parameters the simulator does not model (gated or newer features).
-UNSUPPORTED_PARAMS = {"markup"}
+UNSUPPORTED_PARAMS: set[str] = set()
 #: Access-gated output formats and the preview each one needs (SDK 3.57 docstrings).
 GATED = {"gif": "the GIF preview", "svg": "SVG model selection"}
 LANDSCAPE_WORDS = ("landscape", "wide", "panorama", "panoramic", "banner", "widescreen", "横長", "横向き", "ワイド")
@@ -426,6 +426,7 @@ class SimulatorApp:
                 "JSON edits (images[] with image_url or file_id) are not simulated: the simulator cannot fetch "
                 "URLs or uploaded files. Send the image bytes as multipart/form-data (image, image[], mask), as "
                 "the SDK's images.edit does.", param="images", code="unsupported_parameter"))
+        self._check_markup(operation, model, fields_, uploads)
         for key in fields_:
             if key in UNSUPPORTED_PARAMS:
                 raise _ApiError(400, _openai_error(f"The simulator does not model {key!r}. Remove it.", param=key,
@@ -601,6 +602,25 @@ class SimulatorApp:
         base_headers["content-type"] = "application/json"
         base_headers["openai-processing-ms"] = str(max(1, round(latency * 1000)))
         return Reply(200, base_headers, body, ready_at=start + latency)
+
+    @staticmethod
+    def _check_markup(operation: str, model: ModelSpec, fields_: dict, uploads: list) -> None:
+        """HTTP 400 (param ``markup``) unless markup is a file, on an edit, of a model whose catalog entry
+        takes it, without a mask (SDK 3.57 images.edit). The output is then the edit without a mask."""
+        markups = [u for u in uploads if u[0] == "markup"]
+        if not markups and "markup" not in fields_:
+            return
+        if operation != "edits":
+            why = "markup is an edit parameter (images.edit only). Remove it."
+        elif "markup" in fields_:
+            why = "markup must be an uploaded PNG file (multipart), not a text field."
+        elif model.markup is None:
+            why = f"markup is not supported for {model.id}. Remove it, or use a GPT Image 2.5 model."
+        elif any(u[0] == "mask" for u in uploads):
+            why = "markup cannot be combined with mask. Remove one of them."
+        else:
+            return
+        raise _ApiError(400, _openai_error(why, param="markup", code="unsupported_parameter"))
 
     @staticmethod
     def _edit_sources(req: ImageRequest, uploads: list) -> tuple[bytes | None, bytes | None]:
