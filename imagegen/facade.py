@@ -106,7 +106,7 @@ def reusable(est, store) -> dict[int, int]:
     result once, cells in order (``GridRun(reuse=True)``)."""
     from imagegen.storage.writer import request_key
 
-    inputs = est.spec.inputs.files if est.spec.inputs is not None else ()
+    inputs = est.spec.inputs.key_files if est.spec.inputs is not None else ()
     keys = {cell.index: request_key(cell.request, inputs) for cell in est.cells}
     left = dict(store.reusable_counts(list(keys.values())))
     out: dict[int, int] = {}

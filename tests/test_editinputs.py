@@ -331,3 +331,21 @@ def test_cli_edits_an_earlier_result_by_its_id(edit_dir, tmp_path, capsys, monke
     missing.write_text(spec_text(images='["result:999999"]'))
     assert main(["estimate", str(missing)]) == 2
     assert "no stored result '999999'" in capsys.readouterr().err
+
+
+def test_reuse_tells_an_edit_with_a_mask_from_the_same_edit_without_one(edit_dir, tmp_path, capsys, monkeypatch):
+    from imagegen.storage.store import Store
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("IMAGEGEN_HOME", str(home))
+    masked, plain = edit_dir / "masked.toml", edit_dir / "plain.toml"
+    masked.write_text(spec_text(mask="mask.png"))
+    plain.write_text(spec_text())
+    reused = []
+    for spec, args in ((masked, []), (plain, ["--reuse"]), (masked, ["--reuse"])):
+        assert main(["run", str(spec), *args]) == 0
+        with Store(home) as store:  # the second: another request, sent; the third: the same, reused
+            rows = store.results(store.resolve_run_id("latest"))
+            reused.append(int(rows["reused"].sum()))
+    capsys.readouterr()
+    assert reused == [0, 0, 1]

@@ -54,6 +54,14 @@ class EditInputs:
         return tuple(i.data for i in self.images)
 
     @property
+    def key_files(self) -> tuple[bytes, ...]:
+        """What identifies these inputs for ``--reuse``: the images, then the mask and the markup tagged
+        by role (an edit with a mask must never be reused for the same edit without one). Without a
+        mask or markup it equals :attr:`files`, so older keys stay valid."""
+        extra = tuple(role + i.data for role, i in ((b"mask:", self.mask), (b"markup:", self.markup)) if i is not None)
+        return self.files + extra
+
+    @property
     def sizes(self) -> tuple[tuple[int, int], ...]:
         return tuple((i.width, i.height) for i in self.images)
 

@@ -173,6 +173,8 @@ class StoreWriter:
                "simulated": int(simulated), "requests": grid.requests, "repeats": spec.repeats,
                "estimate_min_usd": decimal_text(grid.total_cost_usd_min), "estimate_max_usd": decimal_text(grid.total_cost_usd_max),
                "budget_usd": decimal_text(spec.limits.budget_usd), "created_at": now_iso()}
+        # edits: the mask and markup are part of a request's identity too (see EditInputs.key_files)
+        key_files = spec.inputs.key_files if spec.inputs is not None else tuple(input_files)
         cells = []
         for cell, est in zip(grid.cells, grid.estimates):
             req = cell.request
@@ -184,7 +186,7 @@ class StoreWriter:
                 "output_format": req.output_format, "output_compression": req.output_compression,
                 "moderation": req.moderation, "n": req.n, "stream": int(req.stream),
                 "partial_images": req.partial_images, "operation": req.operation,
-                "input_fidelity": req.input_fidelity, "request_key": request_key(req, input_files),
+                "input_fidelity": req.input_fidelity, "request_key": request_key(req, key_files),
                 "estimated_cost_min_usd": decimal_text(est.cost_usd_min), "estimated_cost_usd": decimal_text(est.cost_usd_max),
                 "estimate_price_entry": est.cost_max.price_key, "output_tokens_min": est.output_tokens_min,
                 "output_tokens_max": est.output_tokens_max,
