@@ -138,9 +138,8 @@ def _confirmed(run: GridRun, yes: bool) -> bool:
 def cmd_run(args: argparse.Namespace) -> int:
     if args.spec is None and args.resume is None:
         raise ConfigError("no spec given. Fix: `python -m imagegen run SPEC` or `run --resume RUN_ID`.")
-    from imagegen.core.tokens import load_encoding_in_background
-
-    load_encoding_in_background()  # the estimate counts the prompts: load the tokenizer while the rest imports
+    # (Loading the tokenizer in a background thread here was measured slower to the first request:
+    # bench/bench_startup.py, 2026-12-01, load 1: 0.49-0.50 s without it, 0.51-0.54 s with it.)
     from imagegen.execution.runner import GridRun
 
     store = _store(args)

@@ -6,7 +6,6 @@ in the wheel (``tiktoken`` downloads its encodings on first use, which fails off
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib.machinery
 import importlib.util
@@ -160,7 +159,7 @@ def _encoding():
     ``bpe_openai`` package itself costs ~0.6 s more, because its ``__init__`` parses every encoding
     it ships to build a tiktoken-style registry; so the binding is loaded on its own, and the
     package is the fallback when that is not possible. Thread-safe: a second caller waits for the
-    first load (see :func:`load_encoding_in_background`).
+    first load (Streamlit reruns count from several threads).
     """
     global _loaded_encoding
     if _loaded_encoding is None:
@@ -177,23 +176,6 @@ def _load_encoding():
         import bpe_openai
 
         return bpe_openai.get_encoding("o200k_base")
-
-
-def load_encoding_in_background() -> threading.Thread:
-    """Start loading the encoding in a daemon thread and return it (entry points call this early).
-
-    The binding's load releases the GIL, so it overlaps the imports a run does next (~0.06 s sooner
-    to the first request on a machine with a free core). A failure here is left for the first count
-    to raise, with its usual message.
-    """
-
-    def load() -> None:
-        with contextlib.suppress(Exception):  # the first count raises it again, in the caller's thread
-            _encoding()
-
-    thread = threading.Thread(target=load, name="imagegen-tokenizer-load", daemon=True)
-    thread.start()
-    return thread
 
 
 def _bpe_binding():
