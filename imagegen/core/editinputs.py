@@ -235,24 +235,24 @@ def read_edit_inputs(images: tuple[str, ...], mask: str | None, base_dir: Path,
             errors.append(why)
         elif item is not None:
             read.append(item)
-    mask_item = None
-    if mask is not None:
-        data = load(mask, "[edit] mask")
-        if data is not None:
-            first = read[0] if read and read[0].source == images[0] else None
-            mask_item, why = check_mask(mask, data, first)
-            if why:
-                errors.append(why)
+    first = read[0] if read and read[0].source == images[0] else None
+
+    def overlay(source: str | None, what: str, check) -> EditInput | None:
+        """The mask or the markup, read and checked against the first image (its refusal collected)."""
+        data = load(source, what) if source is not None else None
+        if data is None:
+            return None
+        item, why = check(source, data, first)
+        if why:
+            errors.append(why)
+        return item
+
+    mask_item = overlay(mask, "[edit] mask", check_mask)
     markup_item = None
     if markup is not None and mask is not None:
         errors.append(MARKUP_WITH_MASK)
-    elif markup is not None:
-        data = load(markup, "[edit] markup")
-        if data is not None:
-            first = read[0] if read and read[0].source == images[0] else None
-            markup_item, why = check_markup(markup, data, first)
-            if why:
-                errors.append(why)
+    else:
+        markup_item = overlay(markup, "[edit] markup", check_markup)
     if errors:
         return None, errors
     return EditInputs(tuple(read), mask_item, markup_item), []
