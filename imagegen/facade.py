@@ -11,13 +11,25 @@ layers below (core, storage, execution, insight) and never imports Streamlit::
     edit_analytics(store, catalog, selection)           Analytics: edits' input image tokens, cost per edit
     make_plan(plan, catalog, store, on=day)             Planner: a plan's costs, quota and warnings
     plan_from_link(params, today) / plan_from_csv(text) Planner: a shared plan back from its link or CSV
-    compare(store, run_ids)                             Compare: the image pool, its votes and the report
+    compare(store, run_ids) / run_spend(store, run_ids)  Compare: the pool, its votes and the report; what runs spent
+    judge_draft(store, pool, model, settings) / run_judge(store, draft, settings)
+                                                        Compare: what the automatic judge would score, then scoring it
     catalog_tables(catalog, today)                      Catalog: lifecycles, models, tokens, prices, estimates
     check_simulator(spec, where) / lifecycle_status(...) Generate: a loaded spec's [simulator] table, a model's status
+    save_recording(home, data, where)                   Generate: a recording for the simulator to replay, kept
 
-The forms' vocabulary (axes, allowed values, spec decoding, form values, limits; :data:`FORM_HELPERS`) is
-re-exported here too, so that ``ui/`` reaches the layers only through this module
-(tests/test_architecture.py checks it); each name loads on first use, so importing the facade stays cheap.
+Everything else ``ui/`` uses from the library is re-exported here as the library defines it, so that ``ui/``
+reaches the layers only through this module (tests/test_architecture.py checks every ui module):
+
+* :data:`FORM_HELPERS`: the forms' vocabulary (axes, allowed values, spec decoding, form values, limits);
+* :data:`FRAME_HELPERS`: the page frame's (settings, store, catalog and its local overrides, providers, the
+  working date, redaction);
+* :data:`VIEW_HELPERS`: what the views draw and do (charts, grid layout, code snippets, lifecycles, overrides
+  and calibration, the plan editor's tables, the quality report's parts and exports, votes).
+
+:data:`REEXPORTS` is all three. Each name loads its module on first use (module ``__getattr__``), so importing
+the facade costs nothing beyond :mod:`imagegen.errors`, and a ui module that names a helper only inside a function
+(plotly's charts, the SDK's providers) still loads it only when that function runs.
 
 Errors are the project's own (:mod:`imagegen.errors`); the pages show ``str(err)``.
 """
@@ -28,6 +40,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imagegen.errors import ImagegenError
@@ -353,6 +366,67 @@ def run_spend(store: Store, run_ids) -> RunSpend:
     return RunSpend(total, sum((usd for _l, usd, _s in judges), Decimal(0)), judges)
 
 
+@dataclass(frozen=True)
+class JudgeDraft:
+    """A judging pass before it runs: the rubric, the pool's images, those this judge has not scored yet with
+    this rubric version, and what scoring them costs at most (estimated, before anything is sent)."""
+
+    model: str
+    rubric: Any          # execution.judge.Rubric (its .version is shown)
+    items: tuple         # every image of the pool (execution.judge.Todo)
+    todo: tuple          # of which not yet scored by ``model`` with this rubric
+    estimate: Any        # execution.judge.Estimate: .total (Decimal), .price_entry, .status
+
+    @property
+    def label(self) -> str:
+        """How every figure of this judge is labelled (``judge: <model>``)."""
+        from imagegen.execution import judge
+
+        return judge.label(self.model)
+
+
+def judge_draft(store: Store, pool, model: str, settings) -> JudgeDraft:
+    """What the automatic judge ``model`` would score in ``pool`` (an insight.quality.Pool) and its upper cost."""
+    from imagegen.execution import judge
+
+    rubric = judge.load_rubric()
+    items = tuple(judge.Todo(int(r.result_id), r.run_id, r.prompt, r.image_path) for r in pool.items.itertuples())
+    todo = tuple(judge.pending(store, items, rubric, model))
+    return JudgeDraft(model, rubric, items, todo, judge.estimate(todo, rubric, model, settings))
+
+
+def run_judge(store: Store, draft: JudgeDraft, settings) -> list:
+    """Score ``draft.todo`` (this spends money on a real provider); the stored scores, each with its cost."""
+    from imagegen.execution import judge
+
+    return judge.run_judge(store, list(draft.todo), draft.rubric, draft.model, settings)
+
+
+# --- replays (Generate's simulator panel) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavedRecording:
+    """A recording checked and kept under ``<home>/recordings/<sha>.json`` (the spec names that path)."""
+
+    recording: Any   # core.recording.Recording: .entries, .runs
+    path: Path
+
+
+def save_recording(home: Path | str, data: bytes, where: str = "recording") -> SavedRecording:
+    """Validate an uploaded recording (RecordingError naming the fix) and save it once by its content hash."""
+    import hashlib
+
+    from imagegen.core.recording import parse_recording
+
+    recording = parse_recording(data, where=where)
+    path = Path(home) / "recordings" / f"{hashlib.sha256(data).hexdigest()[:16]}.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return SavedRecording(recording, path)
+
+
 # --- catalog --------------------------------------------------------------------------------------
 
 
@@ -407,11 +481,84 @@ FORM_HELPERS: dict[str, str] = {
 }
 
 
+#: The page frame's vocabulary (``ui/__init__.py``: settings, store, catalog with local overrides, providers,
+#: the working date, redaction, the library's translator hook).
+FRAME_HELPERS: dict[str, str] = {
+    **dict.fromkeys(("Catalog", "PROVIDERS", "default_catalog", "status_label"), "imagegen.core.catalog"),
+    **dict.fromkeys(("TODAY_ENV", "working_date"), "imagegen.core.dates"),
+    "data_home": "imagegen.core.paths",
+    **dict.fromkeys(("Settings", "load_settings"), "imagegen.execution.settings"),
+    "SimulatorConfig": "imagegen.execution.simulator",
+    # the providers import the openai SDK (~0.5 s): only a page that builds one pays for it (first use)
+    **dict.fromkeys(("Provider", "make_provider", "make_simulator_provider"), "imagegen.execution.providers"),
+    "redact_url": "imagegen.redaction",
+    "set_translator": "imagegen.i18n",
+    "Store": "imagegen.storage.store",
+}
+
+#: What the views draw and do as they are (pure functions and types, and the few writers of local files:
+#: price and token overrides, votes, the judge). A value ``"module:attr"`` re-exports ``attr`` under another name
+#: (the facade is one namespace: ``estimate`` or ``label`` alone would not say whose).
+VIEW_HELPERS: dict[str, str] = {
+    # Home, Catalog: lifecycles, catalog freshness, local price and token overrides, calibration
+    **dict.fromkeys(("Lifecycle", "lifecycle_warnings", "preferred_models"), "imagegen.core.lifecycle"),
+    "catalog_freshness": "imagegen.execution.providers.sdk_vocabulary",
+    **dict.fromkeys(("PRICE_FIELDS", "add_override", "load_overrides", "make_override", "overrides_path",
+                     "remove_override"), "imagegen.core.overrides"),
+    **dict.fromkeys(("add_token_overrides", "load_token_overrides", "remove_token_override",
+                     "token_overrides_path"), "imagegen.core.token_overrides"),
+    "base_price": "imagegen.insight.catalog_tables",
+    **dict.fromkeys(("catalog_version", "export_calibration", "parse_calibration"), "imagegen.core.calibration_file"),
+    **dict.fromkeys(("calibrate", "proposals"), "imagegen.insight.calibration"),
+    # Generate, Results: the grid view, its code snippets, the grid as one PNG, edits' inputs, replays
+    "ImageRequest": "imagegen.core.request",
+    "MAX_IMAGE_PIXELS": "imagegen.core.imagefile",
+    "snippets": "imagegen.insight.codegen",
+    **dict.fromkeys(("EditRun", "load_edit_run"), "imagegen.insight.edits"),
+    "compose_grid": "imagegen.insight.gridimage",
+    **dict.fromkeys(("Layout", "as_decimal", "as_float", "cell_key", "coords_of", "file_format", "human_bytes",
+                     "layout_for", "rows_by_cell"), "imagegen.insight.gridlayout"),
+    "GridRun": "imagegen.execution.runner",
+    # Analytics, Planner: the charts (plotly: loaded on first use) and the plan editor's vocabulary
+    **dict.fromkeys(("cost_per_image", "cost_vs_rating", "file_sizes", "first_partial_vs_final", "image_config",
+                     "latency_distribution", "latency_vs_tokens", "plan_costs", "tokens_vs_documented"),
+                    "imagegen.insight.charts"),
+    **dict.fromkeys(("Analysis", "DEVIATION_TOLERANCE"), "imagegen.insight.analysis"),
+    **dict.fromkeys(("BudgetPlan", "DEFAULT_PROMPT_TOKENS", "EXAMPLE_JPY_PER_USD", "PER", "PlanLine", "Quota",
+                     "Scenario", "default_plan", "editor_choices", "format_money", "frame_lines", "lines_frame"),
+                    "imagegen.insight.planner"),
+    "plan_query": "imagegen.insight.planner:to_query",
+    # Compare: the pool, pairing, votes, the ranking report and its exports, the judge
+    **dict.fromkeys(("NOT_RUN", "export_scores", "export_votes", "planner_plan", "summary_html", "unrun_settings"),
+                    "imagegen.insight.quality"),
+    "QualityPool": "imagegen.insight.quality:Pool",
+    "QualityReport": "imagegen.insight.quality:Report",
+    **dict.fromkeys(("Pair", "PastVote", "next_pair"), "imagegen.insight.pairing"),
+    **dict.fromkeys(("frontier_figure", "win_rate_heatmap"), "imagegen.insight.quality_charts"),
+    **dict.fromkeys(("record_vote", "undo_last_vote"), "imagegen.storage.votes"),
+    "EXCEL_BOM": "imagegen.storage.reader",
+    "judge_models": "imagegen.execution.judge",
+    "DEFAULT_JUDGE_MODEL": "imagegen.execution.judge:DEFAULT_MODEL",
+}
+
+#: Every name the facade re-exports: name -> ``"module"`` or ``"module:attr"`` (tests/test_architecture.py
+#: checks each is the library's own object, with a docstring when it is a function or class).
+REEXPORTS: dict[str, str] = {**FORM_HELPERS, **FRAME_HELPERS, **VIEW_HELPERS}
+
+
+def reexported(name: str) -> tuple[str, str]:
+    """(module, attribute) that the facade's ``name`` re-exports; KeyError when it re-exports no such name."""
+    module, _, attr = REEXPORTS[name].partition(":")
+    return module, attr or name
+
+
 def __getattr__(name: str):
-    module = FORM_HELPERS.get(name)
-    if module is None:
+    # Loaded on first use, so importing the facade (and a ui module that names a helper it uses only in a
+    # function) stays cheap: plotly, pandas and the SDK load where the old direct imports loaded them.
+    if name not in REEXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, attr = reexported(name)
+    value = getattr(importlib.import_module(module), attr)
     globals()[name] = value
     return value
 

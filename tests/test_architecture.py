@@ -103,14 +103,9 @@ def test_pages_import_only_ui_and_the_facade(page):
     assert not {m for m in mods if m.startswith("imagegen.") and m != "imagegen.facade"}
 
 
-#: What ui/ may import from the library: the facade (with its forms' vocabulary, facade.FORM_HELPERS) and the
-#: project's errors (shared by every layer, shown as str(err)).
+#: What ui/ may import from the library: the facade (its functions, and what it re-exports, facade.REEXPORTS) and
+#: the project's errors (shared by every layer, shown as str(err)). Every ui module, and any new one, holds to it.
 UI_LIBRARY_IMPORTS = {"imagegen.facade", "imagegen.errors"}
-#: ui modules that still reach into the layers directly (not yet routed through the facade; issue 16 lists
-#: them as left). Every other ui module, and any new one, imports only UI_LIBRARY_IMPORTS.
-UI_NOT_YET_ROUTED = {"__init__", "analytics_view", "calibration_panel", "catalog_view", "charts", "compare",
-                     "grid_view", "home", "overrides_form", "planner", "planner_view", "replay_panel", "results_view",
-                     "run_panel"}
 
 
 def _library_imports(path: Path) -> set[str]:
@@ -126,20 +121,50 @@ def _library_imports(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("module", sorted(p for p in (ROOT / "ui").glob("*.py") if p.stem not in UI_NOT_YET_ROUTED),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("module", sorted((ROOT / "ui").glob("*.py")), ids=lambda p: p.name)
 def test_ui_reaches_the_library_only_through_the_facade(module):
     direct = _library_imports(module) - UI_LIBRARY_IMPORTS
     assert direct == set(), (f"ui/{module.name} imports {sorted(direct)}: go through imagegen.facade (a function, or "
-                             "a pure helper added to facade.FORM_HELPERS)")
+                             "a name added to facade.REEXPORTS)")
 
 
 def test_the_facade_re_exports_what_it_lists():
+    """Each re-exported name is the library's own object (no copy), and a function or class says what it does."""
+    import importlib
+    import inspect
+
     from imagegen import facade
 
-    for name, module in facade.FORM_HELPERS.items():
-        assert getattr(facade, name) is getattr(__import__(module, fromlist=[name]), name), name
-    assert "generate_form" not in UI_NOT_YET_ROUTED
+    tables = (facade.FORM_HELPERS, facade.FRAME_HELPERS, facade.VIEW_HELPERS)
+    assert sum(map(len, tables)) == len(facade.REEXPORTS), "a name is in two of the facade's tables"
+    for name in facade.REEXPORTS:
+        module, attr = facade.reexported(name)
+        value = getattr(facade, name)
+        assert value is getattr(importlib.import_module(module), attr), name
+        if inspect.isfunction(value) or inspect.isclass(value):
+            assert (value.__doc__ or "").strip(), f"{module}.{attr} (facade.{name}) has no docstring"
+    with pytest.raises(AttributeError):
+        facade.no_such_name  # noqa: B018
+
+
+def test_the_facade_defines_nothing_it_also_re_exports():
+    """A facade function and a re-export of the same name: the function would win, silently."""
+    import ast as _ast
+
+    tree = _ast.parse((LIB / "facade.py").read_text(encoding="utf-8"))
+    defined = {n.name for n in tree.body if isinstance(n, (_ast.FunctionDef, _ast.ClassDef))}
+    from imagegen import facade
+
+    assert defined & set(facade.REEXPORTS) == set()
+
+
+def test_importing_the_facade_loads_none_of_what_it_re_exports():
+    """The re-exports load on first use: importing the facade costs only imagegen.errors (and its redaction)."""
+    probe = ("import sys; before = set(sys.modules); import imagegen.facade; "
+             "print(' '.join(sorted(m for m in set(sys.modules) - before if m.startswith('imagegen'))))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert set(done.stdout.split()) <= {"imagegen", "imagegen.errors", "imagegen.redaction", "imagegen.facade"}, done.stdout
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)

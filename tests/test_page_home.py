@@ -3,9 +3,9 @@
 from datetime import date
 
 from imagegen.core.catalog import default_catalog
+from imagegen.core.lifecycle import lifecycle_warnings
 from tests import ui_support
 from tests.ui_support import open_app, texts
-from ui.home import lifecycle_warnings
 
 app_env = ui_support.app_env  # fixture
 

@@ -225,8 +225,7 @@ def test_loading_a_plan_csv_replaces_the_plan(tmp_path, monkeypatch):
 def test_editor_table_round_trip():
     import pandas as pd
 
-    from imagegen.insight.planner import PlanLine
-    from ui.planner import frame_lines, lines_frame
+    from imagegen.insight.planner import PlanLine, frame_lines, lines_frame
 
     lines = (PlanLine("gpt-image-1.5", "medium", "1024x1024", Decimal("12.5"), per="month", prompt_tokens=80,
                       provider="azure"), PlanLine("gpt-image-1-mini", "low", "1536x1024", Decimal(1000)))

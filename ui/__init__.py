@@ -28,25 +28,30 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from imagegen.core.catalog import Catalog, default_catalog
-from imagegen.core.dates import TODAY_ENV, working_date
-from imagegen.core.overrides import load_overrides
-from imagegen.core.paths import data_home
-from imagegen.core.token_overrides import load_token_overrides
 from imagegen.errors import CatalogError, ConfigError, ImagegenError, StoreError
-from imagegen.execution.settings import Settings, load_settings
-from imagegen.execution.simulator import SimulatorConfig
-from imagegen.redaction import redact_url
-from imagegen.storage.store import Store
+from imagegen.facade import (
+    TODAY_ENV,
+    Catalog,
+    Settings,
+    SimulatorConfig,
+    Store,
+    data_home,
+    default_catalog,
+    load_overrides,
+    load_settings,
+    load_token_overrides,
+    redact_url,
+    set_translator,
+    working_date,
+)
 
 if TYPE_CHECKING:
-    from imagegen.execution.providers import Provider
-from imagegen import i18n as _lib_i18n
+    from imagegen.facade import Provider
 from ui import i18n, state
 from ui.i18n import N_, _
 from ui.plain import md_escape
 
-_lib_i18n.set_translator(i18n.gettext)  # chart titles, axes and legends follow the session's language
+set_translator(i18n.gettext)  # chart titles, axes and legends follow the session's language
 
 APP_TITLE = N_("Image model cost & latency")
 #: The pages' titles (``page_setup``'s ids; shown translated).
@@ -205,7 +210,7 @@ def make_provider_factory(settings: Settings) -> Callable[..., Provider]:
 
     def factory(name: str | None = None, simulator: dict | None = None) -> Provider:
         # The providers import the openai SDK (~0.5 s): only a page that builds one pays for it.
-        from imagegen.execution.providers import make_provider, make_simulator_provider
+        from imagegen.facade import make_provider, make_simulator_provider
 
         name = name or settings.provider
         config = simulator_config(simulator)

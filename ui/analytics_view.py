@@ -42,7 +42,7 @@ def _analyse(db: str, version: tuple, selection_key: str, _store, _selection, _c
 class Analysed:
     """An analysis and the key it is cached under (its figures are cached under the same key)."""
 
-    result: Any          # imagegen.insight.analysis.Analysis
+    result: Any          # facade.Analysis (imagegen.insight.analysis)
     key: tuple           # (database path, store version, selection)
 
 
@@ -54,25 +54,22 @@ class _Drawn:
 
 @st.cache_resource(ttl=600, max_entries=16, show_spinner=False)
 def _drawn(db: str, version: tuple, selection_key: str, lang: str, _result) -> _Drawn:
-    from imagegen.insight import charts  # plotly: loaded by the page that draws charts
-
+    # facade's charts load plotly on first use: only the page that draws charts pays for it
     r = _result
     frames = {"tokens": r.tokens(), "costs": r.costs(), "latency": r.latency(), "fits": r.fits(),
               "streaming": r.streaming(), "sizes": r.file_sizes()}
-    figures = {"tokens": charts.tokens_vs_documented(frames["tokens"]), "costs": charts.cost_per_image(frames["costs"]),
-               "latency": charts.latency_distribution(frames["latency"]),
-               "fits": charts.latency_vs_tokens(r.sample, frames["fits"]),
-               "streaming": charts.first_partial_vs_final(frames["streaming"]),
-               "sizes": charts.file_sizes(frames["sizes"])}
+    figures = {"tokens": facade.tokens_vs_documented(frames["tokens"]), "costs": facade.cost_per_image(frames["costs"]),
+               "latency": facade.latency_distribution(frames["latency"]),
+               "fits": facade.latency_vs_tokens(r.sample, frames["fits"]),
+               "streaming": facade.first_partial_vs_final(frames["streaming"]),
+               "sizes": facade.file_sizes(frames["sizes"])}
     return _Drawn(frames, figures)
 
 
 @st.cache_resource(ttl=600, max_entries=32, show_spinner=False)
 def _rated(db: str, version: tuple, selection_key: str, lang: str, min_rating: float, _result):
-    from imagegen.insight import charts
-
     ratings = _result.ratings(min_rating)
-    return ratings, charts.cost_vs_rating(ratings, min_rating)
+    return ratings, facade.cost_vs_rating(ratings, min_rating)
 
 
 def history(ctx: Context) -> facade.History:
@@ -121,8 +118,6 @@ def analyse(ctx: Context, found: facade.History, selection) -> Analysed:
 
 def render(analysed: Analysed) -> None:
     """Every chart of the selection, each with its data as CSV."""
-    from imagegen.insight import analysis
-
     result = analysed.result
     drawn = _drawn(*analysed.key, i18n.current(), result)
     frames, figures = drawn.frames, drawn.figures
@@ -137,7 +132,7 @@ def render(analysed: Analysed) -> None:
     deviating = int(tokens["deviates"].sum())
     st.caption(_("Per model × quality × size (auto shown as what it resolved to). {deviating} of "
                  "{tokens} settings differ from the documented figure by more than "
-                 "{deviation_tolerance:.1%} (red).").format(deviating=deviating, tokens=len(tokens), deviation_tolerance=analysis.DEVIATION_TOLERANCE))
+                 "{deviation_tolerance:.1%} (red).").format(deviating=deviating, tokens=len(tokens), deviation_tolerance=facade.DEVIATION_TOLERANCE))
     show_chart(figures["tokens"], tokens, "tokens_vs_documented")
 
     st.subheader(_("Cost per image: billed vs estimated"))

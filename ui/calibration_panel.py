@@ -15,17 +15,20 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from imagegen.core.calibration_file import catalog_version, export_calibration, parse_calibration
-from imagegen.core.catalog import default_catalog
-from imagegen.core.token_overrides import (
+from imagegen.errors import ImagegenError
+from imagegen.facade import (
     add_token_overrides,
+    calibrate,
+    catalog_freshness,
+    catalog_version,
+    default_catalog,
+    export_calibration,
     load_token_overrides,
+    parse_calibration,
+    proposals,
     remove_token_override,
     token_overrides_path,
 )
-from imagegen.errors import ImagegenError
-from imagegen.execution.providers.sdk_vocabulary import catalog_freshness
-from imagegen.insight.calibration import calibrate, proposals
 from ui import Context
 from ui.i18n import _
 from ui.plain import md_escape

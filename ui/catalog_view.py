@@ -7,7 +7,7 @@ from datetime import date
 import streamlit as st
 
 from imagegen import facade
-from imagegen.core.catalog import PROVIDERS, status_label
+from imagegen.facade import PROVIDERS, status_label
 from ui import Context
 from ui.calibration_panel import render_calibration, render_catalog_check
 from ui.i18n import _, source_note

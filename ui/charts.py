@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from imagegen.insight.charts import image_config
+from imagegen.facade import image_config
 from ui import flow_row
 from ui.i18n import N_, _
 

@@ -12,10 +12,26 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from imagegen import facade
 from imagegen.errors import ImagegenError
-from imagegen.insight import pairing, quality, quality_charts
-from imagegen.storage import votes as vote_store
-from imagegen.storage.reader import EXCEL_BOM
+from imagegen.facade import (
+    EXCEL_BOM,
+    NOT_RUN,
+    Pair,
+    PastVote,
+    QualityPool,
+    QualityReport,
+    export_scores,
+    export_votes,
+    frontier_figure,
+    next_pair,
+    planner_plan,
+    record_vote,
+    summary_html,
+    undo_last_vote,
+    unrun_settings,
+    win_rate_heatmap,
+)
 from ui import state
 from ui.charts import show_chart
 from ui.i18n import N_, _
@@ -56,20 +72,20 @@ def run_picker(store) -> list[str]:
     return found["run_id"].tolist()
 
 
-def _past(votes: pd.DataFrame) -> list[pairing.PastVote]:
-    return [pairing.PastVote(int(a), int(b), c, r) for a, b, c, r in
+def _past(votes: pd.DataFrame) -> list[PastVote]:
+    return [PastVote(int(a), int(b), c, r) for a, b, c, r in
             votes[["left_result_id", "right_result_id", "choice", "rater"]].itertuples(index=False)]
 
 
 def _vote(store, choice: str) -> None:
     """Button callback: store the vote on the pair on screen, then clear it so a new pair is drawn."""
-    pair: pairing.Pair | None = state.compare.pair
+    pair: Pair | None = state.compare.pair
     rater = state.compare.widgets.get("cmp_rater", "")
     if pair is None:
         return
     session, _seed = state.compare_session()
     try:
-        vote_store.record_vote(store, pair.left_result_id, pair.right_result_id, choice, rater, session=session)
+        record_vote(store, pair.left_result_id, pair.right_result_id, choice, rater, session=session)
     except ImagegenError as exc:
         state.flash(str(exc), "error")
         return
@@ -81,7 +97,7 @@ def _vote(store, choice: str) -> None:
 def _undo(store) -> None:
     session, _seed = state.compare_session()
     try:
-        removed = vote_store.undo_last_vote(store, state.compare.widgets.get("cmp_rater", ""), session)
+        removed = undo_last_vote(store, state.compare.widgets.get("cmp_rater", ""), session)
     except ImagegenError as exc:
         state.flash(str(exc), "error")
         return
@@ -111,7 +127,7 @@ def edit_input(store, run_id: str) -> None:
                                                                           why=md_escape(exc)))
 
 
-def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
+def vote_panel(store, pool: QualityPool, votes: pd.DataFrame) -> None:
     """Two images, labels hidden, sides random; vote by click or keyboard."""
     rater = st.text_input(_("Your name (every vote is stored under it)"), key="cmp_rater",
                           placeholder=_("e.g. Aiko")).strip()
@@ -119,10 +135,10 @@ def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
         st.info(_("Type your name to start voting. Several people can vote, in this session or in their own."))
         return
     session, seed = state.compare_session()
-    pair: pairing.Pair | None = state.compare.pair
+    pair: Pair | None = state.compare.pair
     valid = set(pool.items["result_id"].astype(int))
     if pair is None or pair.left_result_id not in valid or pair.right_result_id not in valid:
-        pair = pairing.next_pair(pool.pair_items(), _past(votes), rater, seed)
+        pair = next_pair(pool.pair_items(), _past(votes), rater, seed)
         state.compare.pair = pair
     if pair is None:
         st.warning(_("Nothing to compare: these runs need at least two settings with an image of the same prompt. "
@@ -152,7 +168,7 @@ def vote_panel(store, pool: quality.Pool, votes: pd.DataFrame) -> None:
     st.button(_("Undo my last vote"), key="cmp_undo", on_click=_undo, args=(store,))
 
 
-def _rows_frame(rep: quality.Report) -> pd.DataFrame:
+def _rows_frame(rep: QualityReport) -> pd.DataFrame:
     rows = rep.rows()
     df = pd.DataFrame(rows)
     if df.empty:
@@ -164,7 +180,7 @@ def _rows_frame(rep: quality.Report) -> pd.DataFrame:
                "flag"]]
 
 
-def ranking_panel(rep: quality.Report) -> None:
+def ranking_panel(rep: QualityReport) -> None:
     """Scores with intervals, votes to separate neighbours, agreement between raters, win-rate heatmap."""
     a, b, c = st.columns(3)
     a.metric(_("Votes"), rep.votes, help=_("{skips} skipped (not counted)").format(skips=rep.skips))
@@ -188,7 +204,7 @@ def ranking_panel(rep: quality.Report) -> None:
         agree = pd.DataFrame(rep.agreement)
         st.markdown(_("**Agreement between raters** (Kendall's τ between their own orders; 1 = same order):"))
         st.dataframe(agree, hide_index=True, key="cmp_agree")
-    show_chart(quality_charts.win_rate_heatmap(rep), pd.DataFrame(rep.pooled.win_rate(), index=rep.pooled.settings,
+    show_chart(win_rate_heatmap(rep), pd.DataFrame(rep.pooled.win_rate(), index=rep.pooled.settings,
                                                                   columns=rep.pooled.settings).reset_index(),
                key="win_rate")
     if len(rep.per_prompt) > 1:
@@ -196,7 +212,7 @@ def ranking_panel(rep: quality.Report) -> None:
         st.dataframe(pd.DataFrame(rep.per_prompt[prompt].table()), hide_index=True, key="cmp_prompt_table")
 
 
-def frontier_panel(rep: quality.Report, today, catalog=None) -> None:
+def frontier_panel(rep: QualityReport, today, catalog=None) -> None:
     """The cost–quality scatter with the Pareto frontier and the answer, settings not run yet at their
     estimated cost (no score invented), and the one-click Planner scenario."""
     if not rep.votes:
@@ -213,31 +229,27 @@ def frontier_panel(rep: quality.Report, today, catalog=None) -> None:
         st.success(_("Cheapest setting statistically indistinguishable from the best ({best}): "
                      "**{cheapest_as_good}** at ${cost:.4f} per image ({source}). Its 95% interval "
                      "overlaps the top setting's.").format(best=rep.best, cheapest_as_good=rep.cheapest_as_good, cost=cost, source=source), icon=":material/savings:")
-    unrun = quality.unrun_settings(rep.pool, catalog, today) if catalog is not None else []
-    show_chart(quality_charts.frontier_figure(rep, unrun), pd.DataFrame(rep.rows()), key="frontier")
+    unrun = unrun_settings(rep.pool, catalog, today) if catalog is not None else []
+    show_chart(frontier_figure(rep, unrun), pd.DataFrame(rep.rows()), key="frontier")
     if unrun:
         st.caption(_("Dotted lines: settings of these models not run yet, at their estimated cost per image "
                      "({source}, catalog prices on {day}). They have no score: run and vote on them to place "
-                     "them.").format(source=quality.NOT_RUN, day=today.isoformat()))
+                     "them.").format(source=NOT_RUN, day=today.isoformat()))
         st.dataframe(pd.DataFrame([{_("setting"): u["setting"], _("cost per image (USD)"): f"{u['cost_usd']:.4f}",
-                                    _("figures"): quality.NOT_RUN, _("score"): "—", _("price entry"): u["price_entry"]}
+                                    _("figures"): NOT_RUN, _("score"): "—", _("price entry"): u["price_entry"]}
                                    for u in unrun]), hide_index=True, key="cmp_unrun")
-    plan = quality.planner_plan(rep, today=today)
+    plan = planner_plan(rep, today=today)
     if plan is not None and st.button(_("Plan this answer in the Planner"), key="cmp_to_planner",
                                       icon=":material/calculate:"):
-        from imagegen.insight import planner
         from ui import planner as planner_editor
 
         planner_editor.seed(plan)
         state.planner.seeded = True
-        st.switch_page("pages/4_Planner.py", query_params=planner.to_query(plan))
+        st.switch_page("pages/4_Planner.py", query_params=facade.plan_query(plan))
 
 
-def judge_panel(store, settings, pool: quality.Pool, rep: quality.Report) -> None:
+def judge_panel(store, settings, pool: QualityPool, rep: QualityReport) -> None:
     """Estimate, run and show the automatic judge (apart from the human votes, labelled as the judge's)."""
-    from imagegen import facade
-    from imagegen.execution import judge
-
     spend = facade.run_spend(store, pool.run_ids)
     a, b = st.columns(2)
     a.metric(_("Spend on these runs (USD, images + judge)"), f"{spend.total_usd:.4f}",
@@ -246,28 +258,26 @@ def judge_panel(store, settings, pool: quality.Pool, rep: quality.Report) -> Non
              help=_("The automatic judge's calls ({judges}); judge prices are {status} "
                     "(imagegen/execution/judge_data/models.toml).").format(judges=spend.judge_labels or "—",
                                                                            status=spend.judge_status))
-    models = judge.judge_models()
+    models = facade.judge_models()
     model = st.selectbox(_("Judge model (vision-capable)"), sorted(models), key="cmp_judge_model",
-                         index=sorted(models).index(judge.DEFAULT_MODEL) if judge.DEFAULT_MODEL in models else 0)
-    rubric = judge.load_rubric()
-    items = [judge.Todo(int(r.result_id), r.run_id, r.prompt, r.image_path) for r in pool.items.itertuples()]
-    todo = judge.pending(store, items, rubric, model)
-    est = judge.estimate(todo, rubric, model, settings)
+                         index=sorted(models).index(facade.DEFAULT_JUDGE_MODEL) if facade.DEFAULT_JUDGE_MODEL in models else 0)
+    draft = facade.judge_draft(store, pool, model, settings)
+    rubric, todo, items, est = draft.rubric, draft.todo, draft.items, draft.estimate
     where = settings.provider if settings is not None else "simulator"
     st.caption(_("{model} on {where} · prompt {version} · {todo} of {items} images not yet scored · "
                  "estimated at most ${total:.6f} ({price_entry}, prices {status}). The judge's cost "
-                 "is added to each run's spend.").format(model=judge.label(model), where=where, version=rubric.version, todo=len(todo), items=len(items), total=est.total, price_entry=est.price_entry, status=est.status))
-    if st.button(_("Run {model} on {todo} images").format(model=judge.label(model), todo=len(todo)), key="cmp_judge_run", disabled=not todo):
+                 "is added to each run's spend.").format(model=draft.label, where=where, version=rubric.version, todo=len(todo), items=len(items), total=est.total, price_entry=est.price_entry, status=est.status))
+    if st.button(_("Run {model} on {todo} images").format(model=draft.label, todo=len(todo)), key="cmp_judge_run", disabled=not todo):
         with st.spinner(_("Judging…")):
             try:
-                done = judge.run_judge(store, todo, rubric, model, settings)
+                done = facade.run_judge(store, draft, settings)
             except ImagegenError as exc:
                 st.error(str(exc))
                 return
         state.bump_store_version()
         total = sum((s.cost_usd for s in done), start=est.total * 0)
         state.flash(_("{model} scored {done} images for ${total:.6f} (judge prices {status})").format(
-            model=judge.label(model), done=len(done), total=total, status=est.status)
+            model=draft.label, done=len(done), total=total, status=est.status)
                     + (_(" (simulated)") if any(s.simulated for s in done) else ""))
         st.rerun()
     for label, j in rep.judges.items():
@@ -282,16 +292,16 @@ def judge_panel(store, settings, pool: quality.Pool, rep: quality.Report) -> Non
                      hide_index=True, key=f"cmp_judge_{label}")
 
 
-def export_panel(pool: quality.Pool, votes: pd.DataFrame, rep: quality.Report) -> None:
+def export_panel(pool: QualityPool, votes: pd.DataFrame, rep: QualityReport) -> None:
     """Votes, scores and intervals as CSV/JSON, and a one-page HTML summary for a slide."""
     a, b, c = st.columns(3)
     # The CSVs start with a byte order mark: Excel then reads raters' names and prompts as UTF-8.
     bom = {"csv": EXCEL_BOM, "json": ""}
     kind = {"csv": _("CSV, Excel-ready"), "json": "JSON"}
     for fmt, mime in (("csv", "text/csv"), ("json", "application/json")):
-        a.download_button(_("Votes ({kind})").format(kind=kind[fmt]), bom[fmt] + quality.export_votes(pool, votes, fmt),
+        a.download_button(_("Votes ({kind})").format(kind=kind[fmt]), bom[fmt] + export_votes(pool, votes, fmt),
                           file_name=f"votes.{fmt}", mime=mime, key=f"cmp_dl_votes_{fmt}")
-        b.download_button(_("Scores and intervals ({kind})").format(kind=kind[fmt]), bom[fmt] + quality.export_scores(rep, fmt),
+        b.download_button(_("Scores and intervals ({kind})").format(kind=kind[fmt]), bom[fmt] + export_scores(rep, fmt),
                           file_name=f"scores.{fmt}", mime=mime, key=f"cmp_dl_scores_{fmt}")
-    c.download_button(_("One-page summary (HTML)"), quality.summary_html(rep), file_name="quality-summary.html",
+    c.download_button(_("One-page summary (HTML)"), summary_html(rep), file_name="quality-summary.html",
                       mime="text/html", key="cmp_dl_summary")

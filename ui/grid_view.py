@@ -16,22 +16,23 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from imagegen.core.axes import format_value
-from imagegen.core.catalog import Catalog
-from imagegen.core.request import ImageRequest
-from imagegen.insight.codegen import snippets
-from imagegen.insight.edits import EditRun, load_edit_run
-from imagegen.insight.gridimage import compose_grid
-from imagegen.insight.gridlayout import (
+from imagegen.facade import (
+    Catalog,
+    EditRun,
+    ImageRequest,
     Layout,
     as_decimal,
     as_float,
     cell_key,
+    compose_grid,
     coords_of,
     file_format,
+    format_value,
     human_bytes,
     layout_for,
+    load_edit_run,
     rows_by_cell,
+    snippets,
 )
 from ui import flow_row, store_for
 from ui.i18n import N_, _, label
@@ -184,7 +185,7 @@ def image_problem(path) -> str | None:
     The pixel limit is checked from the header, before the decode that proves the file whole."""
     from PIL import Image
 
-    from imagegen.core.imagefile import MAX_IMAGE_PIXELS
+    from imagegen.facade import MAX_IMAGE_PIXELS
 
     try:
         with warnings.catch_warnings():

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import streamlit as st
 
-from imagegen.core import lifecycle
-from imagegen.core.catalog import Catalog
-from imagegen.core.lifecycle import Lifecycle
-from imagegen.execution.providers.sdk_vocabulary import catalog_freshness
+from imagegen.facade import catalog_freshness, lifecycle_warnings
 from ui import ROOT, Context, describe_settings, l10n, pinned_date_note, provider_lines
 from ui.i18n import N_, _, source_note
 
@@ -22,17 +17,6 @@ PAGES = (
     ("pages/5_Catalog.py", N_("Catalog"), ":material/menu_book:", N_("models, prices, lifecycle, price overrides")),
 )
 SIMULATOR_NOTE = N_("It can still be run on the simulator from its documented behaviour.")
-
-
-def lifecycle_warnings(catalog: Catalog, today: date) -> list[tuple[str, Lifecycle]]:
-    """(level, lifecycle) for every model shut down ("error") or retiring ("warning") on a provider on ``today``."""
-    out = []
-    for life in lifecycle.every_status(catalog, today):
-        if life.state == "shut_down":
-            out.append(("error", life))
-        elif life.state == "retiring":
-            out.append(("warning", life))
-    return out
 
 
 def render(ctx: Context) -> None:

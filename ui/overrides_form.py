@@ -6,10 +6,9 @@ from datetime import date
 
 import streamlit as st
 
-from imagegen.core import overrides
-from imagegen.core.catalog import PROVIDERS, default_catalog
+from imagegen import facade
 from imagegen.errors import ImagegenError
-from imagegen.insight import catalog_tables as tables
+from imagegen.facade import PROVIDERS, default_catalog
 from ui import Context
 from ui.i18n import _
 from ui.plain import md_escape
@@ -20,9 +19,9 @@ def render_overrides(ctx: Context, today: date) -> None:
     """Saved overrides with a Remove button each, and a form that saves a new one (prices default to the catalog's)."""
     st.subheader(_("Local price overrides"))
     st.caption(_("A regional Azure price or a negotiated rate, saved in {home} and used by estimates "
-                 "and the planner instead of the catalog's entry.").format(home=overrides.overrides_path(ctx.home)))
+                 "and the planner instead of the catalog's entry.").format(home=facade.overrides_path(ctx.home)))
     try:
-        saved = overrides.load_overrides(ctx.home)
+        saved = facade.load_overrides(ctx.home)
     except ImagegenError as exc:
         saved = []
         st.error(_("The overrides file cannot be used: {exc}").format(exc=md_escape(exc)))
@@ -32,7 +31,7 @@ def render_overrides(ctx: Context, today: date) -> None:
         c1.markdown(_("`{key}` — image output ${image_output}/1M, text input ${text_input}/1M, image "
                       "input ${image_input}/1M. {note}").format(key=entry.key, image_output=entry.image_output, text_input=entry.text_input, image_input=entry.image_input, note=entry.note))
         if c2.button(_("Remove"), key=f"cat_remove_{entry.key}", icon=":material/delete:"):
-            overrides.remove_override(ctx.home, entry.key)
+            facade.remove_override(ctx.home, entry.key)
             flash(_("Removed {key}.").format(key=entry.key))
             st.rerun()
 
@@ -42,12 +41,12 @@ def render_overrides(ctx: Context, today: date) -> None:
         ov_model = o1.selectbox(_("Model"), sorted(base_catalog.models), key="ov_model")
         ov_provider = o2.selectbox(_("Provider"), list(PROVIDERS), key="ov_provider")
         ov_from = o3.date_input(_("Effective from"), value=today, key="ov_from")
-        base = tables.base_price(base_catalog, ov_model, ov_provider, ov_from)
+        base = facade.base_price(base_catalog, ov_model, ov_provider, ov_from)
         if base is None:
             st.caption(_("The catalog has no {ov_provider} price for {ov_model}: give every price.").format(ov_provider=ov_provider, ov_model=ov_model))
-        cols = st.columns(len(overrides.PRICE_FIELDS))
+        cols = st.columns(len(facade.PRICE_FIELDS))
         prices = {}
-        for col, name in zip(cols, overrides.PRICE_FIELDS):
+        for col, name in zip(cols, facade.PRICE_FIELDS):
             default = getattr(base, name) if base is not None else None
             prices[name] = col.number_input(name.replace("_", " "), min_value=0.0, step=0.01, format="%.4f",
                                             value=float(default) if default is not None else None,
@@ -55,10 +54,10 @@ def render_overrides(ctx: Context, today: date) -> None:
         note = st.text_input(_("Note (e.g. swedencentral regional price)"), key="ov_note")
         if st.button(_("Save override"), key="ov_save", type="primary", icon=":material/save:"):
             try:
-                entry = overrides.make_override(
+                entry = facade.make_override(
                     base_catalog, ov_model, ov_provider, ov_from, note=note, checked=today, where="override",
                     **{k: (str(v) if v is not None else None) for k, v in prices.items()})
-                overrides.add_override(ctx.home, entry, base_catalog)
+                facade.add_override(ctx.home, entry, base_catalog)
             except ImagegenError as exc:
                 st.error(str(exc))
             else:

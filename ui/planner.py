@@ -14,43 +14,18 @@ from decimal import Decimal
 import pandas as pd
 import streamlit as st
 
-from imagegen.core.catalog import PROVIDERS, Catalog
-from imagegen.core.lifecycle import preferred_models
-from imagegen.insight import planner
-from imagegen.insight.planner import BudgetPlan, PlanLine, Quota, Scenario
+from imagegen import facade
+from imagegen.errors import PlanError
+from imagegen.facade import PROVIDERS, BudgetPlan, Catalog, Quota, Scenario, frame_lines, lines_frame
 from ui import flow_row, l10n
 from ui.i18n import N_, _
 from ui.state import planner as pl_state
 
-LINE_COLUMNS = ["provider", "model", "quality", "size", "images", "per", "prompt_tokens"]
 SOURCE_LABELS = {"documented": N_("Documented (catalog estimate)"), "measured": N_("Measured (mean billed cost from runs)")}
 
 
 def _k(name: str) -> str:
     return f"pl_{name}"
-
-
-def lines_frame(lines: tuple[PlanLine, ...]) -> pd.DataFrame:
-    """Plan lines as the editor's table."""
-    rows = [{"provider": ln.provider, "model": ln.model, "quality": ln.quality, "size": ln.size,
-             "images": float(ln.images), "per": ln.per, "prompt_tokens": int(ln.prompt_tokens)} for ln in lines]
-    return pd.DataFrame(rows, columns=LINE_COLUMNS)
-
-
-def frame_lines(frame: pd.DataFrame) -> tuple[PlanLine, ...]:
-    """The editor's table back to plan lines (rows without a model are ignored: a half-typed new row)."""
-    out = []
-    for row in frame.to_dict("records"):
-        if not isinstance(row.get("model"), str) or not row["model"]:
-            continue
-        images = row.get("images")
-        images = Decimal(0) if images is None or pd.isna(images) else Decimal(str(images))
-        tokens = row.get("prompt_tokens")
-        tokens = planner.DEFAULT_PROMPT_TOKENS if tokens is None or pd.isna(tokens) else tokens
-        out.append(PlanLine(model=row["model"], quality=str(row.get("quality") or "auto"),
-                            size=str(row.get("size") or "auto"), images=images, per=str(row.get("per") or "day"),
-                            prompt_tokens=tokens, provider=str(row.get("provider") or "openai")))
-    return tuple(out)
 
 
 def seed(plan: BudgetPlan) -> None:
@@ -81,11 +56,11 @@ def seed_once(query_params: dict, catalog: Catalog, today: date, provider: str =
         return None
     pl_state.widgets[_k("seeded")] = True
     try:
-        plan = planner.from_query(query_params, today)
-    except planner.PlanError as exc:
-        seed(planner.default_plan(catalog, today, provider))
+        plan = facade.plan_from_link(query_params, today)
+    except PlanError as exc:
+        seed(facade.default_plan(catalog, today, provider))
         return f"The plan in this link could not be read, so the example is shown. {exc}"
-    seed(plan or planner.default_plan(catalog, today, provider))
+    seed(plan or facade.default_plan(catalog, today, provider))
     return None
 
 
@@ -103,21 +78,11 @@ def _remove_scenario() -> None:
         ss[_k("count")] -= 1
 
 
-def _choices(catalog: Catalog, today: date) -> tuple[list[str], list[str], list[str]]:
-    # The data's preference order, models live on OpenAI on that date first (lifecycle.preferred_models).
-    models = preferred_models(catalog, "openai", today, runnable_only=False)
-    qualities = ["auto"] + sorted({q for m in catalog.models.values() for q in m.qualities},
-                                  key=["low", "medium", "high", "xhigh", "max"].index)
-    sizes = ["auto"] + sorted({s for m in catalog.models.values() for s in m.size_values()},
-                              key=lambda s: tuple(int(x) for x in s.split("x")))
-    return models, qualities, sizes
-
-
 def editor(catalog: Catalog, run_labels: dict[str, str], today: date) -> BudgetPlan:
     """Draw the plan editor; return the plan it describes (PlanError when it is not usable)."""
     ss = pl_state.widgets
     gen = ss[_k("gen")]
-    models, qualities, sizes = _choices(catalog, today)
+    models, qualities, sizes = facade.editor_choices(catalog, today)
 
     st.subheader(_("Scenarios"))
     st.caption(_("Each scenario is a mix of settings with a number of images per day or per month. "
@@ -141,10 +106,10 @@ def editor(catalog: Catalog, run_labels: dict[str, str], today: date) -> BudgetP
                                                              default="1024x1024"),
                     "images": st.column_config.NumberColumn(_("images"), min_value=0, step=1, required=True,
                                                             help=_("images per day or per month (next column)")),
-                    "per": st.column_config.SelectboxColumn(_("per"), options=list(planner.PER), required=True,
+                    "per": st.column_config.SelectboxColumn(_("per"), options=list(facade.PER), required=True,
                                                             default="day"),
                     "prompt_tokens": st.column_config.NumberColumn(
-                        _("prompt tokens"), min_value=0, step=1, default=planner.DEFAULT_PROMPT_TOKENS,
+                        _("prompt tokens"), min_value=0, step=1, default=facade.DEFAULT_PROMPT_TOKENS,
                         help=_("text input tokens per request (the prompt)")),
                 },
             )
@@ -198,9 +163,9 @@ def format_compare(frame: pd.DataFrame) -> pd.DataFrame:
                 values.append("–")
                 continue
             if "(USD)" in metric:
-                text = planner.format_money(value, "USD")
+                text = facade.format_money(value, "USD")
             elif "(JPY)" in metric:
-                text = planner.format_money(value, "JPY")
+                text = facade.format_money(value, "JPY")
             else:
                 text = f"{value.quantize(Decimal('0.01')).normalize():,f}"
             values.append("+" + text if diff and value > 0 else text)
@@ -229,7 +194,7 @@ def rate_label(plan: BudgetPlan) -> str:
     """The exchange rate as the plan shows it. The built-in example rate says it is an assumption to replace
     (a bare "150 JPY per USD on <today>" reads as a quote of that day); a rate the user entered is theirs."""
     rate = f"{plan.jpy_per_usd.normalize():f}"
-    if plan.jpy_per_usd == planner.EXAMPLE_JPY_PER_USD:
+    if plan.jpy_per_usd == facade.EXAMPLE_JPY_PER_USD:
         return _("**{rate} JPY per USD, an assumed example rate** (not a quote of any day): replace it with the rate "
                  "you budget with under Figures and currency").format(rate=rate)
     return _("**{rate} JPY per USD** (entered, as of {day})").format(rate=rate, day=l10n.day(plan.rate_date))
@@ -242,18 +207,18 @@ def _headings(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
 def format_breakdown(frame: pd.DataFrame) -> pd.DataFrame:
     """:func:`imagegen.insight.planner.breakdown` as display strings, with headings for people."""
     out = frame.copy()
-    out["cost_per_image_usd"] = [planner.format_money(v) for v in frame["cost_per_image_usd"]]
+    out["cost_per_image_usd"] = [facade.format_money(v) for v in frame["cost_per_image_usd"]]
     for col in ("images_per_day", "images_per_month"):
         out[col] = [f"{v.quantize(Decimal('0.01')).normalize():,f}" for v in frame[col]]
     for col in ("daily_usd", "monthly_usd", "yearly_usd"):
-        out[col] = [planner.format_money(v) for v in frame[col]]
+        out[col] = [facade.format_money(v) for v in frame[col]]
     for col in ("daily_jpy", "monthly_jpy", "yearly_jpy"):
-        out[col] = [planner.format_money(v, "JPY") for v in frame[col]]
+        out[col] = [facade.format_money(v, "JPY") for v in frame[col]]
     return _headings(out, BREAKDOWN_COLUMNS)
 
 
 def format_quota(needs: pd.DataFrame) -> pd.DataFrame:
-    """The quota needs per scenario (:func:`imagegen.insight.planner.quota_needs`) as display strings, with
+    """The quota needs per scenario (:func:`imagegen.insight.planner.scenario_quota`) as display strings, with
     headings for people (never the frame's column names)."""
     out = needs.assign(
         images_per_day=[f"{v.quantize(1):,}" for v in needs["images_per_day"]],

@@ -76,9 +76,8 @@ def render(outcome: facade.PlanOutcome) -> None:
     period = p1.segmented_control(_("Period"), ["daily", "monthly", "yearly"], default="monthly", key="pl_period") \
         or "monthly"
     currency = p2.segmented_control(_("Currency"), ["USD", "JPY"], default="USD", key="pl_currency") or "USD"
-    from imagegen.insight import charts  # plotly: loaded by the page that draws a chart
-
-    show_chart(charts.plan_costs(breakdown, period, currency), breakdown, "plan_costs")
+    # plotly loads with the first chart (facade.plan_costs), on the page that draws it
+    show_chart(facade.plan_costs(breakdown, period, currency), breakdown, "plan_costs")
     with st.expander(_("Per setting")):
         st.dataframe(editor.format_breakdown(breakdown), hide_index=True, key="pl_breakdown")
 

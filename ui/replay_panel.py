@@ -7,12 +7,11 @@ file. Results it serves are labelled "replayed from <run> (<date>, <provider>)".
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import streamlit as st
 
-from imagegen.core.recording import parse_recording
+from imagegen import facade
 from imagegen.errors import ImagegenError
 from ui.i18n import N_, _
 
@@ -25,16 +24,12 @@ def render_replay(home: Path) -> dict:
                               help=_("Requests that match a recorded one get its images, usage and latency back"))
     if upload is None:
         return {}
-    data = upload.getvalue()
     try:
-        recording = parse_recording(data, where=upload.name)
+        saved = facade.save_recording(home, upload.getvalue(), where=upload.name)
     except ImagegenError as exc:
         st.error(str(exc))
         return {}
-    path = Path(home) / "recordings" / f"{hashlib.sha256(data).hexdigest()[:16]}.json"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    recording, path = saved.recording, saved.path
     fallback = st.radio(_("A request that is not in the recording:"), list(FALLBACK_LABELS), horizontal=True,
                         format_func=lambda s: _(FALLBACK_LABELS[s]), key="sim_replay_fallback")
     runs = ", ".join(f"{r.run_id} ({r.provider}{', simulated' if r.simulated else ''})" for r in recording.runs)

@@ -19,8 +19,8 @@ import pandas as pd
 import streamlit as st
 
 from imagegen import facade
-from imagegen.core.grid import loads_spec
 from imagegen.errors import ImagegenError
+from imagegen.facade import loads_spec
 from ui import PROVIDER_LABELS, Context, describe_settings, flow_row, i18n, provider_label, store_for
 from ui import runs as live_runs
 from ui.grid_view import render_compare, render_grid

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import streamlit as st
 
-from imagegen.execution.runner import GridRun
+from imagegen.facade import GridRun
 from ui import Context, describe_settings, flow_row, i18n, runs
 from ui.generate_form import RunDraft, spec_file_name
 from ui.grid_view import render_compare, render_grid

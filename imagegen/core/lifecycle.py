@@ -136,3 +136,14 @@ def preferred_models(catalog: Catalog, provider: str, on: date, *, runnable_only
         [m for m in on_service if states[m].state == "retiring"]
     rest = [m for m in order if m not in on_service and (states[m].runnable or not runnable_only)]
     return live + rest
+
+
+def lifecycle_warnings(catalog: Catalog, on: date) -> list[tuple[str, Lifecycle]]:
+    """(level, lifecycle) for every model shut down ("error") or retiring ("warning") on a provider on ``on``."""
+    out = []
+    for life in every_status(catalog, on):
+        if life.state == "shut_down":
+            out.append(("error", life))
+        elif life.state == "retiring":
+            out.append(("warning", life))
+    return out

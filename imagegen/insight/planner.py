@@ -778,3 +778,43 @@ def from_csv(text: str) -> BudgetPlan:
 def with_scenarios(plan: BudgetPlan, scenarios: Sequence[Scenario]) -> BudgetPlan:
     """A copy of ``plan`` with other scenarios (validated again)."""
     return replace(plan, scenarios=tuple(scenarios))
+
+
+# --- the Planner page's editor (its tables and choices; the widgets are ui/planner.py's) ------------------
+
+#: The editor table's columns, one row per plan line.
+LINE_COLUMNS = ["provider", "model", "quality", "size", "images", "per", "prompt_tokens"]
+
+
+def lines_frame(lines: tuple[PlanLine, ...]) -> pd.DataFrame:
+    """Plan lines as the editor's table."""
+    rows = [{"provider": ln.provider, "model": ln.model, "quality": ln.quality, "size": ln.size,
+             "images": float(ln.images), "per": ln.per, "prompt_tokens": int(ln.prompt_tokens)} for ln in lines]
+    return pd.DataFrame(rows, columns=LINE_COLUMNS)
+
+
+def frame_lines(frame: pd.DataFrame) -> tuple[PlanLine, ...]:
+    """The editor's table back to plan lines (rows without a model are ignored: a half-typed new row)."""
+    out = []
+    for row in frame.to_dict("records"):
+        if not isinstance(row.get("model"), str) or not row["model"]:
+            continue
+        images = row.get("images")
+        images = Decimal(0) if images is None or pd.isna(images) else Decimal(str(images))
+        tokens = row.get("prompt_tokens")
+        tokens = DEFAULT_PROMPT_TOKENS if tokens is None or pd.isna(tokens) else tokens
+        out.append(PlanLine(model=row["model"], quality=str(row.get("quality") or "auto"),
+                            size=str(row.get("size") or "auto"), images=images, per=str(row.get("per") or "day"),
+                            prompt_tokens=tokens, provider=str(row.get("provider") or "openai")))
+    return tuple(out)
+
+
+def editor_choices(catalog: Catalog, today: date) -> tuple[list[str], list[str], list[str]]:
+    """(models, qualities, sizes) the editor's table offers on ``today``: models in the data's preference order,
+    those live on OpenAI that day first (lifecycle.preferred_models); "auto" first for quality and size."""
+    models = lifecycle.preferred_models(catalog, "openai", today, runnable_only=False)
+    qualities = ["auto"] + sorted({q for m in catalog.models.values() for q in m.qualities},
+                                  key=["low", "medium", "high", "xhigh", "max"].index)
+    sizes = ["auto"] + sorted({s for m in catalog.models.values() for s in m.size_values()},
+                              key=lambda s: tuple(int(x) for x in s.split("x")))
+    return models, qualities, sizes
