@@ -210,3 +210,29 @@ def test_every_price_and_token_table_has_a_status_source_and_date():
             assert tm.measured_by and tm.measured_on
     for p in CATALOG.prices:
         assert p.status in ("documented", "derived", "assumed", "measured") and p.source and p.checked
+
+
+@pytest.mark.parametrize("model", ["gpt-image-2.6-flare", "gpt-image-2.6-sunburst"])
+def test_2_6_measured_cells_at_1536x1024_win_over_the_assumed_multipliers(model):
+    """Third party, 2026-11-05: 1536x1024 low 664 and high 1,353. low is 4.2x of 2.5 there, above the docs'
+    3-4x, so the old 4x budget (632) reserved less than was measured."""
+    label = "measured (third party, 2026-11-05)"
+    for quality, tokens in (("low", 664), ("high", 1353)):
+        est = estimate(ImageRequest(model, "x", quality=quality, size="1536x1024"), CATALOG, TODAY)
+        assert (est.output_tokens_min, est.output_tokens_max) == (tokens, tokens)
+        assert est.token_status == "measured" and est.token_label == label and est.notes == ()
+    two_five = estimate(ImageRequest("gpt-image-2.5-flare", "x", quality="low", size="1536x1024"), CATALOG, TODAY)
+    assert 4 * two_five.output_tokens_max < 664  # what the multiplier range alone would have reserved
+    # elsewhere the docs' rule still holds (an assumed range, budgets reserve 4x)
+    other = estimate(ImageRequest(model, "x", quality="low", size="1024x1536"), CATALOG, TODAY)
+    assert other.token_status == "assumed" and other.output_tokens_max == 4 * 158
+
+
+def test_2_6_sdk_vs_third_party_conflict_is_data_and_the_sdk_rule_stands():
+    for model in ("gpt-image-2.6-flare", "gpt-image-2.6-sunburst"):
+        conflict = CATALOG.model(model).conflict
+        assert conflict.startswith("Conflict") and "SDK 3.57" in conflict
+        assert all(w in conflict for w in ("xhigh", "max", "3840x2160", "markup", "2026-11-05"))
+    with pytest.raises(InvalidRequest, match="quality"):
+        validate(ImageRequest("gpt-image-2.6-flare", "x", quality="xhigh"), CATALOG, TODAY)
+    assert "only the fixed sizes" in size_problem(CATALOG.model("gpt-image-2.6-flare"), "3840x2160")

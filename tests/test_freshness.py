@@ -95,3 +95,18 @@ def test_cli_exits_1_when_something_needs_attention(capsys, monkeypatch):
     assert doc["today"] == "2027-12-01" and any(f["kind"] == "stale" for f in doc["findings"])
     assert main(["catalog", "check", "--today", "soon"]) == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_modelled_edit_files_are_not_reported_as_missing_parameters(catalog):
+    """markup (like image and mask) is an [edit] file the grid, validation and the simulator model."""
+    sdk = sdk_vocabulary()
+    assert {"markup", "mask", "svg"} <= set(sdk.parameters)  # the installed SDK's edit/generate parameters
+    missing = {f.subject for f in check_catalog(catalog, sdk, DAY, ignored={}).findings if f.kind == "sdk_parameter"}
+    assert "markup" not in missing and "mask" not in missing
+    assert "svg" in missing  # still not modelled
+
+
+def test_a_model_entry_conflict_is_listed(catalog):
+    conflicts = {f.subject: f.detail for f in check_catalog(catalog, vocab(), DAY, ignored={}).findings
+                 if f.kind == "conflict"}
+    assert conflicts["models.gpt-image-2.6-flare"] == catalog.models["gpt-image-2.6-flare"].conflict

@@ -139,6 +139,8 @@ class ModelSpec(_Strict):
     #: Present when edits take ``markup`` (absent: the parameter must be omitted).
     markup: Markup | None = None
     tokens: str
+    #: Sources that contradict what this entry accepts (kept visible, never silently resolved).
+    conflict: str = ""
     source: str
     checked: date
     note: str = ""

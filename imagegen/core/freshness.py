@@ -111,7 +111,7 @@ def load_ignored(data_dir: Path | str | None = None) -> dict[tuple[str, str], _I
 
 def _known_parameters() -> set[str]:
     names = {f.name for f in fields(ImageRequest)} - {"provider", "deployment", "input_images", "operation"}
-    return names | {"image", "mask"}
+    return names | {"image", "mask", "markup"}  # edit files: [edit] images, mask and markup (grid specs)
 
 
 def _walk_notes(obj, path: str):

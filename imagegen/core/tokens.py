@@ -84,7 +84,10 @@ def token_figure(tm: TokenModel, quality: str, size: str, complexity: str | None
 
 
 def _token_figure(tm: TokenModel, quality: str, size: str, complexity: str | None) -> TokenFigure:
-    if tm.method == "relative":
+    table_value = tm.table.get(quality, {}).get(size)
+    if table_value is not None:  # a published or measured cell wins over the formula and the multipliers
+        fig = TokenFigure(table_value, table_value, table_value, tm.status, tm.label_of(quality, size))
+    elif tm.method == "relative":
         assert tm.base_model is not None, "relative token models are resolved by load_catalog"
         base = token_figure(tm.base_model, quality, size)
         m = tm.multiplier[quality]
@@ -94,18 +97,14 @@ def _token_figure(tm: TokenModel, quality: str, size: str, complexity: str | Non
         fig = TokenFigure(_ceil_mul(base.tokens, m), _ceil_mul(base.low, lo_m), _ceil_mul(base.high, hi_m),
                           status, label)
     else:
-        table_value = tm.table.get(quality, {}).get(size)
-        if table_value is not None:
-            fig = TokenFigure(table_value, table_value, table_value, tm.status, tm.label_of(quality, size))
-        else:
-            w, h = parse_size(size)
-            point = formula_tokens(tm, quality, w, h)
-            lo = hi = point
-            if quality in tm.quality_factor_range:
-                f_lo, f_hi = tm.quality_factor_range[quality]
-                lo, hi = formula_tokens(tm, quality, w, h, f_lo), formula_tokens(tm, quality, w, h, f_hi)
-            status = tm.status_of(quality)
-            fig = TokenFigure(point, lo, hi, status, status)
+        w, h = parse_size(size)
+        point = formula_tokens(tm, quality, w, h)
+        lo = hi = point
+        if quality in tm.quality_factor_range:
+            f_lo, f_hi = tm.quality_factor_range[quality]
+            lo, hi = formula_tokens(tm, quality, w, h, f_lo), formula_tokens(tm, quality, w, h, f_hi)
+        status = tm.status_of(quality)
+        fig = TokenFigure(point, lo, hi, status, status)
     if complexity and tm.complexity_multiplier:
         c = tm.complexity_multiplier.get(complexity, Decimal(1))
         status = weakest((fig.status, tm.complexity_status))
