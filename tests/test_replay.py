@@ -186,3 +186,18 @@ def test_calibration_of_the_recorded_requests_with_shifted_usage_finds_adopts_an
     restored = estimate_grid(loads_spec(replay_spec()), apply_token_overrides(catalog, home), TODAY)
     assert restored.estimates == grid_before.estimates
     assert estimate(grid_before.cells[0].request, catalog, TODAY) == grid_before.estimates[0]
+
+
+def test_the_cli_summary_says_replayed_not_simulated(tmp_path, capsys):
+    spec = tmp_path / "replay.toml"
+    spec.write_text(replay_spec("time_scale = 0.001\n"), encoding="utf-8")
+    assert main(["run", str(spec), "--home", str(tmp_path / "home")]) == 0
+    out = capsys.readouterr().out
+    total = next(line for line in out.splitlines() if line.startswith("3/3 ok"))
+    assert "(replayed)" in total and "simulated" not in total
+    fallback = tmp_path / "fallback.toml"
+    fallback.write_text(replay_spec('replay_fallback = "profile"\ntime_scale = 0.001\n', prompt="a red fox"),
+                        encoding="utf-8")
+    assert main(["run", str(fallback), "--home", str(tmp_path / "home")]) == 0
+    total = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("3/3 ok"))
+    assert "(simulated)" in total  # nothing matched: every answer came from the profile

@@ -79,9 +79,12 @@ def _print_summary(store: Store, run: GridRun) -> None:
     summary = run.summary
     assert summary is not None
     rows = store.results(summary.run_id)
-    sim = " (simulated)" if summary.simulated else ""
     print()
     replayed = sorted({r for r in rows["replayed_from"].dropna() if r}) if "replayed_from" in rows else []
+    # a recording's figures are replayed, never "simulated" (nor measured); a profile fallback mixes both
+    n_replayed = int(rows["replayed_from"].notna().sum()) if replayed else 0
+    sim = "" if not summary.simulated else " (simulated)" if not replayed else \
+        " (replayed)" if n_replayed == int((rows["status"] == "ok").sum()) else " (simulated and replayed)"
     for label in replayed:
         print(f"latency, tokens and cost below are {label}: a recording served by the simulator, not measured now")
     if summary.simulated and not replayed:
