@@ -55,11 +55,11 @@ def test_n_and_partial_images_reserve_the_larger_reading(catalog):
 
 
 def test_text_tokens_offline_o200k():
-    from imagegen.core.tokens import _encoding
+    from imagegen.core.encoding import encoding
 
     # tiktoken's o200k_base ids for these strings; bpe-openai must agree, offline.
-    assert _encoding().encode("Hello world") == [13225, 2375]
-    assert _encoding().encode("hello world") == [24912, 2375]
+    assert encoding().encode("Hello world") == [13225, 2375]
+    assert encoding().encode("hello world") == [24912, 2375]
     assert count_text_tokens("Hello world") == 2
     jp = "F1レーサーを躍動感あるように描いて。"
     assert 0 < count_text_tokens(jp) < len(jp)
@@ -100,26 +100,51 @@ def test_importing_tokens_does_not_load_the_tokenizer():
 
 
 def test_the_background_load_and_a_count_share_one_load(monkeypatch):
-    """Entry points start the load in a thread; a count meanwhile waits for it instead of loading twice."""
+    """The CLI starts the build in a thread; a count meanwhile waits for it instead of loading twice."""
     import threading
-    import time
 
-    from imagegen.core import tokens
+    from imagegen.core import encoding
 
-    real = tokens._load_encoding()
-    calls, started = [], threading.Event()
+    real = encoding._load()
+    calls, release = [], threading.Event()
 
-    def slow_load():
-        calls.append(threading.current_thread().name)
-        started.set()
-        time.sleep(0.2)
-        return real
+    class SlowBinding:
+        def tokenizer_for_encoding(self, name):
+            calls.append((threading.current_thread().name, name))
+            assert release.wait(5)
+            return real
 
-    monkeypatch.setattr(tokens, "_loaded_encoding", None)
-    monkeypatch.setattr(tokens, "_load_encoding", slow_load)
-    thread = threading.Thread(target=tokens._encoding, name="imagegen-tokenizer-load", daemon=True)
-    thread.start()
-    assert started.wait(5)
-    assert tokens._encoding().encode("Hello world") == [13225, 2375]  # waited for the thread's load
+    monkeypatch.setattr(encoding, "_loaded", None)
+    monkeypatch.setattr(encoding, "_bpe_binding", SlowBinding)
+    monkeypatch.setattr(encoding, "_load", lambda: calls.append(("a second load", "")) or real)
+    thread = encoding.load_in_background()
+    assert thread is not None
+    counted = []
+    counter = threading.Thread(target=lambda: counted.append(encoding.encoding().encode("Hello world")))
+    counter.start()
+    counter.join(0.2)
+    assert counter.is_alive() and not counted  # the count waits for the build in flight
+    release.set()
+    counter.join(5)
     thread.join(5)
-    assert calls == ["imagegen-tokenizer-load"]
+    assert counted == [[13225, 2375]]
+    assert calls == [("imagegen-tokenizer-load", "o200k_base")]
+    assert encoding.load_in_background() is None  # loaded: nothing more to start
+
+
+@pytest.mark.parametrize("command,starts", [("run", True), ("estimate", True), ("models", False), ("runs", False)])
+def test_commands_that_count_start_the_tokenizer_build_before_anything_else(monkeypatch, command, starts):
+    import imagegen.cli as cli
+    from imagegen.core import encoding
+
+    order = []
+    monkeypatch.setattr(encoding, "load_in_background", lambda: order.append("tokenizer"))
+
+    def parser():
+        order.append("parser")
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli, "build_parser", parser)
+    with pytest.raises(SystemExit):
+        cli.main([command, "spec.toml"])
+    assert order == (["tokenizer", "parser"] if starts else ["parser"])

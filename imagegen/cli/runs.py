@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imagegen.cli import format_usd
+from imagegen.cli import format_usd, resume_collection
 from imagegen.errors import ConfigError
 
 if TYPE_CHECKING:  # imported inside the commands: `estimate` and `--help` stay fast
@@ -161,6 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     bar, on_event = _progress(run)
     run.on_event = on_event
     run.start()
+    resume_collection()  # the start-up is over (see cli.main)
     try:
         while not run.wait(0.1):
             run.poll()  # the bar is driven by on_event; drop the queued copies

@@ -56,7 +56,7 @@ def catalog_version(catalog: Catalog) -> str:
 class CalibrationFile(BaseModel):
     """The validated calibration file (see the module docstring)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     format: Literal["imagegen-calibration"]
     format_version: Literal[1]

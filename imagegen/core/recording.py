@@ -48,7 +48,7 @@ _INT = {"n", "partial_images", "output_compression"}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class RecordedImage(_Strict):

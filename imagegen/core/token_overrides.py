@@ -47,7 +47,7 @@ TOKEN_OVERRIDES_FILE = "token_overrides.toml"
 class TokenOverride(BaseModel):
     """Output image tokens per image for one model x quality x size, measured by us, with provenance."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     model: str
     quality: str

@@ -7,16 +7,12 @@ in the wheel (``tiktoken`` downloads its encodings on first use, which fails off
 from __future__ import annotations
 
 import functools
-import importlib.machinery
-import importlib.util
 import math
-import sys
-import threading
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 from imagegen.core.catalog import InputImageRule, TokenModel, weakest
+from imagegen.core.encoding import encoding
 
 
 def parse_size(size: str) -> tuple[int, int]:
@@ -147,55 +143,6 @@ def request_output_tokens(tm: TokenModel, quality: str, size: str, n: int = 1, p
     return image_output_tokens(tm, quality, size, complexity) * n + partial_tokens(tm, n, partial_images)[1]
 
 
-_encoding_lock = threading.Lock()
-_loaded_encoding = None
-
-
-def _encoding():
-    """o200k_base (``.encode(text) -> token ids``), loaded once, on the first count (never at import).
-
-    Counting needs only bpe-openai's Rust binding (~0.07 s to load the encoding). Importing the
-    ``bpe_openai`` package itself costs ~0.6 s more, because its ``__init__`` parses every encoding
-    it ships to build a tiktoken-style registry; so the binding is loaded on its own, and the
-    package is the fallback when that is not possible. Thread-safe: a second caller waits for the
-    first load (Streamlit reruns count from several threads).
-    """
-    global _loaded_encoding
-    if _loaded_encoding is None:
-        with _encoding_lock:
-            if _loaded_encoding is None:
-                _loaded_encoding = _load_encoding()
-    return _loaded_encoding
-
-
-def _load_encoding():
-    try:
-        return _bpe_binding().tokenizer_for_encoding("o200k_base")
-    except (ImportError, OSError, AttributeError):  # pragma: no cover - a different bpe-openai build
-        import bpe_openai
-
-        return bpe_openai.get_encoding("o200k_base")
-
-
-def _bpe_binding():
-    """``bpe_openai._bindings`` without running the package's ``__init__`` (see _encoding)."""
-    name = "bpe_openai._bindings"
-    if name in sys.modules:
-        return sys.modules[name]
-    package = importlib.util.find_spec("bpe_openai")
-    if package is None or not package.submodule_search_locations:
-        raise ImportError("bpe-openai is not installed. Fix: pip install -r requirements.txt")
-    for folder in package.submodule_search_locations:
-        for path in sorted(Path(folder).glob("_bindings*.so")) + sorted(Path(folder).glob("_bindings*.pyd")):
-            loader = importlib.machinery.ExtensionFileLoader(name, str(path))
-            spec = importlib.util.spec_from_file_location(name, str(path), loader=loader)
-            module = importlib.util.module_from_spec(spec)
-            loader.exec_module(module)
-            sys.modules[name] = module  # the package's own import finds the same module later
-            return module
-    raise ImportError(f"no bpe-openai binding in {package.submodule_search_locations}")
-
-
 def _utf8_safe(text: str) -> str:
     """Lone surrogates (which UTF-8 cannot hold) become U+FFFD, as bpe-openai's wrapper does."""
     try:
@@ -212,7 +159,7 @@ def count_text_tokens(text: str) -> int:
     Special-token markers such as ``<|endoftext|>`` in a prompt are counted as the plain text
     they are (the API receives them as text).
     """
-    return len(_encoding().encode(_utf8_safe(text)))
+    return len(encoding().encode(_utf8_safe(text)))
 
 
 def input_image_tokens(width: int, height: int, fidelity: str = "low", high_surcharge: tuple[int, int] = (4160, 6240)) -> int:

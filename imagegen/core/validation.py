@@ -41,7 +41,7 @@ class Strict(BaseModel):
     parameter") and ``missing_fix`` (the fix shown when a required key is missing, by key).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     unknown_what: ClassVar[str] = "is an unknown key"
     missing_fix: ClassVar[dict[str, str]] = {}
 

@@ -30,7 +30,7 @@ PROFILE_PATH = Path(__file__).with_name("profile.toml")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Latency(_Strict):
