@@ -105,6 +105,8 @@ def test_nothing_to_export_or_adopt_says_so(tmp_path, monkeypatch, capsys):
     assert main(["calibrate"]) == 0
     assert "no real results yet" in capsys.readouterr().out
     assert main(["calibrate", "--adopt", "--who", "z"]) == 0
-    assert "nothing to adopt" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "nothing to adopt: no real results yet" in out and "replayed ones do not count" in out
+    assert not (tmp_path / "token_overrides.toml").exists()
     assert main(["calibrate", "--export", str(tmp_path / "f.json")]) == 2
     assert "calibrate --adopt" in capsys.readouterr().err

@@ -158,7 +158,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         found = proposals(cal, base, adopted_by=who(args), today=today_from_env(), min_n=args.min_n,
                           models=tuple(args.model or ()))
         if not found:
-            print("nothing to adopt: no real measurement differs from the catalog (or below --min-n).")
+            print("nothing to adopt: " + ("no real results yet (simulated, reused and replayed ones do not count). "
+                                          "Run a grid on OpenAI or Azure first (`python -m imagegen run SPEC`)."
+                                          if not cal.results else
+                                          "no real measurement differs from the catalog (or below --min-n)."))
             return 0
         add_token_overrides(home, found, base)
         for e in found:
