@@ -236,3 +236,11 @@ def test_2_6_sdk_vs_third_party_conflict_is_data_and_the_sdk_rule_stands():
     with pytest.raises(InvalidRequest, match="quality"):
         validate(ImageRequest("gpt-image-2.6-flare", "x", quality="xhigh"), CATALOG, TODAY)
     assert "only the fixed sizes" in size_problem(CATALOG.model("gpt-image-2.6-flare"), "3840x2160")
+
+
+def test_gpt_image_2_text_output_conflict_is_data_and_the_larger_rate_is_charged():
+    price = CATALOG.price_for("gpt-image-2", "openai", TODAY)
+    assert price.text_output is None and "conflict" in price.note.lower() and "$10" in price.note
+    usage = Usage.from_api({"input_tokens": 10, "output_tokens": 246,
+                            "output_tokens_details": {"image_tokens": 196, "text_tokens": 50}})
+    assert cost_of(usage, price).text_output == Decimal(50) * Decimal("30.00") / Decimal(1_000_000)
