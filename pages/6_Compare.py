@@ -1,7 +1,5 @@
 """Blind compare: pairwise votes on images -> a ranking with confidence and the cost-quality frontier."""
 
-from datetime import UTC, datetime
-
 import streamlit as st
 
 import ui
@@ -32,7 +30,7 @@ with vote_tab:
 with rank_tab:
     compare.ranking_panel(report)
 with frontier_tab:
-    compare.frontier_panel(report, datetime.now(UTC).date(), ctx.catalog)
+    compare.frontier_panel(report, ctx.today, ctx.catalog)
 with judge_tab:
     compare.judge_panel(ctx.store, ctx.settings, pool, report)
 with export_tab:

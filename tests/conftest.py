@@ -34,13 +34,22 @@ def _clock_target(raw: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def travel(raw: str):
+    """``(traveller, target)``: a ticking time-machine traveller to ``raw``'s moment (not started).
+
+    The process's time zone is kept: time-machine is given a POSIX timestamp, because for a UTC datetime it
+    also sets TZ=UTC, which would hide local-time bugs (``TZ=Asia/Tokyo`` before 09:00 ran in UTC).
+    """
+    import time_machine
+
+    target = _clock_target(raw)
+    return time_machine.travel(target.timestamp(), tick=True), target
+
+
 def pytest_configure(config):
     raw = os.environ.get(CLOCK_ENV, "").strip()
     if raw:
-        import time_machine
-
-        target = _clock_target(raw)
-        traveller = time_machine.travel(target, tick=True)
+        traveller, target = travel(raw)
         traveller.start()
         config.stash[_TRAVELLER] = (traveller, target)
 
@@ -54,7 +63,8 @@ def pytest_unconfigure(config):
 def pytest_report_header(config):
     found = config.stash.get(_TRAVELLER, None)
     if found is not None:
-        return f"wall clock moved to {found[1].isoformat()} ({CLOCK_ENV}); now {datetime.now(UTC).isoformat()}"
+        return (f"wall clock moved to {found[1].isoformat()} ({CLOCK_ENV}); now {datetime.now(UTC).isoformat()}, "
+                f"local {datetime.now().astimezone().isoformat()}")
     return None
 
 

@@ -2,7 +2,8 @@
 
 import shutil
 import typing
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -75,7 +76,30 @@ def test_price_entry_in_force_by_date(catalog):
 
 
 def test_oldest_check_is_the_minimum_checked_date(catalog):
-    assert catalog.oldest_check() == min(m.checked for m in catalog.models.values())
+    every = [m.checked for m in catalog.models.values()] + [t.checked for t in catalog.tokens.values()]
+    every += [p.checked for p in catalog.prices] + [lp.checked for lp in catalog.list_prices]
+    assert catalog.oldest_check() == min(every)
+    first = catalog.list_prices[0]
+    older = replace(catalog, list_prices=(first.model_copy(update={"checked": date(2026, 1, 2)}),
+                                          *catalog.list_prices[1:]))
+    assert older.oldest_check() == date(2026, 1, 2)  # a list price counts too (README "Facts as of")
+
+
+def test_the_list_price_in_force_is_chosen_by_date(catalog):
+    """Like token prices, a published per-image price applies from its effective_from, never before."""
+    from imagegen.core.pricing import estimate
+    from imagegen.core.request import ImageRequest
+
+    old = next(lp for lp in catalog.list_prices if lp.model == "gpt-image-1.5" and lp.provider == "openai")
+    newer = old.model_copy(update={"effective_from": date(2027, 1, 1), "low": {"1024x1024": Decimal("0.001")}})
+    cat = replace(catalog, list_prices=(*catalog.list_prices, newer))
+    assert cat.list_price("gpt-image-1.5", "openai", "low", "1024x1024", TODAY) == old.low["1024x1024"]
+    assert cat.list_price("gpt-image-1.5", "openai", "low", "1024x1024", date(2027, 1, 1)) == Decimal("0.001")
+    assert cat.list_price("gpt-image-1.5", "openai", "low", "1024x1024", old.effective_from - timedelta(days=1)) \
+        is None
+    req = ImageRequest("gpt-image-1.5", "a red fox", provider="simulator", quality="low", size="1024x1024")
+    assert estimate(req, cat, TODAY).list_price_per_image == old.low["1024x1024"]
+    assert estimate(req, cat, date(2027, 1, 1)).list_price_per_image == Decimal("0.001")
 
 
 def _broken_copy(tmp_path, file, old, new):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -110,6 +112,71 @@ def test_the_ui_and_cli_read_the_clock_in_utc(monkeypatch):
     assert ui.today() == imagegen.cli.today() == datetime.now(UTC).date()
     monkeypatch.setenv("IMAGEGEN_TODAY", "2027-05-01")
     assert ui.today() == imagegen.cli.today() == date(2027, 5, 1)
+
+
+def test_the_moved_test_clock_keeps_the_local_time_zone():
+    """IMAGEGEN_TEST_CLOCK moves the clock, never the zone: a Japan run before 09:00 really is one."""
+    import os
+    import time
+
+    from tests.conftest import travel
+
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Tokyo"
+    time.tzset()
+    try:
+        traveller, target = travel("2026-12-01T23:30:00+00:00")
+        traveller.start()
+        try:
+            assert datetime.now(UTC).date() == date(2026, 12, 1) and date.today() == date(2026, 12, 2)
+            assert os.environ["TZ"] == "Asia/Tokyo" and time.localtime().tm_gmtoff == 9 * 3600
+        finally:
+            traveller.stop()
+    finally:
+        if saved is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
+#: The only files that may read the wall clock, and why (timestamps are records, not logic).
+CLOCK_READERS = {
+    "imagegen/cli/__init__.py": "entry point: today(), via working_date",
+    "imagegen/cli/calibrate.py": "entry point: today_from_env(), via working_date",
+    "ui/__init__.py": "entry point: ui.today() in page setup, via working_date",
+    "imagegen/storage/db.py": "created_at timestamps",
+    "imagegen/storage/writer.py": "run ids from the creation time",
+    "imagegen/storage/migrations.py": "when a migration was applied",
+    "imagegen/storage/recordings.py": "created_at of a recording",
+}
+
+
+def _clock_reads(path: Path) -> list[int]:
+    """Lines calling datetime.now/utcnow/today or date.today (docstrings and comments do not count)."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("now", "utcnow", "today") and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in ("datetime", "date")):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_entry_points_read_the_clock():
+    """Nothing else in imagegen, ui or the pages reads the date: it is ctx.today / an argument (the Compare
+    frontier priced its not-run settings with the wall-clock date, ignoring IMAGEGEN_TODAY)."""
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "dashboard.py", *(root / "pages").glob("*.py"), *(root / "ui").glob("*.py"),
+             *(root / "imagegen").rglob("*.py")]
+    found = {}
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        reads = _clock_reads(path)
+        if reads and rel not in CLOCK_READERS:
+            found[rel] = reads
+    assert found == {}, f"wall-clock reads outside the entry points (pass ctx.today / a date argument): {found}"
+    assert all(_clock_reads(root / rel) for rel in CLOCK_READERS)  # the list stays exact
 
 
 def test_a_leading_tilde_means_the_same_directory_for_the_store_and_the_overrides(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ import pytest
 from imagegen.cli import main
 from imagegen.core import lifecycle
 from imagegen.core.axes import model_values
-from imagegen.core.catalog import PROVIDERS, default_catalog
+from imagegen.core.catalog import PROVIDER_FLAVOUR, PROVIDERS, default_catalog
 from imagegen.core.request import ImageRequest, problems
 from imagegen.insight import planner
 from imagegen.insight.planner import PlanLine
@@ -26,11 +26,14 @@ from tests.ui_support import open_app, page_app, texts
 
 CAT = default_catalog()
 DAYS = [TODAY, date(2027, 5, 1)]
+#: Every provider a request can go to: the catalog's two, the simulator and a compatible endpoint (both follow
+#: OpenAI's lifecycle facts but run every model).
+RUNTIME = tuple(PROVIDER_FLAVOUR)
 app_env = ui_support.app_env  # fixture
 
 
-def truth(day: date) -> dict[tuple[str, str], lifecycle.Lifecycle]:
-    return {(life.model, life.provider): life for life in lifecycle.every_status(CAT, day)}
+def truth(day: date, providers: tuple[str, ...] = PROVIDERS) -> dict[tuple[str, str], lifecycle.Lifecycle]:
+    return {(life.model, life.provider): life for life in lifecycle.every_status(CAT, day, providers)}
 
 
 @pytest.fixture(params=DAYS, ids=[d.isoformat() for d in DAYS])
@@ -45,7 +48,8 @@ def test_the_days_cover_every_state(day):
 
 
 def test_validation_refuses_exactly_what_cannot_run(day):
-    for (mid, provider), life in truth(day).items():
+    assert set(RUNTIME) == {"openai", "azure", "simulator", "compatible"}
+    for (mid, provider), life in truth(day, RUNTIME).items():
         req = ImageRequest(model=mid, prompt="a red fox", provider=provider, quality="low", size="1024x1024")
         refused = [p for p in problems(req, CAT, day) if p.field == "model"]
         assert bool(refused) == (not life.runnable), (mid, provider)
@@ -119,10 +123,10 @@ def test_home_agrees(day, app_env):
 
 
 def test_generate_offers_exactly_the_runnable_models(day):
-    for provider in PROVIDERS:
+    for provider in RUNTIME:
         names, note = model_values(CAT, provider, None if provider != "azure" else
                                    {f"dep-{m}": m for m in CAT.models}, today=day)
-        for (mid, p), life in truth(day).items():
+        for (mid, p), life in truth(day, RUNTIME).items():
             if p != provider:
                 continue
             offered = (f"dep-{mid}" if provider == "azure" else mid) in names

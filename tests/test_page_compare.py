@@ -134,13 +134,15 @@ def test_the_answer_goes_to_the_planner_in_one_click(app_env):
     store.close()
 
 
-def test_the_frontier_shows_settings_not_run_at_their_estimated_cost(compare_app):
+def test_the_frontier_shows_settings_not_run_at_their_estimated_cost(compare_app, monkeypatch):
     from tests.quality_data import vote_like
 
     at, store, run_id = compare_app
     vote_like(store, run_id, 20)
+    monkeypatch.setenv("IMAGEGEN_TODAY", "2027-05-01")  # priced on the page's date, never the wall clock's
     at.run()
     assert not at.exception, at.exception
-    assert any("not run, estimated" in c.value and "no score" in c.value for c in at.caption)
+    assert any("not run, estimated" in c.value and "no score" in c.value and "catalog prices on 2027-05-01" in c.value
+               for c in at.caption)
     table = next(d for d in at.dataframe if "not run, estimated" in d.value.to_string())
     assert set(table.value["score"]) == {"—"} and "gpt-image-1.5 · high · 1024x1536" in set(table.value["setting"])

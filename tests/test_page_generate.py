@@ -472,27 +472,39 @@ def test_a_new_session_on_the_simulator_starts_on_a_model_that_runs_on_openai_to
 
 
 def test_with_an_openai_key_the_default_grid_validates_estimates_and_runs(app_env, monkeypatch, sim_http):
-    """A new session with OPENAI_API_KEY: no edit needed. The key is fake; the page's provider for "openai"
-    is the real OpenAIProvider (openai SDK) pointed at the loopback simulator instead of api.openai.com."""
-    import ui
-    from imagegen.execution.providers import make_simulator_provider
-    from imagegen.execution.providers.openai_api import OpenAIProvider
+    """A new session with OPENAI_API_KEY: no edit needed. The page's own settings, provider factory and
+    OpenAIProvider (the real openai SDK) talk to https://api.openai.com/v1; only the socket is redirected to
+    the loopback simulator, so what reaches it is what OpenAI would receive. The key is fake."""
+    import httpx2
 
-    _, url = sim_http
+    from imagegen.execution.providers import openai_api
+    from imagegen.execution.providers.deadline import DeadlineHttpxClient
 
-    def factory(settings):
-        def make(name=None, simulator=None):
-            if (name or settings.provider) == "openai":
-                return OpenAIProvider("fake-generate-page-key-0001", base_url=f"{url}/v1")
-            return make_simulator_provider(ui.simulator_config(simulator))
-        return make
+    app, url = sim_http
+    loopback = httpx2.URL(url)
 
-    monkeypatch.setattr(ui, "make_provider_factory", factory)
-    monkeypatch.setenv("IMAGEGEN_PROVIDER", "openai")
+    class ToLoopback(httpx2.BaseTransport):
+        """api.openai.com -> the loopback simulator (the request, Host header included, is left as sent)."""
+
+        def __init__(self) -> None:
+            self.inner = httpx2.HTTPTransport()
+
+        def handle_request(self, request):
+            assert request.url.host == "api.openai.com", request.url  # nothing else may be called
+            request.url = request.url.copy_with(scheme=loopback.scheme, host=loopback.host, port=loopback.port)
+            return self.inner.handle_request(request)
+
+        def close(self) -> None:
+            self.inner.close()
+
+    # the SDK's default client class, as the page builds it (closed when dropped), with the redirect
+    monkeypatch.setattr(openai_api, "deadline_http_client", lambda: DeadlineHttpxClient(transport=ToLoopback()))
+    monkeypatch.setenv("IMAGEGEN_PROVIDER", "openai")  # as a key alone chooses (a developer's .env may not)
     at = open_app(PAGE, secrets={"OPENAI_API_KEY": "fake-generate-page-key-0001"})
     assert at.selectbox(key="provider").value == "openai"
     model = at.selectbox(key="model").value
     assert lifecycle.status(CAT, model, "openai", TODAY).state == "live"
+    assert model == lifecycle.preferred_models(CAT, "openai", TODAY)[0]  # the data's first live choice
     assert not at.error, texts(at.error)
     prices = next(c for c in texts(at.caption) if "Prices: " in c)
     assert f"openai/{model}@" in prices and "real money" in prices  # the estimate names the live model
@@ -502,6 +514,11 @@ def test_with_an_openai_key_the_default_grid_validates_estimates_and_runs(app_en
     assert summary.status == "finished" and summary.ok == 9
     rows = store_rows(app_env, summary.run_id)
     assert set(rows["provider"]) == {"openai"} and set(rows["model"]) == {model}
+    sent = [r for r in app.requests if r.path == "/v1/images/generations"]
+    assert len(sent) == 9 and {r.body.get("model") for r in sent} == {model}
+    assert {r.headers.get("host") for r in sent} == {"api.openai.com"}
+    assert all(r.headers.get("user-agent", "").startswith("OpenAI/Python") for r in sent)  # the real SDK
+    assert {r.headers.get("authorization") for r in sent} == {"Bearer fake-generate-page-key-0001"}
 
 
 def test_loading_a_spec_for_a_model_shut_down_here_keeps_it_and_offers_the_successor(app_env, monkeypatch):

@@ -434,19 +434,24 @@ class Catalog:
             )
         return found
 
-    def list_price(self, model_id: str, provider: str, quality: str, size: str) -> Decimal | None:
+    def list_price(self, model_id: str, provider: str, quality: str, size: str,
+                   on: date | None = None) -> Decimal | None:
+        """The published per-image list price in force on ``on`` (latest ``effective_from`` on or before it),
+        as :meth:`price_in_force` decides for token prices; ``on=None``: the newest entry. None when none is."""
         flavour = PROVIDER_FLAVOUR.get(provider, provider)
         mid = self.aliases.get(model_id, model_id)
-        entries = [lp for lp in self.list_prices if lp.model == mid and lp.provider == flavour]
+        entries = [lp for lp in self.list_prices if lp.model == mid and lp.provider == flavour
+                   and (on is None or lp.effective_from <= on)]
         if not entries:
             return None
         return max(entries, key=lambda lp: lp.effective_from).get(quality, size)
 
     def oldest_check(self) -> date:
-        """The oldest `checked` date over models, token tables and prices (catalog freshness)."""
+        """The oldest `checked` date over models, token tables, prices and list prices (catalog freshness)."""
         dates = [m.checked for m in self.models.values()]
         dates += [t.checked for t in self.tokens.values()]
         dates += [p.checked for p in self.prices if not p.override]
+        dates += [lp.checked for lp in self.list_prices]
         return min(dates)
 
     def with_overrides(self, overrides: list[PriceEntry]) -> Catalog:

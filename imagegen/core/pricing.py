@@ -185,7 +185,7 @@ def estimate(req: ImageRequest, catalog: Catalog, on: date) -> Estimate:
     cost_hi = cost_of(Usage(text_tokens, image_tokens, hi), price)
     list_price = None
     if len(qualities) == 1 and len(sizes) == 1:
-        list_price = catalog.list_price(model.id, req.provider, qualities[0], sizes[0])
+        list_price = catalog.list_price(model.id, req.provider, qualities[0], sizes[0], on)
     status = weakest(f.status for f in figures.values())
     labels = {f.label for f in figures.values()}
     label = labels.pop() if len(labels) == 1 else status
