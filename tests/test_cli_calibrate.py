@@ -57,6 +57,7 @@ def test_report_adopt_estimate_export_import_remove(home, tmp_path, capsys):
     capsys.readouterr()
     data = json.loads(shared.read_text())
     assert data["catalog_version"] == catalog_version(default_catalog()) and data["exported_by"] == "alice"
+    assert data["exported_on"] == "2026-12-01"  # main's working date (IMAGEGEN_TODAY), never a second clock read
 
     assert main(["calibrate", "--remove", "gpt-image-2/high/1024x1024"]) == 0
     capsys.readouterr()

@@ -143,7 +143,6 @@ def test_the_moved_test_clock_keeps_the_local_time_zone():
 #: The only files that may read the wall clock, and why (timestamps are records, not logic).
 CLOCK_READERS = {
     "imagegen/cli/__init__.py": "entry point: today(), via working_date",
-    "imagegen/cli/calibrate.py": "entry point: today_from_env(), via working_date",
     "ui/__init__.py": "entry point: ui.today() in page setup, via working_date",
     "imagegen/storage/db.py": "created_at timestamps",
     "imagegen/storage/writer.py": "run ids from the creation time",

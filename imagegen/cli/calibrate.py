@@ -17,22 +17,11 @@ import getpass
 import json
 import os
 import sys
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 from imagegen.errors import ConfigError
 
 WHO_ENV = "IMAGEGEN_USER"
-
-
-def today_from_env() -> date:
-    """The entry point's working date: ``IMAGEGEN_TODAY`` when set, else today in UTC."""
-    try:
-        from imagegen.core.dates import working_date
-    except ImportError:  # pragma: no cover - until the shared clock module lands
-        raw = os.environ.get("IMAGEGEN_TODAY", "").strip()
-        return date.fromisoformat(raw) if raw else datetime.now(UTC).date()
-    return working_date(os.environ, datetime.now(UTC))
 
 
 def who(args: argparse.Namespace) -> str:
@@ -143,7 +132,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         entries = load_token_overrides(home, base)
         if not entries:
             raise ConfigError(f"no adopted token overrides in {home} to export. Fix: `calibrate --adopt` first.")
-        text = export_calibration(entries, base, exported_by=who(args), today=today_from_env())
+        text = export_calibration(entries, base, exported_by=who(args), today=args.working_date)
         Path(args.export_file).write_text(text, encoding="utf-8")
         print(f"wrote {len(entries)} token override(s) to {args.export_file}")
         return 0
@@ -155,7 +144,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     with Store(home) as store:
         cal = calibrate(store.rows, catalog, _priors(), token_cache=home / "cache" / "prompt_tokens.json")
     if args.adopt:
-        found = proposals(cal, base, adopted_by=who(args), today=today_from_env(), min_n=args.min_n,
+        found = proposals(cal, base, adopted_by=who(args), today=args.working_date, min_n=args.min_n,
                           models=tuple(args.model or ()))
         if not found:
             print("nothing to adopt: " + ("no real results yet (simulated, reused and replayed ones do not count). "

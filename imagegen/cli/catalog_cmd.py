@@ -37,15 +37,13 @@ def freshness_report(today: date):
 
 
 def cmd_catalog_check(args: argparse.Namespace) -> int:
-    from imagegen.cli.calibrate import today_from_env
-
     if args.today:
         try:
             today = date.fromisoformat(args.today)
         except ValueError:
             raise ConfigError(f"--today {args.today!r} is not a date. Fix: write YYYY-MM-DD, e.g. 2027-03-01.") from None
     else:
-        today = today_from_env()
+        today = args.working_date  # main's one clock read (IMAGEGEN_TODAY or UTC)
     report = freshness_report(today)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
