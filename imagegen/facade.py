@@ -511,9 +511,8 @@ VIEW_HELPERS: dict[str, str] = {
     **dict.fromkeys(("catalog_version", "export_calibration", "parse_calibration"), "imagegen.core.calibration_file"),
     **dict.fromkeys(("calibrate", "proposals"), "imagegen.insight.calibration"),
     # Generate, Results: the grid view, its code snippets, the grid as one PNG, edits' inputs, replays
-    "ImageRequest": "imagegen.core.request",
     "MAX_IMAGE_PIXELS": "imagegen.core.imagefile",
-    "snippets": "imagegen.insight.codegen",
+    **dict.fromkeys(("request_of", "snippets"), "imagegen.insight.codegen"),
     **dict.fromkeys(("EditRun", "load_edit_run"), "imagegen.insight.edits"),
     "compose_grid": "imagegen.insight.gridimage",
     **dict.fromkeys(("Layout", "as_decimal", "as_float", "cell_key", "coords_of", "file_format", "human_bytes",

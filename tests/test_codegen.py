@@ -17,6 +17,7 @@ from imagegen.insight.codegen import (
     curl_command,
     env_names,
     python_code,
+    request_of,
     snippets,
     wire_body,
 )
@@ -172,3 +173,21 @@ def test_edit_code_sends_the_runs_input_files_and_mask():
     assert "/images/edits" in cmd and "--form-string 'input_fidelity=high'" in cmd
     without = python_code(req, "openai")
     assert "mask=" not in without and 'open("input-1.png", "rb"), open("input-2.png", "rb")' in without
+
+
+def test_request_of_reads_a_stored_row_back_as_its_request():
+    """'View code' on Results: a row as the store gives it (floats for integers, NaN/None for NULL)."""
+    nan = float("nan")
+    row = {"model": "gpt-image-2", "prompt": "a fox", "provider": "openai", "size": "1024x1024", "quality": "low",
+           "background": None, "output_format": "webp", "output_compression": 80.0, "moderation": None, "n": 2.0,
+           "stream": 1, "partial_images": nan, "deployment": nan, "operation": "edit", "input_fidelity": "high",
+           "input_sizes": ["1024x1024"]}
+    req = request_of(row)
+    assert (req.model, req.prompt, req.provider, req.size, req.quality) == ("gpt-image-2", "a fox", "openai",
+                                                                            "1024x1024", "low")
+    assert (req.background, req.moderation, req.output_format, req.output_compression) == ("auto", "auto", "webp", 80)
+    assert (req.n, req.stream, req.partial_images, req.deployment) == (2, True, 0, None)
+    assert (req.operation, req.input_fidelity, req.input_images) == ("edit", "high", ("1024x1024",))
+    bare = request_of({"model": "gpt-image-2", "provider": "azure", "deployment": "img", "operation": "variation"})
+    assert (bare.deployment, bare.operation, bare.n, bare.output_format, bare.stream) == ("img", "generate", 1,
+                                                                                          "png", False)

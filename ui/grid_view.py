@@ -19,7 +19,6 @@ import streamlit as st
 from imagegen.facade import (
     Catalog,
     EditRun,
-    ImageRequest,
     Layout,
     as_decimal,
     as_float,
@@ -31,6 +30,7 @@ from imagegen.facade import (
     human_bytes,
     layout_for,
     load_edit_run,
+    request_of,
     rows_by_cell,
     snippets,
 )
@@ -149,26 +149,6 @@ def download_name(row: dict) -> tuple[str, str]:
     ext = path.rsplit(".", 1)[-1].lower() if "." in path else str(row.get("output_format") or "png")
     name = f"{row.get('run_id')}-cell{int(row.get('cell_id') or 0)}-r{int(row.get('repeat') or 0) + 1}.{ext}"
     return name, MIME.get(ext, "application/octet-stream")
-
-
-def request_of(row: dict) -> ImageRequest:
-    """The request a result row was made with (for "view code")."""
-    def opt_int(v):
-        f = as_float(v)
-        return None if f is None else int(f)
-
-    return ImageRequest(
-        model=str(row.get("model")), prompt=str(row.get("prompt") or ""), provider=str(row.get("provider")),
-        size=str(row.get("size") or "auto"), quality=str(row.get("quality") or "auto"),
-        background=str(row.get("background") or "auto"), output_format=str(row.get("output_format") or "png"),
-        output_compression=opt_int(row.get("output_compression")), moderation=str(row.get("moderation") or "auto"),
-        n=opt_int(row.get("n")) or 1, stream=bool(as_float(row.get("stream"))),
-        partial_images=opt_int(row.get("partial_images")) or 0,
-        deployment=row.get("deployment") if isinstance(row.get("deployment"), str) else None,
-        operation="edit" if row.get("operation") == "edit" else "generate",
-        input_fidelity=row.get("input_fidelity") if isinstance(row.get("input_fidelity"), str) else None,
-        input_images=tuple(row.get("input_sizes") or ()),
-    )
 
 
 # -- rendering -----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from datetime import date
 from imagegen.core import lifecycle
 from imagegen.core.catalog import Catalog
 from imagegen.core.request import ImageRequest
+from imagegen.insight.gridlayout import as_float
 
 FLAVOURS = ("openai", "azure", "azure_v1")
 FLAVOUR_LABELS = {"openai": "OpenAI", "azure": "Azure OpenAI (classic)", "azure_v1": "Azure OpenAI (v1 API)"}
@@ -277,3 +278,23 @@ def snippets(request: ImageRequest, settings: Mapping | None, *, catalog: Catalo
     out += [Snippet(f"curl · {FLAVOUR_LABELS[f]}", "bash", code(curl_command(request, f, settings, inputs=inputs, mask=mask, markup=markup), f), warnings[f])
             for f in flavours]
     return out
+
+
+def request_of(row: dict) -> ImageRequest:
+    """The request a stored result row (a dict of the result view's columns) was made with, for "view code"."""
+    def opt_int(v):
+        f = as_float(v)
+        return None if f is None else int(f)
+
+    return ImageRequest(
+        model=str(row.get("model")), prompt=str(row.get("prompt") or ""), provider=str(row.get("provider")),
+        size=str(row.get("size") or "auto"), quality=str(row.get("quality") or "auto"),
+        background=str(row.get("background") or "auto"), output_format=str(row.get("output_format") or "png"),
+        output_compression=opt_int(row.get("output_compression")), moderation=str(row.get("moderation") or "auto"),
+        n=opt_int(row.get("n")) or 1, stream=bool(as_float(row.get("stream"))),
+        partial_images=opt_int(row.get("partial_images")) or 0,
+        deployment=row.get("deployment") if isinstance(row.get("deployment"), str) else None,
+        operation="edit" if row.get("operation") == "edit" else "generate",
+        input_fidelity=row.get("input_fidelity") if isinstance(row.get("input_fidelity"), str) else None,
+        input_images=tuple(row.get("input_sizes") or ()),
+    )
