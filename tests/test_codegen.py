@@ -191,3 +191,15 @@ def test_request_of_reads_a_stored_row_back_as_its_request():
     bare = request_of({"model": "gpt-image-2", "provider": "azure", "deployment": "img", "operation": "variation"})
     assert (bare.deployment, bare.operation, bare.n, bare.output_format, bare.stream) == ("img", "generate", 1,
                                                                                           "png", False)
+
+
+def test_view_code_of_a_stored_gpt_image_2_6_row_keeps_its_complexity():
+    """A 2.6 result made with complexity = "high" must be shown with it: without it the snippet asks for another
+    (cheaper) image than the one on screen."""
+    row = {"model": "gpt-image-2.6-flare", "prompt": "a fox", "provider": "openai", "size": "1024x1024",
+           "quality": "high", "complexity": "high", "n": 1.0}
+    req = request_of(row)
+    assert req.complexity == "high"
+    assert 'complexity="high"' in python_code(req, "openai")
+    assert request_of({**row, "complexity": None}).complexity is None
+    assert request_of({**row, "complexity": float("nan")}).complexity is None  # NULL as pandas gives it

@@ -297,4 +297,5 @@ def request_of(row: dict) -> ImageRequest:
         operation="edit" if row.get("operation") == "edit" else "generate",
         input_fidelity=row.get("input_fidelity") if isinstance(row.get("input_fidelity"), str) else None,
         input_images=tuple(row.get("input_sizes") or ()),
+        complexity=row.get("complexity") if isinstance(row.get("complexity"), str) else None,
     )
