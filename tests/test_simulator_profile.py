@@ -212,3 +212,11 @@ def test_a_broken_profile_names_the_file_and_fix(tmp_path):
 
     with pytest.raises(CatalogError, match="profile.toml"):
         load_profile(path)
+
+
+def test_a_measured_cell_is_billed_exactly_even_where_its_quality_spreads():
+    """2.6 low spreads (no published figure at most sizes), but its measured 1536x1024 cell (664) is exact."""
+    prompts = [f"prompt {i}" for i in range(20)]
+    assert PROFILE.usage_for("gpt-image-2.6-flare").spread["low"] > 0
+    assert {image_tokens(PROFILE, "gpt-image-2.6-flare", "low", "1536x1024", p) for p in prompts} == {664}
+    assert len({image_tokens(PROFILE, "gpt-image-2.6-flare", "low", "1024x1024", p) for p in prompts}) > 5

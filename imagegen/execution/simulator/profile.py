@@ -112,10 +112,14 @@ def spread_factor(prompt: str, spread: float) -> float:
 
 def image_tokens(profile: Profile, model_id: str, quality: str, size: str, prompt: str,
                  complexity: str | None = None) -> int:
-    """Output image tokens of one image as the simulator bills them (spread applied per prompt)."""
+    """Output image tokens of one image as the simulator bills them (spread applied per prompt).
+
+    A published or measured cell is billed exactly; the spread is for figures nobody has published.
+    """
     rule = profile.usage_for(model_id)
     fig = token_figure(rule.token_model, quality, size, complexity)
-    return max(1, math.ceil(fig.tokens * spread_factor(f"{prompt}\x00{quality}", rule.spread.get(quality, 0.0))))
+    spread = 0.0 if fig.status in ("documented", "measured") else rule.spread.get(quality, 0.0)
+    return max(1, math.ceil(fig.tokens * spread_factor(f"{prompt}\x00{quality}", spread)))
 
 
 def output_usage(profile: Profile, model_id: str, quality: str, size: str, prompt: str, n: int = 1,
