@@ -99,8 +99,8 @@ def test_importing_tokens_does_not_load_the_tokenizer():
     assert done.returncode == 0, done.stderr
 
 
-def test_the_background_load_and_a_count_share_one_load(monkeypatch):
-    """The CLI starts the build in a thread; a count meanwhile waits for it instead of loading twice."""
+def test_concurrent_first_counts_share_one_load(monkeypatch):
+    """Streamlit reruns count from several threads: the second waits for the first load, never loads twice."""
     import threading
 
     from imagegen.core import encoding
@@ -108,43 +108,22 @@ def test_the_background_load_and_a_count_share_one_load(monkeypatch):
     real = encoding._load()
     calls, release = [], threading.Event()
 
-    class SlowBinding:
-        def tokenizer_for_encoding(self, name):
-            calls.append((threading.current_thread().name, name))
-            assert release.wait(5)
-            return real
+    def slow_load():
+        calls.append(threading.current_thread().name)
+        assert release.wait(5)
+        return real
 
     monkeypatch.setattr(encoding, "_loaded", None)
-    monkeypatch.setattr(encoding, "_bpe_binding", SlowBinding)
-    monkeypatch.setattr(encoding, "_load", lambda: calls.append(("a second load", "")) or real)
-    thread = encoding.load_in_background()
-    assert thread is not None
+    monkeypatch.setattr(encoding, "_load", slow_load)
     counted = []
-    counter = threading.Thread(target=lambda: counted.append(encoding.encoding().encode("Hello world")))
-    counter.start()
-    counter.join(0.2)
-    assert counter.is_alive() and not counted  # the count waits for the build in flight
+    threads = [threading.Thread(target=lambda: counted.append(encoding.encoding().encode("Hello world")), name=f"t{i}")
+               for i in range(2)]
+    for t in threads:
+        t.start()
+    threads[0].join(0.2)
+    assert not counted  # both wait for the load in flight
     release.set()
-    counter.join(5)
-    thread.join(5)
-    assert counted == [[13225, 2375]]
-    assert calls == [("imagegen-tokenizer-load", "o200k_base")]
-    assert encoding.load_in_background() is None  # loaded: nothing more to start
-
-
-@pytest.mark.parametrize("command,starts", [("run", True), ("estimate", True), ("models", False), ("runs", False)])
-def test_commands_that_count_start_the_tokenizer_build_before_anything_else(monkeypatch, command, starts):
-    import imagegen.cli as cli
-    from imagegen.core import encoding
-
-    order = []
-    monkeypatch.setattr(encoding, "load_in_background", lambda: order.append("tokenizer"))
-
-    def parser():
-        order.append("parser")
-        raise SystemExit(0)
-
-    monkeypatch.setattr(cli, "build_parser", parser)
-    with pytest.raises(SystemExit):
-        cli.main([command, "spec.toml"])
-    assert order == (["tokenizer", "parser"] if starts else ["parser"])
+    for t in threads:
+        t.join(5)
+    assert counted == [[13225, 2375]] * 2
+    assert len(calls) == 1

@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Commands that import the SDK and count prompt tokens before their first request.
+#: Commands whose start-up imports the SDK, pydantic and the catalog (hundreds of thousands of objects).
 _RUN_COMMANDS = frozenset({"run", "estimate"})
 _gc_paused = False
 
@@ -212,17 +212,12 @@ def resume_collection() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     global _gc_paused
-    words = sys.argv[1:] if argv is None else argv
-    if words[:1] and words[0] in _RUN_COMMANDS:
-        # Start-up imports make hundreds of thousands of objects that are never garbage; collecting
-        # while they arrive costs ~0.05 s before the first request. Only a process's own start-up
-        # pauses (argv None: `python -m imagegen`), never a caller's; `run` resumes once started.
-        if argv is None and gc.isenabled():
-            gc.disable()
-            _gc_paused = True
-        from imagegen.core.encoding import load_in_background
-
-        load_in_background()  # its ~0.06 s overlaps the imports below, on a second core
+    # Start-up imports make hundreds of thousands of objects that are never garbage; collecting
+    # while they arrive costs ~0.05 s before the first request. Only a process's own start-up
+    # pauses (argv None: `python -m imagegen`), never a caller's; `run` resumes once started.
+    if argv is None and sys.argv[1:2] and sys.argv[1] in _RUN_COMMANDS and gc.isenabled():
+        gc.disable()
+        _gc_paused = True
     try:
         return _main(argv)
     finally:
