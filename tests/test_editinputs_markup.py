@@ -181,3 +181,12 @@ def test_codegen_writes_the_markup_file(edit_dir):
     req = validate_grid(spec, default_catalog(), TODAY)[0].request
     assert 'markup=open("guide.png", "rb"),' in python_code(req, inputs=["in.png"], markup="guide.png")
     assert "-F 'markup=@guide.png'" in curl_command(req, inputs=["in.png"], markup="guide.png")
+
+
+def test_markup_refused_on_gpt_image_2_6_says_that_sources_disagree(edit_dir):
+    """OpenAI's 2.6-sunburst page and third parties name markup; the SDK does not: the refusal says both exist."""
+    (edit_dir / "s.toml").write_text(spec_text(model="gpt-image-2.6-sunburst"))
+    with pytest.raises(InvalidRequest) as err:
+        validate_grid(load_spec(edit_dir / "s.toml"), default_catalog(), TODAY)
+    assert "not gpt-image-2.6-sunburst" in str(err.value)
+    assert "sources disagree on what gpt-image-2.6-sunburst accepts here" in str(err.value)

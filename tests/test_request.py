@@ -286,3 +286,32 @@ def test_validation_raises_only_our_error_and_lets_nothing_documented_through(re
         assert isinstance(exc, ImagegenError), f"{type(exc).__name__}: {exc}"
         return
     assert documented_invalid(req) == [], f"let through: {req}"
+
+
+DISAGREE = "sources disagree on what gpt-image-2.6-flare accepts here"
+
+
+def test_a_refusal_the_catalog_records_a_conflict_about_says_that_sources_disagree():
+    """2.6 follows the SDK (no max, no custom sizes); third parties say otherwise: the refusal says so."""
+    assert "catalog check" in refused(ok(model="gpt-image-2.6-flare", provider="openai", quality="max"), DISAGREE)
+    refused(ok(model="gpt-image-2.6-flare", provider="openai", size="2048x1152"), DISAGREE)
+    assert DISAGREE not in refused(ok(model="gpt-image-2.6-flare", provider="openai", n=99), "n=99")  # undisputed
+    assert "sources disagree" not in refused(ok(model="gpt-image-1.5", quality="max"), "quality='max'")  # no conflict
+
+
+def test_disputed_fields_need_the_conflict_they_are_about(tmp_path):
+    import shutil
+
+    from imagegen.core.catalog import DATA_DIR
+    from imagegen.errors import CatalogError
+
+    for f in DATA_DIR.glob("*.toml"):
+        shutil.copy(f, tmp_path / f.name)
+    models = tmp_path / "models.toml"
+    text = models.read_text(encoding="utf-8")
+    start = text.index('[models."gpt-image-2.6-flare"]')
+    line = text.index("\nconflict = ", start)
+    end = text.index("\n", line + 1)
+    models.write_text(text[:line] + text[end:], encoding="utf-8")  # the conflict gone, `disputed` left
+    with pytest.raises(CatalogError, match="disputed"):
+        load_catalog(tmp_path)

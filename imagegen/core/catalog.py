@@ -141,6 +141,8 @@ class ModelSpec(_Strict):
     tokens: str
     #: Sources that contradict what this entry accepts (kept visible, never silently resolved).
     conflict: str = ""
+    #: The request fields that ``conflict`` is about: refusing one of them says that sources disagree.
+    disputed: tuple[str, ...] = ()
     source: str
     checked: date
     note: str = ""
@@ -150,6 +152,8 @@ class ModelSpec(_Strict):
     def _sizes_xor_rule(self) -> ModelSpec:
         if (self.sizes is None) == (self.size_rule is None):
             raise ValueError("give exactly one of `sizes` (a fixed list) or `[size_rule]`")
+        if self.disputed and not self.conflict:
+            raise ValueError("`disputed` names fields of a `conflict`: add the conflict (its sources) or remove it")
         for p in self.providers:
             if p not in PROVIDERS:
                 raise ValueError(f"unknown provider {p!r}; use one of {', '.join(PROVIDERS)}")

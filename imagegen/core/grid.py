@@ -18,7 +18,7 @@ from pathlib import Path
 from imagegen.core.catalog import Catalog
 from imagegen.core.editinputs import EditInputs, read_edit_inputs
 from imagegen.core.pricing import Estimate, estimate
-from imagegen.core.request import PARAM_NAMES, ImageRequest, problems
+from imagegen.core.request import PARAM_NAMES, ImageRequest, disputed, problems
 from imagegen.core.specmodel import MAX_AXES as MAX_AXES  # re-exported (axes, ui)
 from imagegen.core.specmodel import LimitsModel, SpecModel
 from imagegen.core.validation import check, escape
@@ -446,9 +446,10 @@ def validate_grid(spec: GridSpec, catalog: Catalog, today: date) -> list[Cell]:
         found = problems(req, catalog, today)
         if spec.edit is not None and spec.edit.markup is not None and catalog.has_model(req.model) \
                 and catalog.model(req.model).markup is None:  # which models take it is catalog data
-            found = [*found, Problem("markup", spec.edit.markup,
-                                     f"only on {', '.join(catalog.markup_models()) or 'no catalog model'} "
-                                     f"(not {req.model})", "remove markup, or use one of those models")]
+            found = [*found, *disputed([Problem("markup", spec.edit.markup,
+                                                f"only on {', '.join(catalog.markup_models()) or 'no catalog model'} "
+                                                f"(not {req.model})", "remove markup, or use one of those models")],
+                                       catalog.model(req.model))]
         for p in found:
             key = str(p)
             if key not in seen:  # one line per distinct problem, naming the first cell it hits

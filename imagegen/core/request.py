@@ -170,7 +170,20 @@ def problems(req: ImageRequest, catalog: Catalog, today: date) -> list[Problem]:
     _edit(req, model, add)
     _complexity(req, model, add)
     _gated(req, model, add)
-    return out
+    return disputed(out, model)
+
+
+def disputed(found: list[Problem], model: ModelSpec) -> list[Problem]:
+    """``found`` with a word on each refusal the catalog records a conflict about (``model.disputed``).
+
+    The refusal stands (the entry follows the source it names), but a user told "not allowed" where a
+    third party says it works should hear that sources disagree, and where to read both sides.
+    """
+    if not model.conflict or not model.disputed:
+        return found
+    note = (f" (sources disagree on what {model.id} accepts here; `python -m imagegen catalog check` shows "
+            "the conflict)")
+    return [replace(p, fix=p.fix + note) if p.field in model.disputed else p for p in found]
 
 
 def warnings(req: ImageRequest, catalog: Catalog) -> list[str]:
