@@ -213,3 +213,13 @@ def test_empty_store_says_how_to_get_data(tmp_path, monkeypatch):
     at.run()
     assert not at.exception
     assert any("No results yet" in i.value for i in at.info)
+
+
+def test_in_japanese_the_results_filter_and_the_summary_name_the_kinds_in_japanese(sim, monkeypatch):
+    home, _ = sim
+    at = page_app("3_Analytics.py", home, monkeypatch, query={"lang": "ja"})
+    at.run()
+    assert not at.exception, at.exception
+    kinds = at.button_group(key="an_kind")
+    assert [kinds.format_func(o) for o in kinds.options] == ["すべて", "シミュレーション", "再生", "実測"]
+    assert "数値：**シミュレーション**" in at.markdown[0].value and "simulated" not in at.markdown[0].value

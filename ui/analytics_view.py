@@ -84,11 +84,15 @@ def history(ctx: Context) -> facade.History:
     return found
 
 
+#: The "Results" filter's first choice (every kind of result).
+ALL = N_("all")
+
+
 def filters(found: facade.History):
     """Provider, model, dates, simulated/measured and runs -> an analysis Selection."""
     options = found.options
     with st.container(border=True):
-        c1, c2, c3, c4 = st.columns([1, 1, 1.1, 1.3])
+        c1, c2, c3 = st.columns([1, 1, 1.1])
         providers = c1.multiselect(_("Provider"), sorted(options["provider"].dropna().unique()), key="an_providers",
                                    placeholder=_("all providers"))
         model_pool = options[options["provider"].isin(providers)] if providers else options
@@ -96,12 +100,13 @@ def filters(found: facade.History):
                                 placeholder=_("all models"))
         first, last = date.fromisoformat(options["first_day"].min()), date.fromisoformat(options["last_day"].max())
         picked = c3.date_input(_("Runs started (UTC)"), value=(first, last), key="an_dates")
+        c4, c5 = st.columns([1.2, 2.2])  # the four kinds side by side need a row of their own at 1280 px
         kind = c4.segmented_control(_("Results"), ["all", "simulated", "replayed", "measured"], default="all",
-                                    key="an_kind",
+                                    key="an_kind", format_func=lambda k: _(ALL) if k == "all" else i18n.label(k),
                                     help=_("simulated = answered by the built-in simulator; replayed = served by the "
                                            "simulator from a recording of earlier runs (never measured); measured = "
                                            "a real service"))
-        run_ids = st.multiselect(_("Runs"), list(found.runs), format_func=found.runs.get, key="an_runs",
+        run_ids = c5.multiselect(_("Runs"), list(found.runs), format_func=found.runs.get, key="an_runs",
                                  placeholder=_("all runs"))
     return facade.selection(providers=providers, models=models, run_ids=run_ids, dates=picked, kind=kind)
 
@@ -122,7 +127,7 @@ def render(analysed: Analysed) -> None:
     drawn = _drawn(*analysed.key, i18n.current(), result)
     frames, figures = drawn.frames, drawn.figures
 
-    st.markdown(_("**{results:,} results** in **{summary} settings** · figures: **{provenance}**").format(results=result.results, summary=len(result.summary), provenance=result.provenance))
+    st.markdown(_("**{results:,} results** in **{summary} settings** · figures: **{provenance}**").format(results=result.results, summary=len(result.summary), provenance=i18n.label(result.provenance)))
     if "simulated" in result.provenance:
         st.caption(_(SIMULATED_NOTE))
     st.caption(_(PNG_HINT))
