@@ -92,7 +92,7 @@ def filters(found: facade.History):
     """Provider, model, dates, simulated/measured and runs -> an analysis Selection."""
     options = found.options
     with st.container(border=True):
-        c1, c2, c3 = st.columns([1, 1, 1.1])
+        c1, c2, c3 = st.columns([1, 1, 1.6])  # a date range needs ~230 px
         providers = c1.multiselect(_("Provider"), sorted(options["provider"].dropna().unique()), key="an_providers",
                                    placeholder=_("all providers"))
         model_pool = options[options["provider"].isin(providers)] if providers else options
@@ -100,13 +100,13 @@ def filters(found: facade.History):
                                 placeholder=_("all models"))
         first, last = date.fromisoformat(options["first_day"].min()), date.fromisoformat(options["last_day"].max())
         picked = c3.date_input(_("Runs started (UTC)"), value=(first, last), key="an_dates")
-        c4, c5 = st.columns([1.2, 2.2])  # the four kinds side by side need a row of their own at 1280 px
-        kind = c4.segmented_control(_("Results"), ["all", "simulated", "replayed", "measured"], default="all",
+        # the four kinds side by side need a row of their own (シミュレーション is wide; cut in a column at 800 px)
+        kind = st.segmented_control(_("Results"), ["all", "simulated", "replayed", "measured"], default="all",
                                     key="an_kind", format_func=lambda k: _(ALL) if k == "all" else i18n.label(k),
                                     help=_("simulated = answered by the built-in simulator; replayed = served by the "
                                            "simulator from a recording of earlier runs (never measured); measured = "
                                            "a real service"))
-        run_ids = c5.multiselect(_("Runs"), list(found.runs), format_func=found.runs.get, key="an_runs",
+        run_ids = st.multiselect(_("Runs"), list(found.runs), format_func=found.runs.get, key="an_runs",
                                  placeholder=_("all runs"))
     return facade.selection(providers=providers, models=models, run_ids=run_ids, dates=picked, kind=kind)
 
