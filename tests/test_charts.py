@@ -144,3 +144,18 @@ def test_plan_costs_stacks_lines_per_scenario():
 def test_image_config_names_the_png():
     cfg = charts.image_config("cost per image / run 3")
     assert cfg["toImageButtonOptions"] == {"format": "png", "filename": "cost-per-image-run-3", "scale": 2}
+
+
+def test_the_catalog_legend_names_each_status_in_the_uis_language(result):
+    """「カタログ: 実測 (第三者, 2026-09-16)」, not 「カタログ: measured (third party, …)」; names and dates stay."""
+    from imagegen import i18n
+
+    ja = {"catalog: {status}": "カタログ: {status}", "documented": "公式値", "measured": "実測", "third party": "第三者"}
+    i18n.set_translator(lambda m: ja.get(m, m))
+    try:
+        fig = figure_dict(charts.tokens_vs_documented(result.tokens()))
+    finally:
+        i18n.set_translator(None)
+    names = {t["name"] for t in fig["data"] if t["name"].startswith("カタログ")}
+    assert {"カタログ: 公式値", "カタログ: 実測 (第三者, 2026-09-16)"} <= names
+    assert charts.status_text("measured (ours, n = 3)") == "measured (ours, n = 3)"  # no translator: unchanged

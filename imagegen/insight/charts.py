@@ -51,6 +51,21 @@ def provenance_label(value: str) -> str:
     return _(PROVENANCE_LABELS[value]) if value in PROVENANCE_LABELS else value
 
 
+#: A catalog figure's status words (``measured (third party, 2026-09-16)``), translated on use.
+STATUS_WORDS = {"documented": N_("documented"), "derived": N_("derived"), "measured": N_("measured"),
+                "assumed": N_("assumed"), "third party": N_("third party"), "ours": N_("ours")}
+
+
+def status_text(status: str) -> str:
+    """``measured (third party, 2026-09-16)`` in the UI's language: the status and who measured it; the rest
+    (names, dates) as it is."""
+    word, sep, rest = status.partition(" (")
+    who, comma, when = rest.partition(", ")
+    if who.rstrip(")") in STATUS_WORDS:
+        who = _(STATUS_WORDS[who.rstrip(")")]) + who[len(who.rstrip(")")):]
+    return (_(STATUS_WORDS[word]) if word in STATUS_WORDS else word) + sep + who + comma + when
+
+
 def _prov(frame: pd.DataFrame) -> str:
     return provenance_label(combined_provenance(frame["provenance"]) if "provenance" in frame.columns
                             else "measured")
@@ -169,10 +184,11 @@ def tokens_vs_documented(frame: pd.DataFrame) -> go.Figure:
     statuses = [s if isinstance(s, str) and s else _("status not recorded") for s in statuses]
     for k, status in enumerate(dict.fromkeys(statuses)):
         part = frame[[s == status for s in statuses]]
-        fig.add_bar(name=_("catalog: {status}").format(status=status), x=_list(part["setting"]),
+        shown = status_text(status)
+        fig.add_bar(name=_("catalog: {status}").format(status=shown), x=_list(part["setting"]),
                     y=_nums(part["documented_tokens"]), marker_color=CATALOG_GREYS[k % len(CATALOG_GREYS)],
                     offsetgroup="documented",
-                    hovertemplate="%{x}<br>" + _("catalog") + " %{y:,.0f} " + _("tokens") + f" ({status})<extra></extra>")
+                    hovertemplate="%{x}<br>" + _("catalog") + " %{y:,.0f} " + _("tokens") + f" ({shown})<extra></extra>")
     for deviates, name, colour in ((False, _("{label}: matches documented").format(label=prov), BLUE),
                                    (True, _("{label}: deviates from documented").format(label=prov), RED)):
         part = frame[frame["deviates"] == deviates]
