@@ -167,6 +167,8 @@ def run_case(mode: str, server: hostile.HostileServer, store: Store, *, flavour:
             result.problems += check_run(run, store, mode, keys, events)
     except Exception as exc:  # the case itself crashed: that is a failure to hold, not a test error
         result.problems.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        provider.close()  # its sockets now, not whenever the collector reaches them (a ResourceWarning)
     result.wall_s = time.perf_counter() - t0
     return result
 

@@ -211,3 +211,13 @@ def test_status_translation(status, body, kind, retryable):
     err = translate_error(_status_error(status, body, {"x-request-id": "req_1"}), where="test")
     assert (err.kind, err.status, err.retryable, err.request_id) == (kind, status, retryable, "req_1")
     assert any(word in err.message for word in ("Fix", "retry", "Check", "Rephrase"))
+
+
+def test_close_closes_the_clients_connections():
+    from imagegen.execution.providers.openai_api import OpenAIProvider
+
+    provider = OpenAIProvider("test-key-not-real", base_url="http://127.0.0.1:9/v1")
+    assert not provider.client.is_closed()
+    provider.close()
+    provider.close()  # idempotent
+    assert provider.client.is_closed()

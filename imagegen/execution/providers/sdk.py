@@ -279,6 +279,10 @@ class SDKProvider:
         self.extra_headers = dict(extra_headers or {})
         self.key_hint = key_hint
 
+    def close(self) -> None:
+        """Close the client's pooled connections now (idempotent); otherwise they close when it is dropped."""
+        self.client.close()
+
     def wire_model(self, request: ImageRequest) -> str:
         """What goes in the body's ``model`` (Azure: the deployment name)."""
         return request.model
