@@ -122,26 +122,44 @@ def check_image(source: str, data: bytes, position: int, where: str | None = Non
     return EditInput(source, data, fmt, *dims), None
 
 
+def _overlay_png(where: str, data: bytes, role: str, limit: int, limit_text: str, needs: str
+                 ) -> tuple[tuple[int, int, bool] | None, str | None]:
+    """(width, height, has alpha) of a mask or markup PNG, or why it is refused: under ``limit`` bytes,
+    a PNG (``needs`` says what it must hold), a readable header."""
+    if len(data) >= limit:
+        return None, f"{where} is {_mb(len(data))}: the {role} must be under {limit_text}. Fix: save it as a smaller PNG."
+    fmt = sniff_format(data)
+    if fmt != "png":
+        seen = f"a {fmt.upper()} file" if fmt else "not an image"
+        return None, f"{where} is {seen}: the {role} must be a PNG with {needs}. Fix: save it as PNG (RGBA)."
+    head = png_header(data)
+    if head is None:
+        return None, f"{where} is a damaged PNG (its header cannot be read). Fix: re-export the {role}."
+    return head, None
+
+
+def _size_mismatch(where: str, width: int, height: int, first: EditInput | None, role: str) -> str | None:
+    """Why a mask or markup of ``width`` x ``height`` does not fit the first image (None when it does)."""
+    if first is None or (width, height) == (first.width, first.height):
+        return None
+    return (f"{where} is {width}x{height} but the first image {first.source!r} is "
+            f"{first.width}x{first.height}: the {role} must be the same size. Fix: resize the {role}.")
+
+
 def check_mask(source: str, data: bytes, first: EditInput | None, where: str | None = None
                ) -> tuple[EditInput | None, str | None]:
     """(the mask, None) or (None, why it is refused and the fix); ``where`` names it in the message."""
     where = where or f"[edit] mask {source!r}"
-    if len(data) >= MAX_MASK_BYTES:
-        return None, f"{where} is {_mb(len(data))}: the mask must be under 4 MB. Fix: save it as a smaller PNG."
-    fmt = sniff_format(data)
-    if fmt != "png":
-        seen = f"a {fmt.upper()} file" if fmt else "not an image"
-        return None, f"{where} is {seen}: the mask must be a PNG with an alpha channel. Fix: save it as PNG (RGBA)."
-    head = png_header(data)
+    head, why = _overlay_png(where, data, "mask", MAX_MASK_BYTES, "4 MB", "an alpha channel")
     if head is None:
-        return None, f"{where} is a damaged PNG (its header cannot be read). Fix: re-export the mask."
+        return None, why
     width, height, alpha = head
     if not alpha:
         return None, (f"{where} has no alpha channel: the transparent pixels mark where to edit. "
                       "Fix: save it as RGBA with the area to change fully transparent.")
-    if first is not None and (width, height) != (first.width, first.height):
-        return None, (f"{where} is {width}x{height} but the first image {first.source!r} is "
-                      f"{first.width}x{first.height}: the mask must be the same size. Fix: resize the mask.")
+    why = _size_mismatch(where, width, height, first, "mask")
+    if why:
+        return None, why
     return EditInput(source, data, "png", width, height), None
 
 
@@ -166,20 +184,13 @@ def check_markup(source: str, data: bytes, first: EditInput | None, where: str |
     SDK 3.57 ``images.edit``: a transparent PNG overlaid on the first image, the same size, with
     transparent pixels."""
     where = where or f"[edit] markup {source!r}"
-    if len(data) >= MAX_IMAGE_BYTES:
-        return None, f"{where} is {_mb(len(data))}: the markup must be under 50 MB. Fix: save it as a smaller PNG."
-    fmt = sniff_format(data)
-    if fmt != "png":
-        seen = f"a {fmt.upper()} file" if fmt else "not an image"
-        return None, (f"{where} is {seen}: the markup must be a PNG with transparent pixels. "
-                      "Fix: save it as PNG (RGBA).")
-    head = png_header(data)
+    head, why = _overlay_png(where, data, "markup", MAX_IMAGE_BYTES, "50 MB", "transparent pixels")
     if head is None:
-        return None, f"{where} is a damaged PNG (its header cannot be read). Fix: re-export the markup."
+        return None, why
     width, height, _ = head
-    if first is not None and (width, height) != (first.width, first.height):
-        return None, (f"{where} is {width}x{height} but the first image {first.source!r} is "
-                      f"{first.width}x{first.height}: the markup must be the same size. Fix: resize the markup.")
+    why = _size_mismatch(where, width, height, first, "markup")
+    if why:
+        return None, why
     transparent = _has_transparent_pixel(data)
     if transparent is None:
         return None, f"{where} is a damaged PNG (its pixels cannot be read). Fix: re-export the markup."

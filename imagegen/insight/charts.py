@@ -59,11 +59,14 @@ STATUS_WORDS = {"documented": N_("documented"), "derived": N_("derived"), "measu
 def status_text(status: str) -> str:
     """``measured (third party, 2026-09-16)`` in the UI's language: the status and who measured it; the rest
     (names, dates) as it is."""
-    word, sep, rest = status.partition(" (")
-    who, comma, when = rest.partition(", ")
-    if who.rstrip(")") in STATUS_WORDS:
-        who = _(STATUS_WORDS[who.rstrip(")")]) + who[len(who.rstrip(")")):]
-    return (_(STATUS_WORDS[word]) if word in STATUS_WORDS else word) + sep + who + comma + when
+    def word(text: str) -> str:
+        return _(STATUS_WORDS[text]) if text in STATUS_WORDS else text
+
+    status_word, paren, rest = status.partition(" (")
+    if not paren or not rest.endswith(")"):
+        return word(status_word) + paren + rest
+    who, comma, when = rest[:-1].partition(", ")  # catalog.status_label: "status (by, on)"
+    return f"{word(status_word)} ({word(who)}{comma}{when})"
 
 
 def _prov(frame: pd.DataFrame) -> str:
